@@ -1,0 +1,233 @@
+"""Column types of a user's table, inferred from NumPy and pandas dtypes.
+
+Three kinds of column, each with its own observation model:
+
+- ``continuous``: numbers (Gaussian likelihood on standardised values);
+- ``binary``: booleans, or numbers whose observed values are exactly {0, 1}
+  (Bernoulli likelihood);
+- ``categorical``: pandas ``category``, ``object`` or ``string`` columns
+  (categorical likelihood over a one-hot group).
+
+The schema also remembers each column's dtype, so that outputs come back in the
+user's own types (``Int64`` stays ``Int64``, a category keeps its levels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AekitError
+
+KINDS = ("continuous", "binary", "categorical")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its name, kind, dtype and (if discrete) levels."""
+
+    name: Hashable
+    kind: str
+    dtype: str
+    categories: tuple = field(default=())
+    ordered: bool = False
+
+    @property
+    def width(self) -> int:
+        """Number of encoded dimensions: K for a categorical, else 1."""
+        return len(self.categories) if self.kind == "categorical" else 1
+
+    def pandas_dtype(self):
+        """The dtype to restore on output."""
+        if self.dtype == "category":
+            return pd.CategoricalDtype(list(self.categories), ordered=self.ordered)
+        return pd.api.types.pandas_dtype(self.dtype)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": _plain(self.name),
+            "kind": self.kind,
+            "dtype": self.dtype,
+            "categories": [_plain(c) for c in self.categories],
+            "ordered": self.ordered,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Column:
+        if d.get("kind") not in KINDS:
+            raise AekitError(f"schema: unknown column kind {d.get('kind')!r}")
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            dtype=d["dtype"],
+            categories=tuple(d.get("categories", ())),
+            ordered=bool(d.get("ordered", False)),
+        )
+
+
+def _plain(value):
+    """A NumPy scalar as a plain Python value (for JSON)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    raise AekitError(
+        f"cannot store the value {value!r} of type {type(value).__name__} in a model file; "
+        "use strings or numbers for column names and categories"
+    )
+
+
+def as_frame(X, *, name: str = "X") -> tuple[pd.DataFrame, bool]:
+    """Return ``X`` as a DataFrame and whether the caller gave a DataFrame.
+
+    NumPy input (and lists) must be numeric; columns are then named 0..p-1.
+    Nothing the user passed is modified: a DataFrame is used as it is (no copy),
+    arrays are wrapped.
+    """
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] == 0:
+            raise AekitError(f"{name} has no columns")
+        dupes = X.columns[X.columns.duplicated()].unique().tolist()
+        if dupes:
+            raise AekitError(f"{name} has duplicate column names: {dupes}")
+        return X, True
+    if isinstance(X, pd.Series):
+        raise AekitError(f"{name} must be 2-D (a DataFrame or an array); got a Series")
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError(
+            f"{name} is a sparse matrix, which aekit does not accept; pass a dense array"
+        )
+    if X is None or isinstance(X, (str, bytes, dict)) or not hasattr(X, "__len__"):
+        raise TypeError(
+            f"{name} must be a pandas DataFrame or a 2-D array-like; got {type(X).__name__}"
+        )
+    arr = np.asarray(X)
+    if arr.dtype.kind in "OUS":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"{name} must be numeric when given as an array ({exc}); "
+                "pass a pandas DataFrame for text or categorical columns"
+            ) from exc
+    if arr.ndim != 2:
+        raise AekitError(
+            f"Expected 2D array, got {arr.ndim}D array for {name} of shape {arr.shape}; "
+            "reshape a single feature with X.reshape(-1, 1) or a single row with "
+            "X.reshape(1, -1)"
+        )
+    if arr.dtype.kind == "c":
+        raise AekitError(f"{name} holds complex numbers, which aekit cannot model")
+    if arr.dtype.kind not in "biuf":
+        raise AekitError(f"{name} has dtype {arr.dtype}, which aekit cannot model")
+    if arr.shape[1] == 0:
+        raise AekitError(
+            f"0 feature(s) (shape={arr.shape}) while a minimum of 1 is required: {name} has no columns"
+        )
+    return pd.DataFrame(arr, copy=False), False
+
+
+def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
+    label = f"column {name!r}"
+    observed = s.dropna()
+    if len(observed) == 0:
+        raise AekitError(f"{label} is entirely missing (every value is NaN); drop it")
+    dtype = s.dtype
+
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = tuple(dtype.categories.tolist())
+        return Column(name, "categorical", "category", cats, bool(dtype.ordered))
+    if pd.api.types.is_bool_dtype(dtype):
+        return Column(name, "binary", str(dtype), (False, True))
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        raise AekitError(f"{label} has dtype {dtype}, which aekit cannot model; convert it")
+    if pd.api.types.is_complex_dtype(dtype):
+        raise AekitError(f"{label} holds complex numbers, which aekit cannot model")
+    if pd.api.types.is_numeric_dtype(dtype):
+        values = observed.to_numpy(dtype=np.float64)
+        if np.isinf(values).any():
+            raise AekitError(f"{label} contains inf; replace it with a number or NaN")
+        if column_type == "categorical":
+            return Column(name, "categorical", str(dtype), tuple(np.unique(values).tolist()))
+        uniq = np.unique(values)
+        if column_type == "binary" or (
+            column_type is None and len(uniq) == 2 and uniq[0] == 0 and uniq[1] == 1
+        ):
+            if len(uniq) > 2 or not set(uniq.tolist()) <= {0.0, 1.0}:
+                raise AekitError(f"{label} was declared binary but holds values other than 0/1")
+            return Column(name, "binary", str(dtype), (0, 1))
+        return Column(name, "continuous", str(dtype))
+
+    # object / string columns: text is categorical, numbers stored as objects are numbers
+    inferred = pd.api.types.infer_dtype(observed, skipna=True)
+    if inferred in ("floating", "integer", "decimal", "mixed-integer-float"):
+        return _infer_column(name, pd.to_numeric(s), column_type)
+    if inferred == "boolean":
+        return Column(name, "binary", "boolean", (False, True))
+    if inferred in ("string", "unicode", "bytes", "categorical"):
+        levels = pd.unique(observed)
+        try:
+            levels = sorted(levels)
+        except TypeError:
+            levels = list(levels)
+        return Column(name, "categorical", str(dtype), tuple(levels))
+    example = next((v for v in observed if not isinstance(v, str)), observed.iloc[0])
+    raise AekitError(
+        f"{label} mixes types ({inferred}: e.g. {example!r} of type {type(example).__name__}); "
+        "make it all numbers or all text"
+    )
+
+
+def infer_schema(
+    df: pd.DataFrame, column_types: dict | None = None, *, name: str = "X"
+) -> list[Column]:
+    """Infer one :class:`Column` per column of ``df``.
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_samples, n_features)
+    column_types : dict, optional
+        Force the kind of some columns, e.g. ``{"smoker": "binary"}``.
+
+    Raises
+    ------
+    AekitError
+        For an empty table, a column that is entirely missing, inf, text mixed
+        with numbers, or a dtype aekit cannot model; the message names the column.
+    """
+    if df.shape[0] == 0:
+        raise AekitError(
+            f"Found array with 0 sample(s) (shape={df.shape}) while a minimum of 1 is required: "
+            f"{name} is empty"
+        )
+    column_types = dict(column_types or {})
+    unknown = [c for c in column_types if c not in df.columns]
+    if unknown:
+        raise AekitError(f"column_types names columns that {name} does not have: {unknown}")
+    for col, kind in column_types.items():
+        if kind not in KINDS:
+            raise AekitError(f"column_types[{col!r}] must be one of {KINDS}; got {kind!r}")
+    return [_infer_column(c, df[c], column_types.get(c)) for c in df.columns]
+
+
+def check_columns(df: pd.DataFrame, schema: Sequence[Column], *, name: str = "X") -> pd.DataFrame:
+    """Check that ``df`` has the fitted columns; return it in the fitted order."""
+    expected = [c.name for c in schema]
+    got = list(df.columns)
+    if got == expected:
+        return df
+    missing = [c for c in expected if c not in got]
+    extra = [c for c in got if c not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing columns {missing}")
+        if extra:
+            parts.append(f"unknown columns {extra}")
+        raise AekitError(
+            f"{name} does not match the columns seen in fit: " + " and ".join(parts)
+        )
+    return df[expected]

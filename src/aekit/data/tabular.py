@@ -1,0 +1,213 @@
+"""A table to tensors and back: standardisation, one-hot groups, masks.
+
+The encoded row is the concatenation, in column order, of
+
+- a continuous column: ``(x - mean) / std`` (one dimension);
+- a binary column: 0 or 1 (one dimension);
+- a categorical column with K levels: a one-hot group (K dimensions).
+
+A missing cell is filled with the column's observed mean in encoded space
+(0 for a standardised column, the observed rate for a binary one, the observed
+level frequencies for a one-hot group) and marked 0 in the mask, so that the
+likelihood skips it (DESIGN.md: "Missing data").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AekitError
+from .schema import Column, check_columns
+
+
+class TabularEncoder:
+    """Encode a DataFrame whose columns follow ``schema``; decode back.
+
+    Parameters
+    ----------
+    schema : list of Column
+    center, scale : ndarray of shape (n_continuous,)
+        Standardisation of the continuous columns.
+    fill : ndarray of shape (width,)
+        Encoded value given to a missing cell.
+    """
+
+    def __init__(self, schema: Sequence[Column], center, scale, fill):
+        self.schema = list(schema)
+        self.center = np.asarray(center, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.fill = np.asarray(fill, dtype=np.float64)
+        self.width = sum(c.width for c in self.schema)
+        # column_of_dim[j]: the column that encoded dimension j belongs to, shape (width,)
+        self.column_of_dim = np.repeat(
+            np.arange(len(self.schema)), [c.width for c in self.schema]
+        )
+        starts = np.concatenate([[0], np.cumsum([c.width for c in self.schema])[:-1]])
+        self.start = starts.astype(int)
+        self.continuous = [i for i, c in enumerate(self.schema) if c.kind == "continuous"]
+        if len(self.fill) != self.width or len(self.center) != len(self.continuous):
+            raise AekitError("encoder statistics do not match the schema")
+
+    # ------------------------------------------------------------------ fit
+    @classmethod
+    def fit(cls, df: pd.DataFrame, schema: Sequence[Column]) -> TabularEncoder:
+        """Learn scaling statistics and fill values from the observed cells."""
+        schema = list(schema)
+        cont = [c.name for c in schema if c.kind == "continuous"]
+        values = _numeric(df, cont)
+        center = np.nanmean(values, axis=0) if cont else np.zeros(0)
+        scale = np.nanstd(values, axis=0) if cont else np.zeros(0)
+        # a constant column has std 0; dividing by 1 keeps it at 0 instead of NaN
+        scale = np.where(scale > 0, scale, 1.0)
+        fill = []
+        for col in schema:
+            if col.kind == "continuous":
+                fill.append([0.0])
+            else:
+                codes = _codes(df[col.name], col)
+                counts = np.bincount(codes[codes >= 0], minlength=len(col.categories))
+                freq = counts / counts.sum()
+                fill.append(freq[1:] if col.kind == "binary" else freq)
+        return cls(schema, center, scale, np.concatenate(fill))
+
+    # ------------------------------------------------------------ encode
+    def encode(self, df: pd.DataFrame, *, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
+        """Encode a table.
+
+        Returns
+        -------
+        x : ndarray of shape (n_samples, width), float32
+            Encoded values, missing cells filled.
+        mask : ndarray of shape (n_samples, n_columns), bool
+            True where the cell was observed.
+        """
+        df = check_columns(df, self.schema, name=name)
+        n = len(df)
+        x = np.empty((n, self.width), dtype=np.float32)
+        mask = np.empty((n, len(self.schema)), dtype=bool)
+        if self.continuous:
+            names = [self.schema[i].name for i in self.continuous]
+            values = _numeric(df, names, name=name)
+            inf = np.isinf(values)
+            if inf.any():
+                bad = names[int(np.flatnonzero(inf.any(axis=0))[0])]
+                raise AekitError(f"column {bad!r} of {name} contains inf; use a number or NaN")
+            z = (values - self.center) / self.scale
+            observed = ~np.isnan(z)
+            cols = self.start[self.continuous]
+            x[:, cols] = np.where(observed, z, 0.0)
+            mask[:, self.continuous] = observed
+        for i, col in enumerate(self.schema):
+            if col.kind == "continuous":
+                continue
+            codes = _codes(df[col.name], col, name=name)
+            observed = codes >= 0
+            mask[:, i] = observed
+            lo = self.start[i]
+            if col.kind == "binary":
+                x[:, lo] = np.where(observed, codes, self.fill[lo])
+            else:
+                k = col.width
+                group = np.where(observed[:, None], 0.0, self.fill[lo : lo + k])
+                group[np.flatnonzero(observed), codes[observed]] = 1.0
+                x[:, lo : lo + k] = group
+        return x, mask
+
+    # ------------------------------------------------------------ decode
+    def decode(self, values: np.ndarray, index=None) -> pd.DataFrame:
+        """Turn encoded-space means or draws back into a table.
+
+        Parameters
+        ----------
+        values : ndarray of shape (n_samples, width)
+            Standardised values for continuous columns, probabilities (or 0/1
+            draws) for binary ones, level probabilities (or one-hot draws) for
+            categorical groups.
+        index : pandas Index, optional
+            Index of the returned frame (default: 0..n-1).
+        """
+        values = np.asarray(values, dtype=np.float64)
+        out = {}
+        for i, col in enumerate(self.schema):
+            lo = self.start[i]
+            if col.kind == "continuous":
+                j = self.continuous.index(i)
+                raw = values[:, lo] * self.scale[j] + self.center[j]
+                out[col.name] = _restore_numeric(raw, col)
+            elif col.kind == "binary":
+                level = (values[:, lo] > 0.5).astype(int)
+                out[col.name] = _restore_levels(level, col)
+            else:
+                level = values[:, lo : lo + col.width].argmax(axis=1)
+                out[col.name] = _restore_levels(level, col)
+        frame = pd.DataFrame(out, columns=[c.name for c in self.schema])
+        if index is not None:
+            frame.index = index
+        return frame
+
+    # ------------------------------------------------------------- state
+    def state(self) -> dict:
+        """JSON-safe state; :meth:`from_state` rebuilds an equal encoder."""
+        return {
+            "columns": [c.to_dict() for c in self.schema],
+            "center": self.center.tolist(),
+            "scale": self.scale.tolist(),
+            "fill": self.fill.tolist(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> TabularEncoder:
+        schema = [Column.from_dict(c) for c in state["columns"]]
+        return cls(schema, state["center"], state["scale"], state["fill"])
+
+
+def _numeric(df: pd.DataFrame, names, *, name: str = "X") -> np.ndarray:
+    """The named columns as one float64 array, NaN where missing."""
+    if not names:
+        return np.zeros((len(df), 0))
+    try:
+        return df[names].to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        for c in names:  # find the column at fault, for the message
+            try:
+                df[c].to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):
+                bad = pd.to_numeric(df[c], errors="coerce").isna() & df[c].notna()
+                example = df[c][bad].iloc[0]
+                raise AekitError(
+                    f"column {c!r} of {name} is numeric but holds {example!r}; "
+                    "use numbers or NaN"
+                ) from None
+        raise
+
+
+def _codes(s: pd.Series, col: Column, *, name: str = "X") -> np.ndarray:
+    """Level index of each cell, -1 where missing; unseen levels are an error."""
+    codes = pd.Categorical(s, categories=list(col.categories)).codes.astype(np.int64)
+    unseen = (codes < 0) & s.notna().to_numpy()
+    if unseen.any():
+        levels = pd.unique(s[unseen]).tolist()[:5]
+        raise AekitError(
+            f"column {col.name!r} of {name} has values not seen in fit: {levels}; "
+            f"known values are {list(col.categories)}"
+        )
+    return codes
+
+
+def _restore_numeric(raw: np.ndarray, col: Column) -> pd.Series:
+    dtype = col.pandas_dtype()
+    if pd.api.types.is_integer_dtype(dtype):
+        info = np.iinfo(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype)
+        raw = np.clip(np.rint(raw), info.min, info.max)
+    return pd.Series(raw).astype(dtype)
+
+
+def _restore_levels(level: np.ndarray, col: Column) -> pd.Series:
+    dtype = col.pandas_dtype()
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.Series(pd.Categorical.from_codes(level, dtype=dtype))
+    values = np.array(col.categories, dtype=object)[level]
+    return pd.Series(values).astype(dtype)

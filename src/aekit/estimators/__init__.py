@@ -1,0 +1,7 @@
+"""scikit-learn estimators: arrays and DataFrames in, arrays and DataFrames out."""
+
+from .autoencoder import Autoencoder
+from .base import load, save
+from .vae import VAE
+
+__all__ = ["VAE", "Autoencoder", "load", "save"]

@@ -1,0 +1,155 @@
+"""``aekit.Autoencoder``: the autoencoder, the denoising autoencoder and the
+stacked denoising autoencoder as one scikit-learn estimator."""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from ..data.tabular import TabularEncoder
+from ..errors import AekitError
+from ..models import AEModule, Corruption
+from ..models.corruption import NOISES
+from ..training import train
+from .base import BaseAutoencoderEstimator, _check_choice, _check_float
+
+
+class Autoencoder(BaseAutoencoderEstimator):
+    """Autoencoder (AE) or denoising autoencoder (DAE) for tabular data.
+
+    The loss is ``-log p(x | x̂)`` over observed cells, with a Gaussian
+    (continuous), Bernoulli (binary) or categorical (one-hot) term per column.
+    With ``noise`` set, the encoder sees a corrupted row and the loss scores the
+    clean one (a DAE). NaN cells are missing: they are skipped by the loss.
+
+    Parameters
+    ----------
+    latent_dim : int, default=2
+        Width of the bottleneck ``z``. A plain AE needs it smaller than the
+        encoded input (else it can learn the identity); a DAE may be overcomplete.
+    hidden_dims : tuple of int, default=(64,)
+        Encoder widths; the decoder mirrors them.
+    noise : {None, "masking", "gaussian", "salt_pepper"}, default=None
+        Corruption of the DAE's input (None: a plain AE).
+    noise_level : float, default=0.2
+        Masking / salt-and-pepper probability, or Gaussian scale in standard deviations.
+    pretrain : {None, "stacked"}, default=None
+        "stacked": greedy layer-wise pretraining of each layer as a shallow
+        DAE, then fine-tuning of the whole network (Vincent et al. 2010).
+    batch_size : int or "auto", default="auto"
+        "auto" is ``min(256, n_training_rows)``.
+    max_epochs : int, default=200
+    learning_rate : float, default=1e-3
+        Adam's step size.
+    validation_fraction : float, default=0.1
+        Share of rows held out for early stopping (0: watch the training loss).
+    patience : int, default=10
+        Epochs without improvement before training stops; the best weights are kept.
+    random_state : int, RandomState or None, default=None
+    verbose : bool, default=False
+        Show a progress bar.
+    device : str, default="auto"
+        "auto" uses CUDA when available.
+
+    Attributes
+    ----------
+    module_ : aekit.models.AEModule
+    encoder_ : aekit.data.tabular.TabularEncoder
+    history_ : DataFrame, one row per epoch (with a ``stage`` column when pretrained)
+    n_epochs_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str (DataFrames with string column names)
+
+    Examples
+    --------
+    >>> import numpy as np, aekit
+    >>> X = np.random.default_rng(0).normal(size=(200, 5))
+    >>> dae = aekit.Autoencoder(latent_dim=2, noise="masking", random_state=0).fit(X)
+    >>> dae.transform(X).shape
+    (200, 2)
+    """
+
+    def __init__(
+        self,
+        *,
+        latent_dim=2,
+        hidden_dims=(64,),
+        noise=None,
+        noise_level=0.2,
+        pretrain=None,
+        batch_size="auto",
+        max_epochs=200,
+        learning_rate=1e-3,
+        validation_fraction=0.1,
+        patience=10,
+        random_state=None,
+        verbose=False,
+        device="auto",
+    ):
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.noise = noise
+        self.noise_level = noise_level
+        self.pretrain = pretrain
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    def _check_params(self):
+        settings = super()._check_params()
+        _check_choice("noise", self.noise, (None, *NOISES))
+        _check_choice("pretrain", self.pretrain, (None, "stacked"))
+        if self.noise in ("masking", "salt_pepper"):
+            _check_float("noise_level", self.noise_level, 0, 1, high_open=True)
+        else:
+            _check_float("noise_level", self.noise_level, 0, float("inf"), low_open=False)
+        return settings
+
+    def _check_width(self, encoder: TabularEncoder, shape) -> None:
+        if self.noise is None and self.latent_dim >= encoder.width:
+            raise AekitError(
+                f"Autoencoder got {shape[1]} feature(s) (shape={shape}) while a minimum of "
+                f"{self.latent_dim + 1} is required: latent_dim={self.latent_dim} must be "
+                f"smaller than the encoded input width ({encoder.width}), or a plain "
+                "autoencoder can learn the identity; lower latent_dim or set noise"
+            )
+
+    def _build_module(self, encoder: TabularEncoder, x) -> AEModule:
+        corruption = None
+        if self.noise is not None:
+            width = encoder.width
+            low = x.min(0).values if x is not None else torch.zeros(width)
+            high = x.max(0).values if x is not None else torch.zeros(width)
+            corruption = Corruption(
+                self.noise,
+                self.noise_level,
+                torch.from_numpy(encoder.column_of_dim),
+                torch.from_numpy(encoder.fill),
+                low,
+                high,
+            )
+        return AEModule(
+            self._likelihood(encoder), tuple(self.hidden_dims), self.latent_dim, corruption
+        )
+
+    def _train(self, module: AEModule, data, validation, settings) -> pd.DataFrame:
+        if self.pretrain is None:
+            return super()._train(module, data, validation, settings)
+        stages = []
+        n_layers = len(module.encoder.layers)
+        for i in range(n_layers):
+            stage = module.layerwise(i)
+            h = train(stage, data, validation, settings, description=f"pretrain layer {i + 1}")
+            stages.append(h.assign(stage=f"pretrain{i + 1}"))
+        h = super()._train(module, data, validation, settings)
+        stages.append(h.assign(stage="finetune"))
+        return pd.concat(stages, ignore_index=True)
+
+    def _row_log_prob(self, x, mask):
+        """Σ_j m_j log p(x_j | x̂): the negative reconstruction loss, (n,)."""
+        return self.module_.log_prob(x, mask).sum(-1)

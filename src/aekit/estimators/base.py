@@ -1,0 +1,397 @@
+"""What every aekit estimator shares: the scikit-learn contract, data in and
+out, seeds, training, and saving.
+
+A subclass supplies ``_build_module(encoder, x)`` (the torch module),
+``_latent(module, x)`` and ``_row_log_prob(module, x, mask)``; everything that
+turns arrays and DataFrames into tensors and back lives here.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .. import io
+from ..data.schema import as_frame, infer_schema
+from ..data.tabular import TabularEncoder
+from ..errors import AekitError, ModelFileError
+from ..likelihoods import Likelihood
+from ..training import TrainSettings, resolve_device, seeded, train
+
+INFERENCE_CHUNK = 4096  # rows per forward pass at transform/score time
+
+_REGISTRY: dict[str, type] = {}
+
+
+def _check_int(name, value, low=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise AekitError(f"{name} must be an integer >= {low}; got {value!r}")
+    return int(value)
+
+
+def _check_float(name, value, low, high, *, low_open=True, high_open=False):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
+    if not ok:
+        lb, hb = "(" if low_open else "[", ")" if high_open else "]"
+        raise AekitError(f"{name} must be a number in {lb}{low}, {high}{hb}; got {value!r}")
+    return float(value)
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise AekitError(f"{name} must be one of {list(choices)}; got {value!r}")
+    return value
+
+
+class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
+    """Shared base of :class:`~aekit.Autoencoder` and :class:`~aekit.VAE`."""
+
+    _model_kind: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    # ------------------------------------------------------------ settings
+    def _check_params(self) -> TrainSettings:
+        _check_int("latent_dim", self.latent_dim)
+        hidden = self.hidden_dims
+        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+            raise AekitError(f"hidden_dims must be a sequence of integers; got {hidden!r}")
+        for w in hidden:
+            _check_int("each of hidden_dims", w)
+        if self.batch_size != "auto":
+            _check_int("batch_size", self.batch_size)
+        _check_float("validation_fraction", self.validation_fraction, 0, 1, low_open=False,
+                     high_open=True)
+        if self.random_state is not None and not isinstance(
+            self.random_state, (numbers.Integral, np.random.RandomState)
+        ):
+            raise AekitError(
+                f"random_state must be None, an int or a RandomState; got {self.random_state!r}"
+            )
+        resolve_device(self.device)
+        return TrainSettings(
+            batch_size=0,  # set once the number of training rows is known
+            max_epochs=_check_int("max_epochs", self.max_epochs),
+            learning_rate=_check_float("learning_rate", self.learning_rate, 0, np.inf),
+            patience=_check_int("patience", self.patience),
+            verbose=bool(self.verbose),
+        )
+
+    # --------------------------------------------------------------- data
+    def _frame(self, X, *, reset: bool) -> tuple[pd.DataFrame, bool]:
+        """X as a DataFrame with the fitted column names, and whether X was one."""
+        df, is_frame = as_frame(X)
+        validate_data(self, df, reset=reset, skip_check_array=True)
+        if not reset and not hasattr(self, "feature_names_in_"):
+            # fitted without string column names: columns are matched by position
+            df = df.set_axis([c.name for c in self.encoder_.schema], axis=1)
+        return df, is_frame
+
+    def _tensors(self, df: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
+        x, mask = self.encoder_.encode(df)
+        device = self._device()
+        return torch.from_numpy(x).to(device), torch.from_numpy(mask).to(device)
+
+    def _device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    def _output(self, encoded: np.ndarray, index, as_frame: bool):
+        """Encoded-space values back to the user's format."""
+        frame = self.encoder_.decode(encoded, index=index)
+        return frame if as_frame else frame.to_numpy(dtype=np.float64)
+
+    def _map(self, fn, *tensors, seed: int | None = None) -> np.ndarray:
+        """Apply ``fn`` to row chunks in inference mode; concatenate as NumPy."""
+        device = self._device()
+        outs = []
+        with torch.inference_mode(), seeded(self.seed_ if seed is None else seed, device):
+            self.module_.eval()
+            n = len(tensors[0])
+            for s in range(0, n, INFERENCE_CHUNK):
+                outs.append(fn(*(t[s : s + INFERENCE_CHUNK] for t in tensors)).cpu())
+        return torch.cat(outs).double().numpy() if outs else np.zeros((0,))
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, X, y=None):
+        """Fit the model on X; NaN cells are missing and skipped by the loss.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        settings = self._check_params()
+        df, is_frame = self._frame(X, reset=True)
+        schema = infer_schema(df)
+        encoder = TabularEncoder.fit(df, schema)
+        self._check_width(encoder, df.shape)
+        x_np, mask_np = encoder.encode(df)
+        n = len(x_np)
+        n_val = int(round(n * self.validation_fraction))
+        if self.validation_fraction > 0 and (n_val < 1 or n - n_val < 1):
+            raise AekitError(
+                f"validation_fraction={self.validation_fraction} of {n} sample(s) leaves no "
+                "rows for validation or training; pass more rows or set validation_fraction=0"
+            )
+        n_train = n - n_val
+        if self.batch_size == "auto":
+            batch_size = min(256, n_train)
+        elif self.batch_size > n_train:
+            raise AekitError(
+                f"batch_size={self.batch_size} is larger than the {n_train} training rows "
+                f"({n} sample(s), validation_fraction={self.validation_fraction}); "
+                "lower batch_size or pass more rows"
+            )
+        else:
+            batch_size = self.batch_size
+        settings = TrainSettings(**{**settings.__dict__, "batch_size": batch_size})
+
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        device = self._device()
+        x = torch.from_numpy(x_np).to(device)
+        mask = torch.from_numpy(mask_np).to(device)
+        with seeded(seed, device):
+            module = self._build_module(encoder, x).to(device)
+            order = torch.randperm(n, device=device)
+            val, tr = order[:n_val], order[n_val:]
+            validation = (x[val], mask[val]) if n_val else None
+            history = self._train(module, (x[tr], mask[tr]), validation, settings)
+            self._after_fit(module, x[tr], mask[tr])
+        self.encoder_ = encoder
+        self.module_ = module.eval()
+        self.history_ = history
+        self.n_epochs_ = int(history["epoch"].iloc[-1]) if len(history) else 0
+        self.seed_ = seed
+        self._pandas_out = is_frame
+        return self
+
+    def _check_width(self, encoder: TabularEncoder, shape) -> None:
+        """Hook: refuse settings that cannot work for this table."""
+
+    def _train(self, module, data, validation, settings) -> pd.DataFrame:
+        return train(module, data, validation, settings, description=type(self).__name__)
+
+    def _after_fit(self, module, x, mask) -> None:
+        """Hook: fitted state computed from the training rows."""
+
+    def _likelihood(self, encoder: TabularEncoder) -> Likelihood:
+        return Likelihood([c.kind for c in encoder.schema], [c.width for c in encoder.schema])
+
+    # ---------------------------------------------------------- transform
+    def transform(self, X):
+        """Latent codes of X.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, latent_dim)
+        """
+        check_is_fitted(self)
+        df, _ = self._frame(X, reset=False)
+        return self._map(self.module_.encode, self._tensors(df)[0])
+
+    def inverse_transform(self, X):
+        """Decode latent codes to rows in the format seen in fit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, latent_dim)
+            Latent codes (named X, as scikit-learn's ``inverse_transform`` expects).
+
+        Returns
+        -------
+        DataFrame or ndarray of shape (n_samples, n_features)
+            The decoder's expected row; categories come back as the most likely level.
+        """
+        check_is_fitted(self)
+        z = np.asarray(X, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise AekitError(
+                f"inverse_transform expects latent codes of shape (n_samples, {self.latent_dim});"
+                f" got {z.shape}"
+            )
+        z_t = torch.from_numpy(z).to(self._device())
+        module = self.module_
+        decoded = self._map(lambda t: module.likelihood.mean(module.decode(t)), z_t)
+        return self._output(decoded, None, self._pandas_out)
+
+    def reconstruct(self, X):
+        """Pass X through the encoder and decoder.
+
+        Returns
+        -------
+        DataFrame or ndarray shaped like X
+            A DataFrame (same index, columns and dtypes) for a DataFrame X.
+        """
+        check_is_fitted(self)
+        df, is_frame = self._frame(X, reset=False)
+        decoded = self._map(self.module_.reconstruct, self._tensors(df)[0])
+        return self._output(decoded, df.index, is_frame)
+
+    def score_samples(self, X):
+        """Log-likelihood of each row, on observed cells; higher means more normal.
+
+        Densities of continuous columns are in the user's units (the
+        standardisation's Jacobian is included), so scores compare across models.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self._scores(X, self._row_log_prob)
+
+    def _scores(self, X, row_log_prob) -> np.ndarray:
+        """``row_log_prob(x, mask)`` per row, with the standardisation's Jacobian."""
+        check_is_fitted(self)
+        df, _ = self._frame(X, reset=False)
+        x, mask = self._tensors(df)
+        scores = self._map(row_log_prob, x, mask)
+        # log p(x) = log p((x - c) / s) - Σ_j m_j log s_j over observed continuous cells
+        return scores - mask.cpu().double().numpy() @ self._log_scale()
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples`: higher is better (for model selection)."""
+        return float(np.mean(self.score_samples(X)))
+
+    def _log_scale(self) -> np.ndarray:
+        """log of each column's standardisation scale (0 for discrete ones), (n_columns,)."""
+        enc = self.encoder_
+        out = np.zeros(len(enc.schema))
+        out[enc.continuous] = np.log(enc.scale)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the latent dimensions: ``latent0``, ``latent1``, ..."""
+        check_is_fitted(self)
+        return np.asarray([f"latent{i}" for i in range(self.latent_dim)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = False
+        tags.non_deterministic = False
+        return tags
+
+    # --------------------------------------------------------------- save
+    def _state(self) -> dict:
+        """JSON-safe fitted state (besides the weights)."""
+        return {
+            "encoder": self.encoder_.state(),
+            "n_features_in": self.n_features_in_,
+            "feature_names_in": (
+                [str(c) for c in self.feature_names_in_]
+                if hasattr(self, "feature_names_in_")
+                else None
+            ),
+            "seed": self.seed_,
+            "pandas_out": self._pandas_out,
+            "n_epochs": self.n_epochs_,
+            "history": self.history_.to_dict(orient="list"),
+        }
+
+    def _restore(self, state: dict, weights: dict) -> None:
+        encoder = TabularEncoder.from_state(state["encoder"])
+        self.encoder_ = encoder
+        self.n_features_in_ = int(state["n_features_in"])
+        if state["feature_names_in"] is not None:
+            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        self.seed_ = int(state["seed"])
+        self._pandas_out = bool(state["pandas_out"])
+        self.n_epochs_ = int(state["n_epochs"])
+        self.history_ = pd.DataFrame(state["history"])
+        module = self._build_module(encoder, None)
+        try:
+            module.load_state_dict(weights, strict=True)
+        except RuntimeError as exc:
+            raise ModelFileError(f"the weights do not fit the model described: {exc}") from None
+        self.module_ = module.to(self._device()).eval()
+
+
+def _json_params(est: BaseAutoencoderEstimator) -> dict:
+    params = est.get_params(deep=False)
+    for key, value in params.items():
+        if isinstance(value, tuple):
+            params[key] = list(value)
+        elif isinstance(value, np.random.RandomState):
+            params[key] = None  # the drawn seed is saved instead
+        elif isinstance(value, torch.device):
+            params[key] = str(value)
+        elif isinstance(value, np.generic):
+            params[key] = value.item()
+    return params
+
+
+def save(estimator: BaseAutoencoderEstimator, path) -> None:
+    """Save a fitted estimator to the directory ``path`` (created if needed).
+
+    The directory holds ``model.safetensors`` (the weights) and ``config.json``
+    (parameters, schema, scaling statistics, aekit version); nothing is pickled,
+    so loading a file cannot run code.
+
+    Examples
+    --------
+    >>> ae = aekit.Autoencoder(latent_dim=2).fit(X)        # doctest: +SKIP
+    >>> aekit.save(ae, "my-model")                         # doctest: +SKIP
+    >>> aekit.load("my-model").transform(X)                # doctest: +SKIP
+    """
+    if not isinstance(estimator, BaseAutoencoderEstimator):
+        raise AekitError(f"save expects an aekit estimator; got {type(estimator).__name__}")
+    check_is_fitted(estimator)
+    weights = {k: v.detach().cpu() for k, v in estimator.module_.state_dict().items()}
+    config = {
+        "estimator": type(estimator).__name__,
+        "params": _json_params(estimator),
+        "state": estimator._state(),
+    }
+    io.write_model(path, config, weights)
+
+
+def load(path, *, device=None) -> BaseAutoencoderEstimator:
+    """Load an estimator saved by :func:`save`; outputs equal the saved model's.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model directory.
+    device : str, optional
+        Override the saved ``device`` parameter (e.g. ``"cpu"``).
+    """
+    config, weights = io.read_model(path)
+    name = config.get("estimator")
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        raise ModelFileError(f"{path}: unknown estimator {name!r} in the model file")
+    params = dict(config.get("params") or {})
+    if device is not None:
+        params["device"] = device
+    try:
+        if isinstance(params.get("hidden_dims"), list):
+            params["hidden_dims"] = tuple(params["hidden_dims"])
+        est = cls(**params)
+        est._check_params()
+        est._restore(config["state"], weights)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{path}: the model file is malformed ({exc!r})") from None
+    return est

@@ -1,0 +1,100 @@
+"""Model files: a directory with ``model.safetensors`` and ``config.json``.
+
+safetensors holds only tensors and JSON holds only data, so loading a model
+file from a stranger cannot run code (no pickle anywhere). ``config.json``
+carries a format name and version, the aekit version that wrote it, and the
+SHA-256 of the weights file, so a truncated, corrupted or mismatched pair is
+refused with a clear error instead of being half-loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .errors import AekitError, ModelFileError
+
+FORMAT = "aekit-model"
+FORMAT_VERSION = 1
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` and rename the result onto ``path``: all or nothing."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
+    """Write ``weights`` and ``config`` into the directory ``path``."""
+    from . import __version__
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise AekitError(f"{path} exists and is not a directory; a model is saved as a directory")
+    path.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
+    atomic_write(path / WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "aekit_version": __version__,
+        "weights_sha256": _sha256(path / WEIGHTS),
+    }
+    text = json.dumps({**header, **config}, indent=1, allow_nan=True)
+    atomic_write(path / CONFIG, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def read_model(path) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Read and check a model directory; return (config, weights)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelFileError(f"{path}: no model directory there")
+    for name in (CONFIG, WEIGHTS):
+        if not (path / name).is_file():
+            raise ModelFileError(f"{path}: {name} is missing; not an aekit model directory")
+    try:
+        config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path / CONFIG}: not valid JSON ({exc})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelFileError(f"{path / CONFIG}: not an aekit model file")
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path / CONFIG}: model format version {version!r}; this aekit reads "
+            f"version {FORMAT_VERSION}"
+        )
+    if config.get("weights_sha256") != _sha256(path / WEIGHTS):
+        raise ModelFileError(
+            f"{path / WEIGHTS}: the weights do not match config.json (corrupted, truncated "
+            "or replaced)"
+        )
+    try:
+        weights = load_file(str(path / WEIGHTS))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{path / WEIGHTS}: unreadable weights ({exc})") from None
+    return config, weights

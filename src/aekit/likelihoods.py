@@ -1,0 +1,157 @@
+"""Per-column observation models p(x | x̂) over ``torch.distributions``, with masks.
+
+A decoder emits one parameter vector per row, laid out like the encoded row
+(see ``aekit.data.tabular``):
+
+- continuous column: the mean of a Normal whose scale is learned per feature;
+- binary column: the logit of a Bernoulli (also valid for data in [0, 1], where
+  its log-probability is the binary cross-entropy);
+- categorical column with K levels: K logits of a Categorical.
+
+``log_prob`` returns one log-likelihood per *cell* (row × original column) and
+zero for a missing cell, so every task reuses the same numbers: the AE/DAE loss
+``-Σ_j m_j log p(x_j | x̂)``, the VAE's ``log p_θ(x|z)``, anomaly scores and
+imputation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.distributions import Bernoulli, Categorical, Normal
+
+MIN_SCALE = 1e-3  # floor on the Gaussian scale, in standardised units
+
+
+class Likelihood(nn.Module):
+    """Observation model of a mixed-type row.
+
+    Parameters
+    ----------
+    kinds : sequence of {"continuous", "binary", "categorical"}
+        Kind of each original column.
+    widths : sequence of int
+        Encoded width of each column (1, or K for a categorical).
+    """
+
+    def __init__(self, kinds: Sequence[str], widths: Sequence[int]):
+        super().__init__()
+        kinds, widths = list(kinds), [int(w) for w in widths]
+        starts = [0]
+        for w in widths[:-1]:
+            starts.append(starts[-1] + w)
+        self.n_columns = len(kinds)
+        self.width = sum(widths)
+
+        def pick(kind):
+            cols = [i for i, k in enumerate(kinds) if k == kind]
+            return cols, [starts[i] for i in cols]
+
+        cont_cols, cont_dims = pick("continuous")
+        bin_cols, bin_dims = pick("binary")
+        cat_cols, cat_starts = pick("categorical")
+        k_max = max([widths[i] for i in cat_cols], default=1)
+        # cat_index[g, k]: encoded dimension of level k of group g (padding repeats dim 0)
+        cat_index = torch.zeros(len(cat_cols), k_max, dtype=torch.long)
+        cat_valid = torch.zeros(len(cat_cols), k_max, dtype=torch.bool)
+        for g, (i, lo) in enumerate(zip(cat_cols, cat_starts)):
+            cat_index[g, : widths[i]] = torch.arange(lo, lo + widths[i])
+            cat_valid[g, : widths[i]] = True
+        for name, value in [
+            ("cont_cols", cont_cols),
+            ("cont_dims", cont_dims),
+            ("bin_cols", bin_cols),
+            ("bin_dims", bin_dims),
+            ("cat_cols", cat_cols),
+        ]:
+            self.register_buffer(name, torch.tensor(value, dtype=torch.long), persistent=False)
+        self.register_buffer("cat_index", cat_index, persistent=False)
+        self.register_buffer("cat_valid", cat_valid, persistent=False)
+        # Gaussian scale σ_j = softplus(raw_j) + MIN_SCALE, initialised at σ = 1
+        init = math.log(math.expm1(1.0 - MIN_SCALE))
+        self.raw_scale = nn.Parameter(torch.full((len(cont_cols),), init))
+
+    @property
+    def scale(self) -> Tensor:
+        """Per-feature Gaussian scale, shape (n_continuous,)."""
+        return F.softplus(self.raw_scale) + MIN_SCALE
+
+    def _cat_logits(self, params: Tensor) -> Tensor:
+        # (..., width) -> (..., G, K_max), padding at -inf
+        logits = params[..., self.cat_index]
+        return logits.masked_fill(~self.cat_valid, float("-inf"))
+
+    def distributions(self, params: Tensor) -> dict:
+        """The families present, for a batch of decoder outputs (..., width).
+
+        Arguments are not validated per batch: the decoder's outputs are finite
+        reals by construction and the scale is positive by its softplus.
+        """
+        out = {}
+        if len(self.cont_cols):
+            out["continuous"] = Normal(
+                params[..., self.cont_dims], self.scale, validate_args=False
+            )
+        if len(self.bin_cols):
+            out["binary"] = Bernoulli(logits=params[..., self.bin_dims], validate_args=False)
+        if len(self.cat_cols):
+            out["categorical"] = Categorical(
+                logits=self._cat_logits(params), validate_args=False
+            )
+        return out
+
+    def log_prob(self, params: Tensor, x: Tensor, mask: Tensor) -> Tensor:
+        """Per-cell log-likelihood, zero where a cell is missing.
+
+        Parameters
+        ----------
+        params : Tensor of shape (..., n, width)
+            Decoder outputs; leading dimensions (e.g. K posterior samples) broadcast.
+        x : Tensor of shape (n, width)
+            Encoded data (missing cells hold any finite fill value).
+        mask : Tensor of shape (n, n_columns), bool
+            True where the cell is observed.
+
+        Returns
+        -------
+        Tensor of shape (..., n, n_columns)
+            log p(x_j | params) for observed cells, 0 for missing ones.
+        """
+        dist = self.distributions(params)
+        out = params.new_zeros((*params.shape[:-1], self.n_columns))
+        if "continuous" in dist:
+            out[..., self.cont_cols] = dist["continuous"].log_prob(x[..., self.cont_dims])
+        if "binary" in dist:
+            out[..., self.bin_cols] = dist["binary"].log_prob(x[..., self.bin_dims])
+        if "categorical" in dist:
+            # the observed level is the argmax of the one-hot group, shape (n, G)
+            target = x[..., self.cat_index].masked_fill(~self.cat_valid, -1.0).argmax(-1)
+            out[..., self.cat_cols] = dist["categorical"].log_prob(target)
+        return torch.where(mask, out, torch.zeros((), dtype=out.dtype, device=out.device))
+
+    def mean(self, params: Tensor) -> Tensor:
+        """Expected encoded row: means, probabilities, level probabilities."""
+        out = params.clone()
+        out[..., self.bin_dims] = torch.sigmoid(params[..., self.bin_dims])
+        if len(self.cat_cols):
+            probs = torch.softmax(self._cat_logits(params), dim=-1)
+            out[..., self.cat_index[self.cat_valid]] = probs[..., self.cat_valid]
+        return out
+
+    def sample(self, params: Tensor) -> Tensor:
+        """One draw of an encoded row: Normal values, 0/1, one-hot levels."""
+        dist = self.distributions(params)
+        out = params.new_zeros(params.shape)
+        if "continuous" in dist:
+            out[..., self.cont_dims] = dist["continuous"].sample()
+        if "binary" in dist:
+            out[..., self.bin_dims] = dist["binary"].sample()
+        if "categorical" in dist:
+            level = dist["categorical"].sample()  # (..., G)
+            onehot = F.one_hot(level, self.cat_index.shape[1]).to(params.dtype)
+            out[..., self.cat_index[self.cat_valid]] = onehot[..., self.cat_valid]
+        return out

@@ -100,7 +100,11 @@ def as_frame(X, *, name: str = "X") -> tuple[pd.DataFrame, bool]:
         raise TypeError(
             f"{name} is a sparse matrix, which aekit does not accept; pass a dense array"
         )
-    if X is None or isinstance(X, (str, bytes, dict)) or not hasattr(X, "__len__"):
+    if (
+        X is None
+        or isinstance(X, (str, bytes, dict))
+        or not (hasattr(X, "__len__") or hasattr(X, "__array__"))
+    ):
         raise TypeError(
             f"{name} must be a pandas DataFrame or a 2-D array-like; got {type(X).__name__}"
         )
@@ -115,12 +119,12 @@ def as_frame(X, *, name: str = "X") -> tuple[pd.DataFrame, bool]:
             ) from exc
     if arr.ndim != 2:
         raise AekitError(
-            f"Expected 2D array, got {arr.ndim}D array for {name} of shape {arr.shape}; "
-            "reshape a single feature with X.reshape(-1, 1) or a single row with "
-            "X.reshape(1, -1)"
+            f"Expected 2D array, got {arr.ndim}D array for {name} of shape {arr.shape}. "
+            "Reshape your data with X.reshape(-1, 1) for a single feature or "
+            "X.reshape(1, -1) for a single row"
         )
     if arr.dtype.kind == "c":
-        raise AekitError(f"{name} holds complex numbers, which aekit cannot model")
+        raise AekitError(f"Complex data not supported: {name} holds complex numbers")
     if arr.dtype.kind not in "biuf":
         raise AekitError(f"{name} has dtype {arr.dtype}, which aekit cannot model")
     if arr.shape[1] == 0:
@@ -145,7 +149,7 @@ def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
     if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
         raise AekitError(f"{label} has dtype {dtype}, which aekit cannot model; convert it")
     if pd.api.types.is_complex_dtype(dtype):
-        raise AekitError(f"{label} holds complex numbers, which aekit cannot model")
+        raise AekitError(f"Complex data not supported: {label} holds complex numbers")
     if pd.api.types.is_numeric_dtype(dtype):
         values = observed.to_numpy(dtype=np.float64)
         if np.isinf(values).any():

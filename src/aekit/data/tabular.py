@@ -186,8 +186,10 @@ def _numeric(df: pd.DataFrame, names, *, name: str = "X") -> np.ndarray:
 
 def _codes(s: pd.Series, col: Column, *, name: str = "X") -> np.ndarray:
     """Level index of each cell, -1 where missing; unseen levels are an error."""
-    codes = pd.Categorical(s, categories=list(col.categories)).codes.astype(np.int64)
-    unseen = (codes < 0) & s.notna().to_numpy()
+    codes = pd.Index(list(col.categories)).get_indexer(s).astype(np.int64)
+    notna = s.notna().to_numpy()
+    codes[~notna] = -1
+    unseen = (codes < 0) & notna
     if unseen.any():
         levels = pd.unique(s[unseen]).tolist()[:5]
         raise AekitError(

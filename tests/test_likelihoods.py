@@ -1,0 +1,94 @@
+"""Each observation model, term by term, against scipy's densities."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from aekit.likelihoods import Likelihood
+
+# columns: continuous, binary, categorical(3 levels), continuous -> width 1+1+3+1 = 6
+KINDS, WIDTHS = ["continuous", "binary", "categorical", "continuous"], [1, 1, 3, 1]
+
+
+@pytest.fixture
+def lik():
+    torch.manual_seed(0)
+    lik = Likelihood(KINDS, WIDTHS)
+    with torch.no_grad():
+        lik.raw_scale.copy_(torch.tensor([0.3, -1.0]))
+    return lik
+
+
+def batch(n=5):
+    g = torch.Generator().manual_seed(1)
+    params = torch.randn(n, 6, generator=g)
+    x = torch.zeros(n, 6)
+    x[:, 0] = torch.randn(n, generator=g)
+    x[:, 1] = (torch.rand(n, generator=g) < 0.5).float()
+    level = torch.randint(0, 3, (n,), generator=g)
+    x[torch.arange(n), 2 + level] = 1.0
+    x[:, 5] = torch.randn(n, generator=g)
+    return params, x, level
+
+
+def test_each_term_matches_scipy(lik):
+    params, x, level = batch()
+    mask = torch.ones(5, 4, dtype=torch.bool)
+    lp = lik.log_prob(params, x, mask).detach().double().numpy()
+    p, xx, scale = params.double().numpy(), x.double().numpy(), lik.scale.double().detach().numpy()
+    np.testing.assert_allclose(lp[:, 0], stats.norm.logpdf(xx[:, 0], p[:, 0], scale[0]), rtol=1e-5)
+    np.testing.assert_allclose(lp[:, 3], stats.norm.logpdf(xx[:, 5], p[:, 5], scale[1]), rtol=1e-5)
+    prob = 1 / (1 + np.exp(-p[:, 1]))
+    np.testing.assert_allclose(lp[:, 1], stats.bernoulli.logpmf(xx[:, 1], prob), rtol=1e-5)
+    logits = p[:, 2:5]
+    log_softmax = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    np.testing.assert_allclose(lp[:, 2], log_softmax[np.arange(5), level.numpy()], rtol=1e-5)
+
+
+def test_bernoulli_on_unit_interval_is_cross_entropy():
+    lik = Likelihood(["binary"], [1])
+    x, logit = torch.tensor([[0.25]]), torch.tensor([[0.7]])
+    p = torch.sigmoid(logit)
+    expected = 0.25 * torch.log(p) + 0.75 * torch.log1p(-p)
+    got = lik.log_prob(logit, x, torch.ones(1, 1, dtype=torch.bool))
+    torch.testing.assert_close(got, expected)
+
+
+def test_missing_cell_changes_nothing(lik):
+    params, x, _ = batch()
+    mask = torch.ones(5, 4, dtype=torch.bool)
+    mask[0, 0] = mask[1, 2] = False
+    params.requires_grad_(True)
+    lp = lik.log_prob(params, x, mask)
+    assert lp[0, 0] == 0 and lp[1, 2] == 0
+    other = x.clone()
+    other[0, 0] = 1e6  # any value in a missing cell
+    other[1, 2:5] = torch.tensor([0.2, 0.3, 0.5])
+    torch.testing.assert_close(lik.log_prob(params, other, mask), lp)
+    lp.sum().backward()
+    assert params.grad[0, 0] == 0 and (params.grad[1, 2:5] == 0).all()
+    assert params.grad[2, 0] != 0
+
+
+def test_leading_sample_dimension_broadcasts(lik):
+    params, x, _ = batch()
+    mask = torch.ones(5, 4, dtype=torch.bool)
+    stacked = torch.stack([params, params + 1])
+    lp = lik.log_prob(stacked, x, mask)
+    assert lp.shape == (2, 5, 4)
+    torch.testing.assert_close(lp[1], lik.log_prob(params + 1, x, mask))
+
+
+def test_mean_and_sample_are_valid_rows(lik):
+    params, _, _ = batch(400)
+    mean = lik.mean(params)
+    assert torch.all((mean[:, 1] > 0) & (mean[:, 1] < 1))
+    torch.testing.assert_close(mean[:, 2:5].sum(1), torch.ones(400))
+    torch.testing.assert_close(mean[:, [0, 5]], params[:, [0, 5]])
+    torch.manual_seed(0)
+    draw = lik.sample(params)
+    assert set(draw[:, 1].tolist()) <= {0.0, 1.0}
+    assert torch.all(draw[:, 2:5].sum(1) == 1) and set(draw[:, 2:5].flatten().tolist()) == {0.0, 1.0}
+    # the draws follow the probabilities: level frequencies near their mean probability
+    torch.testing.assert_close(draw[:, 2:5].mean(0), mean[:, 2:5].mean(0), atol=0.07, rtol=0)

@@ -1,0 +1,191 @@
+"""The models' losses, term by term, on tensors built in the test."""
+
+import math
+
+import pytest
+import torch
+from torch.distributions import Independent, Normal, StudentT, kl_divergence
+
+from aekit.likelihoods import Likelihood
+from aekit.models import AEModule, Corruption, StudentTVAEModule, VAEModule
+from aekit.models.vae import monte_carlo_kl
+
+KINDS, WIDTHS = ["continuous", "continuous", "binary", "categorical"], [1, 1, 1, 3]
+COLUMN_OF_DIM = torch.tensor([0, 1, 2, 3, 3, 3])
+FILL = torch.tensor([0.0, 0.0, 0.4, 0.2, 0.3, 0.5])
+
+
+def rows(n=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, 6)
+    x[:, :2] = torch.randn(n, 2, generator=g)
+    x[:, 2] = (torch.rand(n, generator=g) < 0.4).float()
+    x[torch.arange(n), 3 + torch.randint(0, 3, (n,), generator=g)] = 1.0
+    return x, torch.ones(n, 4, dtype=torch.bool)
+
+
+def corruption(kind, level):
+    return Corruption(kind, level, COLUMN_OF_DIM, FILL, -torch.ones(6), 2 * torch.ones(6))
+
+
+# --------------------------------------------------------------------- AE / DAE
+def test_ae_loss_is_negative_log_likelihood_of_observed_cells():
+    torch.manual_seed(0)
+    ae = AEModule(Likelihood(KINDS, WIDTHS), [16], 2).eval()
+    x, mask = rows()
+    mask[0, 1] = False
+    terms = ae.loss(x, mask)
+    params = ae.decode(ae.encode(x))
+    expected = -ae.likelihood.log_prob(params, x, mask).sum(-1).mean()
+    torch.testing.assert_close(terms["reconstruction"], expected)
+    torch.testing.assert_close(terms["loss"], terms["reconstruction"])
+
+
+def test_dae_scores_the_clean_row_from_the_corrupted_one():
+    torch.manual_seed(0)
+    ae = AEModule(Likelihood(KINDS, WIDTHS), [16], 2, corruption("masking", 0.999999)).train()
+    x, mask = rows()
+    loss = ae.loss(x, mask)["reconstruction"]
+    # every cell hidden: the encoder sees only fill values, the target is still x
+    params = ae.decode(ae.encode(FILL.expand_as(x)))
+    expected = -ae.likelihood.log_prob(params, x, mask).sum(-1).mean()
+    torch.testing.assert_close(loss, expected)
+    ae.eval()  # no corruption outside training
+    torch.testing.assert_close(
+        ae.loss(x, mask)["loss"], -ae.log_prob(x, mask).sum(-1).mean()
+    )
+
+
+def test_masking_hides_whole_columns_with_their_fill():
+    torch.manual_seed(0)
+    x, _ = rows(4000)
+    out = corruption("masking", 0.3)(x)
+    kept = (out[:, 3:] == x[:, 3:]).all(1)
+    hidden = (out[:, 3:] == FILL[3:]).all(1)
+    assert torch.all(kept ^ hidden)  # a one-hot group is hidden as a whole or not at all
+    assert abs(hidden.float().mean().item() - 0.3) < 0.03
+    assert abs((out[:, 0] == 0).float().mean().item() - 0.3) < 0.03
+    untouched = out[:, :3] == x[:, :3]
+    assert torch.all(untouched | (out[:, :3] == FILL[:3]))
+
+
+def test_gaussian_noise_has_the_requested_scale():
+    torch.manual_seed(0)
+    x, _ = rows(5000)
+    diff = corruption("gaussian", 0.5)(x) - x
+    assert abs(diff.std().item() - 0.5) < 0.01 and abs(diff.mean().item()) < 0.01
+
+
+def test_salt_and_pepper_sets_extremes():
+    torch.manual_seed(0)
+    x, _ = rows(5000)
+    out = corruption("salt_pepper", 0.2)(x)
+    changed = out != x
+    assert set(out[changed].unique().tolist()) <= {-1.0, 2.0}
+    assert abs(changed.float().mean().item() - 0.2) < 0.02
+
+
+def test_stacked_stage_trains_its_own_layers_in_place():
+    torch.manual_seed(0)
+    ae = AEModule(Likelihood(KINDS, WIDTHS), [16, 8], 2, corruption("masking", 0.2))
+    before = {k: v.clone() for k, v in ae.state_dict().items()}
+    stage = ae.layerwise(1).train()
+    x, mask = rows()
+    stage.loss(x, mask)["loss"].backward()
+    torch.optim.SGD(stage.parameters(), lr=0.1).step()
+    changed = {k for k, v in ae.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed == {
+        "encoder.layers.1.weight",
+        "encoder.layers.1.bias",
+        "decoder.layers.1.weight",
+        "decoder.layers.1.bias",
+    }
+
+
+# ------------------------------------------------------------------ VAE / t-VAE
+def test_monte_carlo_kl_agrees_with_closed_form():
+    torch.manual_seed(0)
+    q = Independent(Normal(torch.tensor([[0.5, -1.0]]), torch.tensor([[0.7, 1.3]])), 1)
+    p = Independent(Normal(torch.zeros(1, 2), torch.ones(1, 2)), 1)
+    z = q.sample((200_000,))
+    torch.testing.assert_close(monte_carlo_kl(q, p, z), kl_divergence(q, p), rtol=0.02, atol=0)
+
+
+def test_student_t_kl_approaches_gaussian_as_df_grows():
+    torch.manual_seed(0)
+    loc, scale = torch.tensor([[0.5, -1.0]]), torch.tensor([[0.7, 1.3]])
+    gauss = kl_divergence(
+        Independent(Normal(loc, scale), 1), Independent(Normal(0 * loc, 1 + 0 * scale), 1)
+    ).item()
+    gaps = []
+    for df in (3.0, 10.0, 1000.0):
+        d = torch.full_like(loc, df)
+        q = Independent(StudentT(d, loc, scale), 1)
+        p = Independent(StudentT(d, 0 * loc, 1 + 0 * scale), 1)
+        z = q.sample((400_000,))
+        gaps.append(abs(monte_carlo_kl(q, p, z).item() - gauss))
+    assert gaps[0] > gaps[1] > gaps[2]
+    assert gaps[2] < 0.01 * gauss + 0.005
+
+
+@pytest.fixture(params=[VAEModule, StudentTVAEModule], ids=["vae", "t-vae"])
+def vae(request):
+    torch.manual_seed(0)
+    return request.param(Likelihood(KINDS, WIDTHS), [16], 2).eval()
+
+
+def test_elbo_terms_and_loss(vae):
+    x, mask = rows()
+    torch.manual_seed(1)
+    terms = vae.elbo_terms(x, mask, k=3)
+    assert terms["reconstruction"].shape == terms["kl"].shape == (8,)
+    assert torch.all(terms["kl"] > -0.5)  # a KL, up to Monte-Carlo noise for the t-VAE
+    torch.manual_seed(1)
+    loss = vae.loss(x, mask)
+    assert set(loss) == {"loss", "reconstruction", "kl"}
+    torch.testing.assert_close(loss["loss"], loss["reconstruction"] + loss["kl"])
+
+
+def test_iwae_at_k1_equals_the_elbo_and_grows_with_k(vae):
+    x, mask = rows(6)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        reps = 4000
+        iwae1 = torch.stack([vae.log_likelihood(x, mask, k=1) for _ in range(reps)])
+        terms = vae.elbo_terms(x, mask, k=reps)
+        elbo = terms["reconstruction"] - terms["kl"]
+        se = iwae1.std(0) / math.sqrt(reps)
+        assert torch.all((iwae1.mean(0) - elbo).abs() < 4 * se + 0.02)
+        means = [
+            torch.stack([vae.log_likelihood(x, mask, k=k) for _ in range(200)]).mean().item()
+            for k in (1, 10, 100)
+        ]
+    assert means[0] < means[1] < means[2]
+
+
+def test_student_t_degrees_of_freedom_and_shared_prior():
+    torch.manual_seed(0)
+    tvae = StudentTVAEModule(Likelihood(KINDS, WIDTHS), [16], 2)
+    x, mask = rows()
+    q = tvae.posterior(x)
+    df = q.base_dist.df
+    assert torch.all(df > 3.0)
+    p = tvae.prior(q)
+    assert torch.equal(p.base_dist.df, df)
+    assert torch.all(p.base_dist.loc == 0) and torch.all(p.base_dist.scale == 1)
+    # reparameterised: gradients reach the encoder through the Student-t draws
+    z = q.rsample((2,))
+    z.sum().backward()
+    assert tvae.encoder.layers[0].weight.grad.abs().sum() > 0
+
+
+def test_missing_cell_is_ignored_by_the_vae_likelihood(vae):
+    x, mask = rows()
+    mask[2, 0] = False
+    z = vae.posterior(x).sample((4,))
+    params = vae.decode(z)
+    other = x.clone()
+    other[2, 0] = 123.0
+    torch.testing.assert_close(
+        vae.likelihood.log_prob(params, other, mask), vae.likelihood.log_prob(params, x, mask)
+    )

@@ -79,7 +79,10 @@ def test_input_is_not_modified(mixed_frame):
 @pytest.mark.parametrize(
     ("frame", "message"),
     [
-        (pd.DataFrame({"a": [1.0, np.nan], "b": [np.nan, np.nan]}), "column 'b' is entirely missing"),
+        (
+            pd.DataFrame({"a": [1.0, np.nan], "b": [np.nan, np.nan]}),
+            "column 'b' is entirely missing",
+        ),
         (pd.DataFrame({"a": [1.0, np.inf], "b": [1.0, 2.0]}), "column 'a' contains inf"),
         (pd.DataFrame({"a": [1.0, "x"], "b": [1.0, 2.0]}), "column 'a' mixes types"),
         (pd.DataFrame({"a": pd.to_datetime(["2020-01-01", "2021-01-01"])}), "column 'a' has dtype"),
@@ -96,13 +99,18 @@ def test_unseen_category_and_missing_columns_at_encode(mixed_frame):
     enc = TabularEncoder.fit(mixed_frame, infer_schema(mixed_frame))
     other = mixed_frame.copy()
     other["city"] = other["city"].replace("lund", "paris")
-    with pytest.raises(AekitError, match="column 'city' of X has values not seen in fit: \\['paris'\\]"):
+    with pytest.raises(
+        AekitError, match="column 'city' of X has values not seen in fit: \\['paris'\\]"
+    ):
         enc.encode(other)
     with pytest.raises(AekitError, match="missing columns \\['age'\\]"):
         enc.encode(mixed_frame.drop(columns="age"))
     with pytest.raises(AekitError, match="column 'age' of X is numeric but holds 'old'"):
-        enc.encode(mixed_frame.assign(age=mixed_frame["age"].astype(object).where(
-            mixed_frame.index != "p0", "old")))
+        enc.encode(
+            mixed_frame.assign(
+                age=mixed_frame["age"].astype(object).where(mixed_frame.index != "p0", "old")
+            )
+        )
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,9 @@ def test_mean_and_sample_are_valid_rows(lik):
     torch.manual_seed(0)
     draw = lik.sample(params)
     assert set(draw[:, 1].tolist()) <= {0.0, 1.0}
-    assert torch.all(draw[:, 2:5].sum(1) == 1) and set(draw[:, 2:5].flatten().tolist()) == {0.0, 1.0}
+    assert torch.all(draw[:, 2:5].sum(1) == 1) and set(draw[:, 2:5].flatten().tolist()) == {
+        0.0,
+        1.0,
+    }
     # the draws follow the probabilities: level frequencies near their mean probability
     torch.testing.assert_close(draw[:, 2:5].mean(0), mean[:, 2:5].mean(0), atol=0.07, rtol=0)

@@ -51,9 +51,7 @@ def test_dae_scores_the_clean_row_from_the_corrupted_one():
     expected = -ae.likelihood.log_prob(params, x, mask).sum(-1).mean()
     torch.testing.assert_close(loss, expected)
     ae.eval()  # no corruption outside training
-    torch.testing.assert_close(
-        ae.loss(x, mask)["loss"], -ae.log_prob(x, mask).sum(-1).mean()
-    )
+    torch.testing.assert_close(ae.loss(x, mask)["loss"], -ae.log_prob(x, mask).sum(-1).mean())
 
 
 def test_masking_hides_whole_columns_with_their_fill():
@@ -166,7 +164,7 @@ def test_iwae_at_k1_equals_the_elbo_and_grows_with_k(vae):
 def test_student_t_degrees_of_freedom_and_shared_prior():
     torch.manual_seed(0)
     tvae = StudentTVAEModule(Likelihood(KINDS, WIDTHS), [16], 2)
-    x, mask = rows()
+    x, _ = rows()
     q = tvae.posterior(x)
     df = q.base_dist.df
     assert torch.all(df > 3.0)

@@ -1,6 +1,5 @@
 """scikit-learn's own estimator checks, run on small, fast instances."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from aekit import VAE, Autoencoder

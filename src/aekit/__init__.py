@@ -7,7 +7,7 @@ with a Gaussian or a Student's t prior.
 
 __version__ = "0.1.0"
 
-from .errors import AekitError, ModelFileError  # noqa: E402
-from .estimators import VAE, Autoencoder, load, save  # noqa: E402
+from .errors import AekitError, ModelFileError
+from .estimators import VAE, Autoencoder, load, save
 
 __all__ = ["VAE", "AekitError", "Autoencoder", "ModelFileError", "__version__", "load", "save"]

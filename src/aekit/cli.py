@@ -21,8 +21,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="aekit: autoencoders for imputation, denoising, anomaly detection and density "
-    "estimation.",
+    help="aekit: autoencoders for imputation, denoising, anomaly detection and density estimation.",
 )
 _state = {"debug": False}
 

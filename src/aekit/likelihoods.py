@@ -58,7 +58,7 @@ class Likelihood(nn.Module):
         # cat_index[g, k]: encoded dimension of level k of group g (padding repeats dim 0)
         cat_index = torch.zeros(len(cat_cols), k_max, dtype=torch.long)
         cat_valid = torch.zeros(len(cat_cols), k_max, dtype=torch.bool)
-        for g, (i, lo) in enumerate(zip(cat_cols, cat_starts)):
+        for g, (i, lo) in enumerate(zip(cat_cols, cat_starts, strict=True)):
             cat_index[g, : widths[i]] = torch.arange(lo, lo + widths[i])
             cat_valid[g, : widths[i]] = True
         for name, value in [
@@ -93,15 +93,11 @@ class Likelihood(nn.Module):
         """
         out = {}
         if len(self.cont_cols):
-            out["continuous"] = Normal(
-                params[..., self.cont_dims], self.scale, validate_args=False
-            )
+            out["continuous"] = Normal(params[..., self.cont_dims], self.scale, validate_args=False)
         if len(self.bin_cols):
             out["binary"] = Bernoulli(logits=params[..., self.bin_dims], validate_args=False)
         if len(self.cat_cols):
-            out["categorical"] = Categorical(
-                logits=self._cat_logits(params), validate_args=False
-            )
+            out["categorical"] = Categorical(logits=self._cat_logits(params), validate_args=False)
         return out
 
     def log_prob(self, params: Tensor, x: Tensor, mask: Tensor) -> Tensor:

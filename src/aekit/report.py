@@ -37,7 +37,7 @@ def image_grid(
     fig, axes = plt.subplots(
         n_rows, n_cols, figsize=(0.9 * n_cols + 1.2, 0.9 * n_rows), squeeze=False
     )
-    for i, (images, label) in enumerate(zip(rows, labels)):
+    for i, (images, label) in enumerate(zip(rows, labels, strict=True)):
         for j in range(n_cols):
             ax = axes[i, j]
             ax.set_xticks([])

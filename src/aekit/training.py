@@ -127,7 +127,9 @@ def train(
             row = {"epoch": epoch}
             row.update({f"train_{k}": float(v) / n for k, v in sums.items()})
             if validation is not None:
-                row.update({f"val_{k}": float(v) for k, v in _evaluate(module, *validation).items()})
+                row.update(
+                    {f"val_{k}": float(v) for k, v in _evaluate(module, *validation).items()}
+                )
             rows.append(row)
             watched = row["val_loss"] if validation is not None else row["train_loss"]
             if not math.isfinite(watched):

@@ -129,7 +129,8 @@ def as_frame(X, *, name: str = "X") -> tuple[pd.DataFrame, bool]:
         raise AekitError(f"{name} has dtype {arr.dtype}, which aekit cannot model")
     if arr.shape[1] == 0:
         raise AekitError(
-            f"0 feature(s) (shape={arr.shape}) while a minimum of 1 is required: {name} has no columns"
+            f"0 feature(s) (shape={arr.shape}) while a minimum of 1 is required: "
+            f"{name} has no columns"
         )
     return pd.DataFrame(arr, copy=False), False
 
@@ -231,7 +232,5 @@ def check_columns(df: pd.DataFrame, schema: Sequence[Column], *, name: str = "X"
             parts.append(f"missing columns {missing}")
         if extra:
             parts.append(f"unknown columns {extra}")
-        raise AekitError(
-            f"{name} does not match the columns seen in fit: " + " and ".join(parts)
-        )
+        raise AekitError(f"{name} does not match the columns seen in fit: " + " and ".join(parts))
     return df[expected]

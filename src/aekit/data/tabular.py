@@ -42,9 +42,7 @@ class TabularEncoder:
         self.fill = np.asarray(fill, dtype=np.float64)
         self.width = sum(c.width for c in self.schema)
         # column_of_dim[j]: the column that encoded dimension j belongs to, shape (width,)
-        self.column_of_dim = np.repeat(
-            np.arange(len(self.schema)), [c.width for c in self.schema]
-        )
+        self.column_of_dim = np.repeat(np.arange(len(self.schema)), [c.width for c in self.schema])
         starts = np.concatenate([[0], np.cumsum([c.width for c in self.schema])[:-1]])
         self.start = starts.astype(int)
         self.continuous = [i for i, c in enumerate(self.schema) if c.kind == "continuous"]
@@ -178,8 +176,7 @@ def _numeric(df: pd.DataFrame, names, *, name: str = "X") -> np.ndarray:
                 bad = pd.to_numeric(df[c], errors="coerce").isna() & df[c].notna()
                 example = df[c][bad].iloc[0]
                 raise AekitError(
-                    f"column {c!r} of {name} is numeric but holds {example!r}; "
-                    "use numbers or NaN"
+                    f"column {c!r} of {name} is numeric but holds {example!r}; use numbers or NaN"
                 ) from None
         raise
 

@@ -73,8 +73,9 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             _check_int("each of hidden_dims", w)
         if self.batch_size != "auto":
             _check_int("batch_size", self.batch_size)
-        _check_float("validation_fraction", self.validation_fraction, 0, 1, low_open=False,
-                     high_open=True)
+        _check_float(
+            "validation_fraction", self.validation_fraction, 0, 1, low_open=False, high_open=True
+        )
         if self.random_state is not None and not isinstance(
             self.random_state, (numbers.Integral, np.random.RandomState)
         ):
@@ -144,7 +145,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         self._check_width(encoder, df.shape)
         x_np, mask_np = encoder.encode(df)
         n = len(x_np)
-        n_val = int(round(n * self.validation_fraction))
+        n_val = round(n * self.validation_fraction)
         if self.validation_fraction > 0 and (n_val < 1 or n - n_val < 1):
             raise AekitError(
                 f"validation_fraction={self.validation_fraction} of {n} sample(s) leaves no "

@@ -95,8 +95,9 @@ class VAE(BaseAutoencoderEstimator):
             # new rows are drawn from the prior at the training data's mean ν
             with torch.no_grad():
                 module.eval()
-                df = torch.cat([module.posterior(x[s : s + 4096]).base_dist.df
-                                for s in range(0, len(x), 4096)])
+                df = torch.cat(
+                    [module.posterior(x[s : s + 4096]).base_dist.df for s in range(0, len(x), 4096)]
+                )
                 module.prior_df.copy_(df.mean(0))
 
     def score_samples(self, X, n_importance: int = 100):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from torch import Tensor, nn
 
@@ -18,7 +19,7 @@ class MLP(nn.Module):
     def __init__(self, in_dim: int, hidden_dims: Sequence[int], out_dim: int):
         super().__init__()
         dims = [in_dim, *hidden_dims, out_dim]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(dims))
         self.activation = nn.ELU()
 
     def forward(self, x: Tensor) -> Tensor:

@@ -8,6 +8,7 @@ turns arrays and DataFrames into tensors and back lives here.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from typing import ClassVar
 
@@ -162,7 +163,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             )
         else:
             batch_size = self.batch_size
-        settings = TrainSettings(**{**settings.__dict__, "batch_size": batch_size})
+        settings = dataclasses.replace(settings, batch_size=batch_size)
 
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         device = self._device()

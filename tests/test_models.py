@@ -57,7 +57,7 @@ def test_dae_scores_the_clean_row_from_the_corrupted_one():
 def test_masking_hides_whole_columns_with_their_fill():
     torch.manual_seed(0)
     x, _ = rows(4000)
-    out = corruption("masking", 0.3)(x)
+    out, _ = corruption("masking", 0.3)(x, torch.ones(len(x), 4, dtype=torch.bool))
     kept = (out[:, 3:] == x[:, 3:]).all(1)
     hidden = (out[:, 3:] == FILL[3:]).all(1)
     assert torch.all(kept ^ hidden)  # a one-hot group is hidden as a whole or not at all
@@ -70,14 +70,14 @@ def test_masking_hides_whole_columns_with_their_fill():
 def test_gaussian_noise_has_the_requested_scale():
     torch.manual_seed(0)
     x, _ = rows(5000)
-    diff = corruption("gaussian", 0.5)(x) - x
+    diff = corruption("gaussian", 0.5)(x, None)[0] - x
     assert abs(diff.std().item() - 0.5) < 0.01 and abs(diff.mean().item()) < 0.01
 
 
 def test_salt_and_pepper_sets_extremes():
     torch.manual_seed(0)
     x, _ = rows(5000)
-    out = corruption("salt_pepper", 0.2)(x)
+    out, _ = corruption("salt_pepper", 0.2)(x, None)
     changed = out != x
     assert set(out[changed].unique().tolist()) <= {-1.0, 2.0}
     assert abs(changed.float().mean().item() - 0.2) < 0.02

@@ -7,7 +7,21 @@ with a Gaussian or a Student's t prior.
 
 __version__ = "0.1.0"
 
+from . import metrics
+from .data.missing import ampute
 from .errors import AekitError, ModelFileError
-from .estimators import VAE, Autoencoder, load, save
+from .estimators import VAE, Autoencoder, Imputer, load, pool, save
 
-__all__ = ["VAE", "AekitError", "Autoencoder", "ModelFileError", "__version__", "load", "save"]
+__all__ = [
+    "VAE",
+    "AekitError",
+    "Autoencoder",
+    "Imputer",
+    "ModelFileError",
+    "__version__",
+    "ampute",
+    "load",
+    "metrics",
+    "pool",
+    "save",
+]

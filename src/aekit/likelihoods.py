@@ -70,6 +70,8 @@ class Likelihood(nn.Module):
         ]:
             self.register_buffer(name, torch.tensor(value, dtype=torch.long), persistent=False)
         self.register_buffer("cat_index", cat_index, persistent=False)
+        column_of_dim = torch.repeat_interleave(torch.arange(len(widths)), torch.tensor(widths))
+        self.register_buffer("column_of_dim", column_of_dim, persistent=False)
         self.register_buffer("cat_valid", cat_valid, persistent=False)
         # Gaussian scale σ_j = softplus(raw_j) + MIN_SCALE, initialised at σ = 1
         init = math.log(math.expm1(1.0 - MIN_SCALE))
@@ -128,6 +130,10 @@ class Likelihood(nn.Module):
             target = x[..., self.cat_index].masked_fill(~self.cat_valid, -1.0).argmax(-1)
             out[..., self.cat_cols] = dist["categorical"].log_prob(target)
         return torch.where(mask, out, torch.zeros((), dtype=out.dtype, device=out.device))
+
+    def expand_mask(self, mask: Tensor) -> Tensor:
+        """Per-column mask (n, n_columns) → per-dimension mask (n, width)."""
+        return mask[:, self.column_of_dim]
 
     def mean(self, params: Tensor) -> Tensor:
         """Expected encoded row: means, probabilities, level probabilities."""

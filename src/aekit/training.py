@@ -10,6 +10,7 @@ on the device during an epoch; they are read back once per epoch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -79,6 +80,7 @@ def train(
     settings: TrainSettings,
     *,
     description: str = "training",
+    monitor: Callable[[], float] | None = None,
 ) -> pd.DataFrame:
     """Fit ``module`` in place; return the per-epoch history.
 
@@ -89,6 +91,10 @@ def train(
     validation : (x, mask) or None
         Early stopping watches the validation loss, or the training loss without it.
     settings : TrainSettings
+    monitor : callable, optional
+        Called after each epoch (eval mode, no gradients); early stopping watches
+        its value instead, recorded as ``val_monitor`` (e.g. the error of
+        imputing held-out cells).
 
     Returns
     -------
@@ -130,8 +136,12 @@ def train(
                 row.update(
                     {f"val_{k}": float(v) for k, v in _evaluate(module, *validation).items()}
                 )
+            if monitor is not None:
+                module.eval()
+                with torch.no_grad():
+                    row["val_monitor"] = float(monitor())
             rows.append(row)
-            watched = row["val_loss"] if validation is not None else row["train_loss"]
+            watched = row.get("val_monitor", row.get("val_loss", row["train_loss"]))
             if not math.isfinite(watched):
                 raise AekitError(
                     f"{description} diverged at epoch {epoch} (loss is {watched}); "

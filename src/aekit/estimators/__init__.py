@@ -2,6 +2,7 @@
 
 from .autoencoder import Autoencoder
 from .base import load, save
+from .impute import Imputer, PooledEstimate, pool
 from .vae import VAE
 
-__all__ = ["VAE", "Autoencoder", "load", "save"]
+__all__ = ["VAE", "Autoencoder", "Imputer", "PooledEstimate", "load", "pool", "save"]

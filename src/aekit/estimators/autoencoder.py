@@ -33,6 +33,9 @@ class Autoencoder(BaseAutoencoderEstimator):
         Corruption of the DAE's input (None: a plain AE).
     noise_level : float, default=0.2
         Masking / salt-and-pepper probability, or Gaussian scale in standard deviations.
+    mask_input : bool, default=False
+        Also feed the encoder which cells are observed (for missing data: a
+        hidden cell is then not mistaken for an observed one equal to the mean).
     pretrain : {None, "stacked"}, default=None
         "stacked": greedy layer-wise pretraining of each layer as a shallow
         DAE, then fine-tuning of the whole network (Vincent et al. 2010).
@@ -76,6 +79,7 @@ class Autoencoder(BaseAutoencoderEstimator):
         hidden_dims=(64,),
         noise=None,
         noise_level=0.2,
+        mask_input=False,
         pretrain=None,
         batch_size="auto",
         max_epochs=200,
@@ -90,6 +94,7 @@ class Autoencoder(BaseAutoencoderEstimator):
         self.hidden_dims = hidden_dims
         self.noise = noise
         self.noise_level = noise_level
+        self.mask_input = mask_input
         self.pretrain = pretrain
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -134,19 +139,23 @@ class Autoencoder(BaseAutoencoderEstimator):
                 high,
             )
         return AEModule(
-            self._likelihood(encoder), tuple(self.hidden_dims), self.latent_dim, corruption
+            self._likelihood(encoder),
+            tuple(self.hidden_dims),
+            self.latent_dim,
+            corruption,
+            mask_input=bool(self.mask_input),
         )
 
-    def _train(self, module: AEModule, data, validation, settings) -> pd.DataFrame:
+    def _train(self, module: AEModule, data, validation, settings, monitor=None) -> pd.DataFrame:
         if self.pretrain is None:
-            return super()._train(module, data, validation, settings)
+            return super()._train(module, data, validation, settings, monitor)
         stages = []
         n_layers = len(module.encoder.layers)
         for i in range(n_layers):
             stage = module.layerwise(i)
             h = train(stage, data, validation, settings, description=f"pretrain layer {i + 1}")
             stages.append(h.assign(stage=f"pretrain{i + 1}"))
-        h = super()._train(module, data, validation, settings)
+        h = super()._train(module, data, validation, settings, monitor)
         stages.append(h.assign(stage="finetune"))
         return pd.concat(stages, ignore_index=True)
 

@@ -115,15 +115,17 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         frame = self.encoder_.decode(encoded, index=index)
         return frame if as_frame else frame.to_numpy(dtype=np.float64)
 
-    def _map(self, fn, *tensors, seed: int | None = None) -> np.ndarray:
+    def _map(
+        self, fn, *tensors, seed: int | None = None, chunk: int = INFERENCE_CHUNK
+    ) -> np.ndarray:
         """Apply ``fn`` to row chunks in inference mode; concatenate as NumPy."""
         device = self._device()
         outs = []
         with torch.inference_mode(), seeded(self.seed_ if seed is None else seed, device):
             self.module_.eval()
             n = len(tensors[0])
-            for s in range(0, n, INFERENCE_CHUNK):
-                outs.append(fn(*(t[s : s + INFERENCE_CHUNK] for t in tensors)).cpu())
+            for s in range(0, n, chunk):
+                outs.append(fn(*(t[s : s + chunk] for t in tensors)).cpu())
         return torch.cat(outs).double().numpy() if outs else np.zeros((0,))
 
     # ---------------------------------------------------------------- fit
@@ -139,6 +141,11 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        return self._fit(X)
+
+    def _fit(self, X, *, monitor=None):
+        """Fit; ``monitor(encoder, module)``, if given, returns the per-epoch
+        callable that early stopping watches (see :func:`aekit.training.train`)."""
         settings = self._check_params()
         df, is_frame = self._frame(X, reset=True)
         schema = infer_schema(df)
@@ -174,7 +181,8 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             order = torch.randperm(n, device=device)
             val, tr = order[:n_val], order[n_val:]
             validation = (x[val], mask[val]) if n_val else None
-            history = self._train(module, (x[tr], mask[tr]), validation, settings)
+            watch = None if monitor is None else monitor(encoder, module)
+            history = self._train(module, (x[tr], mask[tr]), validation, settings, watch)
             self._after_fit(module, x[tr], mask[tr])
         self.encoder_ = encoder
         self.module_ = module.eval()
@@ -187,8 +195,10 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
     def _check_width(self, encoder: TabularEncoder, shape) -> None:
         """Hook: refuse settings that cannot work for this table."""
 
-    def _train(self, module, data, validation, settings) -> pd.DataFrame:
-        return train(module, data, validation, settings, description=type(self).__name__)
+    def _train(self, module, data, validation, settings, monitor=None) -> pd.DataFrame:
+        return train(
+            module, data, validation, settings, description=type(self).__name__, monitor=monitor
+        )
 
     def _after_fit(self, module, x, mask) -> None:
         """Hook: fitted state computed from the training rows."""
@@ -210,7 +220,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         df, _ = self._frame(X, reset=False)
-        return self._map(self.module_.encode, self._tensors(df)[0])
+        return self._map(self.module_.encode, *self._tensors(df))
 
     def inverse_transform(self, X):
         """Decode latent codes to rows in the format seen in fit.
@@ -247,7 +257,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         df, is_frame = self._frame(X, reset=False)
-        decoded = self._map(self.module_.reconstruct, self._tensors(df)[0])
+        decoded = self._map(self.module_.reconstruct, *self._tensors(df))
         return self._output(decoded, df.index, is_frame)
 
     def score_samples(self, X):

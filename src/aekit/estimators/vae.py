@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data.tabular import TabularEncoder
 from ..models import StudentTVAEModule, VAEModule
+from ..models.vae import SelfMasking
 from .base import BaseAutoencoderEstimator, _check_choice, _check_int
 
 PRIORS = {"normal": VAEModule, "student-t": StudentTVAEModule}
@@ -30,7 +31,14 @@ class VAE(BaseAutoencoderEstimator):
         Encoder widths; the decoder mirrors them.
     prior : {"normal", "student-t"}, default="normal"
     n_samples : int, default=1
-        K, posterior samples per row in the training ELBO.
+        K, posterior samples per row in the training objective.
+    objective : {"elbo", "iwae"}, default="elbo"
+        "iwae" trains on the importance-weighted bound with K samples (MIWAE,
+        Mattei & Frellsen 2019), a tighter bound that helps imputation.
+    missingness : {"ignorable", "self-masking"}, default="ignorable"
+        "self-masking" also models why cells are missing, for data missing not
+        at random: ``p(m_j = 1 | x_j) = σ(-w_j (x_j - b_j))`` per continuous
+        column, learned jointly (not-MIWAE, Ipsen et al. 2021).
     batch_size, max_epochs, learning_rate, validation_fraction, patience,
     random_state, verbose, device
         As in :class:`aekit.Autoencoder`.
@@ -56,6 +64,8 @@ class VAE(BaseAutoencoderEstimator):
         hidden_dims=(64,),
         prior="normal",
         n_samples=1,
+        objective="elbo",
+        missingness="ignorable",
         batch_size="auto",
         max_epochs=200,
         learning_rate=1e-3,
@@ -69,6 +79,8 @@ class VAE(BaseAutoencoderEstimator):
         self.hidden_dims = hidden_dims
         self.prior = prior
         self.n_samples = n_samples
+        self.objective = objective
+        self.missingness = missingness
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
@@ -82,12 +94,19 @@ class VAE(BaseAutoencoderEstimator):
         settings = super()._check_params()
         _check_choice("prior", self.prior, tuple(PRIORS))
         _check_int("n_samples", self.n_samples)
+        _check_choice("objective", self.objective, ("elbo", "iwae"))
+        _check_choice("missingness", self.missingness, ("ignorable", "self-masking"))
         return settings
 
     def _build_module(self, encoder: TabularEncoder, x) -> VAEModule:
-        cls = PRIORS[self.prior]
-        return cls(
-            self._likelihood(encoder), tuple(self.hidden_dims), self.latent_dim, self.n_samples
+        likelihood = self._likelihood(encoder)
+        return PRIORS[self.prior](
+            likelihood,
+            tuple(self.hidden_dims),
+            self.latent_dim,
+            self.n_samples,
+            self.objective,
+            SelfMasking(likelihood) if self.missingness == "self-masking" else None,
         )
 
     def _after_fit(self, module, x, mask) -> None:

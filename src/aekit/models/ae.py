@@ -33,6 +33,10 @@ class AEModule(nn.Module):
         Encoder widths; the decoder mirrors them.
     latent_dim : int
     corruption : Corruption, optional
+    mask_input : bool
+        Feed the encoder the per-column mask of observed (and, in training,
+        uncorrupted) cells beside the values, so that a hidden cell is not
+        mistaken for an observed value equal to the fill.
     """
 
     def __init__(
@@ -41,33 +45,59 @@ class AEModule(nn.Module):
         hidden_dims: Sequence[int],
         latent_dim: int,
         corruption: Corruption | None = None,
+        mask_input: bool = False,
     ):
         super().__init__()
         self.likelihood = likelihood
-        self.encoder = MLP(likelihood.width, hidden_dims, latent_dim)
+        self.mask_input = mask_input
+        in_dim = likelihood.width + (likelihood.n_columns if mask_input else 0)
+        self.encoder = MLP(in_dim, hidden_dims, latent_dim)
         self.decoder = MLP(latent_dim, list(hidden_dims)[::-1], likelihood.width)
         self.corruption = corruption
 
-    def encode(self, x: Tensor) -> Tensor:
+    def inputs(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        """Encoder input: x, or [x, mask] with ``mask_input`` (all observed if None)."""
+        if not self.mask_input:
+            return x
+        if mask is None:
+            mask = x.new_ones(x.shape[0], self.likelihood.n_columns)
+        return torch.cat([x, mask.to(x.dtype)], dim=-1)
+
+    def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """(n, width) → (n, latent_dim)."""
-        return self.encoder(x)
+        return self.encoder(self.inputs(x, mask))
 
     def decode(self, z: Tensor) -> Tensor:
         """(..., latent_dim) → likelihood parameters (..., width)."""
         return self.decoder(z)
 
-    def reconstruct(self, x: Tensor) -> Tensor:
+    def reconstruct(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Expected reconstruction E[x | x̂] in encoded space, (n, width)."""
-        return self.likelihood.mean(self.decode(self.encode(x)))
+        return self.likelihood.mean(self.decode(self.encode(x, mask)))
 
     def log_prob(self, x: Tensor, mask: Tensor) -> Tensor:
         """Per-cell log p(x_j | x̂) of the uncorrupted input, (n, n_columns)."""
-        return self.likelihood.log_prob(self.decode(self.encode(x)), x, mask)
+        return self.likelihood.log_prob(self.decode(self.encode(x, mask)), x, mask)
+
+    def impute(self, x: Tensor, mask: Tensor, n_iter: int = 10) -> Tensor:
+        """Fill missing cells by iterative refinement (Abiri et al. 2019).
+
+        Missing cells start at their fill value (they arrive so); each round
+        reconstructs the row and writes the reconstruction into the missing cells
+        only, so the next round encodes a better-completed row. Shape (n, width).
+        """
+        observed = self.likelihood.expand_mask(mask)
+        current = x
+        for _ in range(n_iter):
+            current = torch.where(observed, x, self.reconstruct(current, mask))
+        return current
 
     def loss(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
         """Mean over the batch of ``-log p(x | f(g(x̃)))`` on observed cells."""
-        x_in = self.corruption(x) if self.training and self.corruption is not None else x
-        params = self.decode(self.encode(x_in))
+        x_in, seen = (x, mask)
+        if self.training and self.corruption is not None:
+            x_in, seen = self.corruption(x, mask)
+        params = self.decode(self.encode(x_in, seen))
         # L(x, x̂) = -Σ_j m_j log p(x_j | x̂_j), shape (n,)
         reconstruction = -self.likelihood.log_prob(params, x, mask).sum(-1)
         return {"loss": reconstruction.mean(), "reconstruction": reconstruction.mean()}
@@ -100,15 +130,14 @@ class LayerwiseDAE(nn.Module):
 
     def loss(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
         ae, act = self.ae, self.ae.encoder.activation
+        corrupt = self.training and ae.corruption is not None
         with torch.no_grad():  # frozen lower layers: h_{i-1}, (n, d_{i-1})
-            h = x
+            h = ae.inputs(x, mask)
             for layer in ae.encoder.layers[: self.i]:
                 h = act(layer(h))
-        if not self.training:
-            h_in = h
-        elif self.i == 0 and ae.corruption is not None:
-            h_in = ae.corruption(h)
-        elif ae.corruption is not None:
+        if self.i == 0:
+            h_in = ae.inputs(*ae.corruption(x, mask)) if corrupt else h
+        elif corrupt:
             h_in = corrupt_hidden(h, ae.corruption.kind, ae.corruption.level)
         else:
             h_in = h
@@ -120,6 +149,7 @@ class LayerwiseDAE(nn.Module):
             # -log p(x | x̂) on observed cells, (n,)
             reconstruction = -ae.likelihood.log_prob(out, x, mask).sum(-1)
         else:
-            # -log N(h | act(out), I) up to a constant, (n,)
+            # -log N(h | act(out), I) up to a constant, (n,); at i = 1 the target is the
+            # first hidden layer, never the raw input
             reconstruction = 0.5 * (act(out) - h).pow(2).sum(-1)
         return {"loss": reconstruction.mean(), "reconstruction": reconstruction.mean()}

@@ -45,16 +45,27 @@ class Corruption(nn.Module):
         self.register_buffer("low", low.float())
         self.register_buffer("high", high.float())
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x: (n, width) → x̃: (n, width)."""
+    def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Corrupt a batch.
+
+        Parameters
+        ----------
+        x : Tensor (n, width)
+        mask : Tensor (n, n_columns), bool, True where observed
+
+        Returns
+        -------
+        x̃ : Tensor (n, width)
+        mask : Tensor (n, n_columns), the cells still observed (masking hides some)
+        """
         if self.kind == "masking":
             hide = torch.rand(x.shape[0], self.n_columns, device=x.device) < self.level
-            return torch.where(hide[:, self.column_of_dim], self.fill, x)
+            return torch.where(hide[:, self.column_of_dim], self.fill, x), mask & ~hide
         if self.kind == "gaussian":
-            return x + self.level * torch.randn_like(x)
+            return x + self.level * torch.randn_like(x), mask
         flip = torch.rand_like(x) < self.level
         salt = torch.rand_like(x) < 0.5
-        return torch.where(flip, torch.where(salt, self.high, self.low), x)
+        return torch.where(flip, torch.where(salt, self.high, self.low), x), mask
 
 
 def corrupt_hidden(h: Tensor, kind: str, level: float) -> Tensor:

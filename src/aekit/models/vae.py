@@ -25,7 +25,15 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.distributions import Distribution, Independent, Normal, StudentT, kl_divergence
+from torch.distributions import (
+    Bernoulli,
+    Categorical,
+    Distribution,
+    Independent,
+    Normal,
+    StudentT,
+    kl_divergence,
+)
 
 from ..likelihoods import Likelihood
 from .networks import MLP
@@ -38,6 +46,39 @@ def monte_carlo_kl(q: Distribution, p: Distribution, z: Tensor) -> Tensor:
     return (q.log_prob(z) - p.log_prob(z)).mean(0)
 
 
+class SelfMasking(nn.Module):
+    """Self-masking logistic model of missingness (not-MIWAE, Ipsen et al. 2021).
+
+    For each continuous column j, ``p(m_j = 1 | x_j) = σ(-w_j (x_j - b_j))``: with
+    w_j > 0, large values go missing more often. Missing values are drawn from the
+    decoder, ``x_mis ~ p_θ(x_mis | z)`` (reparameterised), so the missingness term
+    ``log p(m | x_obs, x_mis)`` enters the importance weights and the bound.
+    Binary and categorical columns are treated as missing at random.
+    """
+
+    def __init__(self, likelihood: Likelihood):
+        super().__init__()
+        n = len(likelihood.cont_cols)
+        self.weight = nn.Parameter(torch.zeros(n))
+        self.bias = nn.Parameter(torch.zeros(n))
+
+    def forward(self, likelihood: Likelihood, params: Tensor, x: Tensor, mask: Tensor):
+        """Return ``log p(m | x_obs, x_mis)`` (k, n) and the completed values (k, n, width)."""
+        observed = likelihood.expand_mask(mask)
+        filled = likelihood.mean(params)
+        if len(likelihood.cont_cols) == 0:
+            return params.new_zeros(params.shape[:-1]), filled
+        draw = likelihood.distributions(params)["continuous"].rsample()  # (k, n, n_cont)
+        dims = likelihood.cont_dims
+        values = torch.where(observed[..., dims], x[..., dims], draw)
+        filled = filled.clone()
+        filled[..., dims] = values
+        logits = -self.weight * (values - self.bias)  # logit p(m_j = 1 | x_j)
+        m = mask[..., likelihood.cont_cols].to(values.dtype)
+        log_pm = Bernoulli(logits=logits, validate_args=False).log_prob(m).sum(-1)
+        return log_pm, filled
+
+
 class VAEModule(nn.Module):
     """VAE with Gaussian posterior ``Π N(z_i | μ_i(x), σ_i²(x))`` and prior N(0, I).
 
@@ -48,7 +89,12 @@ class VAEModule(nn.Module):
         Encoder widths; the decoder mirrors them.
     latent_dim : int
     n_samples : int
-        K, posterior samples per row in the training ELBO.
+        K, posterior samples per row in the training objective.
+    objective : {"elbo", "iwae"}
+        "elbo" averages the ELBO over K samples; "iwae" trains on the
+        importance-weighted bound with K samples (MIWAE, Mattei & Frellsen 2019).
+    missingness : SelfMasking, optional
+        A model of the missingness itself (missing not at random).
     """
 
     n_posterior_params = 2  # μ and σ per latent dimension
@@ -59,11 +105,15 @@ class VAEModule(nn.Module):
         hidden_dims: Sequence[int],
         latent_dim: int,
         n_samples: int = 1,
+        objective: str = "elbo",
+        missingness: SelfMasking | None = None,
     ):
         super().__init__()
         self.likelihood = likelihood
         self.latent_dim = latent_dim
         self.n_samples = n_samples
+        self.objective = objective
+        self.missingness = missingness
         self.encoder = MLP(likelihood.width, hidden_dims, latent_dim * self.n_posterior_params)
         self.decoder = MLP(latent_dim, list(hidden_dims)[::-1], likelihood.width)
 
@@ -91,7 +141,7 @@ class VAEModule(nn.Module):
             return monte_carlo_kl(q, p, z)
 
     # -- shared by every variant -------------------------------------------
-    def encode(self, x: Tensor) -> Tensor:
+    def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Posterior location, (n, latent_dim): the latent code of a row."""
         return self.posterior(x).base_dist.loc
 
@@ -99,24 +149,60 @@ class VAEModule(nn.Module):
         """(..., latent_dim) → likelihood parameters (..., width)."""
         return self.decoder(z)
 
-    def reconstruct(self, x: Tensor) -> Tensor:
+    def reconstruct(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """E[x | z = posterior location], (n, width)."""
         return self.likelihood.mean(self.decode(self.encode(x)))
+
+    def observation_log_prob(self, params: Tensor, x: Tensor, mask: Tensor):
+        """log p_θ(x_obs | z) [+ log p(m | x) with a missingness model], (k, n);
+        and the expected completed rows under each draw, (k, n, width)."""
+        log_px = self.likelihood.log_prob(params, x, mask).sum(-1)
+        if self.missingness is None:
+            return log_px, None
+        log_pm, filled = self.missingness(self.likelihood, params, x, mask)
+        return log_px + log_pm, filled
 
     def elbo_terms(self, x: Tensor, mask: Tensor, k: int = 1) -> dict[str, Tensor]:
         """The two ELBO terms per row, each of shape (n,), from k reparameterised samples.
 
-        ``reconstruction`` = mean_k log p_θ(x | z_k) on observed cells;
-        ``kl`` = KL(q_φ(z|x) || p(z)).
+        ``reconstruction`` = mean_k log p_θ(x | z_k) on observed cells (plus the
+        missingness term when one is modelled); ``kl`` = KL(q_φ(z|x) || p(z)).
         """
         q = self.posterior(x)
         z = q.rsample((k,))  # (k, n, latent_dim)
         p = self.prior(q)
-        log_px = self.likelihood.log_prob(self.decode(z), x, mask).sum(-1)  # (k, n)
+        log_px, _ = self.observation_log_prob(self.decode(z), x, mask)  # (k, n)
         return {"reconstruction": log_px.mean(0), "kl": self.kl(q, p, z)}
 
+    def importance_sample(self, x: Tensor, mask: Tensor, k: int, *, reparameterize=False):
+        """k draws z_j ~ q(z|x) with their log weights and decoded rows.
+
+        Returns
+        -------
+        log_w : Tensor (k, n)
+            log p_θ(x_obs, z_j) - log q_φ(z_j|x) (with log p(m|x) when modelled).
+        completed : Tensor (k, n, width)
+            Expected row under each draw (the drawn missing values when a
+            missingness model is used).
+        params : Tensor (k, n, width)
+            Decoder outputs.
+        """
+        q = self.posterior(x)
+        z = q.rsample((k,)) if reparameterize else q.sample((k,))
+        p = self.prior(q)
+        params = self.decode(z)
+        log_obs, filled = self.observation_log_prob(params, x, mask)
+        log_w = log_obs + p.log_prob(z) - q.log_prob(z)
+        completed = self.likelihood.mean(params) if filled is None else filled
+        return log_w, completed, params
+
     def loss(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
-        """Negative ELBO averaged over the batch, with its two terms."""
+        """Negative ELBO (or negative IWAE bound) averaged over the batch, with its terms."""
+        if self.objective == "iwae":
+            log_w, _, _ = self.importance_sample(x, mask, self.n_samples, reparameterize=True)
+            # IWAE = log (1/K) Σ_k p(x, z_k) / q(z_k|x)
+            bound = torch.logsumexp(log_w, dim=0) - math.log(self.n_samples)
+            return {"loss": -bound.mean()}
         terms = self.elbo_terms(x, mask, self.n_samples)
         # ELBO = E_q[log p_θ(x|z)] - KL(q_φ(z|x) || p(z))
         elbo = terms["reconstruction"] - terms["kl"]
@@ -128,11 +214,7 @@ class VAEModule(nn.Module):
 
     def log_weights(self, x: Tensor, mask: Tensor, k: int) -> Tensor:
         """log p_θ(x, z_j) - log q_φ(z_j|x) for k draws z_j ~ q, shape (k, n)."""
-        q = self.posterior(x)
-        z = q.sample((k,))
-        p = self.prior(q)
-        log_px = self.likelihood.log_prob(self.decode(z), x, mask).sum(-1)
-        return log_px + p.log_prob(z) - q.log_prob(z)
+        return self.importance_sample(x, mask, k)[0]
 
     def log_likelihood(self, x: Tensor, mask: Tensor, k: int = 100, chunk: int = 64) -> Tensor:
         """Importance-weighted estimate of log p(x), (n,), from k samples in chunks."""
@@ -141,6 +223,32 @@ class VAEModule(nn.Module):
         )
         # log (1/k) Σ_j w_j
         return torch.logsumexp(log_w, dim=0) - math.log(k)
+
+    def impute(self, x: Tensor, mask: Tensor, k: int = 100) -> Tensor:
+        """Conditional mean of the missing cells, self-normalised importance sampling.
+
+        ``E[x_mis | x_obs] ≈ Σ_j w̃_j E[x_mis | z_j]``, ``w̃ = softmax(log w)``; shape (n, width).
+        """
+        log_w, completed, _ = self.importance_sample(x, mask, k)
+        weights = torch.softmax(log_w, dim=0).unsqueeze(-1)  # (k, n, 1)
+        mean = (weights * completed).sum(0)
+        return torch.where(self.likelihood.expand_mask(mask), x, mean)
+
+    def draw_imputations(self, x: Tensor, mask: Tensor, m: int, k: int = 100) -> Tensor:
+        """m draws from p(x_mis | x_obs) by sampling-importance-resampling, (m, n, width).
+
+        Each draw picks z_j with probability w̃_j, then samples x_mis ~ p_θ(x_mis | z_j)
+        (categories are sampled, not argmax).
+        """
+        log_w, completed, params = self.importance_sample(x, mask, k)
+        n = x.shape[0]
+        pick = Categorical(logits=log_w.T).sample((m,))  # (m, n)
+        rows = torch.arange(n, device=x.device)
+        draws = self.likelihood.sample(params[pick, rows])  # (m, n, width)
+        if self.missingness is not None:  # the missing values drawn inside the weights
+            dims = self.likelihood.cont_dims
+            draws[..., dims] = completed[pick, rows][..., dims]
+        return torch.where(self.likelihood.expand_mask(mask), x, draws)
 
     def sample(self, n: int) -> Tensor:
         """Draw n new encoded rows: z ~ p(z), x ~ p_θ(x|z), shape (n, width)."""

@@ -1,0 +1,413 @@
+"""``aekit.Imputer``: fill missing cells with an autoencoder trained on the
+incomplete data, and ``aekit.pool``: Rubin's rules for multiple imputation.
+
+- DAE imputer (Abiri et al. 2019): missing cells start at the column's observed
+  mean, masking noise hides observed cells during training so the network learns
+  to reconstruct hidden values, and imputation refines the missing cells
+  iteratively (reconstruct, write back into the missing cells, repeat).
+- VAE imputer (MIWAE, Mattei & Frellsen 2019): the conditional mean
+  ``E[x_mis | x_obs]`` by self-normalised importance sampling over posterior
+  draws; multiple imputation by sampling-importance-resampling.
+- Missing not at random: ``VAE(missingness="self-masking")`` (not-MIWAE).
+
+Model selection without ground truth (over-imputation): ``holdout_fraction`` of
+the observed cells are hidden from training; early stopping watches the error
+of imputing them, and ``expected_error_`` reports it per column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..data.schema import as_frame
+from ..errors import AekitError
+from ..models import VAEModule
+from .autoencoder import Autoencoder
+from .base import BaseAutoencoderEstimator, _check_float, _check_int
+from .vae import VAE
+
+MONITOR_ROWS = 2000  # rows used to watch the held-out cells during training
+
+
+def default_model() -> BaseAutoencoderEstimator:
+    """The imputer used when ``model=None`` (chosen by ``benchmarks/imputation.py``)."""
+    return Autoencoder(
+        noise="masking",
+        noise_level=0.25,
+        mask_input=True,
+        latent_dim=16,
+        hidden_dims=(128, 64),
+        learning_rate=1e-3,
+        max_epochs=500,
+        patience=50,
+        validation_fraction=0.0,
+    )
+
+
+class Imputer(TransformerMixin, BaseEstimator):
+    """Impute missing values with an aekit autoencoder.
+
+    Parameters
+    ----------
+    model : Autoencoder or VAE, default=None
+        The (unfitted) model to train on the incomplete data; it is cloned.
+        ``Autoencoder(noise="masking")`` is the DAE imputer, ``VAE()`` the
+        VAE imputer, ``VAE(prior="student-t")`` the t-VAE imputer and
+        ``VAE(missingness="self-masking")`` the MNAR imputer. None: the default
+        shown best in ``benchmarks/imputation.py``.
+    holdout_fraction : float, default=0.1
+        Share of observed cells hidden during training to pick the stopping
+        epoch and estimate ``expected_error_``; 0 turns over-imputation off (the
+        model then stops on its own validation loss).
+    n_iter : int, default=10
+        Most refinement rounds of the (D)AE imputer; the number used,
+        ``n_iter_``, is the one with the smallest error on the held-out cells
+        (refinement can drift as well as improve).
+    n_importance : int, default=100
+        Posterior draws per row for the VAE imputers.
+    random_state : int, RandomState or None, default=None
+        Seeds the hold-out and, when not None, overrides the model's random_state.
+    verbose : bool, default=False
+        Progress bar while training.
+
+    Attributes
+    ----------
+    model_ : the fitted model
+    n_iter_ : int or None
+        Refinement rounds used by the (D)AE imputer (None for a VAE).
+    expected_error_ : DataFrame or None
+        Per column: ``metric`` ("rmse" in the column's units, or "error_rate"),
+        ``value`` and ``n_cells``, measured on the held-out cells.
+    n_features_in_, feature_names_in_
+
+    Examples
+    --------
+    >>> import numpy as np, aekit
+    >>> X = np.random.default_rng(0).normal(size=(200, 4))
+    >>> X[::5, 1] = np.nan
+    >>> filled = aekit.Imputer(random_state=0).fit_transform(X)
+    >>> bool(np.isnan(filled).any())
+    False
+    """
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        holdout_fraction=0.1,
+        n_iter=10,
+        n_importance=100,
+        random_state=None,
+        verbose=False,
+    ):
+        self.model = model
+        self.holdout_fraction = holdout_fraction
+        self.n_iter = n_iter
+        self.n_importance = n_importance
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    def _make_model(self) -> BaseAutoencoderEstimator:
+        if self.model is not None and not isinstance(self.model, (Autoencoder, VAE)):
+            raise AekitError(
+                f"model must be an aekit Autoencoder or VAE (or None); got "
+                f"{type(self.model).__name__}"
+            )
+        _check_float("holdout_fraction", self.holdout_fraction, 0, 1, low_open=False,
+                     high_open=True)
+        _check_int("n_iter", self.n_iter)
+        _check_int("n_importance", self.n_importance)
+        model = default_model() if self.model is None else clone(self.model)
+        if self.random_state is not None:
+            model.set_params(random_state=self.random_state)
+        if self.verbose:
+            model.set_params(verbose=True)
+        return model
+
+    def fit(self, X, y=None):
+        """Train the model on X, whose NaN cells are missing.
+
+        Returns
+        -------
+        self
+        """
+        model = self._make_model()
+        df, _ = as_frame(X)
+        hidden = self._holdout(df)
+        self.n_iter_ = None if isinstance(model, VAE) else self.n_iter
+        if hidden.any():
+            df_fit = df.mask(hidden)
+            rounds: list[int] = []
+            model._fit(
+                df_fit, monitor=lambda enc, module: self._watch(enc, module, df, hidden, rounds)
+            )
+            if self.n_iter_ is not None:
+                scores = model.history_["val_monitor"].dropna().to_numpy()
+                self.n_iter_ = rounds[int(np.argmin(scores))]
+            self.expected_error_ = self._errors(model, df, df_fit, hidden)
+        else:
+            model._fit(df)
+            self.expected_error_ = None
+        self.model_ = model
+        self.n_features_in_ = model.n_features_in_
+        if hasattr(model, "feature_names_in_"):
+            self.feature_names_in_ = model.feature_names_in_
+        return self
+
+    def _holdout(self, df: pd.DataFrame) -> np.ndarray:
+        """Observed cells to hide for over-imputation, (n, p) bool."""
+        observed = df.notna().to_numpy()
+        if self.holdout_fraction == 0:
+            return np.zeros_like(observed)
+        rng = check_random_state(self.random_state)
+        hidden = observed & (rng.random_sample(observed.shape) < self.holdout_fraction)
+        for j, col in enumerate(df.columns):
+            s = df[col]
+            keep = observed[:, j] & ~hidden[:, j]
+            if keep.sum() < 2:  # a column needs observed cells to be modelled
+                hidden[:, j] = False
+            elif not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(
+                s.dtype
+            ):
+                # a level seen only in hidden cells would be unknown to the model
+                seen = set(s[keep])
+                hidden[:, j] &= s.isin(seen).to_numpy()
+        return hidden
+
+    def _impute_tensors(self, module, x, mask):
+        if isinstance(module, VAEModule):
+            return module.impute(x, mask, k=self.n_importance)
+        return module.impute(x, mask, n_iter=self.n_iter_)
+
+    def _watch(self, encoder, module, df, hidden, rounds: list):
+        """Early-stopping signal: mean error of imputing the held-out cells.
+
+        For a (D)AE the error is taken after each refinement round and the best
+        round count is appended to ``rounds`` (one entry per call).
+        """
+        rows = np.flatnonzero(hidden.any(1))[:MONITOR_ROWS]
+        part = df.iloc[rows]
+        x_true, _ = encoder.encode(part)
+        x_fit, mask_fit = encoder.encode(part.mask(hidden[rows]))
+        device = next(module.parameters()).device
+        x_fit, mask_fit = torch.from_numpy(x_fit).to(device), torch.from_numpy(mask_fit).to(device)
+        target, cells = torch.from_numpy(x_true).to(device), torch.from_numpy(hidden[rows]).to(device)
+        kinds = [c.kind for c in encoder.schema]
+
+        n_cells = cells.sum()
+
+        def watch() -> float:
+            if isinstance(module, VAEModule):
+                filled = module.impute(x_fit, mask_fit, k=min(self.n_importance, 20))
+                return float(_cell_errors(filled, target, cells, encoder, kinds).sum() / n_cells)
+            errors, filled = [], x_fit
+            for _ in range(self.n_iter):  # impute(·, 1) from the last output is one more round
+                filled = module.impute(filled, mask_fit, n_iter=1)
+                errors.append(float(_cell_errors(filled, target, cells, encoder, kinds).sum()))
+            best = int(np.argmin(errors))
+            rounds.append(best + 1)
+            return errors[best] / float(n_cells)
+
+        return watch
+
+    def _errors(self, model, df, df_fit, hidden) -> pd.DataFrame:
+        """Per-column error of imputing the held-out cells, in the column's units."""
+        imputed = self._fill(model, df_fit)
+        out = []
+        for j, col in enumerate(model.encoder_.schema):
+            cells = hidden[:, j]
+            truth, guess = df.iloc[cells, j], imputed.iloc[cells, j]
+            if not cells.any():
+                out.append((col.name, "-", np.nan, 0))
+            elif col.kind == "continuous":
+                err = np.sqrt(np.mean((truth.to_numpy(float) - guess.to_numpy(float)) ** 2))
+                out.append((col.name, "rmse", float(err), int(cells.sum())))
+            else:
+                wrong = truth.astype(object).to_numpy() != guess.astype(object).to_numpy()
+                out.append((col.name, "error_rate", float(wrong.mean()), int(cells.sum())))
+        return pd.DataFrame(out, columns=["column", "metric", "value", "n_cells"])
+
+    # ------------------------------------------------------------ transform
+    def _fill(self, model, X) -> pd.DataFrame:
+        """X (any format model accepts) completed, as a DataFrame with X's index."""
+        df, _ = model._frame(X, reset=False)
+        x, mask = model._tensors(df)
+        filled = model._map(
+            lambda x, m: self._impute_tensors(model.module_, x, m),
+            x,
+            mask,
+            chunk=self._chunk(model, x),
+        )
+        imputed = model.encoder_.decode(filled, index=df.index)
+        return _merge(df, imputed)
+
+    def _chunk(self, model, x) -> int:
+        """Rows per forward pass, so that k draws × rows × width stays near 8M floats."""
+        per_row = x.shape[1] * (self.n_importance if isinstance(model, VAE) else 4)
+        return max(1, min(4096, (1 << 23) // max(per_row, 1)))
+
+    def transform(self, X):
+        """Fill every missing cell of X; observed cells are returned unchanged.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        DataFrame (same index, columns, dtypes) or ndarray, like X
+        """
+        check_is_fitted(self)
+        _, is_frame = as_frame(X)
+        out = self._fill(self.model_, X)
+        if is_frame:
+            out.columns = X.columns
+            return out
+        return out.to_numpy(dtype=np.float64)
+
+    def multiple_imputations(self, X, m=5, *, random_state=None) -> list:
+        """m completed copies of X, drawn from the model's conditional distribution.
+
+        Each copy is a proper draw from ``p(x_mis | x_obs)`` by
+        sampling-importance-resampling over posterior draws (categories are
+        sampled). Needs a VAE model.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        m : int, default=5
+        random_state : int, RandomState or None
+            None repeats the draws of the fitted seed.
+
+        Returns
+        -------
+        list of m DataFrames or ndarrays, like X
+        """
+        check_is_fitted(self)
+        m = _check_int("m", m)
+        model = self.model_
+        if not isinstance(model, VAE):
+            raise AekitError(
+                "multiple_imputations needs a VAE model (a DAE gives one imputation); "
+                "use Imputer(model=aekit.VAE())"
+            )
+        seed = (
+            model.seed_
+            if random_state is None
+            else int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        )
+        df, is_frame = model._frame(X, reset=False)
+        x, mask = model._tensors(df)
+        module = model.module_
+        # (n, m, width) so that _map can chunk over rows
+        draws = model._map(
+            lambda x, msk: module.draw_imputations(x, msk, m, k=self.n_importance).transpose(0, 1),
+            x,
+            mask,
+            seed=seed,
+            chunk=self._chunk(model, x),
+        )
+        copies = []
+        for i in range(m):
+            imputed = model.encoder_.decode(draws[:, i], index=df.index)
+            out = _merge(df, imputed)
+            if is_frame:
+                out.columns = X.columns
+                copies.append(out)
+            else:
+                copies.append(out.to_numpy(dtype=np.float64))
+        return copies
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = False
+        return tags
+
+
+def _cell_errors(filled, target, cells, encoder, kinds):
+    """Per held-out cell loss: squared standardised error, or 0/1 for a wrong level."""
+    errors = torch.zeros(cells.shape, dtype=filled.dtype, device=filled.device)
+    for j, kind in enumerate(kinds):
+        lo = int(encoder.start[j])
+        if kind == "continuous":
+            errors[:, j] = (filled[:, lo] - target[:, lo]) ** 2
+        elif kind == "binary":
+            errors[:, j] = ((filled[:, lo] > 0.5).to(target.dtype) != target[:, lo]).to(
+                filled.dtype
+            )
+        else:
+            k = encoder.schema[j].width
+            errors[:, j] = (
+                filled[:, lo : lo + k].argmax(1) != target[:, lo : lo + k].argmax(1)
+            ).to(filled.dtype)
+    return torch.where(cells, errors, torch.zeros((), dtype=errors.dtype, device=errors.device))
+
+
+def _merge(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
+    """df with its missing cells taken from imputed; observed cells untouched."""
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        missing = s.isna()
+        out[col] = s.where(~missing, imputed[col].astype(s.dtype)) if missing.any() else s
+    return pd.DataFrame(out, index=df.index, columns=df.columns)
+
+
+# ---------------------------------------------------------------- pooling
+@dataclass(frozen=True)
+class PooledEstimate:
+    """Rubin's rules applied to m analyses of m imputed datasets."""
+
+    estimate: np.ndarray  # Q̄ = mean of the m estimates
+    within: np.ndarray  # Ū = mean of the m variances
+    between: np.ndarray  # B = variance of the m estimates (ddof=1)
+    total: np.ndarray  # T = Ū + (1 + 1/m) B
+    dof: np.ndarray  # ν = (m - 1) (1 + 1/r)², r = (1 + 1/m) B / Ū
+    fmi: np.ndarray  # fraction of missing information, (r + 2/(ν + 3)) / (r + 1)
+
+    @property
+    def std_error(self) -> np.ndarray:
+        return np.sqrt(self.total)
+
+
+def pool(estimates, variances) -> PooledEstimate:
+    """Pool m estimates and their variances by Rubin's rules (Rubin 1987).
+
+    Parameters
+    ----------
+    estimates : array-like of shape (m,) or (m, n_params)
+        The same quantity estimated on each of the m imputed datasets.
+    variances : array-like, same shape
+        Each estimate's squared standard error.
+
+    Returns
+    -------
+    PooledEstimate with ``estimate``, ``within``, ``between``, ``total``,
+    ``dof``, ``fmi`` and ``std_error``.
+    """
+    q = np.asarray(estimates, dtype=np.float64)
+    u = np.asarray(variances, dtype=np.float64)
+    if q.shape != u.shape:
+        raise AekitError(f"estimates have shape {q.shape} but variances have shape {u.shape}")
+    if q.ndim == 0 or q.shape[0] < 2:
+        raise AekitError("pool needs estimates from at least m=2 imputed datasets")
+    if not (np.isfinite(q).all() and np.isfinite(u).all()) or (u < 0).any():
+        raise AekitError("estimates and variances must be finite, variances non-negative")
+    m = q.shape[0]
+    q_bar, u_bar = q.mean(0), u.mean(0)
+    b = q.var(0, ddof=1)
+    total = u_bar + (1 + 1 / m) * b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (1 + 1 / m) * b / u_bar
+        dof = np.where(b > 0, (m - 1) * (1 + 1 / r) ** 2, np.inf)
+        fmi = np.where(b > 0, (r + 2 / (dof + 3)) / (r + 1), 0.0)
+    return PooledEstimate(q_bar, u_bar, b, total, dof, fmi)

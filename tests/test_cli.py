@@ -3,8 +3,11 @@
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
+import aekit
 from aekit import __version__
 from aekit.cli import main
 
@@ -14,7 +17,7 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"aekit {__version__}"
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["impute", "--help"]])
 def test_help(argv, capsys):
     assert main(argv) == 0
     assert "Usage" in capsys.readouterr().out
@@ -46,3 +49,88 @@ def test_python_m_alias():
         [sys.executable, "-m", "aekit", "--version"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and done.stdout.strip() == f"aekit {__version__}"
+
+
+@pytest.fixture
+def table(tmp_path):
+    """A small CSV with numbers, a category and booleans, some cells empty."""
+    rng = np.random.default_rng(0)
+    n = 80
+    a = rng.normal(size=n)
+    df = pd.DataFrame(
+        {
+            "a": a,
+            "b": 2 * a + 0.1 * rng.normal(size=n),
+            "colour": rng.choice(["red", "blue"], n),
+            "flag": rng.random(n) < 0.5,
+        }
+    )
+    df = df.astype(object).mask(rng.random(df.shape) < 0.1)
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_impute_end_to_end(table, tmp_path, suffix, capsys):
+    out = tmp_path / f"out{suffix}"
+    assert main(["impute", str(table), "-o", str(out), "--seed", "1"]) == 0
+    got = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    original = pd.read_csv(table)
+    assert list(got.columns) == list(original.columns) and len(got) == len(original)
+    assert got.notna().all().all()
+    observed = original.notna()
+    for col in original.columns:
+        assert (
+            got[col][observed[col]].astype(str) == original[col][observed[col]].astype(str)
+        ).all()
+    assert set(got["colour"]) <= {"red", "blue"}
+    assert "Expected error on held-out cells" in capsys.readouterr().err
+
+
+def test_impute_multiple_long_format_and_saved_model(table, tmp_path):
+    out, model = tmp_path / "long.csv", tmp_path / "model"
+    args = ["impute", str(table), "-o", str(out), "--model", "vae", "--m", "3", "-q"]
+    assert main([*args, "--save-model", str(model)]) == 0
+    long = pd.read_csv(out)
+    assert list(long.columns[:2]) == [".imp", ".id"] and sorted(long[".imp"].unique()) == [1, 2, 3]
+    assert len(long) == 3 * 80 and long.notna().all().all()
+    assert isinstance(aekit.load(model), aekit.Imputer)
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        (None, ["impute", "{d}/missing.csv", "-o", "{d}/o.csv"], "no such file"),
+        ("bad", ["impute", "{d}/bad.csv", "-o", "{d}/o.csv"], "malformed CSV"),
+        ("latin", ["impute", "{d}/latin.csv", "-o", "{d}/o.csv"], "not UTF-8"),
+        ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/o.txt"], "unknown file type '.txt'"),
+        ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/ok.csv"], "output must differ from input"),
+        ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/o.csv", "--model", "gan"], "model must be"),
+        ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/o.csv", "--m", "2"], "--m > 1 needs"),
+        ("allnan", ["impute", "{d}/allnan.csv", "-o", "{d}/o.csv"], "column 'b' is entirely"),
+        ("exists", ["impute", "{d}/ok.csv", "-o", "{d}/o.csv"], "exists; pass --force"),
+    ],
+)
+def test_impute_bad_input_exits_2_with_one_line(tmp_path, capsys, setup, args, message):
+    ok = "a,b\n1,2\n3,\n5,6\n7,8\n"
+    files = {
+        "bad": ("bad.csv", b'a,b\n1,2\n3,4,5,6\n"x'),
+        "latin": ("latin.csv", "a,b\ncaf\xe9,1\n".encode("latin-1")),
+        "ok": ("ok.csv", ok.encode()),
+        "allnan": ("allnan.csv", b"a,b\n1,\n2,\n"),
+        "exists": ("ok.csv", ok.encode()),
+    }
+    if setup:
+        name, data = files[setup]
+        (tmp_path / name).write_bytes(data)
+    if setup == "exists":
+        (tmp_path / "o.csv").write_text("keep me")
+    code = main([a.format(d=tmp_path) for a in args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err
+    assert err[0].startswith("aekit: error:")
+    if setup == "exists":
+        assert (tmp_path / "o.csv").read_text() == "keep me"
+    else:
+        assert not (tmp_path / "o.csv").exists()

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from aekit import VAE, Autoencoder
+from aekit import VAE, Autoencoder, Imputer
 
 FAST = dict(hidden_dims=(8,), max_epochs=3, latent_dim=1)
 
@@ -29,6 +29,8 @@ def expected_failures(estimator):
         Autoencoder(noise="gaussian", pretrain="stacked", **FAST),
         VAE(**FAST),
         VAE(prior="student-t", **FAST),
+        Imputer(Autoencoder(noise="masking", mask_input=True, **FAST), n_iter=2),
+        Imputer(VAE(**FAST), n_importance=5),
     ],
     expected_failed_checks=expected_failures,
 )

@@ -10,6 +10,7 @@ import functools
 import sys
 from pathlib import Path
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -72,8 +73,6 @@ def demo(
 
     Example: aekit demo -o demo-output
     """
-    import pandas as pd
-
     from .demo import run_demo
 
     console = Console()
@@ -95,6 +94,66 @@ def demo(
         "log-lik: probabilistic PCA for PCA; importance-weighted bound (k=500) for the VAEs."
     )
     console.print(f"Figure of originals and reconstructions: {figure}")
+
+
+@app.command()
+@_friendly
+def impute(
+    input: Path = typer.Argument(..., help="CSV or Parquet file; empty cells are missing."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet)."),
+    model: str = typer.Option(
+        "default", "--model", help="default, dae, vae, tvae or mnar (missing not at random)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    m: int = typer.Option(
+        1, "--m", min=1, help="Multiple imputations: m > 1 writes a long table with a .imp column."
+    ),
+    save_model: Path | None = typer.Option(
+        None, "--save-model", help="Also save the fitted imputer to this directory."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+):
+    """Fill the missing cells of a table; observed cells are written unchanged.
+
+    Example: aekit impute survey.csv -o survey-imputed.csv --model vae --seed 1
+    """
+    from .data.files import read_table, write_table
+    from .estimators.impute import Imputer, preset
+
+    if input.resolve() == output.resolve():
+        raise AekitError("output must differ from input; aekit never overwrites its input")
+    if output.exists() and not force:
+        raise AekitError(f"output {output} exists; pass --force to overwrite it")
+    chosen = preset(model)
+    if m > 1 and not (chosen is not None and hasattr(chosen, "sample")):
+        raise AekitError("--m > 1 needs a model that can draw imputations: vae, tvae or mnar")
+    df = read_table(input)
+    n_missing = int(df.isna().sum().sum())
+    imputer = Imputer(chosen, random_state=seed, verbose=not quiet).fit(df)
+    if m == 1:
+        result = imputer.transform(df)
+    else:
+        copies = imputer.multiple_imputations(df, m)
+        # long format: .imp (1..m) and .id (row number in the input) before the data
+        result = pd.concat(
+            [c.reset_index(drop=True).rename_axis(".id").reset_index() for c in copies],
+            keys=range(1, m + 1),
+            names=[".imp", None],
+        ).reset_index(level=0)
+    write_table(result, output, force=force)
+    if save_model is not None:
+        from .estimators.persist import save
+
+        save(imputer, save_model)
+    if not quiet:
+        console = Console(stderr=True)
+        console.print(f"Imputed {n_missing} missing cells of {input} -> {output}")
+        if imputer.expected_error_ is not None:
+            errors = imputer.expected_error_.dropna()
+            console.print("Expected error on held-out cells (over-imputation):")
+            for r in errors.itertuples():
+                console.print(f"  {r.column}: {r.metric} {r.value:.4g} ({r.n_cells} cells)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import io
 from ..data.schema import as_frame, infer_schema
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError, ModelFileError
@@ -337,73 +336,3 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         except RuntimeError as exc:
             raise ModelFileError(f"the weights do not fit the model described: {exc}") from None
         self.module_ = module.to(self._device()).eval()
-
-
-def _json_params(est: BaseAutoencoderEstimator) -> dict:
-    params = est.get_params(deep=False)
-    for key, value in params.items():
-        if isinstance(value, tuple):
-            params[key] = list(value)
-        elif isinstance(value, np.random.RandomState):
-            params[key] = None  # the drawn seed is saved instead
-        elif isinstance(value, torch.device):
-            params[key] = str(value)
-        elif isinstance(value, np.generic):
-            params[key] = value.item()
-    return params
-
-
-def save(estimator: BaseAutoencoderEstimator, path) -> None:
-    """Save a fitted estimator to the directory ``path`` (created if needed).
-
-    The directory holds ``model.safetensors`` (the weights) and ``config.json``
-    (parameters, schema, scaling statistics, aekit version); nothing is pickled,
-    so loading a file cannot run code.
-
-    Examples
-    --------
-    >>> ae = aekit.Autoencoder(latent_dim=2).fit(X)        # doctest: +SKIP
-    >>> aekit.save(ae, "my-model")                         # doctest: +SKIP
-    >>> aekit.load("my-model").transform(X)                # doctest: +SKIP
-    """
-    if not isinstance(estimator, BaseAutoencoderEstimator):
-        raise AekitError(f"save expects an aekit estimator; got {type(estimator).__name__}")
-    check_is_fitted(estimator)
-    weights = {k: v.detach().cpu() for k, v in estimator.module_.state_dict().items()}
-    config = {
-        "estimator": type(estimator).__name__,
-        "params": _json_params(estimator),
-        "state": estimator._state(),
-    }
-    io.write_model(path, config, weights)
-
-
-def load(path, *, device=None) -> BaseAutoencoderEstimator:
-    """Load an estimator saved by :func:`save`; outputs equal the saved model's.
-
-    Parameters
-    ----------
-    path : str or Path
-        The model directory.
-    device : str, optional
-        Override the saved ``device`` parameter (e.g. ``"cpu"``).
-    """
-    config, weights = io.read_model(path)
-    name = config.get("estimator")
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        raise ModelFileError(f"{path}: unknown estimator {name!r} in the model file")
-    params = dict(config.get("params") or {})
-    if device is not None:
-        params["device"] = device
-    try:
-        if isinstance(params.get("hidden_dims"), list):
-            params["hidden_dims"] = tuple(params["hidden_dims"])
-        est = cls(**params)
-        est._check_params()
-        est._restore(config["state"], weights)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        raise ModelFileError(f"{path}: the model file is malformed ({exc!r})") from None
-    return est

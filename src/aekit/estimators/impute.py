@@ -51,6 +51,35 @@ def default_model() -> BaseAutoencoderEstimator:
     )
 
 
+def preset(name: str) -> BaseAutoencoderEstimator | None:
+    """Named imputation models, as offered by ``aekit impute --model``.
+
+    ``default`` (None: :func:`default_model`), ``dae``, ``vae`` (MIWAE-style
+    importance-weighted training), ``tvae`` (Student-t prior) and ``mnar``
+    (self-masking missingness, for data missing not at random).
+    """
+    vae = dict(
+        latent_dim=8,
+        hidden_dims=(128, 128),
+        objective="iwae",
+        n_samples=20,
+        learning_rate=1e-3,
+        max_epochs=500,
+        patience=30,
+        validation_fraction=0.0,
+    )
+    presets = {
+        "default": lambda: None,
+        "dae": default_model,
+        "vae": lambda: VAE(**vae),
+        "tvae": lambda: VAE(prior="student-t", **vae),
+        "mnar": lambda: VAE(missingness="self-masking", **vae),
+    }
+    if name not in presets:
+        raise AekitError(f"model must be one of {list(presets)}; got {name!r}")
+    return presets[name]()
+
+
 class Imputer(TransformerMixin, BaseEstimator):
     """Impute missing values with an aekit autoencoder.
 
@@ -121,8 +150,9 @@ class Imputer(TransformerMixin, BaseEstimator):
                 f"model must be an aekit Autoencoder or VAE (or None); got "
                 f"{type(self.model).__name__}"
             )
-        _check_float("holdout_fraction", self.holdout_fraction, 0, 1, low_open=False,
-                     high_open=True)
+        _check_float(
+            "holdout_fraction", self.holdout_fraction, 0, 1, low_open=False, high_open=True
+        )
         _check_int("n_iter", self.n_iter)
         _check_int("n_importance", self.n_importance)
         model = default_model() if self.model is None else clone(self.model)
@@ -174,9 +204,7 @@ class Imputer(TransformerMixin, BaseEstimator):
             keep = observed[:, j] & ~hidden[:, j]
             if keep.sum() < 2:  # a column needs observed cells to be modelled
                 hidden[:, j] = False
-            elif not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(
-                s.dtype
-            ):
+            elif not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
                 # a level seen only in hidden cells would be unknown to the model
                 seen = set(s[keep])
                 hidden[:, j] &= s.isin(seen).to_numpy()
@@ -199,7 +227,10 @@ class Imputer(TransformerMixin, BaseEstimator):
         x_fit, mask_fit = encoder.encode(part.mask(hidden[rows]))
         device = next(module.parameters()).device
         x_fit, mask_fit = torch.from_numpy(x_fit).to(device), torch.from_numpy(mask_fit).to(device)
-        target, cells = torch.from_numpy(x_true).to(device), torch.from_numpy(hidden[rows]).to(device)
+        target, cells = (
+            torch.from_numpy(x_true).to(device),
+            torch.from_numpy(hidden[rows]).to(device),
+        )
         kinds = [c.kind for c in encoder.schema]
 
         n_cells = cells.sum()

@@ -1,0 +1,250 @@
+"""Imputation: the Imputer, multiple imputation, pooling, ampute and the metrics."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.base import clone
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+
+import aekit
+from aekit import VAE, AekitError, Autoencoder, Imputer
+from aekit.metrics import error_rate, nrmse
+
+FAST_DAE = Autoencoder(
+    noise="masking",
+    mask_input=True,
+    latent_dim=4,
+    hidden_dims=(32,),
+    max_epochs=30,
+    validation_fraction=0.0,
+    learning_rate=3e-3,
+)
+FAST_VAE = VAE(
+    latent_dim=2,
+    hidden_dims=(32,),
+    objective="iwae",
+    n_samples=5,
+    max_epochs=30,
+    validation_fraction=0.0,
+    learning_rate=3e-3,
+)
+
+
+def low_rank(n=300, p=6, seed=0):
+    """Rows near a 2-D linear subspace: each column is predictable from the others."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 2)) @ rng.normal(size=(2, p)) + 0.1 * rng.normal(size=(n, p))
+
+
+@pytest.fixture(scope="module")
+def fitted_dae():
+    X = aekit.ampute(low_rank(), "mcar", 0.2, random_state=0)
+    return Imputer(FAST_DAE, random_state=0).fit(X)
+
+
+# ------------------------------------------------------------- the imputer
+@pytest.mark.parametrize("model", [FAST_DAE, FAST_VAE], ids=["dae", "vae"])
+def test_beats_mean_imputation_on_correlated_data(model):
+    X = low_rank()
+    X_miss = aekit.ampute(X, "mcar", 0.2, random_state=1)
+    mask = np.isnan(X_miss)
+    ours = Imputer(model, random_state=0).fit_transform(X_miss)
+    mean = SimpleImputer().fit_transform(X_miss)
+    assert nrmse(X, ours, mask) < 0.7 * nrmse(X, mean, mask)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(holes=arrays(bool, (40, 6), elements=st.booleans()))
+def test_observed_cells_are_never_changed(fitted_dae, holes):
+    X = low_rank(40, seed=2)
+    X[holes] = np.nan
+    out = fitted_dae.transform(X)
+    assert np.array_equal(out[~holes], X[~holes])  # bit for bit
+    assert np.isfinite(out).all()
+
+
+def test_dataframe_in_dataframe_out(mixed_frame):
+    imp = Imputer(FAST_DAE, random_state=0).fit(mixed_frame)
+    out = imp.transform(mixed_frame)
+    assert out.index.equals(mixed_frame.index) and list(out.columns) == list(mixed_frame.columns)
+    assert (out.dtypes == mixed_frame.dtypes).all()
+    assert out.notna().all().all()
+    assert set(out["blood"]) <= set(mixed_frame["blood"].cat.categories)
+    assert set(out["city"]) <= {"oslo", "lund", "malmo"}
+    observed = mixed_frame.notna()
+    for col in mixed_frame.columns:
+        pd.testing.assert_series_equal(out[col][observed[col]], mixed_frame[col][observed[col]])
+    assert list(imp.expected_error_["column"]) == list(mixed_frame.columns)
+
+
+def test_one_row_and_a_row_with_nothing_observed(fitted_dae):
+    row = np.array([[np.nan, 1.0, np.nan, 0.5, np.nan, np.nan]])
+    assert np.isfinite(fitted_dae.transform(row)).all()
+    empty = np.full((2, 6), np.nan)
+    out = fitted_dae.transform(empty)  # documented: filled from the column means alone
+    assert np.isfinite(out).all() and np.allclose(out[0], out[1])
+
+
+def test_entirely_missing_column_is_a_clear_error():
+    X = low_rank(50)
+    X[:, 3] = np.nan
+    with pytest.raises(AekitError, match="column 3 is entirely missing"):
+        Imputer(FAST_DAE).fit(X)
+
+
+def test_same_seed_same_imputations_also_after_save_load(tmp_path, mixed_frame):
+    a = Imputer(FAST_VAE, random_state=3).fit(mixed_frame)
+    b = Imputer(FAST_VAE, random_state=3).fit(mixed_frame)
+    pd.testing.assert_frame_equal(a.transform(mixed_frame), b.transform(mixed_frame))
+    aekit.save(a, tmp_path / "imp")
+    loaded = aekit.load(tmp_path / "imp")
+    assert isinstance(loaded, Imputer) and loaded.n_iter_ == a.n_iter_
+    pd.testing.assert_frame_equal(loaded.transform(mixed_frame), a.transform(mixed_frame))
+    for x, y in zip(
+        loaded.multiple_imputations(mixed_frame, 2),
+        a.multiple_imputations(mixed_frame, 2),
+        strict=True,
+    ):
+        pd.testing.assert_frame_equal(x, y)
+    pd.testing.assert_frame_equal(loaded.expected_error_, a.expected_error_)
+
+
+def test_multiple_imputations_differ_only_where_missing(mixed_frame):
+    imp = Imputer(FAST_VAE, random_state=0).fit(mixed_frame)
+    copies = imp.multiple_imputations(mixed_frame, 4, random_state=1)
+    assert len(copies) == 4
+    missing = mixed_frame.isna()
+    for c in copies:
+        assert (c.dtypes == mixed_frame.dtypes).all() and c.notna().all().all()
+        assert set(c["blood"]) <= set(mixed_frame["blood"].cat.categories)
+        for col in mixed_frame.columns:
+            obs = ~missing[col]
+            pd.testing.assert_series_equal(c[col][obs], mixed_frame[col][obs])
+    ages = np.array([c.loc[missing["age"], "age"].iloc[0] for c in copies])
+    assert len(set(ages)) == 4  # proper draws, not one repeated guess
+
+
+def test_multiple_imputation_draws_spread_like_the_conditional():
+    X = low_rank(400)
+    X_miss = aekit.ampute(X, "mcar", 0.3, random_state=0)
+    vae = clone(FAST_VAE).set_params(max_epochs=200, patience=30)
+    imp = Imputer(vae, random_state=0).fit(X_miss)
+    draws = np.stack(imp.multiple_imputations(X_miss, 20))
+    mask = np.isnan(X_miss)
+    spread = draws.std(0)[mask]
+    assert (spread > 0).mean() > 0.99
+    assert spread.mean() < X.std(0).mean()  # narrower than the marginal
+
+
+def test_multiple_imputation_needs_a_vae(fitted_dae):
+    with pytest.raises(AekitError, match="multiple_imputations needs a VAE model"):
+        fitted_dae.multiple_imputations(np.ones((2, 6)), 2)
+
+
+def test_bad_model_and_parameters():
+    with pytest.raises(AekitError, match="model must be an aekit Autoencoder or VAE"):
+        Imputer(model=SimpleImputer()).fit(low_rank(20))
+    with pytest.raises(AekitError, match="holdout_fraction must be a number in \\[0, 1\\)"):
+        Imputer(holdout_fraction=1.5).fit(low_rank(20))
+
+
+def test_works_in_a_pipeline():
+    X = aekit.ampute(low_rank(120), "mcar", 0.1, random_state=0)
+    y = np.nan_to_num(X[:, 0])
+    pipe = make_pipeline(Imputer(FAST_DAE, random_state=0), LinearRegression())
+    assert pipe.fit(X, y).predict(X).shape == (120,)
+
+
+def test_holdout_off_uses_the_models_own_stopping():
+    X = aekit.ampute(low_rank(100), "mcar", 0.1, random_state=0)
+    imp = Imputer(FAST_DAE.set_params(validation_fraction=0.1), holdout_fraction=0).fit(X)
+    assert imp.expected_error_ is None and "val_loss" in imp.model_.history_
+
+
+def test_self_masking_vae_corrects_mnar_bias():
+    X = low_rank(600, seed=4)
+    X_miss = aekit.ampute(X, "mnar", 0.3, random_state=0)
+    mask = np.isnan(X_miss)
+    assert X[mask].mean() > X[~mask].mean() + 0.3  # large values went missing
+    kw = dict(FAST_VAE.get_params(), max_epochs=60)
+    plain = Imputer(VAE(**kw), random_state=0).fit_transform(X_miss)
+    mnar = Imputer(VAE(**{**kw, "missingness": "self-masking"}), random_state=0).fit_transform(
+        X_miss
+    )
+    bias = lambda out: abs(out[mask].mean() - X[mask].mean())  # noqa: E731
+    assert bias(mnar) < bias(plain)
+
+
+# ------------------------------------------------------------------ ampute
+@pytest.mark.parametrize("mechanism", ["mcar", "mar", "mnar"])
+def test_ampute_hits_the_rate_and_leaves_input_alone(mechanism):
+    X = low_rank(2000)
+    before = X.copy()
+    X_miss = aekit.ampute(X, mechanism, 0.3, random_state=0)
+    assert np.array_equal(X, before)
+    assert abs(np.isnan(X_miss).mean() - 0.3) < 0.02
+    assert np.array_equal(X_miss[~np.isnan(X_miss)], X[~np.isnan(X_miss)])
+
+
+def test_ampute_mechanisms_behave_as_documented():
+    X = low_rank(4000)
+    mar = np.isnan(aekit.ampute(X, "mar", 0.3, random_state=0))
+    assert (mar.sum(0) == 0).sum() == 2  # 30% of 6 columns stay observed
+    mnar = aekit.ampute(X, "mnar", 0.3, random_state=0)
+    hidden = np.isnan(mnar)
+    z = (X - X.mean(0)) / X.std(0)
+    assert z[hidden].mean() > 0.5 and z[~hidden].mean() < -0.1
+    mcar = np.isnan(aekit.ampute(X, "mcar", 0.3, random_state=0))
+    assert abs(z[mcar].mean()) < 0.05
+
+
+def test_ampute_dataframe_and_errors(mixed_frame):
+    out = aekit.ampute(mixed_frame, "mnar", 0.2, random_state=0)
+    assert isinstance(out, pd.DataFrame) and out.index.equals(mixed_frame.index)
+    assert out.isna().sum().sum() > mixed_frame.isna().sum().sum()
+    with pytest.raises(AekitError, match="mechanism must be one of"):
+        aekit.ampute(low_rank(10), "random", 0.2)
+    with pytest.raises(AekitError, match="rate must be a number in \\(0, 1\\)"):
+        aekit.ampute(low_rank(10), "mcar", 1.2)
+
+
+# ------------------------------------------------------------------ metrics
+def test_metrics_by_hand():
+    truth = np.array([[0.0, 10.0], [2.0, 30.0], [4.0, 20.0]])  # stds: 1.633, 8.165
+    guess = truth + np.array([[1.0, 0.0], [0.0, 8.165], [0.0, 0.0]])
+    mask = np.array([[True, False], [False, True], [False, False]])
+    expected = np.sqrt(((1 / truth[:, 0].std()) ** 2 + (8.165 / truth[:, 1].std()) ** 2) / 2)
+    assert nrmse(truth, guess, mask) == pytest.approx(expected)
+    cats = pd.DataFrame({"c": pd.Categorical(["a", "b", "a", "b"]), "x": [1.0, 2, 3, 4]})
+    wrong = cats.assign(c=pd.Categorical(["a", "a", "a", "b"]))
+    cells = np.array([[True, False], [True, False], [True, False], [False, False]])
+    assert error_rate(cats, wrong, cells) == pytest.approx(1 / 3)
+    with pytest.raises(AekitError, match="mask has shape"):
+        nrmse(truth, guess, mask[:2])
+
+
+# ------------------------------------------------------------------ pooling
+def test_rubins_rules_by_hand():
+    est, var = np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.5, 0.5])
+    p = aekit.pool(est, var)
+    b, u = 1.0, 0.5  # variance of the estimates (ddof 1), mean variance
+    t = u + (1 + 1 / 3) * b
+    r = (1 + 1 / 3) * b / u
+    dof = 2 * (1 + 1 / r) ** 2
+    assert p.estimate == 2.0 and p.within == u and p.between == b
+    assert p.total == pytest.approx(t) and p.dof == pytest.approx(dof)
+    assert p.fmi == pytest.approx((r + 2 / (dof + 3)) / (r + 1))
+    assert p.std_error == pytest.approx(np.sqrt(t))
+    same = aekit.pool([1.0, 1.0], [0.2, 0.2])
+    assert same.between == 0 and np.isinf(same.dof) and same.fmi == 0
+    vec = aekit.pool(np.array([[1.0, 5.0], [3.0, 5.0]]), np.ones((2, 2)))
+    assert vec.estimate.tolist() == [2.0, 5.0]
+    with pytest.raises(AekitError, match="at least m=2"):
+        aekit.pool([1.0], [1.0])

@@ -164,8 +164,18 @@ def test_works_in_a_pipeline():
 
 def test_holdout_off_uses_the_models_own_stopping():
     X = aekit.ampute(low_rank(100), "mcar", 0.1, random_state=0)
-    imp = Imputer(FAST_DAE.set_params(validation_fraction=0.1), holdout_fraction=0).fit(X)
+    dae = clone(FAST_DAE).set_params(validation_fraction=0.1)
+    imp = Imputer(dae, holdout_fraction=0).fit(X)
     assert imp.expected_error_ is None and "val_loss" in imp.model_.history_
+    assert imp.n_iter_ == 1
+
+
+def test_holdout_is_independent_of_amputation_with_the_same_seed():
+    # a RandomState(0) draw of the same shape made the holes; the holdout must not retrace it
+    X = aekit.ampute(low_rank(200), "mcar", 0.3, random_state=0)
+    imp = Imputer(FAST_DAE, random_state=0).fit(X)
+    held = imp.expected_error_["n_cells"].sum()
+    assert 0.05 * 0.7 * X.size < held < 0.15 * 0.7 * X.size
 
 
 def test_self_masking_vae_corrects_mnar_bias():

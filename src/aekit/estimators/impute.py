@@ -98,7 +98,7 @@ class Imputer(TransformerMixin, BaseEstimator):
     n_iter : int, default=10
         Most refinement rounds of the (D)AE imputer; the number used,
         ``n_iter_``, is the one with the smallest error on the held-out cells
-        (refinement can drift as well as improve).
+        (refinement can drift as well as improve); 1 when ``holdout_fraction=0``.
     n_importance : int, default=100
         Posterior draws per row for the VAE imputers.
     random_state : int, RandomState or None, default=None
@@ -172,7 +172,8 @@ class Imputer(TransformerMixin, BaseEstimator):
         model = self._make_model()
         df, _ = as_frame(X)
         hidden = self._holdout(df)
-        self.n_iter_ = None if isinstance(model, VAE) else self.n_iter
+        # without held-out cells to choose the rounds, do not refine (it can drift)
+        self.n_iter_ = None if isinstance(model, VAE) else 1
         if hidden.any():
             df_fit = df.mask(hidden)
             rounds: list[int] = []
@@ -197,8 +198,11 @@ class Imputer(TransformerMixin, BaseEstimator):
         observed = df.notna().to_numpy()
         if self.holdout_fraction == 0:
             return np.zeros_like(observed)
-        rng = check_random_state(self.random_state)
-        hidden = observed & (rng.random_sample(observed.shape) < self.holdout_fraction)
+        # a stream of its own: a RandomState seeded like the one that made the holes
+        # (e.g. ampute with the same seed) would pick exactly the missing cells
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        rng = np.random.default_rng([seed, 0x686F6C64])
+        hidden = observed & (rng.random(observed.shape) < self.holdout_fraction)
         for j, col in enumerate(df.columns):
             s = df[col]
             keep = observed[:, j] & ~hidden[:, j]

@@ -40,7 +40,8 @@ class Autoencoder(BaseAutoencoderEstimator):
         "stacked": greedy layer-wise pretraining of each layer as a shallow
         DAE, then fine-tuning of the whole network (Vincent et al. 2010).
     batch_size : int or "auto", default="auto"
-        "auto" is ``min(256, n_training_rows)``.
+        "auto" is ``n // 16`` clipped to [32, 256] (and at most n), for n training
+        rows: small tables get enough steps per epoch, large ones full batches.
     max_epochs : int, default=200
     learning_rate : float, default=1e-3
         Adam's step size.

@@ -160,7 +160,8 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             )
         n_train = n - n_val
         if self.batch_size == "auto":
-            batch_size = min(256, n_train)
+            # at least ~16 steps an epoch on small tables, 256 rows a step on large ones
+            batch_size = min(n_train, 256, max(32, n_train // 16))
         elif self.batch_size > n_train:
             raise AekitError(
                 f"batch_size={self.batch_size} is larger than the {n_train} training rows "

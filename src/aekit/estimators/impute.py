@@ -91,10 +91,12 @@ class Imputer(TransformerMixin, BaseEstimator):
         VAE imputer, ``VAE(prior="student-t")`` the t-VAE imputer and
         ``VAE(missingness="self-masking")`` the MNAR imputer. None: the default
         shown best in ``benchmarks/imputation.py``.
-    holdout_fraction : float, default=0.1
+    holdout_fraction : float or "auto", default="auto"
         Share of observed cells hidden during training to pick the stopping
         epoch and estimate ``expected_error_``; 0 turns over-imputation off (the
-        model then stops on its own validation loss).
+        model then stops on its own loss). "auto" is 0.1, and 0 for a model of
+        data missing not at random (``VAE(missingness="self-masking")``), whose
+        observed cells are by assumption unlike its missing ones.
     n_iter : int, default=10
         Most refinement rounds of the (D)AE imputer; the number used,
         ``n_iter_``, is the one with the smallest error on the held-out cells
@@ -130,7 +132,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         self,
         model=None,
         *,
-        holdout_fraction=0.1,
+        holdout_fraction="auto",
         n_iter=10,
         n_importance=100,
         random_state=None,
@@ -150,9 +152,10 @@ class Imputer(TransformerMixin, BaseEstimator):
                 f"model must be an aekit Autoencoder or VAE (or None); got "
                 f"{type(self.model).__name__}"
             )
-        _check_float(
-            "holdout_fraction", self.holdout_fraction, 0, 1, low_open=False, high_open=True
-        )
+        if self.holdout_fraction != "auto":
+            _check_float(
+                "holdout_fraction", self.holdout_fraction, 0, 1, low_open=False, high_open=True
+            )
         _check_int("n_iter", self.n_iter)
         _check_int("n_importance", self.n_importance)
         model = default_model() if self.model is None else clone(self.model)
@@ -171,7 +174,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         """
         model = self._make_model()
         df, _ = as_frame(X)
-        hidden = self._holdout(df)
+        hidden = self._holdout(df, self._holdout_share(model))
         # without held-out cells to choose the rounds, do not refine (it can drift)
         self.n_iter_ = None if isinstance(model, VAE) else 1
         if hidden.any():
@@ -193,16 +196,21 @@ class Imputer(TransformerMixin, BaseEstimator):
             self.feature_names_in_ = model.feature_names_in_
         return self
 
-    def _holdout(self, df: pd.DataFrame) -> np.ndarray:
+    def _holdout_share(self, model) -> float:
+        if self.holdout_fraction != "auto":
+            return float(self.holdout_fraction)
+        return 0.0 if getattr(model, "missingness", None) == "self-masking" else 0.1
+
+    def _holdout(self, df: pd.DataFrame, share: float) -> np.ndarray:
         """Observed cells to hide for over-imputation, (n, p) bool."""
         observed = df.notna().to_numpy()
-        if self.holdout_fraction == 0:
+        if share == 0:
             return np.zeros_like(observed)
         # a stream of its own: a RandomState seeded like the one that made the holes
         # (e.g. ampute with the same seed) would pick exactly the missing cells
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         rng = np.random.default_rng([seed, 0x686F6C64])
-        hidden = observed & (rng.random(observed.shape) < self.holdout_fraction)
+        hidden = observed & (rng.random(observed.shape) < share)
         for j, col in enumerate(df.columns):
             s = df[col]
             keep = observed[:, j] & ~hidden[:, j]

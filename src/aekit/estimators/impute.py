@@ -44,7 +44,7 @@ def default_model() -> BaseAutoencoderEstimator:
         mask_input=True,
         latent_dim=16,
         hidden_dims=(128, 64),
-        learning_rate=1e-3,
+        learning_rate=3e-3,
         max_epochs=500,
         patience=50,
         validation_fraction=0.0,
@@ -97,6 +97,11 @@ class Imputer(TransformerMixin, BaseEstimator):
         model then stops on its own loss). "auto" is 0.1, and 0 for a model of
         data missing not at random (``VAE(missingness="self-masking")``), whose
         observed cells are by assumption unlike its missing ones.
+    n_models : int, default=3
+        Models trained from different seeds; single imputation averages their
+        conditional means, multiple imputation draws from their mixture. More
+        models lower the error (the variance of one network's fit) at the cost
+        of time.
     n_iter : int, default=10
         Most refinement rounds of the (D)AE imputer; the number used,
         ``n_iter_``, is the one with the smallest error on the held-out cells
@@ -104,15 +109,17 @@ class Imputer(TransformerMixin, BaseEstimator):
     n_importance : int, default=100
         Posterior draws per row for the VAE imputers.
     random_state : int, RandomState or None, default=None
-        Seeds the hold-out and, when not None, overrides the model's random_state.
+        Seeds the hold-out and the models (when None, the model's own
+        random_state seeds them).
     verbose : bool, default=False
         Progress bar while training.
 
     Attributes
     ----------
-    model_ : the fitted model
-    n_iter_ : int or None
-        Refinement rounds used by the (D)AE imputer (None for a VAE).
+    models_ : list of the n_models fitted models
+    model_ : the first of them
+    n_iter_ : tuple of int, or None
+        Refinement rounds used by each (D)AE model (None for a VAE).
     expected_error_ : DataFrame or None
         Per column: ``metric`` ("rmse" in the column's units, or "error_rate"),
         ``value`` and ``n_cells``, measured on the held-out cells.
@@ -133,6 +140,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         model=None,
         *,
         holdout_fraction="auto",
+        n_models=3,
         n_iter=10,
         n_importance=100,
         random_state=None,
@@ -140,6 +148,7 @@ class Imputer(TransformerMixin, BaseEstimator):
     ):
         self.model = model
         self.holdout_fraction = holdout_fraction
+        self.n_models = n_models
         self.n_iter = n_iter
         self.n_importance = n_importance
         self.random_state = random_state
@@ -166,34 +175,43 @@ class Imputer(TransformerMixin, BaseEstimator):
         return model
 
     def fit(self, X, y=None):
-        """Train the model on X, whose NaN cells are missing.
+        """Train the model(s) on X, whose NaN cells are missing.
 
         Returns
         -------
         self
         """
-        model = self._make_model()
+        template = self._make_model()
+        n_models = _check_int("n_models", self.n_models)
         df, _ = as_frame(X)
-        hidden = self._holdout(df, self._holdout_share(model))
-        # without held-out cells to choose the rounds, do not refine (it can drift)
-        self.n_iter_ = None if isinstance(model, VAE) else 1
-        if hidden.any():
-            df_fit = df.mask(hidden)
-            rounds: list[int] = []
-            model._fit(
-                df_fit, monitor=lambda enc, module: self._watch(enc, module, df, hidden, rounds)
-            )
-            if self.n_iter_ is not None:
-                scores = model.history_["val_monitor"].dropna().to_numpy()
-                self.n_iter_ = rounds[int(np.argmin(scores))]
-            self.expected_error_ = self._errors(model, df, df_fit, hidden)
-        else:
-            model._fit(df)
-            self.expected_error_ = None
-        self.model_ = model
-        self.n_features_in_ = model.n_features_in_
-        if hasattr(model, "feature_names_in_"):
-            self.feature_names_in_ = model.feature_names_in_
+        hidden = self._holdout(df, self._holdout_share(template))
+        df_fit = df.mask(hidden) if hidden.any() else df
+        seeds = check_random_state(
+            self.random_state if self.random_state is not None else template.random_state
+        ).randint(np.iinfo(np.int32).max, size=n_models)
+        models, iters = [], []
+        for seed in seeds:
+            model = clone(template).set_params(random_state=int(seed))
+            if hidden.any():
+                rounds: list[int] = []
+                model._fit(
+                    df_fit,
+                    monitor=lambda enc, module, r=rounds: self._watch(enc, module, df, hidden, r),
+                )
+                if rounds:  # (D)AE: the rounds that did best at the kept epoch
+                    scores = model.history_["val_monitor"].dropna().to_numpy()
+                    iters.append(rounds[int(np.argmin(scores))])
+            else:
+                model._fit(df)
+                iters.append(1)  # without held-out cells to choose, do not refine: it can drift
+            models.append(model)
+        self.models_ = models
+        self.model_ = models[0]
+        self.n_iter_ = None if isinstance(template, VAE) else tuple(iters)
+        self.expected_error_ = self._errors(df, df_fit, hidden) if hidden.any() else None
+        self.n_features_in_ = self.model_.n_features_in_
+        if hasattr(self.model_, "feature_names_in_"):
+            self.feature_names_in_ = self.model_.feature_names_in_
         return self
 
     def _holdout_share(self, model) -> float:
@@ -222,10 +240,10 @@ class Imputer(TransformerMixin, BaseEstimator):
                 hidden[:, j] &= s.isin(seen).to_numpy()
         return hidden
 
-    def _impute_tensors(self, module, x, mask):
+    def _impute_tensors(self, module, x, mask, n_iter):
         if isinstance(module, VAEModule):
             return module.impute(x, mask, k=self.n_importance)
-        return module.impute(x, mask, n_iter=self.n_iter_)
+        return module.impute(x, mask, n_iter=n_iter)
 
     def _watch(self, encoder, module, df, hidden, rounds: list):
         """Early-stopping signal: mean error of imputing the held-out cells.
@@ -261,11 +279,11 @@ class Imputer(TransformerMixin, BaseEstimator):
 
         return watch
 
-    def _errors(self, model, df, df_fit, hidden) -> pd.DataFrame:
+    def _errors(self, df, df_fit, hidden) -> pd.DataFrame:
         """Per-column error of imputing the held-out cells, in the column's units."""
-        imputed = self._fill(model, df_fit)
+        imputed = self._fill(df_fit)
         out = []
-        for j, col in enumerate(model.encoder_.schema):
+        for j, col in enumerate(self.model_.encoder_.schema):
             cells = hidden[:, j]
             truth, guess = df.iloc[cells, j], imputed.iloc[cells, j]
             if not cells.any():
@@ -279,17 +297,30 @@ class Imputer(TransformerMixin, BaseEstimator):
         return pd.DataFrame(out, columns=["column", "metric", "value", "n_cells"])
 
     # ------------------------------------------------------------ transform
-    def _fill(self, model, X) -> pd.DataFrame:
-        """X (any format model accepts) completed, as a DataFrame with X's index."""
-        df, _ = model._frame(X, reset=False)
-        x, mask = model._tensors(df)
-        filled = model._map(
-            lambda x, m: self._impute_tensors(model.module_, x, m),
-            x,
-            mask,
-            chunk=self._chunk(model, x),
+    def _fill(self, X) -> pd.DataFrame:
+        """X completed, as a DataFrame with X's index.
+
+        With several models, their imputations are averaged in encoded space
+        (means, probabilities, level probabilities) before decoding: the mean
+        of the ensemble's conditional distributions.
+        """
+        first = self.models_[0]  # the models share one schema and scaling: same data
+        df, _ = first._frame(X, reset=False)
+        x, mask = first._tensors(df)
+        iters = self.n_iter_ or (None,) * len(self.models_)
+        filled = np.mean(
+            [
+                model._map(
+                    lambda x, m, model=model, n=n: self._impute_tensors(model.module_, x, m, n),
+                    x,
+                    mask,
+                    chunk=self._chunk(model, x),
+                )
+                for model, n in zip(self.models_, iters, strict=True)
+            ],
+            axis=0,
         )
-        imputed = model.encoder_.decode(filled, index=df.index)
+        imputed = first.encoder_.decode(filled, index=df.index)
         return _merge(df, imputed)
 
     def _chunk(self, model, x) -> int:
@@ -310,7 +341,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         _, is_frame = as_frame(X)
-        out = self._fill(self.model_, X)
+        out = self._fill(X)
         if is_frame:
             out.columns = X.columns
             return out
@@ -349,18 +380,29 @@ class Imputer(TransformerMixin, BaseEstimator):
         )
         df, is_frame = model._frame(X, reset=False)
         x, mask = model._tensors(df)
-        module = model.module_
-        # (n, m, width) so that _map can chunk over rows
-        draws = model._map(
-            lambda x, msk: module.draw_imputations(x, msk, m, k=self.n_importance).transpose(0, 1),
-            x,
-            mask,
-            seed=seed,
-            chunk=self._chunk(model, x),
-        )
+        # copy i comes from model i mod n_models: draws from the ensemble's mixture
+        n_models = len(self.models_)
+        per_model = []
+        for j, member in enumerate(self.models_):
+            count = len(range(j, m, n_models))
+            if count == 0:
+                break
+            module = member.module_
+            per_model.append(  # (n, count, width) so that _map can chunk over rows
+                member._map(
+                    lambda x, msk, module=module, c=count: module.draw_imputations(
+                        x, msk, c, k=self.n_importance
+                    ).transpose(0, 1),
+                    x,
+                    mask,
+                    seed=seed + j,
+                    chunk=self._chunk(member, x),
+                )
+            )
         copies = []
         for i in range(m):
-            imputed = model.encoder_.decode(draws[:, i], index=df.index)
+            drawn = per_model[i % n_models][:, i // n_models]
+            imputed = model.encoder_.decode(drawn, index=df.index)
             out = _merge(df, imputed)
             if is_frame:
                 out.columns = X.columns

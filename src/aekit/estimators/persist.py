@@ -21,7 +21,7 @@ from .impute import Imputer
 
 def _json_params(est) -> dict:
     params = est.get_params(deep=False)
-    params.pop("model", None)  # an Imputer's model is saved on its own
+    params.pop("model", None)  # an Imputer's models are saved on their own
     for key, value in params.items():
         if isinstance(value, tuple):
             params[key] = list(value)
@@ -32,6 +32,18 @@ def _json_params(est) -> dict:
         elif isinstance(value, np.generic):
             params[key] = value.item()
     return params
+
+
+def _model_config(model: BaseAutoencoderEstimator) -> dict:
+    return {
+        "estimator": type(model).__name__,
+        "params": _json_params(model),
+        "state": model._state(),
+    }
+
+
+def _weights(model: BaseAutoencoderEstimator, prefix: str = "") -> dict:
+    return {prefix + k: v.detach().cpu() for k, v in model.module_.state_dict().items()}
 
 
 def save(estimator, path) -> None:
@@ -46,22 +58,37 @@ def save(estimator, path) -> None:
     if not isinstance(estimator, (BaseAutoencoderEstimator, Imputer)):
         raise AekitError(f"save expects an aekit estimator; got {type(estimator).__name__}")
     check_is_fitted(estimator)
-    model = estimator.model_ if isinstance(estimator, Imputer) else estimator
+    if isinstance(estimator, BaseAutoencoderEstimator):
+        io.write_model(path, _model_config(estimator), _weights(estimator))
+        return
+    errors = estimator.expected_error_
     config = {
-        "estimator": type(model).__name__,
-        "params": _json_params(model),
-        "state": model._state(),
+        "estimator": "Imputer",
+        "params": _json_params(estimator),
+        "default_model": estimator.model is None,
+        "n_iter_": None if estimator.n_iter_ is None else list(estimator.n_iter_),
+        "expected_error": None if errors is None else errors.to_dict(orient="list"),
+        "models": [_model_config(m) for m in estimator.models_],
     }
-    if isinstance(estimator, Imputer):
-        errors = estimator.expected_error_
-        config["imputer"] = {
-            "params": _json_params(estimator),
-            "default_model": estimator.model is None,
-            "n_iter_": estimator.n_iter_,
-            "expected_error": None if errors is None else errors.to_dict(orient="list"),
-        }
-    weights = {k: v.detach().cpu() for k, v in model.module_.state_dict().items()}
+    weights = {}
+    for i, model in enumerate(estimator.models_):
+        weights.update(_weights(model, f"models.{i}."))
     io.write_model(path, config, weights)
+
+
+def _load_model(spec: dict, weights: dict, device) -> BaseAutoencoderEstimator:
+    cls = _REGISTRY.get(spec.get("estimator"))
+    if cls is None:
+        raise ModelFileError(f"unknown estimator {spec.get('estimator')!r} in the model file")
+    params = dict(spec.get("params") or {})
+    if device is not None:
+        params["device"] = device
+    if isinstance(params.get("hidden_dims"), list):
+        params["hidden_dims"] = tuple(params["hidden_dims"])
+    model = cls(**params)
+    model._check_params()
+    model._restore(spec["state"], weights)
+    return model
 
 
 def load(path, *, device=None):
@@ -75,33 +102,33 @@ def load(path, *, device=None):
         Override the saved ``device`` parameter (e.g. ``"cpu"``).
     """
     config, weights = io.read_model(path)
-    name = config.get("estimator")
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        raise ModelFileError(f"{path}: unknown estimator {name!r} in the model file")
     try:
-        params = dict(config.get("params") or {})
-        if device is not None:
-            params["device"] = device
-        if isinstance(params.get("hidden_dims"), list):
-            params["hidden_dims"] = tuple(params["hidden_dims"])
-        model = cls(**params)
-        model._check_params()
-        model._restore(config["state"], weights)
-        if "imputer" not in config:
-            return model
-        spec = config["imputer"]
-        imputer = Imputer(model=None if spec["default_model"] else clone(model), **spec["params"])
+        if config.get("estimator") != "Imputer":
+            return _load_model(config, weights, device)
+        models = []
+        for i, spec in enumerate(config["models"]):
+            prefix = f"models.{i}."
+            own = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+            models.append(_load_model(spec, own, device))
+        if not models:
+            raise ModelFileError(f"{path}: the imputer holds no model")
+        imputer = Imputer(
+            model=None if config["default_model"] else clone(models[0]), **config["params"]
+        )
         imputer._make_model()  # validates the saved parameters
-        imputer.model_ = model
-        imputer.n_iter_ = spec["n_iter_"]
-        errors = spec["expected_error"]
+        imputer.models_ = models
+        imputer.model_ = models[0]
+        n_iter = config["n_iter_"]
+        imputer.n_iter_ = None if n_iter is None else tuple(int(n) for n in n_iter)
+        errors = config["expected_error"]
         imputer.expected_error_ = None if errors is None else pd.DataFrame(errors)
-        imputer.n_features_in_ = model.n_features_in_
-        if hasattr(model, "feature_names_in_"):
-            imputer.feature_names_in_ = model.feature_names_in_
+        imputer.n_features_in_ = models[0].n_features_in_
+        if hasattr(models[0], "feature_names_in_"):
+            imputer.feature_names_in_ = models[0].feature_names_in_
         return imputer
-    except ModelFileError:
-        raise
+    except ModelFileError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ModelFileError(f"{path}: {exc}") from None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise ModelFileError(f"{path}: the model file is malformed ({exc!r})") from None

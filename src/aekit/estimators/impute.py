@@ -261,21 +261,20 @@ class Imputer(TransformerMixin, BaseEstimator):
             torch.from_numpy(x_true).to(device),
             torch.from_numpy(hidden[rows]).to(device),
         )
-        kinds = [c.kind for c in encoder.schema]
-
-        n_cells = cells.sum()
+        likelihood = module.likelihood
+        n_cells = float(cells.sum())
 
         def watch() -> float:
             if isinstance(module, VAEModule):
                 filled = module.impute(x_fit, mask_fit, k=min(self.n_importance, 20))
-                return float(_cell_errors(filled, target, cells, encoder, kinds).sum() / n_cells)
+                return float(_cell_errors(filled, target, cells, likelihood).sum()) / n_cells
             errors, filled = [], x_fit
             for _ in range(self.n_iter):  # impute(·, 1) from the last output is one more round
                 filled = module.impute(filled, mask_fit, n_iter=1)
-                errors.append(float(_cell_errors(filled, target, cells, encoder, kinds).sum()))
+                errors.append(float(_cell_errors(filled, target, cells, likelihood).sum()))
             best = int(np.argmin(errors))
             rounds.append(best + 1)
-            return errors[best] / float(n_cells)
+            return errors[best] / n_cells
 
         return watch
 
@@ -418,22 +417,20 @@ class Imputer(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _cell_errors(filled, target, cells, encoder, kinds):
-    """Per held-out cell loss: squared standardised error, or 0/1 for a wrong level."""
+def _cell_errors(filled, target, cells, likelihood):
+    """Per held-out cell loss, (n, n_columns): squared standardised error, or 0/1 for a
+    wrong level; zero outside ``cells``."""
+    lik = likelihood
     errors = torch.zeros(cells.shape, dtype=filled.dtype, device=filled.device)
-    for j, kind in enumerate(kinds):
-        lo = int(encoder.start[j])
-        if kind == "continuous":
-            errors[:, j] = (filled[:, lo] - target[:, lo]) ** 2
-        elif kind == "binary":
-            errors[:, j] = ((filled[:, lo] > 0.5).to(target.dtype) != target[:, lo]).to(
-                filled.dtype
-            )
-        else:
-            k = encoder.schema[j].width
-            errors[:, j] = (
-                filled[:, lo : lo + k].argmax(1) != target[:, lo : lo + k].argmax(1)
-            ).to(filled.dtype)
+    errors[:, lik.cont_cols] = (filled[:, lik.cont_dims] - target[:, lik.cont_dims]) ** 2
+    errors[:, lik.bin_cols] = (
+        (filled[:, lik.bin_dims] > 0.5) != (target[:, lik.bin_dims] > 0.5)
+    ).to(filled.dtype)
+    if len(lik.cat_cols):
+        pad = ~lik.cat_valid
+        guess = filled[:, lik.cat_index].masked_fill(pad, -1.0).argmax(-1)
+        truth = target[:, lik.cat_index].masked_fill(pad, -1.0).argmax(-1)
+        errors[:, lik.cat_cols] = (guess != truth).to(filled.dtype)
     return torch.where(cells, errors, torch.zeros((), dtype=errors.dtype, device=errors.device))
 
 

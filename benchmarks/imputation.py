@@ -1,0 +1,385 @@
+"""Imputation benchmark: aekit's imputers against the methods users would otherwise pick.
+
+Data: scikit-learn's breast cancer, wine and diabetes (standardised) and the
+Palmer penguins shipped with aekit (complete rows; numbers and categories).
+Holes: aekit.ampute, MCAR / MAR / MNAR at 10%, 30% and 50%, over several seeds.
+Imputers: column mean (most frequent level for categories), KNNImputer, MICE
+(IterativeImputer + BayesianRidge), missForest (IterativeImputer + extra trees),
+aekit's default imputer and aekit's VAE imputer. Scores: NRMSE on the hidden
+numeric cells (standardised units), error rate on hidden categorical cells, and
+fit+transform seconds, all measured side by side in one run.
+
+Two published settings are rerun beside their reference numbers: the not-MIWAE
+MNAR setting (Ipsen et al. 2021) and the MIWAE setting (Mattei & Frellsen 2019).
+
+    python benchmarks/imputation.py            # full grid, prints Markdown tables
+    python benchmarks/imputation.py --write    # ... and writes benchmarks/README.md
+    python benchmarks/imputation.py --quick    # one small cell, for a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
+from sklearn.linear_model import BayesianRidge
+from sklearn.preprocessing import StandardScaler
+
+import aekit
+from aekit.data.datasets import load_penguins
+from aekit.estimators.impute import preset
+from aekit.io import atomic_write
+
+HERE = Path(__file__).resolve().parent
+START, END = "<!-- imputation:start -->", "<!-- imputation:end -->"
+MECHANISMS, RATES = ("mcar", "mar", "mnar"), (0.1, 0.3, 0.5)
+N_JOBS = 2  # threads for missForest's trees; --threads sets it and torch's together
+
+
+# ------------------------------------------------------------------ imputers
+def _numeric_baseline(make):
+    """A scikit-learn imputer on ordinal codes; categories back by nearest valid code."""
+
+    def run(X: pd.DataFrame | np.ndarray, seed: int):
+        if not isinstance(X, pd.DataFrame):
+            return make(seed, categorical=False).fit_transform(X)
+        cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+        codes = X.copy()
+        for c in cats:
+            codes[c] = X[c].cat.codes.replace(-1, np.nan).astype(float)
+        numeric = codes.astype(float).to_numpy()
+        filled = make(seed, categorical=bool(cats)).fit_transform(numeric)
+        out = X.copy()
+        for j, c in enumerate(X.columns):
+            if c in cats:
+                k = len(X[c].cat.categories)
+                level = np.clip(np.rint(filled[:, j]), 0, k - 1).astype(int)
+                out[c] = pd.Categorical.from_codes(level, dtype=X[c].dtype)
+            else:
+                out[c] = filled[:, j]
+        return out
+
+    return run
+
+
+def _mean(seed, categorical):
+    return SimpleImputer(strategy="most_frequent" if categorical else "mean")
+
+
+def _mean_mixed(X, seed):
+    if not isinstance(X, pd.DataFrame):
+        return SimpleImputer().fit_transform(X)
+    out = X.copy()
+    for c in X.columns:
+        fill = X[c].mode().iloc[0] if isinstance(X[c].dtype, pd.CategoricalDtype) else X[c].mean()
+        out[c] = X[c].fillna(fill)
+    return out
+
+
+def _aekit(name):
+    def run(X, seed):
+        return aekit.Imputer(preset(name), random_state=seed).fit_transform(X)
+
+    return run
+
+
+IMPUTERS = {
+    "mean": _mean_mixed,
+    "knn": _numeric_baseline(lambda seed, categorical: KNNImputer(n_neighbors=5)),
+    "mice": _numeric_baseline(
+        lambda seed, categorical: IterativeImputer(BayesianRidge(), max_iter=10, random_state=seed)
+    ),
+    # missForest as published (Stekhoven & Bühlmann 2012): 100 trees, up to 10 rounds
+    "missforest": _numeric_baseline(
+        lambda seed, categorical: IterativeImputer(
+            RandomForestRegressor(n_estimators=100, n_jobs=N_JOBS, random_state=seed),
+            max_iter=10,
+            random_state=seed,
+        )
+    ),
+    "aekit": _aekit("default"),
+    "aekit-vae": _aekit("vae"),
+}
+DEFAULT = "aekit"
+
+
+# ------------------------------------------------------------------- data
+def datasets() -> dict:
+    out = {}
+    for name, load in [
+        ("breast_cancer", load_breast_cancer),
+        ("wine", load_wine),
+        ("diabetes", load_diabetes),
+    ]:
+        out[name] = StandardScaler().fit_transform(load().data)
+    penguins = load_penguins().drop(columns="year").dropna().reset_index(drop=True)
+    for c in ("flipper_length_mm", "body_mass_g"):
+        penguins[c] = penguins[c].astype(float)
+    out["penguins"] = penguins
+    return out
+
+
+def score(X, X_imp, mask) -> tuple[float, float]:
+    """(NRMSE on numeric cells, error rate on categorical cells or NaN)."""
+    err = np.nan
+    if isinstance(X, pd.DataFrame) and any(
+        isinstance(X[c].dtype, pd.CategoricalDtype) for c in X.columns
+    ):
+        err = aekit.metrics.error_rate(X, X_imp, mask)
+    return aekit.metrics.nrmse(X, X_imp, mask), err
+
+
+def run_one(method, X, X_miss, seed) -> dict:
+    mask = X_miss.isna().to_numpy() if isinstance(X_miss, pd.DataFrame) else np.isnan(X_miss)
+    start = time.perf_counter()
+    X_imp = IMPUTERS[method](X_miss, seed)
+    seconds = time.perf_counter() - start
+    nrmse, err = score(X, X_imp, mask)
+    return {"nrmse": nrmse, "error_rate": err, "seconds": seconds, "threads": N_JOBS}
+
+
+def log(*parts):
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# -------------------------------------------------------------------- grid
+def grid(data: dict, methods, mechanisms, rates, seeds) -> pd.DataFrame:
+    rows = []
+    for name, X in data.items():
+        for mech in mechanisms:
+            for rate in rates:
+                for seed in seeds:
+                    try:
+                        X_miss = aekit.ampute(X, mech, rate, random_state=seed)
+                    except aekit.AekitError as exc:
+                        log(f"skip {name} {mech} {rate}: {exc}")
+                        continue
+                    for method in methods:
+                        r = run_one(method, X, X_miss, seed)
+                        log(
+                            f"{name:14s} {mech} {rate:.1f} seed {seed} {method:12s} "
+                            f"nrmse {r['nrmse']:.4f} {r['seconds']:7.1f}s"
+                        )
+                        rows.append(
+                            {
+                                "dataset": name,
+                                "mechanism": mech,
+                                "rate": rate,
+                                "seed": seed,
+                                "method": method,
+                                **r,
+                            }
+                        )
+    return pd.DataFrame(rows)
+
+
+def not_miwae_setting(methods, seeds) -> pd.DataFrame:
+    """Breast cancer, standardised; in the first 15 features every value above the
+    column mean goes missing (Ipsen et al. 2021)."""
+    X = StandardScaler().fit_transform(load_breast_cancer().data)
+    mask = np.zeros_like(X, dtype=bool)
+    mask[:, :15] = X[:, :15] > 0
+    X_miss = np.where(mask, np.nan, X)
+    imputers = {**IMPUTERS, "aekit-mnar": _aekit("mnar")}
+    rows = []
+    for seed in seeds:
+        for method in [*methods, "aekit-mnar"]:
+            start = time.perf_counter()
+            X_imp = imputers[method](X_miss, seed)
+            rmse = float(np.sqrt(np.mean((X_imp - X)[mask] ** 2)))
+            seconds = time.perf_counter() - start
+            log(f"not-MIWAE setting seed {seed} {method:12s} rmse {rmse:.4f} {seconds:.1f}s")
+            rows.append({"method": method, "seed": seed, "rmse": rmse, "seconds": seconds})
+    return pd.DataFrame(rows)
+
+
+def miwae_setting(methods, seeds) -> pd.DataFrame:
+    """Breast cancer, standardised, 50% MCAR (Mattei & Frellsen 2019)."""
+    X = StandardScaler().fit_transform(load_breast_cancer().data)
+    rows = []
+    for seed in seeds:
+        X_miss = aekit.ampute(X, "mcar", 0.5, random_state=seed)
+        mask = np.isnan(X_miss)
+        for method in methods:
+            start = time.perf_counter()
+            X_imp = IMPUTERS[method](X_miss, seed)
+            mse = float(np.mean((X_imp - X)[mask] ** 2))
+            seconds = time.perf_counter() - start
+            log(f"MIWAE setting seed {seed} {method:12s} mse {mse:.4f} {seconds:.1f}s")
+            rows.append({"method": method, "seed": seed, "mse": mse, "seconds": seconds})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ tables
+def _bold_min(values: pd.Series, fmt="{:.3f}") -> list[str]:
+    best = values.min()
+    return [("**" + fmt.format(v) + "**") if v == best else fmt.format(v) for v in values]
+
+
+def tables(results: pd.DataFrame, methods, n_seeds, not_miwae, miwae) -> str:
+    threads = int(results["threads"].iloc[0]) if "threads" in results else N_JOBS
+    machine = (
+        f"{os.cpu_count()} CPU cores; torch {torch.__version__} and missForest with "
+        f"{threads} thread(s) each"
+    )
+    out = [
+        f"Mean over {n_seeds} seed(s); {machine}. NRMSE: RMSE on the hidden numeric cells in "
+        "standardised units (lower is better; 1.0 is about a guess one standard deviation off). "
+        "Best in each row in bold.",
+        "",
+    ]
+    mean = results.groupby(["dataset", "mechanism", "rate", "method"], sort=False)["nrmse"].mean()
+    table = mean.unstack("method")[list(methods)]
+    out.append("| dataset | mechanism | rate | " + " | ".join(methods) + " |")
+    out.append("|---|---|---|" + "---|" * len(methods))
+    for (ds, mech, rate), row in table.iterrows():
+        out.append(f"| {ds} | {mech} | {rate:.0%} | " + " | ".join(_bold_min(row)) + " |")
+
+    cat = results.dropna(subset=["error_rate"])
+    if len(cat):
+        err = cat.groupby(["dataset", "mechanism", "rate", "method"], sort=False)["error_rate"]
+        etable = err.mean().unstack("method")[list(methods)]
+        out += [
+            "",
+            "Categorical error rate on the hidden cells (penguins: species, island, sex).",
+            "",
+        ]
+        out.append("| dataset | mechanism | rate | " + " | ".join(methods) + " |")
+        out.append("|---|---|---|" + "---|" * len(methods))
+        for (ds, mech, rate), row in etable.iterrows():
+            out.append(f"| {ds} | {mech} | {rate:.0%} | " + " | ".join(_bold_min(row)) + " |")
+
+    ranks = table.rank(axis=1, method="average")
+    seconds = results.groupby(["dataset", "method"])["seconds"].mean().unstack("method")
+    out += ["", "Summary over the grid (ranks by NRMSE within each row, 1 = best).", ""]
+    out.append("| method | mean rank | " + " | ".join(f"{d} (s)" for d in seconds.index) + " |")
+    out.append("|---|---|" + "---|" * len(seconds.index))
+    for m in methods:
+        secs = " | ".join(f"{seconds.loc[d, m]:.1f}" for d in seconds.index)
+        out.append(f"| {m} | {ranks[m].mean():.2f} | {secs} |")
+    if "missforest" in methods and DEFAULT in methods:
+        wins = int((table[DEFAULT] < table["missforest"]).sum())
+        out += ["", f"{DEFAULT} beats missforest on NRMSE in {wins} of {len(table)} rows."]
+
+    if not_miwae is not None and len(not_miwae):
+        paper = {"mean": 1.82, "mice": 1.17, "missforest": 1.57, "aekit-mnar": 0.74}
+        out += [
+            "",
+            "Not-MIWAE MNAR setting (breast cancer, standardised; in the first 15 features "
+            "every value above its column mean is missing): RMSE on the missing cells. "
+            "Reference: Ipsen, Mattei & Frellsen 2021 (MIWAE 1.20; not-MIWAE's best 0.74, "
+            "given beside aekit-mnar, aekit's not-MIWAE).",
+            "",
+            "| method | RMSE (this run) | reference | seconds |",
+            "|---|---|---|---|",
+        ]
+        agg = not_miwae.groupby("method", sort=False)[["rmse", "seconds"]].mean()
+        for m, r in agg.iterrows():
+            ref = paper.get(m)
+            out.append(
+                f"| {m} | {r.rmse:.3f} | {'-' if ref is None else f'{ref:.2f}'} | {r.seconds:.1f} |"
+            )
+    if miwae is not None and len(miwae):
+        out += [
+            "",
+            "MIWAE setting (breast cancer, standardised, 50% MCAR): MSE on the missing cells. "
+            "Reference: the MIWAE authors' demonstration reaches about 0.29.",
+            "",
+            "| method | MSE (this run) | seconds |",
+            "|---|---|---|",
+        ]
+        agg = miwae.groupby("method", sort=False)[["mse", "seconds"]].mean()
+        for m, r in agg.iterrows():
+            out.append(f"| {m} | {r.mse:.3f} | {r.seconds:.1f} |")
+    return "\n".join(out) + "\n"
+
+
+def write_readme(text: str) -> None:
+    path = HERE / "README.md"
+    current = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"{START}\n{text}{END}"
+    if START in current and END in current:
+        head, rest = current.split(START, 1)
+        updated = head + block + rest.split(END, 1)[1]
+    else:
+        updated = current.rstrip() + "\n\n## Imputation\n\n" + block + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(updated))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--methods", nargs="+", default=list(IMPUTERS), choices=list(IMPUTERS))
+    parser.add_argument("--datasets", nargs="+", default=None)
+    parser.add_argument("--quick", action="store_true", help="wine and penguins, MCAR 30%%")
+    parser.add_argument("--no-reference", action="store_true", help="skip the published settings")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/README.md")
+    parser.add_argument("--threads", type=int, default=None, help="threads for torch and trees")
+    parser.add_argument("--save-raw", type=Path, help="save the raw results here (CSV)")
+    parser.add_argument(
+        "--tables-from", type=Path, nargs="+", help="build the tables from saved raw results"
+    )
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    if args.threads:
+        global N_JOBS
+        N_JOBS = args.threads
+        torch.set_num_threads(args.threads)
+    if args.tables_from:
+        raw = pd.concat([pd.read_csv(p) for p in args.tables_from], ignore_index=True)
+        parts = {k: g.drop(columns="table") for k, g in raw.groupby("table")}
+        grid_rows = parts["grid"].dropna(axis=1, how="all")
+        methods = [m for m in IMPUTERS if m in set(grid_rows["method"])]
+        text = tables(
+            grid_rows,
+            methods,
+            grid_rows["seed"].nunique(),
+            parts.get("not_miwae"),
+            parts.get("miwae"),
+        )
+        print(text)
+        if args.write:
+            write_readme(text)
+        return 0
+
+    data = datasets()
+    mechanisms, rates, seeds = MECHANISMS, RATES, range(args.seeds)
+    if args.quick:
+        data = {k: data[k] for k in ("wine", "penguins")}
+        mechanisms, rates, seeds = ("mcar",), (0.3,), range(1)
+    if args.datasets:
+        data = {k: data[k] for k in args.datasets}
+    results = grid(data, args.methods, mechanisms, rates, seeds)
+    ref = not (args.quick or args.no_reference)
+    ref_methods = [m for m in args.methods if m != "knn"]
+    nm = not_miwae_setting(ref_methods, seeds) if ref else None
+    mw = miwae_setting(ref_methods, seeds) if ref else None
+    text = tables(results, args.methods, len(seeds), nm, mw)
+    print(text)
+    if args.save_raw:
+        frames = [results.assign(table="grid")]
+        frames += [
+            f.assign(table=k) for k, f in (("not_miwae", nm), ("miwae", mw)) if f is not None
+        ]
+        raw = pd.concat(frames, ignore_index=True)
+        atomic_write(args.save_raw, lambda tmp: raw.to_csv(tmp, index=False))
+    if args.write:
+        write_readme(text)
+        atomic_write(HERE / "imputation_results.csv", lambda tmp: results.to_csv(tmp, index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,6 +30,11 @@ INFERENCE_CHUNK = 4096  # rows per forward pass at transform/score time
 _REGISTRY: dict[str, type] = {}
 
 
+def draw_seed(random_state) -> int:
+    """One integer seed from None, an int or a RandomState (scikit-learn's convention)."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
 def _check_int(name, value, low=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise AekitError(f"{name} must be an integer >= {low}; got {value!r}")
@@ -172,7 +177,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             batch_size = self.batch_size
         settings = dataclasses.replace(settings, batch_size=batch_size)
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = draw_seed(self.random_state)
         device = self._device()
         x = torch.from_numpy(x_np).to(device)
         mask = torch.from_numpy(mask_np).to(device)

@@ -30,7 +30,7 @@ from ..data.schema import as_frame
 from ..errors import AekitError
 from ..models import VAEModule
 from .autoencoder import Autoencoder
-from .base import BaseAutoencoderEstimator, _check_float, _check_int
+from .base import BaseAutoencoderEstimator, _check_float, _check_int, draw_seed
 from .vae import VAE
 
 MONITOR_ROWS = 2000  # rows used to watch the held-out cells during training
@@ -226,8 +226,7 @@ class Imputer(TransformerMixin, BaseEstimator):
             return np.zeros_like(observed)
         # a stream of its own: a RandomState seeded like the one that made the holes
         # (e.g. ampute with the same seed) would pick exactly the missing cells
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        rng = np.random.default_rng([seed, 0x686F6C64])
+        rng = np.random.default_rng([draw_seed(self.random_state), 0x686F6C64])
         hidden = observed & (rng.random(observed.shape) < share)
         for j, col in enumerate(df.columns):
             s = df[col]
@@ -372,11 +371,7 @@ class Imputer(TransformerMixin, BaseEstimator):
                 "multiple_imputations needs a VAE model (a DAE gives one imputation); "
                 "use Imputer(model=aekit.VAE())"
             )
-        seed = (
-            model.seed_
-            if random_state is None
-            else int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        )
+        seed = model.seed_ if random_state is None else draw_seed(random_state)
         df, is_frame = model._frame(X, reset=False)
         x, mask = model._tensors(df)
         # copy i comes from model i mod n_models: draws from the ensemble's mixture

@@ -3,15 +3,13 @@ prior (Abiri & Ohlsson 2020), as one scikit-learn estimator."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.tabular import TabularEncoder
 from ..models import StudentTVAEModule, VAEModule
 from ..models.vae import SelfMasking
-from .base import BaseAutoencoderEstimator, _check_choice, _check_int
+from .base import BaseAutoencoderEstimator, _check_choice, _check_int, draw_seed
 
 PRIORS = {"normal": VAEModule, "student-t": StudentTVAEModule}
 
@@ -151,11 +149,7 @@ class VAE(BaseAutoencoderEstimator):
         """
         check_is_fitted(self)
         n = _check_int("n_samples", n_samples)
-        seed = (
-            self.seed_
-            if random_state is None
-            else int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        )
+        seed = self.seed_ if random_state is None else draw_seed(random_state)
         dummy = torch.empty(n, 0, device=self._device())
         drawn = self._map(lambda t: self.module_.sample(len(t)), dummy, seed=seed)
         return self._output(drawn, None, self._pandas_out)

@@ -271,6 +271,8 @@ class Imputer(TransformerMixin, BaseEstimator):
             for _ in range(self.n_iter):  # impute(·, 1) from the last output is one more round
                 filled = module.impute(filled, mask_fit, n_iter=1)
                 errors.append(float(_cell_errors(filled, target, cells, likelihood).sum()))
+                if len(errors) > 1 and errors[-1] >= errors[-2]:
+                    break  # refinement has started to drift
             best = int(np.argmin(errors))
             rounds.append(best + 1)
             return errors[best] / n_cells

@@ -2,7 +2,9 @@
 
 import hashlib
 import json
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +101,10 @@ def test_no_pickle_in_the_source():
         if pattern.search(line) and "weights_only=True" not in line
     ]
     assert offenders == []
+
+
+def test_written_files_get_the_usual_permissions(saved):
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("config.json", "model.safetensors"):
+        assert stat.S_IMODE((saved / name).stat().st_mode) == 0o666 & ~umask

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from torch.distributions import Bernoulli, Categorical, Normal
 
 MIN_SCALE = 1e-3  # floor on the Gaussian scale, in standardised units
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 class Likelihood(nn.Module):
@@ -36,9 +37,12 @@ class Likelihood(nn.Module):
         Kind of each original column.
     widths : sequence of int
         Encoded width of each column (1, or K for a categorical).
+    members : int, optional
+        For an ensemble (see ``aekit.models.networks``): one learned Gaussian
+        scale per member, for parameters shaped (members, n, width).
     """
 
-    def __init__(self, kinds: Sequence[str], widths: Sequence[int]):
+    def __init__(self, kinds: Sequence[str], widths: Sequence[int], members: int | None = None):
         super().__init__()
         kinds, widths = list(kinds), [int(w) for w in widths]
         starts = [0]
@@ -73,13 +77,18 @@ class Likelihood(nn.Module):
         column_of_dim = torch.repeat_interleave(torch.arange(len(widths)), torch.tensor(widths))
         self.register_buffer("column_of_dim", column_of_dim, persistent=False)
         self.register_buffer("cat_valid", cat_valid, persistent=False)
+        # log_prob concatenates [continuous, binary, categorical] cells; this puts
+        # them back in column order
+        order = torch.argsort(torch.tensor(cont_cols + bin_cols + cat_cols, dtype=torch.long))
+        self.register_buffer("column_order", order, persistent=False)
         # Gaussian scale σ_j = softplus(raw_j) + MIN_SCALE, initialised at σ = 1
         init = math.log(math.expm1(1.0 - MIN_SCALE))
-        self.raw_scale = nn.Parameter(torch.full((len(cont_cols),), init))
+        shape = (len(cont_cols),) if members is None else (members, 1, len(cont_cols))
+        self.raw_scale = nn.Parameter(torch.full(shape, init))
 
     @property
     def scale(self) -> Tensor:
-        """Per-feature Gaussian scale, shape (n_continuous,)."""
+        """Per-feature Gaussian scale, shape (n_continuous,) (or (members, 1, n_continuous))."""
         return F.softplus(self.raw_scale) + MIN_SCALE
 
     def _cat_logits(self, params: Tensor) -> Tensor:
@@ -119,21 +128,32 @@ class Likelihood(nn.Module):
         Tensor of shape (..., n, n_columns)
             log p(x_j | params) for observed cells, 0 for missing ones.
         """
-        dist = self.distributions(params)
-        out = params.new_zeros((*params.shape[:-1], self.n_columns))
-        if "continuous" in dist:
-            out[..., self.cont_cols] = dist["continuous"].log_prob(x[..., self.cont_dims])
-        if "binary" in dist:
-            out[..., self.bin_cols] = dist["binary"].log_prob(x[..., self.bin_dims])
-        if "categorical" in dist:
+        # written out rather than through torch.distributions: the same values
+        # with fewer kernels, which is most of a small network's training step
+        parts = []
+        if len(self.cont_cols):
+            scale = self.scale
+            z = (x[..., self.cont_dims] - params[..., self.cont_dims]) / scale
+            parts.append(-0.5 * z.square() - scale.log() - HALF_LOG_2PI)
+        if len(self.bin_cols):
+            logits = params[..., self.bin_dims]
+            target = x[..., self.bin_dims].expand_as(logits)
+            parts.append(-F.binary_cross_entropy_with_logits(logits, target, reduction="none"))
+        if len(self.cat_cols):
             # the observed level is the argmax of the one-hot group, shape (n, G)
-            target = x[..., self.cat_index].masked_fill(~self.cat_valid, -1.0).argmax(-1)
-            out[..., self.cat_cols] = dist["categorical"].log_prob(target)
+            level = x[..., self.cat_index].masked_fill(~self.cat_valid, -1.0).argmax(-1)
+            log_p = torch.log_softmax(self._cat_logits(params), dim=-1)
+            level = level.expand(log_p.shape[:-1])
+            parts.append(log_p.gather(-1, level.unsqueeze(-1)).squeeze(-1))
+        if not parts:
+            return params.new_zeros((*params.shape[:-1], 0))
+        shape = torch.broadcast_shapes(*(p.shape[:-1] for p in parts))
+        out = torch.cat([p.expand(*shape, p.shape[-1]) for p in parts], -1)[..., self.column_order]
         return torch.where(mask, out, torch.zeros((), dtype=out.dtype, device=out.device))
 
     def expand_mask(self, mask: Tensor) -> Tensor:
-        """Per-column mask (n, n_columns) → per-dimension mask (n, width)."""
-        return mask[:, self.column_of_dim]
+        """Per-column mask (..., n_columns) → per-dimension mask (..., width)."""
+        return mask[..., self.column_of_dim]
 
     def mean(self, params: Tensor) -> Tensor:
         """Expected encoded row: means, probabilities, level probabilities."""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 from rich.progress import (
@@ -73,6 +74,38 @@ def _evaluate(module: nn.Module, x: Tensor, mask: Tensor, chunk: int = 4096) -> 
     return {k: v / len(x) for k, v in sums.items()}
 
 
+def _adam(params: list[Tensor], lr: float) -> torch.optim.Optimizer:
+    """Adam with the fused kernel where this torch and device have one (fewer
+    kernel launches a step: most of a small network's step time), else foreach."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except RuntimeError:
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
+class _Best:
+    """The best weights seen so far, per member of an ensemble (one for a single
+    network): ``update`` copies the improved members' slices, ``restore`` writes
+    them back."""
+
+    def __init__(self, module: nn.Module, members: int | None):
+        self.module, self.members = module, members
+        self.state: dict[str, Tensor] | None = None
+
+    def update(self, improved: np.ndarray) -> None:
+        with torch.no_grad():
+            if self.members is None or self.state is None:
+                self.state = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+                return
+            index = np.flatnonzero(improved).tolist()
+            for name, p in self.module.named_parameters():
+                self.state[name][index] = p.detach()[index]
+
+    def restore(self) -> None:
+        if self.state is not None:
+            self.module.load_state_dict(self.state)
+
+
 def train(
     module: nn.Module,
     data: tuple[Tensor, Tensor],
@@ -81,31 +114,41 @@ def train(
     *,
     description: str = "training",
     monitor: Callable[[], float] | None = None,
-) -> pd.DataFrame:
+) -> pd.DataFrame | list[pd.DataFrame]:
     """Fit ``module`` in place; return the per-epoch history.
 
     Parameters
     ----------
     module : nn.Module with a ``loss(x, mask)`` method
+        With a ``members`` attribute that is not None, an ensemble (see
+        ``aekit.models.networks``): each member sees its own shuffle of the rows,
+        its loss terms have shape (members,), and each member stops improving,
+        and is restored to its best epoch, on its own; training ends when every
+        member has run out of patience.
     data : (x, mask), shapes (n, width) and (n, n_columns)
     validation : (x, mask) or None
         Early stopping watches the validation loss, or the training loss without it.
     settings : TrainSettings
     monitor : callable, optional
         Called after each epoch (eval mode, no gradients); early stopping watches
-        its value instead, recorded as ``val_monitor`` (e.g. the error of
-        imputing held-out cells).
+        its value instead (one per member for an ensemble), recorded as
+        ``val_monitor`` (e.g. the error of imputing held-out cells).
 
     Returns
     -------
     DataFrame with one row per epoch: ``epoch``, ``train_loss``, ``train_<term>``
-    and, with a validation split, ``val_loss`` and ``val_<term>``.
+    and, with a validation split, ``val_loss`` and ``val_<term>``; for an
+    ensemble, a list of such frames, one per member.
     """
     x, mask = data
     n = len(x)
+    members = getattr(module, "members", None)
+    count = members or 1
     params = [p for p in module.parameters() if p.requires_grad]
-    optimiser = torch.optim.Adam(params, lr=settings.learning_rate, foreach=True)
-    rows, best, best_state, waited = [], math.inf, None, 0
+    optimiser = _adam(params, settings.learning_rate)
+    rows: list[list[dict]] = [[] for _ in range(count)]
+    best, waited = np.full(count, math.inf), np.zeros(count, dtype=int)
+    snapshot = _Best(module, members)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -120,42 +163,52 @@ def train(
         task = progress.add_task(description, total=settings.max_epochs, loss="-")
         for epoch in range(1, settings.max_epochs + 1):
             module.train()
-            perm = torch.randperm(n, device=x.device)
+            if members is None:
+                perm = torch.randperm(n, device=x.device)
+            else:  # a shuffle per member, (members, n)
+                perm = torch.rand(members, n, device=x.device).argsort(dim=1)
             sums: dict[str, Tensor] = {}
             for s in range(0, n, settings.batch_size):
-                idx = perm[s : s + settings.batch_size]
+                idx = perm[..., s : s + settings.batch_size]
                 terms = module.loss(x[idx], mask[idx])
                 optimiser.zero_grad(set_to_none=True)
-                terms["loss"].backward()
+                terms["loss"].sum().backward()  # members are independent: sum their losses
                 optimiser.step()
                 for k, v in terms.items():
-                    sums[k] = sums.get(k, 0) + v.detach() * len(idx)
-            row = {"epoch": epoch}
-            row.update({f"train_{k}": float(v) / n for k, v in sums.items()})
+                    sums[k] = sums.get(k, 0) + v.detach() * idx.shape[-1]
+            values = {f"train_{k}": _per_member(v / n, count) for k, v in sums.items()}
             if validation is not None:
-                row.update(
-                    {f"val_{k}": float(v) for k, v in _evaluate(module, *validation).items()}
-                )
+                for k, v in _evaluate(module, *validation).items():
+                    values[f"val_{k}"] = _per_member(v, count)
             if monitor is not None:
                 module.eval()
                 with torch.no_grad():
-                    row["val_monitor"] = float(monitor())
-            rows.append(row)
-            watched = row.get("val_monitor", row.get("val_loss", row["train_loss"]))
-            if not math.isfinite(watched):
+                    values["val_monitor"] = _per_member(monitor(), count)
+            for e in range(count):
+                rows[e].append({"epoch": epoch, **{k: float(v[e]) for k, v in values.items()}})
+            watched = values.get("val_monitor", values.get("val_loss", values["train_loss"]))
+            if not np.isfinite(watched).all():
                 raise AekitError(
-                    f"{description} diverged at epoch {epoch} (loss is {watched}); "
+                    f"{description} diverged at epoch {epoch} (loss is {watched.tolist()}); "
                     "lower learning_rate or check the data for extreme values"
                 )
-            if not math.isfinite(best) or watched < best - settings.tol * abs(best):
-                best, waited = watched, 0
-                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-            else:
-                waited += 1
-            progress.update(task, advance=1, loss=f"{watched:.4g}")
-            if waited >= settings.patience:
+            with np.errstate(invalid="ignore"):  # inf - inf before the first epoch
+                improved = ~np.isfinite(best) | (watched < best - settings.tol * np.abs(best))
+            best = np.where(improved, watched, best)
+            waited = np.where(improved, 0, waited + 1)
+            if improved.any():
+                snapshot.update(improved)
+            progress.update(task, advance=1, loss=f"{watched.mean():.4g}")
+            if (waited >= settings.patience).all():
                 break
-    if best_state is not None:
-        module.load_state_dict(best_state)
+    snapshot.restore()
     module.eval()
-    return pd.DataFrame(rows)
+    frames = [pd.DataFrame(r) for r in rows]
+    return frames if members is not None else frames[0]
+
+
+def _per_member(value, count: int) -> np.ndarray:
+    """A scalar or a (members,) tensor or sequence as a float array of length count."""
+    if isinstance(value, Tensor):
+        value = value.detach().double().cpu().numpy()
+    return np.broadcast_to(np.asarray(value, dtype=np.float64).reshape(-1), (count,))

@@ -3,6 +3,8 @@ stacked denoising autoencoder as one scikit-learn estimator."""
 
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
 import torch
 
@@ -161,5 +163,11 @@ class Autoencoder(BaseAutoencoderEstimator):
         return pd.concat(stages, ignore_index=True)
 
     def _row_log_prob(self, x, mask):
-        """Σ_j m_j log p(x_j | x̂): the negative reconstruction loss, (n,)."""
-        return self.module_.log_prob(x, mask).sum(-1)
+        """Σ_j m_j log p(x_j | x̂): the negative reconstruction loss, (n,).
+
+        Computed by a float64 copy of the network, so that a row's score does not
+        depend on the rows scored with it (float32 matrix products round
+        differently for different batch sizes).
+        """
+        module = copy.deepcopy(self.module_).double()
+        return module.log_prob(x.double(), mask).sum(-1)

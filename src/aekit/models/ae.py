@@ -37,6 +37,10 @@ class AEModule(nn.Module):
         Feed the encoder the per-column mask of observed (and, in training,
         uncorrupted) cells beside the values, so that a hidden cell is not
         mistaken for an observed value equal to the fill.
+    members : int, optional
+        Build an ensemble of that many independent autoencoders, trained as one
+        batched network (see ``aekit.models.networks``); the likelihood must be
+        built with the same ``members``. Its loss terms have shape (members,).
     """
 
     def __init__(
@@ -46,13 +50,15 @@ class AEModule(nn.Module):
         latent_dim: int,
         corruption: Corruption | None = None,
         mask_input: bool = False,
+        members: int | None = None,
     ):
         super().__init__()
         self.likelihood = likelihood
         self.mask_input = mask_input
+        self.members = members
         in_dim = likelihood.width + (likelihood.n_columns if mask_input else 0)
-        self.encoder = MLP(in_dim, hidden_dims, latent_dim)
-        self.decoder = MLP(latent_dim, list(hidden_dims)[::-1], likelihood.width)
+        self.encoder = MLP(in_dim, hidden_dims, latent_dim, members)
+        self.decoder = MLP(latent_dim, list(hidden_dims)[::-1], likelihood.width, members)
         self.corruption = corruption
 
     def inputs(self, x: Tensor, mask: Tensor | None) -> Tensor:
@@ -60,7 +66,10 @@ class AEModule(nn.Module):
         if not self.mask_input:
             return x
         if mask is None:
-            mask = x.new_ones(x.shape[0], self.likelihood.n_columns)
+            mask = x.new_ones(*x.shape[:-1], self.likelihood.n_columns)
+        if self.members is not None:  # one of them may still lack the members dimension
+            lead = torch.broadcast_shapes(x.shape[:-1], mask.shape[:-1])
+            x, mask = x.expand(*lead, -1), mask.expand(*lead, -1)
         return torch.cat([x, mask.to(x.dtype)], dim=-1)
 
     def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -93,14 +102,18 @@ class AEModule(nn.Module):
         return current
 
     def loss(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
-        """Mean over the batch of ``-log p(x | f(g(x̃)))`` on observed cells."""
+        """Mean over the batch of ``-log p(x | f(g(x̃)))`` on observed cells.
+
+        x, mask: (n, ·), or (members, n, ·) for an ensemble, whose terms are then
+        one per member, shape (members,).
+        """
         x_in, seen = (x, mask)
         if self.training and self.corruption is not None:
             x_in, seen = self.corruption(x, mask)
         params = self.decode(self.encode(x_in, seen))
-        # L(x, x̂) = -Σ_j m_j log p(x_j | x̂_j), shape (n,)
-        reconstruction = -self.likelihood.log_prob(params, x, mask).sum(-1)
-        return {"loss": reconstruction.mean(), "reconstruction": reconstruction.mean()}
+        # L(x, x̂) = -Σ_j m_j log p(x_j | x̂_j), shape (..., n)
+        reconstruction = -self.likelihood.log_prob(params, x, mask).sum(-1).mean(-1)
+        return {"loss": reconstruction, "reconstruction": reconstruction}
 
     def layerwise(self, i: int) -> LayerwiseDAE:
         """Stage ``i`` of greedy layer-wise pretraining (shares this module's weights)."""

@@ -50,17 +50,17 @@ class Corruption(nn.Module):
 
         Parameters
         ----------
-        x : Tensor (n, width)
-        mask : Tensor (n, n_columns), bool, True where observed
+        x : Tensor (..., n, width)
+        mask : Tensor (..., n, n_columns), bool, True where observed
 
         Returns
         -------
-        x̃ : Tensor (n, width)
-        mask : Tensor (n, n_columns), the cells still observed (masking hides some)
+        x̃ : Tensor (..., n, width)
+        mask : Tensor (..., n, n_columns), the cells still observed (masking hides some)
         """
         if self.kind == "masking":
-            hide = torch.rand(x.shape[0], self.n_columns, device=x.device) < self.level
-            return torch.where(hide[:, self.column_of_dim], self.fill, x), mask & ~hide
+            hide = torch.rand(*x.shape[:-1], self.n_columns, device=x.device) < self.level
+            return torch.where(hide[..., self.column_of_dim], self.fill, x), mask & ~hide
         if self.kind == "gaussian":
             return x + self.level * torch.randn_like(x), mask
         flip = torch.rand_like(x) < self.level

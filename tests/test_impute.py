@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -114,6 +115,26 @@ def test_same_seed_same_imputations_also_after_save_load(tmp_path, mixed_frame):
     ):
         pd.testing.assert_frame_equal(x, y)
     pd.testing.assert_frame_equal(loaded.expected_error_, a.expected_error_)
+
+
+def test_dae_models_are_trained_as_one_batched_network(tmp_path, mixed_frame):
+    """The n_models DAEs train together: distinct models, reproducible, the caller's
+    torch generator untouched, and each one an ordinary fitted Autoencoder."""
+    before = torch.get_rng_state()
+    a = Imputer(FAST_DAE, n_models=3, random_state=5).fit(mixed_frame)
+    assert torch.equal(torch.get_rng_state(), before)
+    b = Imputer(FAST_DAE, n_models=3, random_state=5).fit(mixed_frame)
+    pd.testing.assert_frame_equal(a.transform(mixed_frame), b.transform(mixed_frame))
+    assert len(a.models_) == 3 and len(a.n_iter_) == 3
+    w = [m.module_.state_dict()["encoder.layers.0.weight"] for m in a.models_]
+    assert not torch.equal(w[0], w[1]) and not torch.equal(w[1], w[2])
+    for model in a.models_:
+        assert "val_monitor" in model.history_ and model.transform(mixed_frame).shape[1] == 4
+    aekit.save(a, tmp_path / "dae")
+    loaded = aekit.load(tmp_path / "dae")
+    pd.testing.assert_frame_equal(loaded.transform(mixed_frame), a.transform(mixed_frame))
+    one = Imputer(FAST_DAE, n_models=1, random_state=5).fit(mixed_frame)  # unbatched path
+    assert len(one.models_) == 1 and not one.transform(mixed_frame).isna().any().any()
 
 
 def test_multiple_imputations_differ_only_where_missing(mixed_frame):

@@ -8,7 +8,9 @@ from torch.distributions import Independent, Normal, StudentT, kl_divergence
 
 from aekit.likelihoods import Likelihood
 from aekit.models import AEModule, Corruption, StudentTVAEModule, VAEModule
+from aekit.models.networks import member_state
 from aekit.models.vae import monte_carlo_kl
+from aekit.training import TrainSettings, train
 
 KINDS, WIDTHS = ["continuous", "continuous", "binary", "categorical"], [1, 1, 1, 3]
 COLUMN_OF_DIM = torch.tensor([0, 1, 2, 3, 3, 3])
@@ -187,3 +189,48 @@ def test_missing_cell_is_ignored_by_the_vae_likelihood(vae):
     torch.testing.assert_close(
         vae.likelihood.log_prob(params, other, mask), vae.likelihood.log_prob(params, x, mask)
     )
+
+
+# --------------------------------------------------------------------- ensembles
+def test_ensemble_member_is_the_single_network_with_its_slice():
+    torch.manual_seed(0)
+    kw = dict(corruption=corruption("masking", 0.3), mask_input=True)
+    ensemble = AEModule(Likelihood(KINDS, WIDTHS, members=3), [16, 8], 2, members=3, **kw).eval()
+    with torch.no_grad():
+        ensemble.likelihood.raw_scale.normal_()  # members differ in every parameter
+    x, mask = rows(10)
+    mask[2, 0] = mask[5, 3] = False
+    terms = ensemble.loss(x, mask)  # a shared batch, one loss per member
+    assert terms["loss"].shape == (3,)
+    for e in range(3):
+        single = AEModule(Likelihood(KINDS, WIDTHS), [16, 8], 2, **kw).eval()
+        single.load_state_dict(member_state(ensemble, single, e))
+        torch.testing.assert_close(ensemble.loss(x, mask)["loss"][e], single.loss(x, mask)["loss"])
+        torch.testing.assert_close(
+            ensemble.impute(x, mask, n_iter=3)[e], single.impute(x, mask, n_iter=3)
+        )
+    assert not torch.allclose(terms["loss"][0], terms["loss"][1])
+
+
+def test_ensemble_members_train_and_stop_on_their_own():
+    """Each member keeps the weights of its own best epoch; training runs until the
+    last member has waited ``patience`` epochs."""
+    torch.manual_seed(0)
+    ensemble = AEModule(Likelihood(KINDS, WIDTHS, members=2), [8], 2, members=2)
+    x, mask = rows(32)
+    # member 0 is best at epoch 2, member 1 at epoch 4 (errors as the monitor reports them)
+    curve = iter([[5, 4], [1, 3], [2, 2], [3, 1], [4, 5], [6, 6], [7, 7], [8, 8]])
+    saved = []
+
+    def monitor():
+        saved.append({k: v.clone() for k, v in ensemble.state_dict().items()})
+        return next(curve)
+
+    settings = TrainSettings(batch_size=8, max_epochs=8, learning_rate=1e-2, patience=3)
+    histories = train(ensemble, (x, mask), None, settings, monitor=monitor)
+    assert [len(h) for h in histories] == [7, 7]  # member 1 waits epochs 5-7
+    assert histories[0]["val_monitor"].tolist() == [5, 1, 2, 3, 4, 6, 7]
+    weight = "encoder.layers.0.weight"
+    torch.testing.assert_close(ensemble.state_dict()[weight][0], saved[1][weight][0])
+    torch.testing.assert_close(ensemble.state_dict()[weight][1], saved[3][weight][1])
+    assert not torch.equal(saved[1][weight][0], saved[0][weight][0])  # it did train

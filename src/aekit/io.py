@@ -60,7 +60,9 @@ def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
     if path.exists() and not path.is_dir():
         raise AekitError(f"{path} exists and is not a directory; a model is saved as a directory")
     path.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
+    # a copy each: tensors that share memory (e.g. buffers of models built from one
+    # encoder) are refused by safetensors
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in weights.items()}
     atomic_write(path / WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
     header = {
         "format": FORMAT,

@@ -127,7 +127,10 @@ class Autoencoder(BaseAutoencoderEstimator):
                 "autoencoder can learn the identity; lower latent_dim or set noise"
             )
 
-    def _build_module(self, encoder: TabularEncoder, x) -> AEModule:
+    def _supports_members(self) -> bool:
+        return self.pretrain is None  # layer-wise stages are trained one network at a time
+
+    def _build_module(self, encoder: TabularEncoder, x, members: int | None = None) -> AEModule:
         corruption = None
         if self.noise is not None:
             width = encoder.width
@@ -142,11 +145,12 @@ class Autoencoder(BaseAutoencoderEstimator):
                 high,
             )
         return AEModule(
-            self._likelihood(encoder),
+            self._likelihood(encoder, members),
             tuple(self.hidden_dims),
             self.latent_dim,
             corruption,
             mask_input=bool(self.mask_input),
+            members=members,
         )
 
     def _train(self, module: AEModule, data, validation, settings, monitor=None) -> pd.DataFrame:

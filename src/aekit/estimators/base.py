@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -23,6 +23,7 @@ from ..data.schema import as_frame, infer_schema
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError, ModelFileError
 from ..likelihoods import Likelihood
+from ..models.networks import member_state
 from ..training import TrainSettings, resolve_device, seeded, train
 
 INFERENCE_CHUNK = 4096  # rows per forward pass at transform/score time
@@ -57,6 +58,27 @@ def _check_choice(name, value, choices):
     if value not in choices:
         raise AekitError(f"{name} must be one of {list(choices)}; got {value!r}")
     return value
+
+
+@dataclasses.dataclass
+class _FitJob:
+    """What fitting needs once the settings and the data are checked."""
+
+    settings: TrainSettings
+    encoder: TabularEncoder
+    is_frame: bool
+    x: torch.Tensor
+    mask: torch.Tensor
+    n_val: int
+    seed: int
+    device: torch.device
+
+    def split(self):
+        """(training rows, validation rows or None), drawn from torch's generator."""
+        order = torch.randperm(len(self.x), device=self.device)
+        val, tr = order[: self.n_val], order[self.n_val :]
+        validation = (self.x[val], self.mask[val]) if self.n_val else None
+        return (self.x[tr], self.mask[tr]), validation
 
 
 class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
@@ -150,6 +172,54 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
     def _fit(self, X, *, monitor=None):
         """Fit; ``monitor(encoder, module)``, if given, returns the per-epoch
         callable that early stopping watches (see :func:`aekit.training.train`)."""
+        job = self._prepare(X)
+        with seeded(job.seed, job.device):
+            module = self._build_module(job.encoder, job.x).to(job.device)
+            train_data, validation = job.split()
+            watch = None if monitor is None else monitor(job.encoder, module)
+            history = self._train(module, train_data, validation, job.settings, watch)
+            self._after_fit(module, *train_data)
+        self._set_fitted(job, module, history)
+        return self
+
+    def _supports_members(self) -> bool:
+        """Whether :meth:`_fit_members` can train several copies as one network."""
+        return False
+
+    def _fit_members(self, X, members: int, *, monitor=None) -> list:
+        """``members`` fitted copies of this estimator, trained together as one
+        batched network from this estimator's seed (see ``aekit.models.networks``).
+
+        Each copy starts from its own initial weights, sees its own shuffles and
+        noise, and stops at its own best epoch; it is then an ordinary fitted
+        estimator. ``monitor(encoder, ensemble)`` returns a callable giving one
+        value per member.
+        """
+        if not self._supports_members():
+            raise AekitError(f"{type(self).__name__} with these settings has no batched training")
+        job = self._prepare(X)
+        with seeded(job.seed, job.device):
+            ensemble = self._build_module(job.encoder, job.x, members=members).to(job.device)
+            train_data, validation = job.split()
+            watch = None if monitor is None else monitor(job.encoder, ensemble)
+            histories = self._train(ensemble, train_data, validation, job.settings, watch)
+            # built inside the seeded block: their (overwritten) initialisation must not
+            # draw from the caller's generator
+            modules = [self._build_module(job.encoder, job.x).to(job.device) for _ in histories]
+        fitted = []
+        for e, (module, history) in enumerate(zip(modules, histories, strict=True)):
+            member = clone(self)
+            for name in ("n_features_in_", "feature_names_in_"):  # set by _frame
+                if hasattr(self, name):
+                    setattr(member, name, getattr(self, name))
+            module.load_state_dict(member_state(ensemble, module, e))
+            member._after_fit(module, *train_data)
+            member._set_fitted(job, module, history)
+            fitted.append(member)
+        return fitted
+
+    def _prepare(self, X) -> _FitJob:
+        """Check the settings and X; encode X; choose the batch size and the seed."""
         settings = self._check_params()
         df, is_frame = self._frame(X, reset=True)
         schema = infer_schema(df)
@@ -175,27 +245,25 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             )
         else:
             batch_size = self.batch_size
-        settings = dataclasses.replace(settings, batch_size=batch_size)
-
-        seed = draw_seed(self.random_state)
         device = self._device()
-        x = torch.from_numpy(x_np).to(device)
-        mask = torch.from_numpy(mask_np).to(device)
-        with seeded(seed, device):
-            module = self._build_module(encoder, x).to(device)
-            order = torch.randperm(n, device=device)
-            val, tr = order[:n_val], order[n_val:]
-            validation = (x[val], mask[val]) if n_val else None
-            watch = None if monitor is None else monitor(encoder, module)
-            history = self._train(module, (x[tr], mask[tr]), validation, settings, watch)
-            self._after_fit(module, x[tr], mask[tr])
-        self.encoder_ = encoder
+        return _FitJob(
+            settings=dataclasses.replace(settings, batch_size=batch_size),
+            encoder=encoder,
+            is_frame=is_frame,
+            x=torch.from_numpy(x_np).to(device),
+            mask=torch.from_numpy(mask_np).to(device),
+            n_val=n_val,
+            seed=draw_seed(self.random_state),
+            device=device,
+        )
+
+    def _set_fitted(self, job: _FitJob, module, history: pd.DataFrame) -> None:
+        self.encoder_ = job.encoder
         self.module_ = module.eval()
         self.history_ = history
         self.n_epochs_ = int(history["epoch"].iloc[-1]) if len(history) else 0
-        self.seed_ = seed
-        self._pandas_out = is_frame
-        return self
+        self.seed_ = job.seed
+        self._pandas_out = job.is_frame
 
     def _check_width(self, encoder: TabularEncoder, shape) -> None:
         """Hook: refuse settings that cannot work for this table."""
@@ -208,8 +276,9 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
     def _after_fit(self, module, x, mask) -> None:
         """Hook: fitted state computed from the training rows."""
 
-    def _likelihood(self, encoder: TabularEncoder) -> Likelihood:
-        return Likelihood([c.kind for c in encoder.schema], [c.width for c in encoder.schema])
+    def _likelihood(self, encoder: TabularEncoder, members: int | None = None) -> Likelihood:
+        kinds, widths = [c.kind for c in encoder.schema], [c.width for c in encoder.schema]
+        return Likelihood(kinds, widths, members)
 
     # ---------------------------------------------------------- transform
     def transform(self, X):

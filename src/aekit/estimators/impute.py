@@ -98,10 +98,12 @@ class Imputer(TransformerMixin, BaseEstimator):
         data missing not at random (``VAE(missingness="self-masking")``), whose
         observed cells are by assumption unlike its missing ones.
     n_models : int, default=3
-        Models trained from different seeds; single imputation averages their
-        conditional means, multiple imputation draws from their mixture. More
-        models lower the error (the variance of one network's fit) at the cost
-        of time.
+        Models trained from different initial weights; single imputation
+        averages their conditional means, multiple imputation draws from their
+        mixture. More models lower the error (the variance of one network's
+        fit). (D)AE models are trained together as one batched network, each
+        stopping at its own best epoch, in little more time than one; VAE
+        models are trained one after another.
     n_iter : int, default=10
         Most refinement rounds of the (D)AE imputer; the number used,
         ``n_iter_``, is the one with the smallest error on the held-out cells
@@ -189,22 +191,30 @@ class Imputer(TransformerMixin, BaseEstimator):
         seeds = check_random_state(
             self.random_state if self.random_state is not None else template.random_state
         ).randint(np.iinfo(np.int32).max, size=n_models)
-        models, iters = [], []
-        for seed in seeds:
-            model = clone(template).set_params(random_state=int(seed))
-            if hidden.any():
-                rounds: list[int] = []
-                model._fit(
-                    df_fit,
-                    monitor=lambda enc, module, r=rounds: self._watch(enc, module, df, hidden, r),
-                )
-                if rounds:  # (D)AE: the rounds that did best at the kept epoch
-                    scores = model.history_["val_monitor"].dropna().to_numpy()
-                    iters.append(rounds[int(np.argmin(scores))])
+        batched = n_models > 1 and template._supports_members()
+        models, round_log = [], []  # round_log: per model, per epoch, the best refinement rounds
+        if batched:  # one batched network: about the time of training one model
+            rounds: list[np.ndarray] = []
+            template.set_params(random_state=int(seeds[0]))
+            models = template._fit_members(
+                df_fit, n_models, monitor=self._monitor(df, hidden, rounds)
+            )
+            round_log = [rounds] * n_models
+        else:
+            for seed in seeds:
+                rounds = []
+                model = clone(template).set_params(random_state=int(seed))
+                model._fit(df_fit, monitor=self._monitor(df, hidden, rounds))
+                models.append(model)
+                round_log.append(rounds)
+        iters = []
+        for e, (model, rounds) in enumerate(zip(models, round_log, strict=True)):
+            if rounds:  # (D)AE with held-out cells: the rounds that did best at the kept epoch
+                scores = model.history_["val_monitor"].dropna().to_numpy()
+                best = rounds[int(np.argmin(scores))]
+                iters.append(int(best[e] if batched else best[0]))
             else:
-                model._fit(df)
                 iters.append(1)  # without held-out cells to choose, do not refine: it can drift
-            models.append(model)
         self.models_ = models
         self.model_ = models[0]
         self.n_iter_ = None if isinstance(template, VAE) else tuple(iters)
@@ -244,6 +254,12 @@ class Imputer(TransformerMixin, BaseEstimator):
             return module.impute(x, mask, k=self.n_importance)
         return module.impute(x, mask, n_iter=n_iter)
 
+    def _monitor(self, df, hidden, rounds: list):
+        """The ``monitor`` argument of ``_fit``: None without held-out cells."""
+        if not hidden.any():
+            return None
+        return lambda encoder, module: self._watch(encoder, module, df, hidden, rounds)
+
     def _watch(self, encoder, module, df, hidden, rounds: list):
         """Early-stopping signal: mean error of imputing the held-out cells.
 
@@ -263,19 +279,26 @@ class Imputer(TransformerMixin, BaseEstimator):
         likelihood = module.likelihood
         n_cells = float(cells.sum())
 
-        def watch() -> float:
+        def watch() -> np.ndarray:
+            """Error per model (one value, or one per member of an ensemble)."""
             if isinstance(module, VAEModule):
                 filled = module.impute(x_fit, mask_fit, k=min(self.n_importance, 20))
-                return float(_cell_errors(filled, target, cells, likelihood).sum()) / n_cells
-            errors, filled = [], x_fit
+                return _total_errors(filled, target, cells, likelihood) / n_cells
+            errors, filled, active = [], x_fit, None
             for _ in range(self.n_iter):  # impute(·, 1) from the last output is one more round
                 filled = module.impute(filled, mask_fit, n_iter=1)
-                errors.append(float(_cell_errors(filled, target, cells, likelihood).sum()))
-                if len(errors) > 1 and errors[-1] >= errors[-2]:
-                    break  # refinement has started to drift
-            best = int(np.argmin(errors))
-            rounds.append(best + 1)
-            return errors[best] / n_cells
+                error = _total_errors(filled, target, cells, likelihood)
+                if errors:  # a model stops refining once a round does not help it
+                    error = np.where(active, error, np.inf)
+                    active &= error < errors[-1]
+                else:
+                    active = np.ones(error.shape, dtype=bool)
+                errors.append(error)
+                if not active.any():
+                    break
+            errors = np.stack(errors)  # (rounds, models)
+            rounds.append(errors.argmin(0) + 1)
+            return errors.min(0) / n_cells
 
         return watch
 
@@ -415,20 +438,27 @@ class Imputer(TransformerMixin, BaseEstimator):
 
 
 def _cell_errors(filled, target, cells, likelihood):
-    """Per held-out cell loss, (n, n_columns): squared standardised error, or 0/1 for a
-    wrong level; zero outside ``cells``."""
+    """Per held-out cell loss, (..., n, n_columns): squared standardised error, or 0/1
+    for a wrong level; zero outside ``cells``. ``filled`` may carry a leading
+    dimension (the members of an ensemble)."""
     lik = likelihood
-    errors = torch.zeros(cells.shape, dtype=filled.dtype, device=filled.device)
-    errors[:, lik.cont_cols] = (filled[:, lik.cont_dims] - target[:, lik.cont_dims]) ** 2
-    errors[:, lik.bin_cols] = (
-        (filled[:, lik.bin_dims] > 0.5) != (target[:, lik.bin_dims] > 0.5)
+    errors = filled.new_zeros((*filled.shape[:-1], cells.shape[-1]))
+    errors[..., lik.cont_cols] = (filled[..., lik.cont_dims] - target[..., lik.cont_dims]) ** 2
+    errors[..., lik.bin_cols] = (
+        (filled[..., lik.bin_dims] > 0.5) != (target[..., lik.bin_dims] > 0.5)
     ).to(filled.dtype)
     if len(lik.cat_cols):
         pad = ~lik.cat_valid
-        guess = filled[:, lik.cat_index].masked_fill(pad, -1.0).argmax(-1)
-        truth = target[:, lik.cat_index].masked_fill(pad, -1.0).argmax(-1)
-        errors[:, lik.cat_cols] = (guess != truth).to(filled.dtype)
+        guess = filled[..., lik.cat_index].masked_fill(pad, -1.0).argmax(-1)
+        truth = target[..., lik.cat_index].masked_fill(pad, -1.0).argmax(-1)
+        errors[..., lik.cat_cols] = (guess != truth).to(filled.dtype)
     return torch.where(cells, errors, torch.zeros((), dtype=errors.dtype, device=errors.device))
+
+
+def _total_errors(filled, target, cells, likelihood) -> np.ndarray:
+    """Summed held-out cell loss per model, shape (1,) or (members,)."""
+    total = _cell_errors(filled, target, cells, likelihood).sum((-2, -1))
+    return total.double().cpu().numpy().reshape(-1)
 
 
 def _merge(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:

@@ -40,7 +40,7 @@ class Corruption(nn.Module):
             raise ValueError(f"noise must be one of {NOISES}; got {kind!r}")
         self.kind, self.level = kind, float(level)
         self.n_columns = int(column_of_dim.max()) + 1 if len(column_of_dim) else 0
-        self.register_buffer("column_of_dim", column_of_dim.long())
+        self.register_buffer("column_of_dim", column_of_dim.long().clone())
         self.register_buffer("fill", fill.float())
         self.register_buffer("low", low.float())
         self.register_buffer("high", high.float())

@@ -42,8 +42,10 @@ from aekit.data.datasets import load_penguins
 from aekit.estimators.impute import preset
 from aekit.io import atomic_write
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme import write_section
+
 HERE = Path(__file__).resolve().parent
-START, END = "<!-- imputation:start -->", "<!-- imputation:end -->"
 MECHANISMS, RATES = ("mcar", "mar", "mnar"), (0.1, 0.3, 0.5)
 N_JOBS = 2  # threads for missForest's trees; --threads sets it and torch's together
 
@@ -307,15 +309,7 @@ def tables(results: pd.DataFrame, methods, n_seeds, not_miwae, miwae) -> str:
 
 
 def write_readme(text: str) -> None:
-    path = HERE / "README.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{START}\n{text}{END}"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        updated = head + block + rest.split(END, 1)[1]
-    else:
-        updated = current.rstrip() + "\n\n## Imputation\n\n" + block + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(updated))
+    write_section("imputation", "Imputation", text)
 
 
 def main(argv=None) -> int:

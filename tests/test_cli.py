@@ -17,9 +17,10 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"aekit {__version__}"
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["impute", "--help"]])
-def test_help(argv, capsys):
-    assert main(argv) == 0
+@pytest.mark.parametrize("command", ["demo", "impute", "fit", "encode", "score", "sample"])
+def test_help(command, capsys):
+    assert main(["--help"]) == 0 and command in capsys.readouterr().out
+    assert main([command, "--help"]) == 0
     assert "Usage" in capsys.readouterr().out
 
 
@@ -134,3 +135,49 @@ def test_impute_bad_input_exits_2_with_one_line(tmp_path, capsys, setup, args, m
         assert (tmp_path / "o.csv").read_text() == "keep me"
     else:
         assert not (tmp_path / "o.csv").exists()
+
+
+def test_fit_encode_score_sample_end_to_end(table, tmp_path, capsys):
+    model = tmp_path / "model"
+    assert main(["fit", str(table), "-o", str(model), "--model", "vae", "--latent-dim", "2"]) == 0
+    assert "anomaly threshold" in capsys.readouterr().err
+    assert isinstance(aekit.load(model), aekit.AnomalyDetector)
+
+    codes = tmp_path / "codes.csv"
+    assert main(["encode", str(model), str(table), "-o", str(codes)]) == 0
+    got = pd.read_csv(codes)
+    assert list(got.columns) == ["latent0", "latent1"] and len(got) == 80
+
+    scores = tmp_path / "scores.parquet"
+    assert main(["score", str(model), str(table), "-o", str(scores), "-q"]) == 0
+    got = pd.read_parquet(scores)
+    assert list(got.columns) == ["score", "anomaly"] and got["anomaly"].dtype == bool
+    detector = aekit.load(model)
+    np.testing.assert_allclose(got["score"], detector.score_samples(pd.read_csv(table)))
+
+    drawn = tmp_path / "drawn.csv"
+    assert main(["sample", str(model), "-n", "25", "-o", str(drawn), "--seed", "3"]) == 0
+    got = pd.read_csv(drawn)
+    assert list(got.columns) == ["a", "b", "colour", "flag"] and len(got) == 25
+    assert set(got["colour"]) <= {"red", "blue"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fit", "{t}", "-o", "{d}/m", "--model", "gan"], "--model must be one of"),
+        (["fit", "{t}", "-o", "{d}/m", "--contamination", "lots"], "--contamination must be"),
+        (["fit", "{t}", "-o", "{d}/m", "--contamination", "0.9"], "contamination must be"),
+        (["encode", "{d}/nope", "{t}", "-o", "{d}/c.csv"], "no such directory"),
+        (["score", "{d}/ae", "{t}", "-o", "{d}/s.csv"], "has no anomaly threshold"),
+        (["sample", "{d}/ae", "-n", "5", "-o", "{d}/s.csv"], "only a VAE can sample"),
+        (["encode", "{d}/ae", "{t}", "-o", "{t}"], "output must differ"),
+    ],
+)
+def test_model_commands_bad_input_exit_2(table, tmp_path, capsys, args, message):
+    ae = aekit.Autoencoder(latent_dim=1, max_epochs=2).fit(pd.read_csv(table))
+    aekit.save(ae, tmp_path / "ae")
+    argv = [a.format(t=table, d=tmp_path) for a in args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err

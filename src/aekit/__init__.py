@@ -2,7 +2,8 @@
 
 PCA is the linear baseline (scikit-learn's); :class:`Autoencoder` covers the AE,
 the denoising AE and the stacked DAE; :class:`VAE` the variational autoencoder
-with a Gaussian or a Student's t prior.
+with a Gaussian or a Student's t prior. :class:`Imputer` fills missing cells
+and :class:`AnomalyDetector` flags unlikely rows, with any of these models.
 """
 
 __version__ = "0.1.0"
@@ -10,11 +11,12 @@ __version__ = "0.1.0"
 from . import metrics
 from .data.missing import ampute
 from .errors import AekitError, ModelFileError
-from .estimators import VAE, Autoencoder, Imputer, load, pool, save
+from .estimators import VAE, AnomalyDetector, Autoencoder, Imputer, load, pool, save
 
 __all__ = [
     "VAE",
     "AekitError",
+    "AnomalyDetector",
     "Autoencoder",
     "Imputer",
     "ModelFileError",

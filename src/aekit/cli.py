@@ -10,6 +10,7 @@ import functools
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -41,6 +42,11 @@ def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
 ):
     _state["debug"] = debug
+
+
+def _stderr() -> Console:
+    """Messages go to stderr, unwrapped (paths stay whole for copy and paste)."""
+    return Console(stderr=True, soft_wrap=True)
 
 
 def _friendly(fn):
@@ -147,13 +153,183 @@ def impute(
 
         save(imputer, save_model)
     if not quiet:
-        console = Console(stderr=True)
+        console = _stderr()
         console.print(f"Imputed {n_missing} missing cells of {input} -> {output}")
         if imputer.expected_error_ is not None:
             errors = imputer.expected_error_.dropna()
             console.print("Expected error on held-out cells (over-imputation):")
             for r in errors.itertuples():
                 console.print(f"  {r.column}: {r.metric} {r.value:.4g} ({r.n_cells} cells)")
+
+
+# ------------------------------------------------------------ fit and use a model
+MODELS = ("ae", "dae", "vae", "tvae")
+
+
+def _task_model(name: str, latent_dim: int):
+    """The models offered by ``aekit fit --model``."""
+    from .estimators import VAE, Autoencoder
+
+    common = dict(latent_dim=latent_dim, hidden_dims=(128, 64), max_epochs=300, patience=20)
+    models = {
+        "ae": lambda: Autoencoder(**common),
+        "dae": lambda: Autoencoder(noise="masking", noise_level=0.25, mask_input=True, **common),
+        "vae": lambda: VAE(**common),
+        "tvae": lambda: VAE(prior="student-t", **common),
+    }
+    if name not in models:
+        raise AekitError(f"--model must be one of {list(models)}; got {name!r}")
+    return models[name]()
+
+
+def _contamination(text: str):
+    if text == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise AekitError(
+            f"--contamination must be 'auto' or a number in (0, 0.5]; got {text!r}"
+        ) from None
+
+
+def _check_output(output: Path, force: bool, *inputs: Path) -> None:
+    for path in inputs:
+        if path.resolve() == output.resolve():
+            raise AekitError("output must differ from the inputs; aekit never overwrites them")
+    if output.exists() and not force:
+        raise AekitError(f"output {output} exists; pass --force to overwrite it")
+
+
+def _load(model_dir: Path, *, need: str):
+    """The fitted model in ``model_dir``; ``need`` is "detector", "model" or "sampler"."""
+    from .estimators import VAE, AnomalyDetector, Imputer, load
+
+    if not model_dir.is_dir():
+        raise AekitError(f"model {model_dir}: no such directory (make one with `aekit fit`)")
+    est = load(model_dir, device="cpu")
+    if need == "detector":
+        if not isinstance(est, AnomalyDetector):
+            raise AekitError(
+                f"model {model_dir} holds a {type(est).__name__}, which has no anomaly "
+                "threshold; make one with `aekit fit`"
+            )
+        return est
+    model = est.model_ if isinstance(est, (AnomalyDetector, Imputer)) else est
+    if need == "sampler" and not isinstance(model, VAE):
+        raise AekitError(
+            f"model {model_dir} holds a {type(model).__name__}; only a VAE can sample new "
+            "rows (aekit fit --model vae or tvae)"
+        )
+    return model
+
+
+@app.command()
+@_friendly
+def fit(
+    data: Path = typer.Argument(..., help="CSV or Parquet file; empty cells are missing."),
+    output: Path = typer.Option(..., "--output", "-o", help="Model directory to write."),
+    model: str = typer.Option("vae", "--model", help="ae, dae, vae or tvae."),
+    latent_dim: int | None = typer.Option(
+        None, "--latent-dim", min=1, help="Size of the code [default: half the columns, at most 8]."
+    ),
+    contamination: str = typer.Option(
+        "auto", "--contamination", help="'auto' (threshold from held-out rows) or a share."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+):
+    """Train a model on a table and save it with its anomaly threshold.
+
+    Example: aekit fit sensors.csv -o sensors-model --model vae
+    """
+    from .data.files import read_table
+    from .estimators import AnomalyDetector, save
+
+    _check_output(output, force, data)
+    df = read_table(data)
+    latent = latent_dim or max(1, min(8, df.shape[1] // 2))
+    detector = AnomalyDetector(
+        _task_model(model, latent),
+        contamination=_contamination(contamination),
+        random_state=seed,
+        verbose=not quiet,
+    ).fit(df)
+    save(detector, output)
+    if not quiet:
+        flagged = float(np.mean(detector.predict(df) == -1))
+        _stderr().print(
+            f"Saved {model} ({latent}-d code, {detector.model_.n_epochs_} epochs) to {output}; "
+            f"anomaly threshold {detector.offset_:.4g} nats flags {flagged:.1%} of the rows"
+        )
+
+
+@app.command()
+@_friendly
+def encode(
+    model_dir: Path = typer.Argument(..., help="A model directory from `aekit fit`."),
+    data: Path = typer.Argument(..., help="CSV or Parquet file with the model's columns."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+):
+    """Write each row's latent code (columns latent0, latent1, ...).
+
+    Example: aekit encode sensors-model sensors.csv -o codes.csv
+    """
+    from .data.files import read_table, write_table
+
+    _check_output(output, force, data)
+    est = _load(model_dir, need="model")
+    codes = est.transform(read_table(data))
+    write_table(pd.DataFrame(codes, columns=est.get_feature_names_out()), output, force=force)
+
+
+@app.command()
+@_friendly
+def score(
+    model_dir: Path = typer.Argument(..., help="A model directory from `aekit fit`."),
+    data: Path = typer.Argument(..., help="CSV or Parquet file with the model's columns."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+):
+    """Write each row's anomaly score (log-likelihood, nats; lower is stranger) and flag.
+
+    Example: aekit score sensors-model new-readings.csv -o scores.csv
+    """
+    from .data.files import read_table, write_table
+
+    _check_output(output, force, data)
+    detector = _load(model_dir, need="detector")
+    scores = detector.score_samples(read_table(data))
+    flags = scores < detector.offset_
+    write_table(pd.DataFrame({"score": scores, "anomaly": flags}), output, force=force)
+    if not quiet:
+        _stderr().print(f"{int(flags.sum())} of {len(flags)} rows flagged -> {output}")
+
+
+@app.command()
+@_friendly
+def sample(
+    model_dir: Path = typer.Argument(..., help="A model directory from `aekit fit` (a VAE)."),
+    n: int = typer.Option(..., "-n", min=1, help="Number of rows to draw."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+):
+    """Draw new rows from a VAE, with the training table's columns and categories.
+
+    Example: aekit sample sensors-model -n 1000 -o synthetic.csv
+    """
+    from .data.files import write_table
+
+    _check_output(output, force)
+    model = _load(model_dir, need="sampler")
+    rows = model.sample(n, random_state=seed)
+    if not isinstance(rows, pd.DataFrame):
+        rows = pd.DataFrame(rows, columns=[c.name for c in model.encoder_.schema])
+    write_table(rows, output, force=force)
 
 
 def main(argv: list[str] | None = None) -> int:

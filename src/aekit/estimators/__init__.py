@@ -1,8 +1,18 @@
 """scikit-learn estimators: arrays and DataFrames in, arrays and DataFrames out."""
 
+from .anomaly import AnomalyDetector
 from .autoencoder import Autoencoder
 from .impute import Imputer, PooledEstimate, pool
 from .persist import load, save
 from .vae import VAE
 
-__all__ = ["VAE", "Autoencoder", "Imputer", "PooledEstimate", "load", "pool", "save"]
+__all__ = [
+    "VAE",
+    "AnomalyDetector",
+    "Autoencoder",
+    "Imputer",
+    "PooledEstimate",
+    "load",
+    "pool",
+    "save",
+]

@@ -166,6 +166,23 @@ class Autoencoder(BaseAutoencoderEstimator):
         stages.append(h.assign(stage="finetune"))
         return pd.concat(stages, ignore_index=True)
 
+    def denoise(self, X):
+        """Clean rows: the network's estimate of each row from its noisy version.
+
+        A DAE trained with the kind of noise X carries (``noise="gaussian"`` or
+        ``"salt_pepper"``) learns ``E[x | x̃]``; for any autoencoder this is
+        :meth:`reconstruct`. Missing cells are filled as well.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        DataFrame (same index, columns, dtypes) or ndarray, like X
+        """
+        return self.reconstruct(X)
+
     def _row_log_prob(self, x, mask):
         """Σ_j m_j log p(x_j | x̂): the negative reconstruction loss, (n,).
 

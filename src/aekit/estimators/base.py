@@ -334,6 +334,16 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         decoded = self._map(self.module_.reconstruct, *self._tensors(df))
         return self._output(decoded, df.index, is_frame)
 
+    def _cell_log_probs(self, df: pd.DataFrame) -> np.ndarray:
+        """log p(x_j | x̂) per cell in the user's units, decoding the row's code (the
+        posterior mean for a VAE), shape (n, n_columns); missing cells get 0 - log s_j."""
+        module = self.module_
+
+        def cells(x, mask):
+            return module.likelihood.log_prob(module.decode(module.encode(x, mask)), x, mask)
+
+        return self._map(cells, *self._tensors(df)) - self._log_scale()
+
     def score_samples(self, X):
         """Log-likelihood of each row, on observed cells; higher means more normal.
 
@@ -346,12 +356,12 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         """
         return self._scores(X, self._row_log_prob)
 
-    def _scores(self, X, row_log_prob) -> np.ndarray:
+    def _scores(self, X, row_log_prob, seed: int | None = None) -> np.ndarray:
         """``row_log_prob(x, mask)`` per row, with the standardisation's Jacobian."""
         check_is_fitted(self)
         df, _ = self._frame(X, reset=False)
         x, mask = self._tensors(df)
-        scores = self._map(row_log_prob, x, mask)
+        scores = self._map(row_log_prob, x, mask, seed=seed)
         # log p(x) = log p((x - c) / s) - Σ_j m_j log s_j over observed continuous cells
         return scores - mask.cpu().double().numpy() @ self._log_scale()
 

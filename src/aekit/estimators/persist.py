@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import io
 from ..errors import AekitError, ModelFileError
+from .anomaly import AnomalyDetector
 from .base import _REGISTRY, BaseAutoencoderEstimator
 from .impute import Imputer
 
@@ -55,11 +56,21 @@ def save(estimator, path) -> None:
     >>> aekit.save(ae, "my-model")                         # doctest: +SKIP
     >>> aekit.load("my-model").transform(X)                # doctest: +SKIP
     """
-    if not isinstance(estimator, (BaseAutoencoderEstimator, Imputer)):
+    if not isinstance(estimator, (BaseAutoencoderEstimator, Imputer, AnomalyDetector)):
         raise AekitError(f"save expects an aekit estimator; got {type(estimator).__name__}")
     check_is_fitted(estimator)
     if isinstance(estimator, BaseAutoencoderEstimator):
         io.write_model(path, _model_config(estimator), _weights(estimator))
+        return
+    if isinstance(estimator, AnomalyDetector):
+        config = {
+            "estimator": "AnomalyDetector",
+            "params": _json_params(estimator),
+            "default_model": estimator.model is None,
+            "offset": estimator.offset_,
+            "models": [_model_config(estimator.model_)],
+        }
+        io.write_model(path, config, _weights(estimator.model_, "models.0."))
         return
     errors = estimator.expected_error_
     config = {
@@ -91,6 +102,19 @@ def _load_model(spec: dict, weights: dict, device) -> BaseAutoencoderEstimator:
     return model
 
 
+def _detector(config: dict, model) -> AnomalyDetector:
+    detector = AnomalyDetector(
+        model=None if config["default_model"] else clone(model), **config["params"]
+    )
+    detector._make_model()  # validates the saved parameters
+    detector.model_ = model
+    detector.offset_ = float(config["offset"])
+    detector.n_features_in_ = model.n_features_in_
+    if hasattr(model, "feature_names_in_"):
+        detector.feature_names_in_ = model.feature_names_in_
+    return detector
+
+
 def load(path, *, device=None):
     """Load an estimator saved by :func:`save`; its outputs equal the saved one's.
 
@@ -103,7 +127,7 @@ def load(path, *, device=None):
     """
     config, weights = io.read_model(path)
     try:
-        if config.get("estimator") != "Imputer":
+        if config.get("estimator") not in ("Imputer", "AnomalyDetector"):
             return _load_model(config, weights, device)
         models = []
         for i, spec in enumerate(config["models"]):
@@ -111,7 +135,9 @@ def load(path, *, device=None):
             own = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
             models.append(_load_model(spec, own, device))
         if not models:
-            raise ModelFileError(f"{path}: the imputer holds no model")
+            raise ModelFileError(f"{path}: the file holds no model")
+        if config["estimator"] == "AnomalyDetector":
+            return _detector(config, models[0])
         imputer = Imputer(
             model=None if config["default_model"] else clone(models[0]), **config["params"]
         )

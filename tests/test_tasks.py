@@ -1,0 +1,209 @@
+"""The tasks besides imputation: anomaly detection, density, denoising, codes,
+generation and clustering, on small data built here."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, roc_auc_score
+from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+import aekit
+from aekit import VAE, AekitError, AnomalyDetector, Autoencoder
+from aekit.data.schema import check_columns, infer_schema
+
+QUICK = dict(hidden_dims=(32,), max_epochs=150, patience=15, learning_rate=3e-3)
+
+
+def low_rank(n=400, p=6, seed=0, noise=0.1):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 2)) @ rng.normal(size=(2, p)) + noise * rng.normal(size=(n, p))
+
+
+@pytest.fixture(scope="module")
+def normal_and_odd():
+    """Training rows near a plane, fresh rows of the same plane, and odd rows that
+    break its correlations."""
+    rows = low_rank(640)
+    odd = rows[600:].copy()
+    odd[:, 0] += np.random.default_rng(1).choice([-3.0, 3.0], size=40)  # one cell off the plane
+    return rows[:400], rows[400:600], odd
+
+
+@pytest.fixture(scope="module")
+def ae_detector(normal_and_odd):
+    X, _, _ = normal_and_odd
+    return AnomalyDetector(Autoencoder(latent_dim=2, **QUICK), random_state=0).fit(X)
+
+
+@pytest.fixture(scope="module")
+def vae_detector(normal_and_odd):
+    X, _, _ = normal_and_odd
+    model = VAE(latent_dim=2, **QUICK)
+    return AnomalyDetector(model, n_importance=20, random_state=0).fit(X)
+
+
+# ------------------------------------------------------------ anomaly detection
+@pytest.mark.parametrize("name", ["ae_detector", "vae_detector"])
+def test_scores_and_labels_follow_scikit_learn(name, normal_and_odd, request):
+    detector = request.getfixturevalue(name)
+    _, fresh, odd = normal_and_odd
+    scores = np.r_[detector.score_samples(fresh), detector.score_samples(odd)]
+    truth = np.r_[np.ones(len(fresh)), np.zeros(len(odd))]
+    assert roc_auc_score(truth, scores) > 0.95  # higher score = more normal
+    np.testing.assert_allclose(
+        detector.decision_function(odd), detector.score_samples(odd) - detector.offset_
+    )
+    labels = detector.predict(np.r_[fresh, odd])
+    assert set(np.unique(labels)) <= {-1, 1}
+    assert (labels[: len(fresh)] == 1).mean() > 0.9  # "auto" flags few normal rows
+    assert (labels[len(fresh) :] == -1).mean() > 0.8  # and most odd ones
+
+
+def test_contamination_share_is_flagged_on_training_rows(normal_and_odd):
+    X, _, _ = normal_and_odd
+    det = AnomalyDetector(Autoencoder(latent_dim=2, **QUICK), contamination=0.1, random_state=0)
+    labels = det.fit_predict(X)
+    assert abs((labels == -1).mean() - 0.1) < 0.01
+
+
+def test_feature_scores_point_at_the_odd_cell(ae_detector, normal_and_odd):
+    _, _, odd = normal_and_odd
+    cells = ae_detector.feature_scores(odd)
+    assert cells.shape == odd.shape
+    assert (cells.to_numpy().argmax(1) == 0).mean() > 0.8  # column 0 was moved
+    # for an autoencoder the cells of a complete row sum to minus its score
+    np.testing.assert_allclose(
+        cells.sum(axis=1), -ae_detector.score_samples(odd), rtol=1e-4, atol=1e-3
+    )
+
+
+def test_rows_with_missing_cells_are_scored_on_the_observed_ones(normal_and_odd):
+    X, fresh, odd = normal_and_odd
+    # a DAE with masking noise learns to read rows with hidden cells
+    dae = Autoencoder(latent_dim=2, noise="masking", noise_level=0.2, mask_input=True, **QUICK)
+    detector = AnomalyDetector(dae, random_state=0).fit(X)
+    holed = np.r_[fresh[:50], odd[:10]]
+    holed[:, 3] = np.nan
+    scores = detector.score_samples(holed)
+    assert np.isfinite(scores).all()
+    # rescaled to a full row: on a par with complete rows, neither inflated nor deflated
+    full = detector.score_samples(fresh[:50])
+    assert abs(np.median(scores[:50]) - np.median(full)) < 0.5 * np.std(full) + 0.5
+    assert roc_auc_score(np.r_[np.ones(50), np.zeros(10)], scores) > 0.9
+    cells = detector.feature_scores(holed)
+    assert cells.iloc[:, 3].isna().all() and cells.drop(columns=3).notna().all().all()
+    empty = np.full((1, X.shape[1]), np.nan)
+    with pytest.raises(AekitError, match="no observed cell"):
+        detector.score_samples(empty)
+
+
+def test_mixed_types_and_save_load(tmp_path, mixed_frame):
+    det = AnomalyDetector(VAE(latent_dim=2, **QUICK), n_importance=10, random_state=0)
+    det.fit(mixed_frame)
+    cells = det.feature_scores(mixed_frame)
+    assert list(cells.columns) == list(mixed_frame.columns)
+    assert cells.index.equals(mixed_frame.index)
+    aekit.save(det, tmp_path / "det")
+    loaded = aekit.load(tmp_path / "det")
+    assert isinstance(loaded, AnomalyDetector) and loaded.offset_ == det.offset_
+    np.testing.assert_array_equal(loaded.predict(mixed_frame), det.predict(mixed_frame))
+
+
+def test_bad_detector_parameters(normal_and_odd):
+    X, _, _ = normal_and_odd
+    with pytest.raises(AekitError, match="contamination"):
+        AnomalyDetector(contamination=0.7).fit(X)
+    with pytest.raises(AekitError, match="model must be"):
+        AnomalyDetector(model=KMeans()).fit(X)
+    with pytest.raises(AekitError, match="n_samples=3"):
+        AnomalyDetector().fit(X[:3])
+
+
+# ------------------------------------------------------------ density
+def test_iwae_estimate_tightens_and_steadies_with_more_draws():
+    X = low_rank(300)
+    vae = VAE(latent_dim=2, **QUICK, random_state=0).fit(X)
+
+    def spread_and_mean(k):
+        draws = np.array(
+            [vae.score_samples(X[:100], n_importance=k, random_state=s) for s in range(8)]
+        )
+        return draws.std(0).mean(), draws.mean()
+
+    spread_1, mean_1 = spread_and_mean(1)
+    spread_100, mean_100 = spread_and_mean(100)
+    assert spread_100 < 0.5 * spread_1
+    assert mean_100 > mean_1  # the bound tightens as k grows
+    # repeatable without a random_state
+    np.testing.assert_array_equal(vae.score_samples(X[:5]), vae.score_samples(X[:5]))
+
+
+def test_grid_search_selects_by_held_out_likelihood():
+    X = low_rank(300)
+    search = GridSearchCV(VAE(**QUICK, random_state=0), {"latent_dim": [1, 2]}, cv=2).fit(X)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all()
+    assert search.best_params_["latent_dim"] == 2  # the data are two-dimensional
+
+
+# ------------------------------------------------------------ denoising, codes, samples
+@pytest.mark.parametrize("noise", ["gaussian", "salt_pepper"])
+def test_denoising_lowers_the_error_against_clean_rows(noise):
+    clean = low_rank(600, noise=0.0)
+    rng = np.random.default_rng(3)
+    if noise == "gaussian":
+        noisy = clean + 0.5 * rng.normal(size=clean.shape)
+    else:
+        flip = rng.random(clean.shape) < 0.1
+        salt = rng.random(clean.shape) < 0.5
+        extreme = np.where(salt, clean.max(0), clean.min(0))
+        noisy = np.where(flip, extreme, clean)
+    level = 0.5 if noise == "gaussian" else 0.1
+    dae = Autoencoder(latent_dim=2, noise=noise, noise_level=level, **QUICK, random_state=0)
+    dae.fit(noisy[:400])
+    test_clean, test_noisy = clean[400:], noisy[400:]
+    before = np.sqrt(np.mean((test_noisy - test_clean) ** 2))
+    after = np.sqrt(np.mean((dae.denoise(test_noisy) - test_clean) ** 2))
+    assert after < 0.7 * before
+
+
+def test_sample_has_the_training_schema(mixed_frame):
+    vae = VAE(latent_dim=2, **QUICK, random_state=0).fit(mixed_frame)
+    drawn = vae.sample(80, random_state=1)
+    assert isinstance(drawn, pd.DataFrame) and list(drawn.columns) == list(mixed_frame.columns)
+    assert (drawn.dtypes == mixed_frame.dtypes).all()
+    schema = infer_schema(mixed_frame)
+    check_columns(drawn, schema)  # raises on a column the model would not accept
+    assert set(drawn["blood"].dropna()) <= set(mixed_frame["blood"].cat.categories)
+    assert set(drawn["city"]) <= set(mixed_frame["city"].dropna())
+    assert not drawn.isna().any().any()
+    vae.fit(drawn)  # a sample is valid training data
+
+
+def test_latent_clustering_in_a_pipeline():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=4, size=(3, 8))
+    labels = np.repeat(np.arange(3), 100)
+    X = centres[labels] + rng.normal(size=(300, 8))
+    pipe = make_pipeline(
+        VAE(latent_dim=2, **QUICK, random_state=0), GaussianMixture(3, random_state=0)
+    )
+    found = pipe.fit(X).predict(X)
+    assert adjusted_rand_score(labels, found) > 0.9
+
+
+def test_latent_codes_example_runs(capsys):
+    path = Path(__file__).resolve().parents[1] / "examples" / "latent_codes.py"
+    spec = importlib.util.spec_from_file_location("latent_codes", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    results = example.main(fast=True)
+    assert results["PCA"] > 0.7 and results["VAE"] > 0.5  # ten classes: chance is 0.1
+    assert results["best_k"] == min(results["bic"], key=results["bic"].get)
+    assert "BIC picks" in capsys.readouterr().out

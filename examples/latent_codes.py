@@ -52,7 +52,7 @@ def main(fast: bool = False) -> dict:
     print("BIC by number of clusters:", {k: round(v) for k, v in bic.items()})
     ari = adjusted_rand_score(y, labels)
     print(f"BIC picks k={best}; adjusted Rand index against the digits {ari:.3f}")
-    results.update(best_k=best, bic=bic)
+    results.update(best_k=best, bic=bic, ari=ari)
     return results
 
 

@@ -162,6 +162,14 @@ def test_fit_encode_score_sample_end_to_end(table, tmp_path, capsys):
     assert set(got["colour"]) <= {"red", "blue"}
 
 
+@pytest.mark.parametrize("seed", ["-1", str(2**32)])
+@pytest.mark.parametrize("command", ["impute", "fit"])
+def test_seed_out_of_range_is_a_usage_error(table, tmp_path, capsys, seed, command):
+    assert main([command, str(table), "-o", str(tmp_path / "out"), "--seed", seed]) == 2
+    assert "--seed" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -172,11 +180,17 @@ def test_fit_encode_score_sample_end_to_end(table, tmp_path, capsys):
         (["score", "{d}/ae", "{t}", "-o", "{d}/s.csv"], "has no anomaly threshold"),
         (["sample", "{d}/ae", "-n", "5", "-o", "{d}/s.csv"], "only a VAE can sample"),
         (["encode", "{d}/ae", "{t}", "-o", "{t}"], "output must differ"),
+        (["encode", "{d}/ae", "{d}/other.csv", "-o", "{d}/c.csv"], "Feature names unseen"),
+        (["score", "{d}/det", "{d}/other.csv", "-o", "{d}/s.csv"], "- flag"),
     ],
 )
 def test_model_commands_bad_input_exit_2(table, tmp_path, capsys, args, message):
-    ae = aekit.Autoencoder(latent_dim=1, max_epochs=2).fit(pd.read_csv(table))
+    frame = pd.read_csv(table)
+    ae = aekit.Autoencoder(latent_dim=1, max_epochs=2).fit(frame)
     aekit.save(ae, tmp_path / "ae")
+    detector = aekit.AnomalyDetector(ae, contamination=0.1).fit(frame)
+    aekit.save(detector, tmp_path / "det")
+    frame.rename(columns={"flag": "flags"}).to_csv(tmp_path / "other.csv", index=False)
     argv = [a.format(t=table, d=tmp_path) for a in args]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()

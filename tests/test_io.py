@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit import VAE, ModelFileError
+from aekit import VAE, AekitError, ModelFileError
 
 
 @pytest.fixture
@@ -108,3 +108,28 @@ def test_written_files_get_the_usual_permissions(saved):
     os.umask(umask)
     for name in ("config.json", "model.safetensors"):
         assert stat.S_IMODE((saved / name).stat().st_mode) == 0o666 & ~umask
+
+
+def test_saving_over_a_model_replaces_it_whole(tmp_path, monkeypatch):
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    first = aekit.Autoencoder(latent_dim=1, max_epochs=2, random_state=0).fit(X)
+    second = aekit.Autoencoder(latent_dim=2, max_epochs=2, random_state=1).fit(X)
+    path = tmp_path / "model"
+    aekit.save(first, path)
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(aekit.io, "save_file", crash)
+    with pytest.raises(OSError, match="disk full"):
+        aekit.save(second, path)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(aekit.load(path).transform(X), first.transform(X))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no debris
+    aekit.save(second, path)
+    np.testing.assert_array_equal(aekit.load(path).transform(X), second.transform(X))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    (path / "notes.txt").write_text("mine")
+    with pytest.raises(AekitError, match=r"notes\.txt"):
+        aekit.save(first, path)
+    assert (path / "notes.txt").read_text() == "mine"

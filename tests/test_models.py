@@ -213,13 +213,15 @@ def test_ensemble_member_is_the_single_network_with_its_slice():
 
 
 def test_ensemble_members_train_and_stop_on_their_own():
-    """Each member keeps the weights of its own best epoch; training runs until the
-    last member has waited ``patience`` epochs."""
+    """Each member keeps the weights of its own best epoch; a member that has run out
+    of patience is frozen there (later values, even better or non-finite ones, are
+    ignored); training runs until the last member has waited ``patience`` epochs."""
     torch.manual_seed(0)
     ensemble = AEModule(Likelihood(KINDS, WIDTHS, members=2), [8], 2, members=2)
     x, mask = rows(32)
     # member 0 is best at epoch 2, member 1 at epoch 4 (errors as the monitor reports them)
-    curve = iter([[5, 4], [1, 3], [2, 2], [3, 1], [4, 5], [6, 6], [7, 7], [8, 8]])
+    nan = float("nan")
+    curve = iter([[5, 4], [1, 3], [2, 2], [3, 1], [4, 5], [0, 6], [nan, 7], [8, 8]])
     saved = []
 
     def monitor():
@@ -228,8 +230,9 @@ def test_ensemble_members_train_and_stop_on_their_own():
 
     settings = TrainSettings(batch_size=8, max_epochs=8, learning_rate=1e-2, patience=3)
     histories = train(ensemble, (x, mask), None, settings, monitor=monitor)
-    assert [len(h) for h in histories] == [7, 7]  # member 1 waits epochs 5-7
-    assert histories[0]["val_monitor"].tolist() == [5, 1, 2, 3, 4, 6, 7]
+    assert [len(h) for h in histories] == [5, 7]  # member 0 stops after 5, member 1 after 7
+    assert histories[0]["val_monitor"].tolist() == [5, 1, 2, 3, 4]
+    assert [h.loc[h["best"], "epoch"].tolist() for h in histories] == [[2], [4]]
     weight = "encoder.layers.0.weight"
     torch.testing.assert_close(ensemble.state_dict()[weight][0], saved[1][weight][0])
     torch.testing.assert_close(ensemble.state_dict()[weight][1], saved[3][weight][1])

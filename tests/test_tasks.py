@@ -77,10 +77,27 @@ def test_feature_scores_point_at_the_odd_cell(ae_detector, normal_and_odd):
     cells = ae_detector.feature_scores(odd)
     assert cells.shape == odd.shape
     assert (cells.to_numpy().argmax(1) == 0).mean() > 0.8  # column 0 was moved
-    # for an autoencoder the cells of a complete row sum to minus its score
+    # for an autoencoder the cells of a complete row sum to minus its score, less the
+    # standardisation's Jacobian (cells are in standardised units)
+    log_scale = np.log(ae_detector.model_.encoder_.scale).sum()
     np.testing.assert_allclose(
-        cells.sum(axis=1), -ae_detector.score_samples(odd), rtol=1e-4, atol=1e-3
+        cells.sum(axis=1), -ae_detector.score_samples(odd) - log_scale, rtol=1e-4, atol=1e-3
     )
+
+
+def test_units_do_not_decide_scores_or_attributions(normal_and_odd):
+    X, fresh, odd = normal_and_odd
+    scales = np.array([1e-6, 1e6, 1.0, 1.0, 1e3, 1.0])  # column 0 (the moved one) is tiny
+    dae = Autoencoder(latent_dim=2, noise="masking", noise_level=0.2, mask_input=True, **QUICK)
+    detector = AnomalyDetector(dae, random_state=0).fit(X * scales)
+    cells = detector.feature_scores(odd * scales)
+    assert (cells.to_numpy().argmax(1) == 0).mean() > 0.8
+    full = detector.score_samples(fresh * scales)
+    for j in (0, 1):  # hiding the tiniest or the largest column: scores stay on a par
+        holed = fresh * scales
+        holed[:, j] = np.nan
+        shift = np.median(detector.score_samples(holed)) - np.median(full)
+        assert abs(shift) < 0.5 * np.std(full) + 0.5, (j, shift)
 
 
 def test_rows_with_missing_cells_are_scored_on_the_observed_ones(normal_and_odd):
@@ -205,5 +222,5 @@ def test_latent_codes_example_runs(capsys):
     spec.loader.exec_module(example)
     results = example.main(fast=True)
     assert results["PCA"] > 0.7 and results["VAE"] > 0.5  # ten classes: chance is 0.1
-    assert results["best_k"] == min(results["bic"], key=results["bic"].get)
+    assert 2 <= results["best_k"] <= 12 and results["ari"] > 0.2  # ten digits: 0 is chance
     assert "BIC picks" in capsys.readouterr().out

@@ -59,7 +59,8 @@ def _friendly(fn):
         except (AekitError, OSError) as exc:
             if _state["debug"]:
                 raise
-            typer.echo(f"aekit: error: {exc}", err=True)
+            message = " ".join(str(exc).split())  # one line, even for multi-line messages
+            typer.echo(f"aekit: error: {message}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -71,7 +72,7 @@ def demo(
     output_dir: Path = typer.Option(
         Path("demo-output"), "--output-dir", "-o", help="Where to write the figure."
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed."),
     fast: bool = typer.Option(False, "--fast", help="A few epochs only (for tests)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress bars while training."),
 ):
@@ -110,7 +111,7 @@ def impute(
     model: str = typer.Option(
         "default", "--model", help="default, dae, vae, tvae or mnar (missing not at random)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed."),
     m: int = typer.Option(
         1, "--m", min=1, help="Multiple imputations: m > 1 writes a long table with a .imp column."
     ),
@@ -236,7 +237,7 @@ def fit(
     contamination: str = typer.Option(
         "auto", "--contamination", help="'auto' (threshold from held-out rows) or a share."
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ):
@@ -315,7 +316,7 @@ def sample(
     model_dir: Path = typer.Argument(..., help="A model directory from `aekit fit` (a VAE)."),
     n: int = typer.Option(..., "-n", min=1, help="Number of rows to draw."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
 ):
     """Draw new rows from a VAE, with the training table's columns and categories.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -35,9 +36,7 @@ def atomic_write(path: Path, write) -> None:
     try:
         write(Path(tmp))
         # mkstemp makes the file private (0600); give it the mode a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -53,25 +52,68 @@ def _sha256(path: Path) -> str:
 
 
 def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
-    """Write ``weights`` and ``config`` into the directory ``path``."""
+    """Write ``weights`` and ``config`` into the directory ``path``, all or nothing.
+
+    Both files are written into a hidden sibling directory that then takes the
+    place of ``path``, so a crash leaves either the old model or the new one,
+    never a mixture; an existing ``path`` may hold only a model's files.
+    """
     from . import __version__
 
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise AekitError(f"{path} exists and is not a directory; a model is saved as a directory")
-    path.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        others = sorted(p.name for p in path.iterdir() if p.name not in (WEIGHTS, CONFIG))
+        if others:
+            raise AekitError(
+                f"{path} holds other files ({', '.join(others[:3])}); a model is saved into "
+                "a directory of its own, which saving replaces"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
     # a copy each: tensors that share memory (e.g. buffers of models built from one
     # encoder) are refused by safetensors
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in weights.items()}
-    atomic_write(path / WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
-    header = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "aekit_version": __version__,
-        "weights_sha256": _sha256(path / WEIGHTS),
-    }
-    text = json.dumps({**header, **config}, indent=1, allow_nan=True)
-    atomic_write(path / CONFIG, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        save_file(tensors, str(tmp / WEIGHTS))
+        header = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "aekit_version": __version__,
+            "weights_sha256": _sha256(tmp / WEIGHTS),
+        }
+        text = json.dumps({**header, **config}, indent=1, allow_nan=True)
+        (tmp / CONFIG).write_text(text, encoding="utf-8")
+        umask = _umask()  # mkdtemp makes the directory private, safetensors the file
+        os.chmod(tmp, 0o777 & ~umask)
+        for name in (WEIGHTS, CONFIG):
+            os.chmod(tmp / name, 0o666 & ~umask)
+        _swap_in(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def _swap_in(new: Path, path: Path) -> None:
+    """Rename the directory ``new`` to ``path``, replacing an existing one."""
+    if not path.exists():
+        os.rename(new, path)
+        return
+    old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+    os.rename(path, old / "model")  # moved aside, still whole, until the new one is in place
+    try:
+        os.rename(new, path)
+    except BaseException:
+        os.rename(old / "model", path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_model(path) -> tuple[dict, dict[str, torch.Tensor]]:

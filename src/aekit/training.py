@@ -136,9 +136,11 @@ def train(
 
     Returns
     -------
-    DataFrame with one row per epoch: ``epoch``, ``train_loss``, ``train_<term>``
-    and, with a validation split, ``val_loss`` and ``val_<term>``; for an
-    ensemble, a list of such frames, one per member.
+    DataFrame with one row per epoch: ``epoch``, ``train_loss``, ``train_<term>``,
+    with a validation split ``val_loss`` and ``val_<term>``, and ``best`` (True
+    at the epoch whose weights were kept); for an ensemble, a list of such
+    frames, one per member, each ending where that member stopped (its weights
+    are frozen at its best epoch from then on, whatever the others do).
     """
     x, mask = data
     n = len(x)
@@ -148,6 +150,7 @@ def train(
     optimiser = _adam(params, settings.learning_rate)
     rows: list[list[dict]] = [[] for _ in range(count)]
     best, waited = np.full(count, math.inf), np.zeros(count, dtype=int)
+    best_epoch = np.zeros(count, dtype=int)
     snapshot = _Best(module, members)
     progress = Progress(
         TextColumn("{task.description}"),
@@ -184,26 +187,32 @@ def train(
                 module.eval()
                 with torch.no_grad():
                     values["val_monitor"] = _per_member(monitor(), count)
-            for e in range(count):
-                rows[e].append({"epoch": epoch, **{k: float(v[e]) for k, v in values.items()}})
             watched = values.get("val_monitor", values.get("val_loss", values["train_loss"]))
-            if not np.isfinite(watched).all():
+            active = waited < settings.patience  # members still training this epoch
+            for e in np.flatnonzero(active):
+                rows[e].append({"epoch": epoch, **{k: float(v[e]) for k, v in values.items()}})
+            if not np.isfinite(watched[active]).all():
                 raise AekitError(
-                    f"{description} diverged at epoch {epoch} (loss is {watched.tolist()}); "
-                    "lower learning_rate or check the data for extreme values"
+                    f"{description} diverged at epoch {epoch} (loss is "
+                    f"{watched[active].tolist()}); lower learning_rate or check the data "
+                    "for extreme values"
                 )
             with np.errstate(invalid="ignore"):  # inf - inf before the first epoch
                 improved = ~np.isfinite(best) | (watched < best - settings.tol * np.abs(best))
+            improved &= active  # a member that ran out of patience keeps its best weights
             best = np.where(improved, watched, best)
+            best_epoch = np.where(improved, epoch, best_epoch)
             waited = np.where(improved, 0, waited + 1)
             if improved.any():
                 snapshot.update(improved)
-            progress.update(task, advance=1, loss=f"{watched.mean():.4g}")
+            progress.update(task, advance=1, loss=f"{watched[active].mean():.4g}")
             if (waited >= settings.patience).all():
                 break
     snapshot.restore()
     module.eval()
     frames = [pd.DataFrame(r) for r in rows]
+    for frame, kept in zip(frames, best_epoch, strict=True):
+        frame["best"] = frame["epoch"] == kept
     return frames if members is not None else frames[0]
 
 

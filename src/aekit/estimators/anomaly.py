@@ -24,7 +24,13 @@ from sklearn.utils.validation import check_is_fitted
 from ..data.schema import as_frame
 from ..errors import AekitError
 from .autoencoder import Autoencoder
-from .base import BaseAutoencoderEstimator, _check_float, _check_int, draw_seed
+from .base import (
+    BaseAutoencoderEstimator,
+    _check_float,
+    _check_int,
+    _check_random_state,
+    draw_seed,
+)
 from .vae import VAE
 
 TUKEY = 1.5  # the lower fence is Q1 - 1.5 IQR of held-out scores
@@ -107,6 +113,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             )
         _check_float("holdout_fraction", self.holdout_fraction, 0, 1, high_open=True)
         _check_int("n_importance", self.n_importance)
+        _check_random_state(self.random_state)
         model = default_model() if self.model is None else clone(self.model)
         if self.random_state is not None:
             model.set_params(random_state=self.random_state)
@@ -145,6 +152,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self.n_features_in_ = model.n_features_in_
         if hasattr(model, "feature_names_in_"):
             self.feature_names_in_ = model.feature_names_in_
+        elif hasattr(self, "feature_names_in_"):  # refitted on data without column names
+            del self.feature_names_in_
         return self
 
     def score_samples(self, X) -> np.ndarray:
@@ -166,7 +175,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             scores = model.score_samples(df, n_importance=self.n_importance)
         else:
             scores = model.score_samples(df)
-        return scores * (df.shape[1] / observed)
+        # rescale in standardised units, then put the whole row's Jacobian back, so a
+        # missing cell of a column with a large scale does not shift the score
+        log_scale = model._log_scale()
+        standardised = scores + df.notna().to_numpy() @ log_scale
+        return standardised * (df.shape[1] / observed) - log_scale.sum()
 
     def decision_function(self, X) -> np.ndarray:
         """``score_samples(X) - offset_``: negative for anomalies."""
@@ -177,11 +190,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def feature_scores(self, X) -> pd.DataFrame:
-        """Which cells made a row anomalous: each cell's negative log-likelihood.
+        """Which cells made a row anomalous: each cell's negative log-likelihood,
+        higher for a more surprising cell.
 
-        For an (D)AE the cells of a complete row sum to ``-score_samples``; for
-        a VAE they are taken at the posterior mean of the row's code. Missing
-        cells are NaN.
+        Continuous cells are scored in standardised units (the column divided by
+        its training scale), so a column's units do not decide which cell stands
+        out: for an (D)AE the cells of a complete row sum to ``-score_samples``
+        minus the constant ``sum(log scale_j)``. For a VAE they are taken at the
+        posterior mean of the row's code. Missing cells are NaN.
 
         Returns
         -------
@@ -190,7 +206,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         model = self.model_
         df, is_frame = model._frame(X, reset=False)
-        cells = -model._cell_log_probs(df)
+        cells = -(model._cell_log_probs(df) + model._log_scale())
         columns = X.columns if is_frame else df.columns
         return pd.DataFrame(cells, index=df.index, columns=columns).where(df.notna().to_numpy())
 

@@ -36,6 +36,16 @@ def draw_seed(random_state) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+def _check_random_state(value) -> None:
+    """None, a RandomState, or an int seed in [0, 2**32 - 1] (NumPy's range)."""
+    if value is None or isinstance(value, np.random.RandomState):
+        return
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise AekitError(f"random_state must be None, an int or a RandomState; got {value!r}")
+    if not 0 <= value < 2**32:
+        raise AekitError(f"random_state must be in [0, 2**32 - 1]; got {value}")
+
+
 def _check_int(name, value, low=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise AekitError(f"{name} must be an integer >= {low}; got {value!r}")
@@ -103,12 +113,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         _check_float(
             "validation_fraction", self.validation_fraction, 0, 1, low_open=False, high_open=True
         )
-        if self.random_state is not None and not isinstance(
-            self.random_state, (numbers.Integral, np.random.RandomState)
-        ):
-            raise AekitError(
-                f"random_state must be None, an int or a RandomState; got {self.random_state!r}"
-            )
+        _check_random_state(self.random_state)
         resolve_device(self.device)
         return TrainSettings(
             batch_size=0,  # set once the number of training rows is known
@@ -122,7 +127,12 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
     def _frame(self, X, *, reset: bool) -> tuple[pd.DataFrame, bool]:
         """X as a DataFrame with the fitted column names, and whether X was one."""
         df, is_frame = as_frame(X)
-        validate_data(self, df, reset=reset, skip_check_array=True)
+        try:
+            validate_data(self, df, reset=reset, skip_check_array=True)
+        except AekitError:
+            raise
+        except ValueError as exc:  # scikit-learn's feature-name and feature-count checks
+            raise AekitError(str(exc)) from exc
         if not reset and not hasattr(self, "feature_names_in_"):
             # fitted without string column names: columns are matched by position
             df = df.set_axis([c.name for c in self.encoder_.schema], axis=1)
@@ -203,19 +213,19 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             train_data, validation = job.split()
             watch = None if monitor is None else monitor(job.encoder, ensemble)
             histories = self._train(ensemble, train_data, validation, job.settings, watch)
-            # built inside the seeded block: their (overwritten) initialisation must not
-            # draw from the caller's generator
-            modules = [self._build_module(job.encoder, job.x).to(job.device) for _ in histories]
-        fitted = []
-        for e, (module, history) in enumerate(zip(modules, histories, strict=True)):
-            member = clone(self)
-            for name in ("n_features_in_", "feature_names_in_"):  # set by _frame
-                if hasattr(self, name):
-                    setattr(member, name, getattr(self, name))
-            module.load_state_dict(member_state(ensemble, module, e))
-            member._after_fit(module, *train_data)
-            member._set_fitted(job, module, history)
-            fitted.append(member)
+            # built inside the seeded block: their (overwritten) initialisation and
+            # anything _after_fit draws must not come from the caller's generator
+            fitted = []
+            for e, history in enumerate(histories):
+                module = self._build_module(job.encoder, job.x).to(job.device)
+                module.load_state_dict(member_state(ensemble, module, e))
+                member = clone(self)
+                for name in ("n_features_in_", "feature_names_in_"):  # set by _frame
+                    if hasattr(self, name):
+                        setattr(member, name, getattr(self, name))
+                member._after_fit(module, *train_data)
+                member._set_fitted(job, module, history)
+                fitted.append(member)
         return fitted
 
     def _prepare(self, X) -> _FitJob:

@@ -30,7 +30,13 @@ from ..data.schema import as_frame
 from ..errors import AekitError
 from ..models import VAEModule
 from .autoencoder import Autoencoder
-from .base import BaseAutoencoderEstimator, _check_float, _check_int, draw_seed
+from .base import (
+    BaseAutoencoderEstimator,
+    _check_float,
+    _check_int,
+    _check_random_state,
+    draw_seed,
+)
 from .vae import VAE
 
 MONITOR_ROWS = 2000  # rows used to watch the held-out cells during training
@@ -169,6 +175,7 @@ class Imputer(TransformerMixin, BaseEstimator):
             )
         _check_int("n_iter", self.n_iter)
         _check_int("n_importance", self.n_importance)
+        _check_random_state(self.random_state)
         model = default_model() if self.model is None else clone(self.model)
         if self.random_state is not None:
             model.set_params(random_state=self.random_state)
@@ -210,8 +217,8 @@ class Imputer(TransformerMixin, BaseEstimator):
         iters = []
         for e, (model, rounds) in enumerate(zip(models, round_log, strict=True)):
             if rounds:  # (D)AE with held-out cells: the rounds that did best at the kept epoch
-                scores = model.history_["val_monitor"].dropna().to_numpy()
-                best = rounds[int(np.argmin(scores))]
+                kept = model.history_.loc[model.history_["best"], "epoch"]
+                best = rounds[int(kept.iloc[-1]) - 1]  # rounds[i]: epoch i + 1
                 iters.append(int(best[e] if batched else best[0]))
             else:
                 iters.append(1)  # without held-out cells to choose, do not refine: it can drift
@@ -222,6 +229,8 @@ class Imputer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = self.model_.n_features_in_
         if hasattr(self.model_, "feature_names_in_"):
             self.feature_names_in_ = self.model_.feature_names_in_
+        elif hasattr(self, "feature_names_in_"):  # refitted on data without column names
+            del self.feature_names_in_
         return self
 
     def _holdout_share(self, model) -> float:

@@ -317,6 +317,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--methods", nargs="+", default=list(IMPUTERS), choices=list(IMPUTERS))
     parser.add_argument("--datasets", nargs="+", default=None)
+    parser.add_argument(
+        "--mechanisms", nargs="+", default=list(MECHANISMS), choices=list(MECHANISMS)
+    )
     parser.add_argument("--quick", action="store_true", help="wine and penguins, MCAR 30%%")
     parser.add_argument("--no-reference", action="store_true", help="skip the published settings")
     parser.add_argument("--write", action="store_true", help="write benchmarks/README.md")
@@ -349,7 +352,7 @@ def main(argv=None) -> int:
         return 0
 
     data = datasets()
-    mechanisms, rates, seeds = MECHANISMS, RATES, range(args.seeds)
+    mechanisms, rates, seeds = tuple(args.mechanisms), RATES, range(args.seeds)
     if args.quick:
         data = {k: data[k] for k in ("wine", "penguins")}
         mechanisms, rates, seeds = ("mcar",), (0.3,), range(1)

@@ -10,12 +10,13 @@ __version__ = "0.1.0"
 
 from . import metrics
 from .data.missing import ampute
-from .errors import AekitError, ModelFileError
+from .errors import AekitError, AekitWarning, ModelFileError
 from .estimators import VAE, AnomalyDetector, Autoencoder, Imputer, load, pool, save
 
 __all__ = [
     "VAE",
     "AekitError",
+    "AekitWarning",
     "AnomalyDetector",
     "Autoencoder",
     "Imputer",

@@ -118,6 +118,12 @@ def impute(
     save_model: Path | None = typer.Option(
         None, "--save-model", help="Also save the fitted imputer to this directory."
     ),
+    checkpoint_dir: Path | None = typer.Option(
+        None, "--checkpoint-dir", help="Save the training state here as it goes (atomic)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue from the state in --checkpoint-dir."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ):
@@ -137,7 +143,9 @@ def impute(
         raise AekitError("--m > 1 needs a model that can draw imputations: vae, tvae or mnar")
     df = read_table(input)
     n_missing = int(df.isna().sum().sum())
-    imputer = Imputer(chosen, random_state=seed, verbose=not quiet).fit(df)
+    imputer = Imputer(chosen, random_state=seed, verbose=not quiet).fit(
+        df, checkpoint_dir=checkpoint_dir, resume=resume
+    )
     if m == 1:
         result = imputer.transform(df)
     else:
@@ -238,12 +246,21 @@ def fit(
         "auto", "--contamination", help="'auto' (threshold from held-out rows) or a share."
     ),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed."),
+    checkpoint_dir: Path | None = typer.Option(
+        None, "--checkpoint-dir", help="Save the training state here as it goes (atomic)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue from the state in --checkpoint-dir."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ):
     """Train a model on a table and save it with its anomaly threshold.
 
     Example: aekit fit sensors.csv -o sensors-model --model vae
+
+    With --checkpoint-dir the training state is saved every minute; if the run
+    is interrupted, the same command with --resume continues where it stopped.
     """
     from .data.files import read_table
     from .estimators import AnomalyDetector, save
@@ -256,7 +273,7 @@ def fit(
         contamination=_contamination(contamination),
         random_state=seed,
         verbose=not quiet,
-    ).fit(df)
+    ).fit(df, checkpoint_dir=checkpoint_dir, resume=resume)
     save(detector, output)
     if not quiet:
         flagged = float(np.mean(detector.predict(df) == -1))

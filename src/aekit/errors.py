@@ -12,3 +12,7 @@ class AekitError(ValueError):
 
 class ModelFileError(AekitError):
     """A model file that is missing, corrupted, or not an aekit model."""
+
+
+class AekitWarning(UserWarning):
+    """Something in the data that aekit can handle but the user should know of."""

@@ -27,6 +27,13 @@ from rich.progress import (
 )
 from torch import Tensor, nn
 
+from .checkpoint import (
+    Checkpointer,
+    load_optimiser_state,
+    optimiser_state,
+    rng_state,
+    set_rng_state,
+)
 from .errors import AekitError
 
 
@@ -40,6 +47,8 @@ class TrainSettings:
     patience: int
     verbose: bool = False
     tol: float = 1e-4  # an epoch improves if the loss drops by more than tol (relative)
+    max_grad_norm: float | None = None  # clip each network's gradient norm to this
+    checkpoint: Checkpointer | None = None
 
 
 def resolve_device(device) -> torch.device:
@@ -132,7 +141,9 @@ def train(
     monitor : callable, optional
         Called after each epoch (eval mode, no gradients); early stopping watches
         its value instead (one per member for an ensemble), recorded as
-        ``val_monitor`` (e.g. the error of imputing held-out cells).
+        ``val_monitor`` (e.g. the error of imputing held-out cells). It may also
+        return a dict with that value under "monitor" and more under other
+        keys, each recorded as ``val_<key>``.
 
     Returns
     -------
@@ -152,6 +163,40 @@ def train(
     best, waited = np.full(count, math.inf), np.zeros(count, dtype=int)
     best_epoch = np.zeros(count, dtype=int)
     snapshot = _Best(module, members)
+    checkpoint = settings.checkpoint
+    start, finished = 1, False
+    saved = checkpoint.load(description) if checkpoint is not None else None
+    if saved is not None:
+        tensors, meta = saved
+        module.load_state_dict(_prefixed(tensors, "module."))
+        load_optimiser_state(optimiser, tensors, meta["param_groups"])
+        if any(k.startswith("best.") for k in tensors):
+            snapshot.state = _prefixed(tensors, "best.")
+        set_rng_state(tensors, x.device)
+        rows = meta["rows"]
+        best = np.asarray(meta["best"], dtype=np.float64)
+        waited = np.asarray(meta["waited"], dtype=int)
+        best_epoch = np.asarray(meta["best_epoch"], dtype=int)
+        start, finished = meta["epoch"] + 1, meta["finished"]
+
+    def save(epoch: int, done: bool) -> None:
+        tensors = {f"module.{k}": v for k, v in module.state_dict().items()}
+        if snapshot.state is not None:
+            tensors.update({f"best.{k}": v for k, v in snapshot.state.items()})
+        moments, groups = optimiser_state(optimiser)
+        tensors.update(moments)
+        tensors.update(rng_state(x.device))
+        meta = {
+            "epoch": epoch,
+            "finished": done,
+            "rows": rows,
+            "best": best.tolist(),
+            "waited": waited.tolist(),
+            "best_epoch": best_epoch.tolist(),
+            "param_groups": groups,
+        }
+        checkpoint.save(description, tensors, meta)
+
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -163,8 +208,11 @@ def train(
         transient=False,
     )
     with progress:
-        task = progress.add_task(description, total=settings.max_epochs, loss="-")
-        for epoch in range(1, settings.max_epochs + 1):
+        task = progress.add_task(
+            description, total=settings.max_epochs, completed=start - 1, loss="-"
+        )
+        epoch = start - 1
+        for epoch in range(start, 1 if finished else settings.max_epochs + 1):
             module.train()
             if members is None:
                 perm = torch.randperm(n, device=x.device)
@@ -176,6 +224,8 @@ def train(
                 terms = module.loss(x[idx], mask[idx])
                 optimiser.zero_grad(set_to_none=True)
                 terms["loss"].sum().backward()  # members are independent: sum their losses
+                if settings.max_grad_norm is not None:
+                    _clip(params, settings.max_grad_norm, members)
                 optimiser.step()
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0) + v.detach() * idx.shape[-1]
@@ -186,7 +236,11 @@ def train(
             if monitor is not None:
                 module.eval()
                 with torch.no_grad():
-                    values["val_monitor"] = _per_member(monitor(), count)
+                    reported = monitor()
+                if not isinstance(reported, dict):
+                    reported = {"monitor": reported}
+                for k, v in reported.items():
+                    values[f"val_{k}"] = _per_member(v, count)
             watched = values.get("val_monitor", values.get("val_loss", values["train_loss"]))
             active = waited < settings.patience  # members still training this epoch
             for e in np.flatnonzero(active):
@@ -208,12 +262,34 @@ def train(
             progress.update(task, advance=1, loss=f"{watched[active].mean():.4g}")
             if (waited >= settings.patience).all():
                 break
+            if checkpoint is not None and checkpoint.due():
+                save(epoch, done=False)
+        if checkpoint is not None and not finished:
+            save(epoch, done=True)
     snapshot.restore()
     module.eval()
     frames = [pd.DataFrame(r) for r in rows]
     for frame, kept in zip(frames, best_epoch, strict=True):
         frame["best"] = frame["epoch"] == kept
     return frames if members is not None else frames[0]
+
+
+def _prefixed(tensors: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def _clip(params: list[Tensor], max_norm: float, members: int | None) -> None:
+    """Scale gradients so that each network's norm is at most ``max_norm``; the
+    members of an ensemble are clipped one by one (their parameters all lead with
+    the member axis), so one member's large gradient does not shrink the others'."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if members is None:
+        torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
+        return
+    norms = torch.stack([g.reshape(members, -1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
+    factor = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(factor.view(-1, *([1] * (g.dim() - 1))))
 
 
 def _per_member(value, count: int) -> np.ndarray:

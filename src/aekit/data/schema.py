@@ -173,6 +173,8 @@ def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
     if inferred == "boolean":
         return Column(name, "binary", "boolean", (False, True))
     if inferred in ("string", "unicode", "bytes", "categorical"):
+        if column_type is None:
+            _refuse_stray_text(label, name, observed)
         levels = pd.unique(observed)
         try:
             levels = sorted(levels)
@@ -184,6 +186,21 @@ def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
         f"{label} mixes types ({inferred}: e.g. {example!r} of type {type(example).__name__}); "
         "make it all numbers or all text"
     )
+
+
+def _refuse_stray_text(label: str, name, observed: pd.Series) -> None:
+    """A text column whose cells are numbers but for a few is a numeric column
+    with stray text ("n/a", "?", "12,5"): modelling it as categories would be
+    silent garbage, so say which cells are at fault."""
+    numbers = pd.to_numeric(observed, errors="coerce").notna()
+    stray = observed[~numbers]
+    if len(stray) and numbers.mean() >= 0.9:
+        examples = ", ".join(repr(v) for v in pd.unique(stray)[:3])
+        raise AekitError(
+            f"{label} holds numbers but {len(stray)} cell(s) of text ({examples}); make "
+            f"those cells NaN (e.g. read_csv(na_values=...)) or declare "
+            f"column_types={{{name!r}: 'categorical'}}"
+        )
 
 
 def infer_schema(

@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from ..checkpoint import CheckpointPlan
 from ..data.schema import as_frame
 from ..errors import AekitError
 from .autoencoder import Autoencoder
@@ -121,14 +122,18 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             model.set_params(verbose=True)
         return model
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, checkpoint_dir=None, resume=False, checkpoint_every=60.0):
         """Train the model on X (NaN cells are missing) and set the threshold.
+
+        ``checkpoint_dir``, ``resume`` and ``checkpoint_every`` are as in
+        :meth:`aekit.Autoencoder.fit`.
 
         Returns
         -------
         self
         """
         model = self._make_model()
+        plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every)
         df, _ = as_frame(X)
         if self.contamination == "auto":
             n = len(df)
@@ -141,13 +146,13 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                 )
             rng = np.random.default_rng([draw_seed(self.random_state), 0x616E6F6D])
             order = rng.permutation(n)
-            model.fit(df.iloc[np.sort(order[n_out:])])
+            model._fit(df.iloc[np.sort(order[n_out:])], checkpoint=plan)
             self.model_ = model
             held_out = self.score_samples(df.iloc[np.sort(order[:n_out])])
             q1, q3 = np.percentile(held_out, [25, 75])
             self.offset_ = float(q1 - TUKEY * (q3 - q1))
         else:
-            self.model_ = model.fit(df)
+            self.model_ = model._fit(df, checkpoint=plan)
             self.offset_ = float(np.percentile(self.score_samples(df), 100 * self.contamination))
         self.n_features_in_ = model.n_features_in_
         if hasattr(model, "feature_names_in_"):

@@ -51,6 +51,9 @@ class Autoencoder(BaseAutoencoderEstimator):
         Share of rows held out for early stopping (0: watch the training loss).
     patience : int, default=10
         Epochs without improvement before training stops; the best weights are kept.
+    max_grad_norm : float or None, default=None
+        Clip the gradient's norm to this at every step (None: no clipping);
+        a guard against rare, very large gradients on extreme rows.
     random_state : int, RandomState or None, default=None
     verbose : bool, default=False
         Show a progress bar.
@@ -89,6 +92,7 @@ class Autoencoder(BaseAutoencoderEstimator):
         learning_rate=1e-3,
         validation_fraction=0.1,
         patience=10,
+        max_grad_norm=None,
         random_state=None,
         verbose=False,
         device="auto",
@@ -104,6 +108,7 @@ class Autoencoder(BaseAutoencoderEstimator):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_grad_norm = max_grad_norm
         self.random_state = random_state
         self.verbose = verbose
         self.device = device

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -19,9 +20,10 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..checkpoint import CheckpointPlan, fingerprint
 from ..data.schema import as_frame, infer_schema
 from ..data.tabular import TabularEncoder
-from ..errors import AekitError, ModelFileError
+from ..errors import AekitError, AekitWarning, ModelFileError
 from ..likelihoods import Likelihood
 from ..models.networks import member_state
 from ..training import TrainSettings, resolve_device, seeded, train
@@ -83,6 +85,25 @@ class _FitJob:
     seed: int
     device: torch.device
 
+    def checkpoint(self, estimator, plan, context) -> None:
+        """Point the settings at a checkpointer for this data and these settings."""
+        if plan is None:
+            return
+        params = {
+            k: v for k, v in estimator.get_params().items() if k not in ("verbose", "random_state")
+        }
+        key = fingerprint(
+            type(estimator).__name__,
+            params,
+            self.seed,
+            context,
+            self.encoder.state(),
+            self.x,
+            self.mask,
+            self.n_val,
+        )
+        self.settings = dataclasses.replace(self.settings, checkpoint=plan.open(key))
+
     def split(self):
         """(training rows, validation rows or None), drawn from torch's generator."""
         order = torch.randperm(len(self.x), device=self.device)
@@ -121,6 +142,9 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             learning_rate=_check_float("learning_rate", self.learning_rate, 0, np.inf),
             patience=_check_int("patience", self.patience),
             verbose=bool(self.verbose),
+            max_grad_norm=None
+            if self.max_grad_norm is None
+            else _check_float("max_grad_norm", self.max_grad_norm, 0, np.inf),
         )
 
     # --------------------------------------------------------------- data
@@ -165,24 +189,37 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         return torch.cat(outs).double().numpy() if outs else np.zeros((0,))
 
     # ---------------------------------------------------------------- fit
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, checkpoint_dir=None, resume=False, checkpoint_every=60.0):
         """Fit the model on X; NaN cells are missing and skipped by the loss.
 
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
         y : ignored
+        checkpoint_dir : path, optional
+            Save the training state there (atomically, every ``checkpoint_every``
+            seconds and at the end), so that an interrupted fit can be resumed.
+        resume : bool, default=False
+            Continue from the checkpoint in ``checkpoint_dir``, if there is one;
+            the result is the same as a fit that was never interrupted. A
+            checkpoint made for other data or settings is refused.
+        checkpoint_every : float, default=60.0
+            Seconds between checkpoints (0: after every epoch).
 
         Returns
         -------
         self
         """
-        return self._fit(X)
+        plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every)
+        return self._fit(X, checkpoint=plan)
 
-    def _fit(self, X, *, monitor=None):
+    def _fit(self, X, *, monitor=None, checkpoint=None, context=None):
         """Fit; ``monitor(encoder, module)``, if given, returns the per-epoch
-        callable that early stopping watches (see :func:`aekit.training.train`)."""
+        callable that early stopping watches (see :func:`aekit.training.train`);
+        ``checkpoint`` is a :class:`~aekit.checkpoint.CheckpointPlan` and
+        ``context`` what else decides the training (for the checkpoint's fingerprint)."""
         job = self._prepare(X)
+        job.checkpoint(self, checkpoint, context)
         with seeded(job.seed, job.device):
             module = self._build_module(job.encoder, job.x).to(job.device)
             train_data, validation = job.split()
@@ -196,7 +233,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         """Whether :meth:`_fit_members` can train several copies as one network."""
         return False
 
-    def _fit_members(self, X, members: int, *, monitor=None) -> list:
+    def _fit_members(self, X, members: int, *, monitor=None, checkpoint=None, context=None) -> list:
         """``members`` fitted copies of this estimator, trained together as one
         batched network from this estimator's seed (see ``aekit.models.networks``).
 
@@ -208,6 +245,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         if not self._supports_members():
             raise AekitError(f"{type(self).__name__} with these settings has no batched training")
         job = self._prepare(X)
+        job.checkpoint(self, checkpoint, {"members": members, "context": context})
         with seeded(job.seed, job.device):
             ensemble = self._build_module(job.encoder, job.x, members=members).to(job.device)
             train_data, validation = job.split()
@@ -255,6 +293,16 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             )
         else:
             batch_size = self.batch_size
+        constant = [
+            c.name for c, k in zip(schema, df.nunique(dropna=True).to_numpy(), strict=True) if k < 2
+        ]
+        if constant and n > 1 and is_frame:  # arrays (pixels always 0, ...): quietly
+            warnings.warn(
+                f"column(s) {constant[:10]} of X hold one value only: they carry no "
+                "information and are modelled like any other column; consider dropping them",
+                AekitWarning,
+                stacklevel=3,
+            )
         device = self._device()
         return _FitJob(
             settings=dataclasses.replace(settings, batch_size=batch_size),

@@ -17,6 +17,7 @@ of imputing them, and ``expected_error_`` reports it per column.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..checkpoint import CheckpointPlan, fingerprint
 from ..data.schema import as_frame
 from ..errors import AekitError
 from ..models import VAEModule
@@ -183,14 +185,19 @@ class Imputer(TransformerMixin, BaseEstimator):
             model.set_params(verbose=True)
         return model
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, checkpoint_dir=None, resume=False, checkpoint_every=60.0):
         """Train the model(s) on X, whose NaN cells are missing.
+
+        ``checkpoint_dir``, ``resume`` and ``checkpoint_every`` are as in
+        :meth:`aekit.Autoencoder.fit` (models trained one after another get a
+        subdirectory each).
 
         Returns
         -------
         self
         """
         template = self._make_model()
+        plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every)
         n_models = _check_int("n_models", self.n_models)
         df, _ = as_frame(X)
         hidden = self._holdout(df, self._holdout_share(template))
@@ -199,27 +206,33 @@ class Imputer(TransformerMixin, BaseEstimator):
             self.random_state if self.random_state is not None else template.random_state
         ).randint(np.iinfo(np.int32).max, size=n_models)
         batched = n_models > 1 and template._supports_members()
-        models, round_log = [], []  # round_log: per model, per epoch, the best refinement rounds
         if batched:  # one batched network: about the time of training one model
-            rounds: list[np.ndarray] = []
             template.set_params(random_state=int(seeds[0]))
             models = template._fit_members(
-                df_fit, n_models, monitor=self._monitor(df, hidden, rounds)
+                df_fit,
+                n_models,
+                monitor=self._monitor(df, hidden),
+                checkpoint=plan,
+                context=self._context(df),
             )
-            round_log = [rounds] * n_models
         else:
-            for seed in seeds:
-                rounds = []
+            models = []
+            for i, seed in enumerate(seeds):
                 model = clone(template).set_params(random_state=int(seed))
-                model._fit(df_fit, monitor=self._monitor(df, hidden, rounds))
+                model._fit(
+                    df_fit,
+                    monitor=self._monitor(df, hidden),
+                    checkpoint=None
+                    if plan is None
+                    else dataclasses.replace(plan, directory=plan.directory / f"model{i}"),
+                    context=self._context(df),
+                )
                 models.append(model)
-                round_log.append(rounds)
         iters = []
-        for e, (model, rounds) in enumerate(zip(models, round_log, strict=True)):
-            if rounds:  # (D)AE with held-out cells: the rounds that did best at the kept epoch
-                kept = model.history_.loc[model.history_["best"], "epoch"]
-                best = rounds[int(kept.iloc[-1]) - 1]  # rounds[i]: epoch i + 1
-                iters.append(int(best[e] if batched else best[0]))
+        for model in models:
+            history = model.history_
+            if "val_rounds" in history:  # (D)AE with held-out cells: rounds at the kept epoch
+                iters.append(int(history.loc[history["best"], "val_rounds"].iloc[-1]))
             else:
                 iters.append(1)  # without held-out cells to choose, do not refine: it can drift
         self.models_ = models
@@ -232,6 +245,14 @@ class Imputer(TransformerMixin, BaseEstimator):
         elif hasattr(self, "feature_names_in_"):  # refitted on data without column names
             del self.feature_names_in_
         return self
+
+    def _context(self, df: pd.DataFrame) -> dict:
+        """What besides the model's own settings decides its training (for checkpoints)."""
+        params = self.get_params(deep=False)
+        return {
+            "imputer": {k: v for k, v in params.items() if k not in ("model", "verbose")},
+            "data": fingerprint(pd.util.hash_pandas_object(df, index=False).to_numpy()),
+        }
 
     def _holdout_share(self, model) -> float:
         if self.holdout_fraction != "auto":
@@ -263,17 +284,17 @@ class Imputer(TransformerMixin, BaseEstimator):
             return module.impute(x, mask, k=self.n_importance)
         return module.impute(x, mask, n_iter=n_iter)
 
-    def _monitor(self, df, hidden, rounds: list):
+    def _monitor(self, df, hidden):
         """The ``monitor`` argument of ``_fit``: None without held-out cells."""
         if not hidden.any():
             return None
-        return lambda encoder, module: self._watch(encoder, module, df, hidden, rounds)
+        return lambda encoder, module: self._watch(encoder, module, df, hidden)
 
-    def _watch(self, encoder, module, df, hidden, rounds: list):
+    def _watch(self, encoder, module, df, hidden):
         """Early-stopping signal: mean error of imputing the held-out cells.
 
         For a (D)AE the error is taken after each refinement round and the best
-        round count is appended to ``rounds`` (one entry per call).
+        round count is reported too (``rounds``, recorded as ``val_rounds``).
         """
         rows = np.flatnonzero(hidden.any(1))[:MONITOR_ROWS]
         part = df.iloc[rows]
@@ -288,8 +309,9 @@ class Imputer(TransformerMixin, BaseEstimator):
         likelihood = module.likelihood
         n_cells = float(cells.sum())
 
-        def watch() -> np.ndarray:
-            """Error per model (one value, or one per member of an ensemble)."""
+        def watch():
+            """Error per model (one value, or one per member of an ensemble); for a
+            (D)AE with the best number of refinement rounds per model."""
             if isinstance(module, VAEModule):
                 filled = module.impute(x_fit, mask_fit, k=min(self.n_importance, 20))
                 return _total_errors(filled, target, cells, likelihood) / n_cells
@@ -306,8 +328,7 @@ class Imputer(TransformerMixin, BaseEstimator):
                 if not active.any():
                     break
             errors = np.stack(errors)  # (rounds, models)
-            rounds.append(errors.argmin(0) + 1)
-            return errors.min(0) / n_cells
+            return {"monitor": errors.min(0) / n_cells, "rounds": errors.argmin(0) + 1}
 
         return watch
 

@@ -38,7 +38,7 @@ class VAE(BaseAutoencoderEstimator):
         at random: ``p(m_j = 1 | x_j) = σ(-w_j (x_j - b_j))`` per continuous
         column, learned jointly (not-MIWAE, Ipsen et al. 2021).
     batch_size, max_epochs, learning_rate, validation_fraction, patience,
-    random_state, verbose, device
+    max_grad_norm, random_state, verbose, device
         As in :class:`aekit.Autoencoder`.
 
     Attributes
@@ -69,6 +69,7 @@ class VAE(BaseAutoencoderEstimator):
         learning_rate=1e-3,
         validation_fraction=0.1,
         patience=10,
+        max_grad_norm=None,
         random_state=None,
         verbose=False,
         device="auto",
@@ -84,6 +85,7 @@ class VAE(BaseAutoencoderEstimator):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.max_grad_norm = max_grad_norm
         self.random_state = random_state
         self.verbose = verbose
         self.device = device

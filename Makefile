@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # torch is pinned to the CPU build on this project's machines; pyproject.toml only asks torch>=2.3.
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint report-check clean
 
 install: $(STAMP)
 
@@ -22,9 +22,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Opens the demo's HTML report in a real headless browser (Debian's Chromium,
+# installed here if missing) and saves a screenshot next to it.
+report-check: $(STAMP)
+	command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	$(BIN)/aekit demo --fast --output-dir demo-output/report-check
+	$(BIN)/python scripts/report_check.py demo-output/report-check/report.html demo-output/report-check/screenshot.png
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests $(wildcard benchmarks examples)
-	$(BIN)/ruff format --check src tests $(wildcard benchmarks examples)
+	$(BIN)/ruff check src tests $(wildcard benchmarks examples scripts)
+	$(BIN)/ruff format --check src tests $(wildcard benchmarks examples scripts)
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -17,7 +17,9 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"aekit {__version__}"
 
 
-@pytest.mark.parametrize("command", ["demo", "impute", "fit", "encode", "score", "sample"])
+@pytest.mark.parametrize(
+    "command", ["demo", "impute", "fit", "encode", "score", "sample", "report"]
+)
 def test_help(command, capsys):
     assert main(["--help"]) == 0 and command in capsys.readouterr().out
     assert main([command, "--help"]) == 0
@@ -35,6 +37,9 @@ def test_demo_end_to_end(tmp_path, capsys):
         assert f"│ {name} " in out
     png = tmp_path / "reconstructions.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    report = tmp_path / "report.html"
+    assert f"Report (open it in a browser): {report}" in out
+    assert "missing cells" in out and report.read_text().count("data:image/png;base64,") >= 8
 
 
 def test_demo_bad_output_dir_exits_2(tmp_path, capsys):

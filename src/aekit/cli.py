@@ -70,21 +70,24 @@ def _friendly(fn):
 @_friendly
 def demo(
     output_dir: Path = typer.Option(
-        Path("demo-output"), "--output-dir", "-o", help="Where to write the figure."
+        Path("demo-output"), "--output-dir", "-o", help="Where to write the figure and report."
     ),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed."),
     fast: bool = typer.Option(False, "--fast", help="A few epochs only (for tests)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress bars while training."),
 ):
-    """Fit PCA, AE, DAE, VAE and t-VAE on the digits; print held-out scores; save a figure.
+    """Fit PCA, AE, DAE, VAE and t-VAE on the digits and an imputer on the penguins;
+    print held-out scores; write a figure and an HTML report.
 
     Example: aekit demo -o demo-output
     """
     from .demo import run_demo
 
-    console = Console()
+    console = Console(soft_wrap=True)  # paths stay whole for copy and paste
     console.print("Fitting PCA, AE, DAE, VAE and t-VAE on scikit-learn's digits (80/20 split)...")
-    table, figure = run_demo(output_dir, fast=fast, seed=seed, verbose=verbose)
+    table, figure, report_path, n_filled = run_demo(
+        output_dir, fast=fast, seed=seed, verbose=verbose
+    )
     out = Table(title="Held-out digits: reconstruction and density")
     for col in ("model", "RMSE (pixels 0-16)", "log-lik (nats/image)", "epochs", "fit (s)"):
         out.add_column(col, justify="left" if col == "model" else "right")
@@ -101,6 +104,8 @@ def demo(
         "log-lik: probabilistic PCA for PCA; importance-weighted bound (k=500) for the VAEs."
     )
     console.print(f"Figure of originals and reconstructions: {figure}")
+    console.print(f"Penguins: the default imputer filled the table's {n_filled} missing cells.")
+    console.print(f"Report (open it in a browser): {report_path}")
 
 
 @app.command()
@@ -211,7 +216,8 @@ def _check_output(output: Path, force: bool, *inputs: Path) -> None:
 
 
 def _load(model_dir: Path, *, need: str):
-    """The fitted model in ``model_dir``; ``need`` is "detector", "model" or "sampler"."""
+    """The fitted model in ``model_dir``; ``need`` is "detector", "model", "sampler"
+    or "any" (the saved estimator itself)."""
     from .estimators import VAE, AnomalyDetector, Imputer, load
 
     if not model_dir.is_dir():
@@ -223,6 +229,8 @@ def _load(model_dir: Path, *, need: str):
                 f"model {model_dir} holds a {type(est).__name__}, which has no anomaly "
                 "threshold; make one with `aekit fit`"
             )
+        return est
+    if need == "any":
         return est
     model = est.model_ if isinstance(est, (AnomalyDetector, Imputer)) else est
     if need == "sampler" and not isinstance(model, VAE):
@@ -348,6 +356,50 @@ def sample(
     if not isinstance(rows, pd.DataFrame):
         rows = pd.DataFrame(rows, columns=[c.name for c in model.encoder_.schema])
     write_table(rows, output, force=force)
+
+
+@app.command()
+@_friendly
+def report(
+    model_dir: Path = typer.Argument(
+        ..., help="A model directory (aekit fit, impute --save-model)."
+    ),
+    data: Path | None = typer.Argument(
+        None, help="Optional CSV or Parquet file: adds the latent map, reconstructions, scores."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
+    label: str | None = typer.Option(
+        None, "--label", help="A column of DATA to colour the latent map by."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
+):
+    """Write one self-contained HTML report (figures embedded) about a saved model.
+
+    Example: aekit report sensors-model sensors.csv -o report.html --label site
+    """
+    from .data.files import read_table
+    from .report import Report
+
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise AekitError(f"output {output}: a report is an .html file")
+    _check_output(output, force, *([data] if data is not None else []))
+    est = _load(model_dir, need="any")
+    df = labels = None
+    if data is not None:
+        df = read_table(data)
+        if label is not None:
+            if label not in df.columns:
+                raise AekitError(f"--label {label!r} is not a column of {data}")
+            labels = df[label]
+            fitted = getattr(est, "feature_names_in_", None)
+            if fitted is not None and label not in list(fitted):
+                df = df.drop(columns=label)
+    elif label is not None:
+        raise AekitError("--label needs DATA to colour the latent map")
+    Report(f"aekit report: {model_dir.name}").add_model(type(est).__name__, est, df, labels).write(
+        output
+    )
+    _stderr().print(f"Report written to {output}")
 
 
 def main(argv: list[str] | None = None) -> int:

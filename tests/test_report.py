@@ -1,0 +1,143 @@
+"""Reports: figures for every kind of fitted model, PNG files, and one HTML file
+whose images are embedded, decode, are not blank, and that refers to nothing
+outside itself."""
+
+import base64
+import io
+import re
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+
+import aekit
+from aekit import VAE, AnomalyDetector, Autoencoder, Imputer
+from aekit.cli import main
+from aekit.report import Report, figures, save_figures
+
+QUICK = dict(latent_dim=2, hidden_dims=(16,), max_epochs=15)
+
+
+def decoded_images(page: str) -> list[np.ndarray]:
+    """Every embedded image of an HTML page, decoded to pixels."""
+    blobs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    return [matplotlib.image.imread(io.BytesIO(base64.b64decode(b)), format="png") for b in blobs]
+
+
+def assert_self_contained(page: str) -> None:
+    assert "<script" not in page.lower() and "<link" not in page.lower()
+    assert not re.search(r"(https?:)?//[\w.-]+\.\w", page.replace("<!DOCTYPE html>", ""))
+    sources = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+
+
+def assert_pictures(images: list[np.ndarray], at_least: int) -> None:
+    assert len(images) >= at_least
+    for img in images:
+        assert img.ndim == 3 and img.shape[0] > 50 and img.shape[1] > 50
+        rgb = img[..., :3]
+        assert rgb.std() > 0.02  # not blank
+        assert (rgb < 0.9).mean() > 0.005  # something is drawn, not just a white page
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(0)
+    n = 150
+    group = rng.choice(["a", "b", "c"], n)
+    shift = pd.Series(group).map({"a": -2.0, "b": 0.0, "c": 2.0}).to_numpy()
+    df = pd.DataFrame(
+        {
+            "x": shift + rng.normal(size=n),
+            "y": -shift + rng.normal(size=n),
+            "z": rng.normal(size=n),
+            "group": pd.Categorical(group),
+        }
+    )
+    return df.mask(rng.random(df.shape) < 0.05)
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            lambda: Autoencoder(**QUICK, random_state=0),
+            {"training", "latent_map", "reconstructions"},
+        ),
+        (lambda: VAE(**QUICK, random_state=0), {"training", "latent_map", "reconstructions"}),
+        (
+            lambda: Imputer(Autoencoder(**QUICK, noise="masking"), n_models=2, random_state=0),
+            {"training", "imputation_errors", "latent_map", "reconstructions"},
+        ),
+        (
+            lambda: AnomalyDetector(VAE(**QUICK), contamination=0.05, random_state=0),
+            {"training", "latent_map", "reconstructions", "scores"},
+        ),
+    ],
+)
+def test_every_model_gets_its_figures_in_a_self_contained_page(tmp_path, frame, make, expected):
+    model = make().fit(frame)
+    assert set(figures(model, frame, labels=frame["group"])) == expected
+    assert set(figures(model)) == expected & {"training", "imputation_errors"}
+    path = (
+        Report("a <report> & more")
+        .add_model("model", model, frame, frame["group"])
+        .write(tmp_path / "r.html")
+    )
+    page = path.read_text(encoding="utf-8")
+    assert "a &lt;report&gt; &amp; more" in page  # text is escaped
+    assert_self_contained(page)
+    assert_pictures(decoded_images(page), len(expected))
+
+
+def test_save_figures_writes_pngs(tmp_path, frame):
+    model = Autoencoder(**QUICK, random_state=0).fit(frame)
+    paths = save_figures(model, tmp_path / "figs", frame)
+    assert sorted(p.name for p in paths) == [
+        "latent_map.png",
+        "reconstructions.png",
+        "training.png",
+    ]
+    for p in paths:
+        assert_pictures([matplotlib.image.imread(p)], 1)
+
+
+def test_report_refuses_what_it_cannot_draw(frame):
+    with pytest.raises(aekit.AekitError, match="fitted aekit estimator"):
+        figures(object())
+    model = Autoencoder(**QUICK, random_state=0).fit(frame)
+    with pytest.raises(aekit.AekitError, match="labels has 3 values for 150 rows"):
+        figures(model, frame, labels=["a", "b", "c"])
+
+
+def test_cli_report_end_to_end(tmp_path, frame, capsys):
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    model_dir = tmp_path / "model"
+    assert main(["fit", str(data), "-o", str(model_dir), "--model", "ae", "-q"]) == 0
+    out = tmp_path / "report.html"
+    assert main(["report", str(model_dir), str(data), "-o", str(out), "--label", "group"]) == 0
+    assert f"Report written to {out}" in capsys.readouterr().err
+    page = out.read_text(encoding="utf-8")
+    assert_self_contained(page)
+    assert_pictures(decoded_images(page), 4)  # training, latent map, reconstructions, scores
+    assert "anomaly threshold" in page
+
+    only_model = tmp_path / "model-only.html"
+    assert main(["report", str(model_dir), "-o", str(only_model)]) == 0
+    assert len(decoded_images(only_model.read_text(encoding="utf-8"))) == 1
+    capsys.readouterr()
+
+    for args, message in [
+        (["report", str(model_dir), str(data), "-o", str(out)], "exists; pass --force"),
+        (["report", str(model_dir), "-o", str(tmp_path / "r.pdf")], "a report is an .html file"),
+        (["report", str(model_dir), "-o", str(tmp_path / "x.html"), "--label", "g"], "needs DATA"),
+        (
+            ["report", str(model_dir), str(data), "-o", str(tmp_path / "y.html"), "--label", "w"],
+            "'w' is not a column",
+        ),
+    ]:
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err

@@ -1,9 +1,6 @@
 """The tasks besides imputation: anomaly detection, density, denoising, codes,
 generation and clustering, on small data built here."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,14 +210,3 @@ def test_latent_clustering_in_a_pipeline():
     )
     found = pipe.fit(X).predict(X)
     assert adjusted_rand_score(labels, found) > 0.9
-
-
-def test_latent_codes_example_runs(capsys):
-    path = Path(__file__).resolve().parents[1] / "examples" / "latent_codes.py"
-    spec = importlib.util.spec_from_file_location("latent_codes", path)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    results = example.main(fast=True)
-    assert results["PCA"] > 0.7 and results["VAE"] > 0.5  # ten classes: chance is 0.1
-    assert 2 <= results["best_k"] <= 12 and results["ari"] > 0.2  # ten digits: 0 is chance
-    assert "BIC picks" in capsys.readouterr().out

@@ -59,6 +59,10 @@ BAD_FITS = {
     ),
     "empty input": (lambda: table().iloc[:0], "X is empty"),
     "too few rows for the validation split": (lambda: table(2), "validation_fraction=0.1 of 2"),
+    "a missing-value marker in a numeric column": (
+        lambda: table().assign(dose=[str(v) for v in range(29)] + ["?"]),
+        r"column 'dose' holds numbers but 1 cell\(s\) of text \('\?'\)",
+    ),
     "mixed types in a column": (
         lambda: table().assign(group=["a", 1] * 15),
         "column 'group' mixes types",
@@ -74,6 +78,21 @@ def test_bad_input_at_fit_names_the_culprit(case):
     with pytest.raises(AekitError, match=message):
         Autoencoder(**FAST).fit(df)
     pd.testing.assert_frame_equal(df, before)  # nothing the user gave is modified
+
+
+def test_text_that_is_not_a_missing_marker_makes_a_categorical_column():
+    df = table().assign(zip=["02134"] * 28 + ["02134-1234"] * 2)
+    ae = Autoencoder(**FAST, random_state=0).fit(df)
+    assert ae.encoder_.schema[3].kind == "categorical"
+
+
+def test_arrays_with_constant_columns_are_quiet_everywhere():
+    X = np.c_[table()[["age", "dose"]].to_numpy(), np.zeros(30)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AekitWarning)
+        Autoencoder(**FAST, random_state=0).fit(X)
+        Imputer(Autoencoder(**FAST), n_models=2, random_state=0).fit(X)
+        aekit.AnomalyDetector(Autoencoder(**FAST), random_state=0).fit(X)
 
 
 def test_latent_size_not_smaller_than_the_input():
@@ -238,9 +257,35 @@ def test_resume_refuses_a_checkpoint_made_for_other_data(tmp_path):
         Autoencoder(**FAST, random_state=0).fit(X * 2, checkpoint_dir=tmp_path, resume=True)
     with pytest.raises(AekitError, match="resume=True needs checkpoint_dir"):
         Autoencoder(**FAST).fit(X, resume=True)
+    with pytest.raises(AekitError, match="checkpoint_dir needs an int random_state"):
+        Autoencoder(**FAST).fit(X, checkpoint_dir=tmp_path)  # an unseeded run cannot be replayed
     (tmp_path / "autoencoder.safetensors").write_bytes(b"garbage")
     with pytest.raises(AekitError, match="unreadable"):
         Autoencoder(**FAST, random_state=0).fit(X, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_a_fresh_fit_clears_an_earlier_runs_checkpoints(tmp_path):
+    X = table()[["age", "dose"]]
+    stacked = Autoencoder(latent_dim=1, hidden_dims=(8, 4), max_epochs=2, pretrain="stacked")
+    stacked.set_params(random_state=0).fit(X, checkpoint_dir=tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "autoencoder.safetensors",
+        "pretrain-layer-1.safetensors",
+        "pretrain-layer-2.safetensors",
+        "pretrain-layer-3.safetensors",
+    ]
+    (tmp_path / "mine.txt").write_text("not aekit's")
+    Autoencoder(**FAST, random_state=1).fit(X, checkpoint_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["autoencoder.safetensors", "mine.txt"]
+    Autoencoder(**FAST, random_state=1).fit(X, checkpoint_dir=tmp_path, resume=True)
+
+
+def test_the_models_seed_fixes_the_imputers_held_out_cells():
+    df = table(80).mask(np.random.default_rng(3).random((80, 3)) < 0.1)
+    a, b = (Imputer(Autoencoder(**FAST, random_state=5)).fit(df) for _ in range(2))
+    pd.testing.assert_frame_equal(a.expected_error_, b.expected_error_)
+    pd.testing.assert_frame_equal(a.transform(df), b.transform(df))
 
 
 def test_a_finished_checkpoint_resumes_to_the_same_model_at_once(tmp_path):

@@ -91,6 +91,14 @@ def test_every_model_gets_its_figures_in_a_self_contained_page(tmp_path, frame, 
     assert_pictures(decoded_images(page), len(expected))
 
 
+def test_a_detector_report_skips_rows_with_nothing_observed(frame):
+    det = AnomalyDetector(Autoencoder(**QUICK), contamination=0.05, random_state=0).fit(frame)
+    holed = frame.copy()
+    holed.iloc[0] = np.nan
+    many = pd.Series([f"id{i}" for i in range(len(frame))])  # too many levels for colours
+    assert "scores" in figures(det, holed, labels=many)
+
+
 def test_save_figures_writes_pngs(tmp_path, frame):
     model = Autoencoder(**QUICK, random_state=0).fit(frame)
     paths = save_figures(model, tmp_path / "figs", frame)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import re
 import time
 from dataclasses import dataclass
@@ -131,7 +132,11 @@ class CheckpointPlan:
     every: float
 
     @classmethod
-    def from_args(cls, checkpoint_dir, resume, checkpoint_every) -> CheckpointPlan | None:
+    def from_args(
+        cls, checkpoint_dir, resume, checkpoint_every, random_state
+    ) -> CheckpointPlan | None:
+        """Check ``fit``'s checkpoint arguments. Without ``resume``, the checkpoints
+        of an earlier run in ``checkpoint_dir`` are removed: a fresh fit starts there."""
         if checkpoint_dir is None:
             if resume:
                 raise AekitError("resume=True needs checkpoint_dir, where the checkpoints are")
@@ -139,10 +144,28 @@ class CheckpointPlan:
         every = checkpoint_every
         if isinstance(every, bool) or not isinstance(every, (int, float)) or not every >= 0:
             raise AekitError(f"checkpoint_every must be a number of seconds >= 0; got {every!r}")
-        return cls(Path(checkpoint_dir), bool(resume), float(every))
+        if not isinstance(random_state, numbers.Integral):
+            raise AekitError(
+                "checkpoint_dir needs an int random_state (got "
+                f"{type(random_state).__name__}): resuming replays the same run"
+            )
+        plan = cls(Path(checkpoint_dir), bool(resume), float(every))
+        if not resume and plan.directory.is_dir():
+            for path in plan.directory.rglob("*.safetensors"):
+                if _is_checkpoint(path):
+                    path.unlink()
+        return plan
 
     def open(self, fingerprint: str) -> Checkpointer:
         return Checkpointer(self.directory, fingerprint, resume=self.resume, every=self.every)
+
+
+def _is_checkpoint(path: Path) -> bool:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return _META in (f.metadata() or {})
+    except (SafetensorError, OSError, ValueError):
+        return False
 
 
 def rng_state(device: torch.device) -> dict[str, Tensor]:

@@ -35,6 +35,8 @@ def atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        with open(tmp, "rb+") as f:  # on disk before the rename, so a crash keeps it whole
+            os.fsync(f.fileno())
         # mkstemp makes the file private (0600); give it the mode a plain open() would
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
@@ -89,6 +91,8 @@ def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
         os.chmod(tmp, 0o777 & ~umask)
         for name in (WEIGHTS, CONFIG):
             os.chmod(tmp / name, 0o666 & ~umask)
+            with open(tmp / name, "rb+") as f:  # on disk before the swap
+                os.fsync(f.fileno())
         _swap_in(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

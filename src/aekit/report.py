@@ -154,6 +154,16 @@ def latent_map(model, X, labels=None):
         if numeric:
             points = ax.scatter(codes[:, 0], codes[:, 1], s=6, c=labels, cmap="viridis")
             fig.colorbar(points, ax=ax, label=str(labels.name or "label"))
+        elif labels.nunique() > 20:  # too many levels to tell apart by colour
+            ax.scatter(codes[:, 0], codes[:, 1], s=6, alpha=0.6)
+            ax.text(
+                0.01,
+                0.99,
+                f"{labels.nunique()} label values: not coloured",
+                transform=ax.transAxes,
+                va="top",
+                fontsize=8,
+            )
         else:
             for i, (level, rows) in enumerate(labels.astype(str).groupby(labels.astype(str))):
                 idx = rows.index.to_numpy()
@@ -228,7 +238,9 @@ def imputation_errors(imputer):
 def score_histogram(detector, X):
     """Anomaly scores of the rows (log-likelihood, higher = more normal) with the
     threshold ``offset_`` below which a row is flagged."""
-    scores = detector.score_samples(X)
+    df, _ = detector.model_._frame(X, reset=False)
+    scored = df.notna().any(axis=1).to_numpy()  # a row with no observed cell has no score
+    scores = detector.score_samples(df[scored])
     fig, ax = _subplots(figsize=(6, 3.2))
     ax.hist(scores, bins=min(60, max(10, len(scores) // 10)), color="C0")
     ax.axvline(detector.offset_, color="C3", label=f"threshold {detector.offset_:.3g}")

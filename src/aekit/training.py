@@ -171,7 +171,7 @@ def train(
         module.load_state_dict(_prefixed(tensors, "module."))
         load_optimiser_state(optimiser, tensors, meta["param_groups"])
         if any(k.startswith("best.") for k in tensors):
-            snapshot.state = _prefixed(tensors, "best.")
+            snapshot.state = {k: v.to(x.device) for k, v in _prefixed(tensors, "best.").items()}
         set_rng_state(tensors, x.device)
         rows = meta["rows"]
         best = np.asarray(meta["best"], dtype=np.float64)

@@ -14,6 +14,7 @@ user's own types (``Int64`` stays ``Int64``, a category keeps its levels).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -173,7 +174,7 @@ def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
     if inferred == "boolean":
         return Column(name, "binary", "boolean", (False, True))
     if inferred in ("string", "unicode", "bytes", "categorical"):
-        if column_type is None:
+        if column_type is None and not isinstance(dtype, pd.CategoricalDtype):
             _refuse_stray_text(label, name, observed)
         levels = pd.unique(observed)
         try:
@@ -188,19 +189,34 @@ def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
     )
 
 
+# what people type for "no value", and numbers written with a decimal comma or
+# thousands separators: text that means a numeric column was read as text
+_MISSING_MARKERS = re.compile(
+    r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$"
+    r"|^\s*[-+]?\d{1,3}([,. ]\d{3})+([.,]\d+)?\s*$|^\s*[-+]?\d+,\d+\s*$",
+    re.IGNORECASE,
+)
+
+
 def _refuse_stray_text(label: str, name, observed: pd.Series) -> None:
-    """A text column whose cells are numbers but for a few is a numeric column
-    with stray text ("n/a", "?", "12,5"): modelling it as categories would be
-    silent garbage, so say which cells are at fault."""
+    """A text column whose cells are numbers but for a few missing-value markers
+    ("n/a", "?", "") or numbers written with a comma ("12,5") is a numeric column
+    read as text: modelling it as categories would be silent garbage, so say
+    which cells are at fault. Other text ("K", "02134-1234") is left alone: the
+    column is then categorical, as any text column."""
     numbers = pd.to_numeric(observed, errors="coerce").notna()
     stray = observed[~numbers]
-    if len(stray) and numbers.mean() >= 0.9:
-        examples = ", ".join(repr(v) for v in pd.unique(stray)[:3])
-        raise AekitError(
-            f"{label} holds numbers but {len(stray)} cell(s) of text ({examples}); make "
-            f"those cells NaN (e.g. read_csv(na_values=...)) or declare "
-            f"column_types={{{name!r}: 'categorical'}}"
-        )
+    if not len(stray) or numbers.mean() < 0.9:
+        return
+    if not all(isinstance(v, str) and _MISSING_MARKERS.match(v) for v in pd.unique(stray)):
+        return
+    examples = ", ".join(repr(v) for v in pd.unique(stray)[:3])
+    raise AekitError(
+        f"{label} holds numbers but {len(stray)} cell(s) of text ({examples}); make those "
+        f"cells NaN (read_csv(na_values=...) or pd.to_numeric(df[{name!r}], errors='coerce')), "
+        "or read_csv(decimal=',') for decimal commas, or make the column a pandas category "
+        "to model it as categories"
+    )
 
 
 def infer_schema(

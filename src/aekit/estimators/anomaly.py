@@ -133,8 +133,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self
         """
         model = self._make_model()
-        plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every)
-        df, _ = as_frame(X)
+        plan = CheckpointPlan.from_args(
+            checkpoint_dir, resume, checkpoint_every, model.random_state
+        )
+        df, is_frame = as_frame(X)
         if self.contamination == "auto":
             n = len(df)
             n_out = round(n * self.holdout_fraction)
@@ -144,15 +146,16 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                     f"n_samples={n} out of training, which leaves too few on one side; pass "
                     "more rows, change holdout_fraction or give contamination as a number"
                 )
-            rng = np.random.default_rng([draw_seed(self.random_state), 0x616E6F6D])
+            # the detector's seed (passed on to its model), else the model's own
+            rng = np.random.default_rng([draw_seed(model.random_state), 0x616E6F6D])
             order = rng.permutation(n)
-            model._fit(df.iloc[np.sort(order[n_out:])], checkpoint=plan)
+            model._fit(df.iloc[np.sort(order[n_out:])], checkpoint=plan, user_frame=is_frame)
             self.model_ = model
             held_out = self.score_samples(df.iloc[np.sort(order[:n_out])])
             q1, q3 = np.percentile(held_out, [25, 75])
             self.offset_ = float(q1 - TUKEY * (q3 - q1))
         else:
-            self.model_ = model._fit(df, checkpoint=plan)
+            self.model_ = model._fit(df, checkpoint=plan, user_frame=is_frame)
             self.offset_ = float(np.percentile(self.score_samples(df), 100 * self.contamination))
         self.n_features_in_ = model.n_features_in_
         if hasattr(model, "feature_names_in_"):

@@ -210,15 +210,16 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every)
+        plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every, self.random_state)
         return self._fit(X, checkpoint=plan)
 
-    def _fit(self, X, *, monitor=None, checkpoint=None, context=None):
+    def _fit(self, X, *, monitor=None, checkpoint=None, context=None, user_frame=None):
         """Fit; ``monitor(encoder, module)``, if given, returns the per-epoch
         callable that early stopping watches (see :func:`aekit.training.train`);
         ``checkpoint`` is a :class:`~aekit.checkpoint.CheckpointPlan` and
-        ``context`` what else decides the training (for the checkpoint's fingerprint)."""
-        job = self._prepare(X)
+        ``context`` what else decides the training (for the checkpoint's fingerprint);
+        ``user_frame`` whether the user's own X was a DataFrame (default: X's type)."""
+        job = self._prepare(X, user_frame)
         job.checkpoint(self, checkpoint, context)
         with seeded(job.seed, job.device):
             module = self._build_module(job.encoder, job.x).to(job.device)
@@ -233,7 +234,9 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         """Whether :meth:`_fit_members` can train several copies as one network."""
         return False
 
-    def _fit_members(self, X, members: int, *, monitor=None, checkpoint=None, context=None) -> list:
+    def _fit_members(
+        self, X, members: int, *, monitor=None, checkpoint=None, context=None, user_frame=None
+    ) -> list:
         """``members`` fitted copies of this estimator, trained together as one
         batched network from this estimator's seed (see ``aekit.models.networks``).
 
@@ -244,7 +247,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         """
         if not self._supports_members():
             raise AekitError(f"{type(self).__name__} with these settings has no batched training")
-        job = self._prepare(X)
+        job = self._prepare(X, user_frame)
         job.checkpoint(self, checkpoint, {"members": members, "context": context})
         with seeded(job.seed, job.device):
             ensemble = self._build_module(job.encoder, job.x, members=members).to(job.device)
@@ -266,7 +269,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
                 fitted.append(member)
         return fitted
 
-    def _prepare(self, X) -> _FitJob:
+    def _prepare(self, X, user_frame: bool | None = None) -> _FitJob:
         """Check the settings and X; encode X; choose the batch size and the seed."""
         settings = self._check_params()
         df, is_frame = self._frame(X, reset=True)
@@ -296,7 +299,9 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         constant = [
             c.name for c, k in zip(schema, df.nunique(dropna=True).to_numpy(), strict=True) if k < 2
         ]
-        if constant and n > 1 and is_frame:  # arrays (pixels always 0, ...): quietly
+        if user_frame is None:
+            user_frame = is_frame
+        if constant and n > 1 and user_frame:  # arrays (pixels always 0, ...): quietly
             warnings.warn(
                 f"column(s) {constant[:10]} of X hold one value only: they carry no "
                 "information and are modelled like any other column; consider dropping them",

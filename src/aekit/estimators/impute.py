@@ -197,14 +197,14 @@ class Imputer(TransformerMixin, BaseEstimator):
         self
         """
         template = self._make_model()
-        plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every)
+        # the imputer's seed, else its model's, seeds the held-out cells and the models
+        source = self.random_state if self.random_state is not None else template.random_state
+        plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every, source)
         n_models = _check_int("n_models", self.n_models)
-        df, _ = as_frame(X)
-        hidden = self._holdout(df, self._holdout_share(template))
+        df, is_frame = as_frame(X)
+        hidden = self._holdout(df, self._holdout_share(template), source)
         df_fit = df.mask(hidden) if hidden.any() else df
-        seeds = check_random_state(
-            self.random_state if self.random_state is not None else template.random_state
-        ).randint(np.iinfo(np.int32).max, size=n_models)
+        seeds = check_random_state(source).randint(np.iinfo(np.int32).max, size=n_models)
         batched = n_models > 1 and template._supports_members()
         if batched:  # one batched network: about the time of training one model
             template.set_params(random_state=int(seeds[0]))
@@ -214,6 +214,7 @@ class Imputer(TransformerMixin, BaseEstimator):
                 monitor=self._monitor(df, hidden),
                 checkpoint=plan,
                 context=self._context(df),
+                user_frame=is_frame,
             )
         else:
             models = []
@@ -226,6 +227,7 @@ class Imputer(TransformerMixin, BaseEstimator):
                     if plan is None
                     else dataclasses.replace(plan, directory=plan.directory / f"model{i}"),
                     context=self._context(df),
+                    user_frame=is_frame,
                 )
                 models.append(model)
         iters = []
@@ -259,14 +261,14 @@ class Imputer(TransformerMixin, BaseEstimator):
             return float(self.holdout_fraction)
         return 0.0 if getattr(model, "missingness", None) == "self-masking" else 0.1
 
-    def _holdout(self, df: pd.DataFrame, share: float) -> np.ndarray:
+    def _holdout(self, df: pd.DataFrame, share: float, random_state) -> np.ndarray:
         """Observed cells to hide for over-imputation, (n, p) bool."""
         observed = df.notna().to_numpy()
         if share == 0:
             return np.zeros_like(observed)
         # a stream of its own: a RandomState seeded like the one that made the holes
         # (e.g. ampute with the same seed) would pick exactly the missing cells
-        rng = np.random.default_rng([draw_seed(self.random_state), 0x686F6C64])
+        rng = np.random.default_rng([draw_seed(random_state), 0x686F6C64])
         hidden = observed & (rng.random(observed.shape) < share)
         for j, col in enumerate(df.columns):
             s = df[col]

@@ -96,9 +96,9 @@ def run_demo(output_dir, *, fast: bool = False, seed: int = 0, verbose: bool = F
 
     # the imputer on a table with real missing values
     penguins = load_penguins()
-    epochs = dict(max_epochs=3) if fast else {}
+    small = dict(latent_dim=4, noise="masking", mask_input=True, hidden_dims=(32,), max_epochs=3)
     imputer = Imputer(
-        Autoencoder(**_imputer_settings(), **epochs) if fast else None,
+        Autoencoder(**small) if fast else None,  # None: the default imputer
         random_state=seed,
         verbose=verbose,
     )
@@ -138,8 +138,3 @@ def run_demo(output_dir, *, fast: bool = False, seed: int = 0, verbose: bool = F
     path = report.write(output_dir / "report.html")
     n_filled = int(penguins.isna().sum().sum() - imputed.isna().sum().sum())
     return table, figure, path, n_filled
-
-
-def _imputer_settings() -> dict:
-    """A small DAE imputer for the demo's fast mode."""
-    return dict(latent_dim=4, noise="masking", mask_input=True, hidden_dims=(32,))

@@ -35,14 +35,18 @@ def atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
-        with open(tmp, "rb+") as f:  # on disk before the rename, so a crash keeps it whole
-            os.fsync(f.fileno())
+        _fsync(Path(tmp))  # on disk before the rename, so a crash keeps it whole
         # mkstemp makes the file private (0600); give it the mode a plain open() would
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
 
 
 def _sha256(path: Path) -> str:
@@ -91,8 +95,7 @@ def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
         os.chmod(tmp, 0o777 & ~umask)
         for name in (WEIGHTS, CONFIG):
             os.chmod(tmp / name, 0o666 & ~umask)
-            with open(tmp / name, "rb+") as f:  # on disk before the swap
-                os.fsync(f.fileno())
+            _fsync(tmp / name)  # on disk before the swap
         _swap_in(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

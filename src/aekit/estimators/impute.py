@@ -206,6 +206,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         df_fit = df.mask(hidden) if hidden.any() else df
         seeds = check_random_state(source).randint(np.iinfo(np.int32).max, size=n_models)
         batched = n_models > 1 and template._supports_members()
+        context = None if plan is None else self._context(df)  # hashes df: only when needed
         if batched:  # one batched network: about the time of training one model
             template.set_params(random_state=int(seeds[0]))
             models = template._fit_members(
@@ -213,7 +214,7 @@ class Imputer(TransformerMixin, BaseEstimator):
                 n_models,
                 monitor=self._monitor(df, hidden),
                 checkpoint=plan,
-                context=self._context(df),
+                context=context,
                 user_frame=is_frame,
             )
         else:
@@ -226,7 +227,7 @@ class Imputer(TransformerMixin, BaseEstimator):
                     checkpoint=None
                     if plan is None
                     else dataclasses.replace(plan, directory=plan.directory / f"model{i}"),
-                    context=self._context(df),
+                    context=context,
                     user_frame=is_frame,
                 )
                 models.append(model)

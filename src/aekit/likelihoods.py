@@ -4,8 +4,10 @@ A decoder emits one parameter vector per row, laid out like the encoded row
 (see ``aekit.data.tabular``):
 
 - continuous column: the mean of a Normal whose scale is learned per feature;
-- binary column: the logit of a Bernoulli (also valid for data in [0, 1], where
-  its log-probability is the binary cross-entropy);
+- binary column: the logit of a Bernoulli;
+- unit column (a pixel intensity in [0, 1]): the logit of a Bernoulli whose
+  log-probability at a value in [0, 1] is the binary cross-entropy, the usual
+  pixel model of image VAEs (its mean is the predicted intensity);
 - categorical column with K levels: K logits of a Categorical.
 
 ``log_prob`` returns one log-likelihood per *cell* (row × original column) and
@@ -33,7 +35,7 @@ class Likelihood(nn.Module):
 
     Parameters
     ----------
-    kinds : sequence of {"continuous", "binary", "categorical"}
+    kinds : sequence of {"continuous", "binary", "categorical", "unit"}
         Kind of each original column.
     widths : sequence of int
         Encoded width of each column (1, or K for a categorical).
@@ -51,12 +53,15 @@ class Likelihood(nn.Module):
         self.n_columns = len(kinds)
         self.width = sum(widths)
 
-        def pick(kind):
-            cols = [i for i, k in enumerate(kinds) if k == kind]
+        def pick(*names):
+            cols = [i for i, k in enumerate(kinds) if k in names]
             return cols, [starts[i] for i in cols]
 
         cont_cols, cont_dims = pick("continuous")
-        bin_cols, bin_dims = pick("binary")
+        # unit columns share the Bernoulli terms of binary ones (bin_*); unit_* picks
+        # them out where they differ (a draw is the mean; an error is squared)
+        bin_cols, bin_dims = pick("binary", "unit")
+        unit_cols, unit_dims = pick("unit")
         cat_cols, cat_starts = pick("categorical")
         k_max = max([widths[i] for i in cat_cols], default=1)
         # cat_index[g, k]: encoded dimension of level k of group g (padding repeats dim 0)
@@ -70,6 +75,8 @@ class Likelihood(nn.Module):
             ("cont_dims", cont_dims),
             ("bin_cols", bin_cols),
             ("bin_dims", bin_dims),
+            ("unit_cols", unit_cols),
+            ("unit_dims", unit_dims),
             ("cat_cols", cat_cols),
         ]:
             self.register_buffer(name, torch.tensor(value, dtype=torch.long), persistent=False)
@@ -165,13 +172,17 @@ class Likelihood(nn.Module):
         return out
 
     def sample(self, params: Tensor) -> Tensor:
-        """One draw of an encoded row: Normal values, 0/1, one-hot levels."""
+        """One draw of an encoded row: Normal values, 0/1, one-hot levels; a unit
+        cell (a pixel) gets its expected value, as image models show samples (the
+        cross-entropy is not a density on [0, 1] to draw from)."""
         dist = self.distributions(params)
         out = params.new_zeros(params.shape)
         if "continuous" in dist:
             out[..., self.cont_dims] = dist["continuous"].sample()
         if "binary" in dist:
             out[..., self.bin_dims] = dist["binary"].sample()
+            if len(self.unit_dims):
+                out[..., self.unit_dims] = torch.sigmoid(params[..., self.unit_dims])
         if "categorical" in dist:
             level = dist["categorical"].sample()  # (..., G)
             onehot = F.one_hot(level, self.cat_index.shape[1]).to(params.dtype)

@@ -1,12 +1,15 @@
 """Column types of a user's table, inferred from NumPy and pandas dtypes.
 
-Three kinds of column, each with its own observation model:
+Four kinds of column, each with its own observation model:
 
 - ``continuous``: numbers (Gaussian likelihood on standardised values);
 - ``binary``: booleans, or numbers whose observed values are exactly {0, 1}
   (Bernoulli likelihood);
 - ``categorical``: pandas ``category``, ``object`` or ``string`` columns
-  (categorical likelihood over a one-hot group).
+  (categorical likelihood over a one-hot group);
+- ``unit``: numbers in [0, 1] such as pixel intensities or proportions, kept
+  as they are and scored by the Bernoulli cross-entropy (never inferred: image
+  input and ``column_types`` ask for it).
 
 The schema also remembers each column's dtype, so that outputs come back in the
 user's own types (``Int64`` stays ``Int64``, a category keeps its levels).
@@ -23,7 +26,7 @@ import pandas as pd
 
 from ..errors import AekitError
 
-KINDS = ("continuous", "binary", "categorical")
+KINDS = ("continuous", "binary", "categorical", "unit")
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ def as_frame(X, *, name: str = "X") -> tuple[pd.DataFrame, bool]:
             f"{name} must be a pandas DataFrame or a 2-D array-like; got {type(X).__name__}"
         )
     arr = np.asarray(X)
+    if arr.ndim in (3, 4):
+        return _image_frame(arr, name), False
     if arr.dtype.kind in "OUS":
         try:
             arr = arr.astype(np.float64)
@@ -136,6 +141,58 @@ def as_frame(X, *, name: str = "X") -> tuple[pd.DataFrame, bool]:
     return pd.DataFrame(arr, copy=False), False
 
 
+def image_shape_of(X) -> tuple[int, ...] | None:
+    """The shape of one image, (H, W) or (C, H, W), when ``X`` is a stack of images
+    (an array of 3 or 4 dimensions); None for a table."""
+    if isinstance(X, (pd.DataFrame, pd.Series, str, bytes, dict)) or hasattr(X, "tocsr"):
+        return None
+    try:
+        shape = np.asarray(X).shape  # no copy for an array; as_frame converts a list alike
+    except (TypeError, ValueError):
+        return None  # as_frame says what is wrong with X
+    return tuple(int(d) for d in shape[1:]) if len(shape) in (3, 4) else None
+
+
+def _image_frame(arr: np.ndarray, name: str) -> pd.DataFrame:
+    """A stack of images (n, H, W) or (n, C, H, W) as a table with one float
+    column per pixel (row-major: channel, row, column); NaN pixels are missing."""
+    if arr.dtype.kind == "b":
+        arr = arr.astype(np.float32)
+    if arr.dtype.kind not in "iuf":
+        raise AekitError(f"{name} holds images of dtype {arr.dtype}; images must be numbers")
+    if arr.dtype.kind != "f":
+        arr = arr.astype(np.float32)
+    if 0 in arr.shape:
+        raise AekitError(f"{name} of shape {arr.shape} holds no pixels")
+    if arr.ndim == 4 and arr.shape[1] > 4 and arr.shape[3] <= 4:
+        raise AekitError(
+            f"{name} of shape {arr.shape} looks channels-last; images with channels are "
+            "(n, C, H, W): pass X.transpose(0, 3, 1, 2)"
+        )
+    values = arr[~np.isnan(arr)]
+    if np.isinf(values).any():
+        raise AekitError(f"{name} contains inf; a missing pixel is NaN")
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise AekitError(
+            f"{name} holds image values from {values.min():g} to {values.max():g}; images "
+            "must lie in [0, 1] (divide 8-bit images by 255)"
+        )
+    return pd.DataFrame(arr.reshape(len(arr), -1), copy=False)
+
+
+def image_schema(df: pd.DataFrame, kind: str) -> list[Column]:
+    """One column of ``kind`` ("unit" or "continuous") per pixel of an image table;
+    a pixel missing in every image is an error (nothing to learn it from)."""
+    empty = np.flatnonzero(df.isna().all().to_numpy())
+    if len(empty):
+        raise AekitError(
+            f"{len(empty)} pixel(s) of X (flat index {empty[:5].tolist()}) are missing in "
+            "every image; a model needs some observed values of each pixel"
+        )
+    dtype = str(df.dtypes.iloc[0])
+    return [Column(c, kind, dtype) for c in df.columns]
+
+
 def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
     label = f"column {name!r}"
     observed = s.dropna()
@@ -158,6 +215,13 @@ def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
             raise AekitError(f"{label} contains inf; replace it with a number or NaN")
         if column_type == "categorical":
             return Column(name, "categorical", str(dtype), tuple(np.unique(values).tolist()))
+        if column_type == "unit":
+            if values.min() < 0 or values.max() > 1:
+                raise AekitError(
+                    f"{label} was declared unit but holds values outside [0, 1] "
+                    f"(from {values.min():g} to {values.max():g})"
+                )
+            return Column(name, "unit", str(dtype))
         uniq = np.unique(values)
         if column_type == "binary" or (
             column_type is None and len(uniq) == 2 and uniq[0] == 0 and uniq[1] == 1

@@ -4,12 +4,13 @@ The encoded row is the concatenation, in column order, of
 
 - a continuous column: ``(x - mean) / std`` (one dimension);
 - a binary column: 0 or 1 (one dimension);
-- a categorical column with K levels: a one-hot group (K dimensions).
+- a categorical column with K levels: a one-hot group (K dimensions);
+- a unit column (a pixel, a proportion): its value in [0, 1] (one dimension).
 
 A missing cell is filled with the column's observed mean in encoded space
 (0 for a standardised column, the observed rate for a binary one, the observed
-level frequencies for a one-hot group) and marked 0 in the mask, so that the
-likelihood skips it (DESIGN.md: "Missing data").
+level frequencies for a one-hot group, the observed mean of a unit column) and
+marked 0 in the mask, so that the likelihood skips it (DESIGN.md: "Missing data").
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class TabularEncoder:
         starts = np.concatenate([[0], np.cumsum([c.width for c in self.schema])[:-1]])
         self.start = starts.astype(int)
         self.continuous = [i for i, c in enumerate(self.schema) if c.kind == "continuous"]
+        self.unit = [i for i, c in enumerate(self.schema) if c.kind == "unit"]
         if len(self.fill) != self.width or len(self.center) != len(self.continuous):
             raise AekitError("encoder statistics do not match the schema")
 
@@ -60,10 +62,14 @@ class TabularEncoder:
         scale = np.nanstd(values, axis=0) if cont else np.zeros(0)
         # a constant column has std 0; dividing by 1 keeps it at 0 instead of NaN
         scale = np.where(scale > 0, scale, 1.0)
+        units = [c.name for c in schema if c.kind == "unit"]
+        unit_mean = iter(np.nanmean(_numeric(df, units), axis=0) if units else ())
         fill = []
         for col in schema:
             if col.kind == "continuous":
                 fill.append([0.0])
+            elif col.kind == "unit":
+                fill.append([next(unit_mean)])
             else:
                 codes = _codes(df[col.name], col)
                 counts = np.bincount(codes[codes >= 0], minlength=len(col.categories))
@@ -98,8 +104,22 @@ class TabularEncoder:
             cols = self.start[self.continuous]
             x[:, cols] = np.where(observed, z, 0.0)
             mask[:, self.continuous] = observed
+        if self.unit:
+            names = [self.schema[i].name for i in self.unit]
+            values = _numeric(df, names, name=name)
+            observed = ~np.isnan(values)
+            outside = observed & ((values < 0) | (values > 1))
+            if outside.any():
+                j = int(np.flatnonzero(outside.any(axis=0))[0])
+                raise AekitError(
+                    f"column {names[j]!r} of {name} holds {values[outside[:, j], j][0]!r}, "
+                    "outside [0, 1] (pixels and proportions lie in [0, 1])"
+                )
+            cols = self.start[self.unit]
+            x[:, cols] = np.where(observed, values, self.fill[cols])
+            mask[:, self.unit] = observed
         for i, col in enumerate(self.schema):
-            if col.kind == "continuous":
+            if col.kind in ("continuous", "unit"):
                 continue
             codes = _codes(df[col.name], col, name=name)
             observed = codes >= 0
@@ -135,6 +155,8 @@ class TabularEncoder:
                 j = self.continuous.index(i)
                 raw = values[:, lo] * self.scale[j] + self.center[j]
                 out[col.name] = _restore_numeric(raw, col)
+            elif col.kind == "unit":
+                out[col.name] = _restore_numeric(np.clip(values[:, lo], 0.0, 1.0), col)
             elif col.kind == "binary":
                 level = (values[:, lo] > 0.5).astype(int)
                 out[col.name] = _restore_levels(level, col)

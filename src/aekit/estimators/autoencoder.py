@@ -41,6 +41,14 @@ class Autoencoder(BaseAutoencoderEstimator):
     pretrain : {None, "stacked"}, default=None
         "stacked": greedy layer-wise pretraining of each layer as a shallow
         DAE, then fine-tuning of the whole network (Vincent et al. 2010).
+    architecture : {"auto", "mlp", "conv"}, default="auto"
+        "auto" uses convolutional networks for images (X of shape (n, H, W) or
+        (n, C, H, W)) and multilayer perceptrons for tables; "mlp" flattens
+        images into rows. For "conv", ``hidden_dims`` are the channel counts of
+        3x3 stride-2 convolutions (each halves the image's sides).
+    pixel_likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
+        Observation model of a pixel (images only): the Bernoulli cross-entropy
+        on intensities in [0, 1], or a Gaussian with a learned scale per pixel.
     batch_size : int or "auto", default="auto"
         "auto" is ``n // 16`` clipped to [32, 256] (and at most n), for n training
         rows: small tables get enough steps per epoch, large ones full batches.
@@ -87,6 +95,8 @@ class Autoencoder(BaseAutoencoderEstimator):
         noise_level=0.2,
         mask_input=False,
         pretrain=None,
+        architecture="auto",
+        pixel_likelihood="bernoulli",
         batch_size="auto",
         max_epochs=200,
         learning_rate=1e-3,
@@ -103,6 +113,8 @@ class Autoencoder(BaseAutoencoderEstimator):
         self.noise_level = noise_level
         self.mask_input = mask_input
         self.pretrain = pretrain
+        self.architecture = architecture
+        self.pixel_likelihood = pixel_likelihood
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
@@ -124,6 +136,11 @@ class Autoencoder(BaseAutoencoderEstimator):
         return settings
 
     def _check_width(self, encoder: TabularEncoder, shape) -> None:
+        if self.pretrain == "stacked" and self._conv_shape() is not None:
+            raise AekitError(
+                "pretrain='stacked' trains perceptron layers one at a time; for images "
+                "set architecture='mlp' with it, or pretrain=None"
+            )
         if self.noise is None and self.latent_dim >= encoder.width:
             raise AekitError(
                 f"Autoencoder got {shape[1]} feature(s) (shape={shape}) while a minimum of "
@@ -132,8 +149,10 @@ class Autoencoder(BaseAutoencoderEstimator):
                 "autoencoder can learn the identity; lower latent_dim or set noise"
             )
 
-    def _supports_members(self) -> bool:
-        return self.pretrain is None  # layer-wise stages are trained one network at a time
+    def _supports_members(self, image_shape=None) -> bool:
+        # layer-wise stages and convolutions are trained one network at a time
+        conv = self.architecture == "conv" or (self.architecture == "auto" and bool(image_shape))
+        return self.pretrain is None and not conv
 
     def _build_module(self, encoder: TabularEncoder, x, members: int | None = None) -> AEModule:
         corruption = None
@@ -156,6 +175,7 @@ class Autoencoder(BaseAutoencoderEstimator):
             corruption,
             mask_input=bool(self.mask_input),
             members=members,
+            **self._network_args(),
         )
 
     def _train(self, module: AEModule, data, validation, settings, monitor=None) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..checkpoint import CheckpointPlan, fingerprint
-from ..data.schema import as_frame, infer_schema
+from ..data.schema import as_frame, image_schema, image_shape_of, infer_schema
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError, AekitWarning, ModelFileError
 from ..likelihoods import Likelihood
@@ -135,6 +135,8 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             "validation_fraction", self.validation_fraction, 0, 1, low_open=False, high_open=True
         )
         _check_random_state(self.random_state)
+        _check_choice("architecture", self.architecture, ("auto", "mlp", "conv"))
+        _check_choice("pixel_likelihood", self.pixel_likelihood, ("bernoulli", "gaussian"))
         resolve_device(self.device)
         return TrainSettings(
             batch_size=0,  # set once the number of training rows is known
@@ -148,8 +150,22 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         )
 
     # --------------------------------------------------------------- data
-    def _frame(self, X, *, reset: bool) -> tuple[pd.DataFrame, bool]:
-        """X as a DataFrame with the fitted column names, and whether X was one."""
+    def _frame(self, X, *, reset: bool, image_shape=None) -> tuple[pd.DataFrame, bool]:
+        """X as a DataFrame with the fitted column names, and whether X was one.
+
+        A stack of images becomes one column per pixel; on ``reset`` the image
+        shape (X's, else ``image_shape``, for images already flattened) is kept
+        as ``image_shape_``, else it must match the fitted one.
+        """
+        shape = image_shape_of(X)
+        fitted = getattr(self, "image_shape_", None)
+        if reset:
+            self.image_shape_ = shape or (tuple(image_shape) if image_shape else None)
+        elif shape is not None and shape != fitted:
+            raise AekitError(
+                f"X holds images of shape {shape}; the model was fitted on "
+                + (f"images of shape {fitted}" if fitted else "a table")
+            )
         df, is_frame = as_frame(X)
         try:
             validate_data(self, df, reset=reset, skip_check_array=True)
@@ -171,9 +187,28 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         return resolve_device(self.device)
 
     def _output(self, encoded: np.ndarray, index, as_frame: bool):
-        """Encoded-space values back to the user's format."""
+        """Encoded-space values back to the user's format (images for an image model)."""
         frame = self.encoder_.decode(encoded, index=index)
-        return frame if as_frame else frame.to_numpy(dtype=np.float64)
+        if as_frame:
+            return frame
+        return self._as_array(frame)
+
+    def _as_array(self, frame: pd.DataFrame) -> np.ndarray:
+        """A decoded table as an array: float64 rows, or images of the fitted shape."""
+        if self.image_shape_ is None:
+            return frame.to_numpy(dtype=np.float64)
+        return frame.to_numpy().reshape(len(frame), *self.image_shape_)
+
+    def _conv_shape(self) -> tuple[int, int, int] | None:
+        """(C, H, W) when the networks are convolutional, else None."""
+        shape = getattr(self, "image_shape_", None)
+        if self.architecture == "conv" and shape is None:
+            raise AekitError(
+                "architecture='conv' needs images: an array of shape (n, H, W) or (n, C, H, W)"
+            )
+        if shape is None or self.architecture == "mlp":
+            return None
+        return (1, *shape) if len(shape) == 2 else tuple(shape)
 
     def _map(
         self, fn, *tensors, seed: int | None = None, chunk: int = INFERENCE_CHUNK
@@ -213,13 +248,16 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every, self.random_state)
         return self._fit(X, checkpoint=plan)
 
-    def _fit(self, X, *, monitor=None, checkpoint=None, context=None, user_frame=None):
+    def _fit(
+        self, X, *, monitor=None, checkpoint=None, context=None, user_frame=None, image_shape=None
+    ):
         """Fit; ``monitor(encoder, module)``, if given, returns the per-epoch
         callable that early stopping watches (see :func:`aekit.training.train`);
         ``checkpoint`` is a :class:`~aekit.checkpoint.CheckpointPlan` and
         ``context`` what else decides the training (for the checkpoint's fingerprint);
-        ``user_frame`` whether the user's own X was a DataFrame (default: X's type)."""
-        job = self._prepare(X, user_frame)
+        ``user_frame`` whether the user's own X was a DataFrame (default: X's type),
+        ``image_shape`` the shape of one image when X holds images flattened to rows."""
+        job = self._prepare(X, user_frame, image_shape)
         job.checkpoint(self, checkpoint, context)
         with seeded(job.seed, job.device):
             module = self._build_module(job.encoder, job.x).to(job.device)
@@ -230,12 +268,21 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         self._set_fitted(job, module, history)
         return self
 
-    def _supports_members(self) -> bool:
-        """Whether :meth:`_fit_members` can train several copies as one network."""
+    def _supports_members(self, image_shape=None) -> bool:
+        """Whether :meth:`_fit_members` can train several copies as one network
+        (on data of images of ``image_shape``, if given)."""
         return False
 
     def _fit_members(
-        self, X, members: int, *, monitor=None, checkpoint=None, context=None, user_frame=None
+        self,
+        X,
+        members: int,
+        *,
+        monitor=None,
+        checkpoint=None,
+        context=None,
+        user_frame=None,
+        image_shape=None,
     ) -> list:
         """``members`` fitted copies of this estimator, trained together as one
         batched network from this estimator's seed (see ``aekit.models.networks``).
@@ -247,7 +294,9 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         """
         if not self._supports_members():
             raise AekitError(f"{type(self).__name__} with these settings has no batched training")
-        job = self._prepare(X, user_frame)
+        job = self._prepare(X, user_frame, image_shape)
+        if self._conv_shape() is not None:
+            raise AekitError("convolutional networks are trained one at a time, not batched")
         job.checkpoint(self, checkpoint, {"members": members, "context": context})
         with seeded(job.seed, job.device):
             ensemble = self._build_module(job.encoder, job.x, members=members).to(job.device)
@@ -261,7 +310,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
                 module = self._build_module(job.encoder, job.x).to(job.device)
                 module.load_state_dict(member_state(ensemble, module, e))
                 member = clone(self)
-                for name in ("n_features_in_", "feature_names_in_"):  # set by _frame
+                for name in ("n_features_in_", "feature_names_in_", "image_shape_"):  # by _frame
                     if hasattr(self, name):
                         setattr(member, name, getattr(self, name))
                 member._after_fit(module, *train_data)
@@ -269,11 +318,16 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
                 fitted.append(member)
         return fitted
 
-    def _prepare(self, X, user_frame: bool | None = None) -> _FitJob:
+    def _prepare(self, X, user_frame: bool | None = None, image_shape=None) -> _FitJob:
         """Check the settings and X; encode X; choose the batch size and the seed."""
         settings = self._check_params()
-        df, is_frame = self._frame(X, reset=True)
-        schema = infer_schema(df)
+        df, is_frame = self._frame(X, reset=True, image_shape=image_shape)
+        if self.image_shape_ is not None:
+            kind = "unit" if self.pixel_likelihood == "bernoulli" else "continuous"
+            schema = image_schema(df, kind)
+        else:
+            schema = infer_schema(df)
+        self._conv_shape()  # refuses architecture="conv" for a table
         encoder = TabularEncoder.fit(df, schema)
         self._check_width(encoder, df.shape)
         x_np, mask_np = encoder.encode(df)
@@ -342,6 +396,11 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
     def _likelihood(self, encoder: TabularEncoder, members: int | None = None) -> Likelihood:
         kinds, widths = [c.kind for c in encoder.schema], [c.width for c in encoder.schema]
         return Likelihood(kinds, widths, members)
+
+    def _network_args(self) -> dict:
+        """Keyword arguments of the torch module that choose its networks."""
+        shape = self._conv_shape()
+        return {} if shape is None else {"image_shape": shape}
 
     # ---------------------------------------------------------- transform
     def transform(self, X):
@@ -464,6 +523,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             ),
             "seed": self.seed_,
             "pandas_out": self._pandas_out,
+            "image_shape": None if self.image_shape_ is None else list(self.image_shape_),
             "n_epochs": self.n_epochs_,
             "history": self.history_.to_dict(orient="list"),
         }
@@ -476,6 +536,8 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
         self.seed_ = int(state["seed"])
         self._pandas_out = bool(state["pandas_out"])
+        shape = state.get("image_shape")
+        self.image_shape_ = None if shape is None else tuple(int(d) for d in shape)
         self.n_epochs_ = int(state["n_epochs"])
         self.history_ = pd.DataFrame(state["history"])
         module = self._build_module(encoder, None)

@@ -28,7 +28,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..checkpoint import CheckpointPlan, fingerprint
-from ..data.schema import as_frame
+from ..data.schema import as_frame, image_shape_of
 from ..errors import AekitError
 from ..models import VAEModule
 from .autoencoder import Autoencoder
@@ -44,14 +44,19 @@ from .vae import VAE
 MONITOR_ROWS = 2000  # rows used to watch the held-out cells during training
 
 
-def default_model() -> BaseAutoencoderEstimator:
-    """The imputer used when ``model=None`` (chosen by ``benchmarks/imputation.py``)."""
+IMAGE_CHANNELS = (32, 64)  # the default imputer's convolutions for images
+
+
+def default_model(image_shape=None) -> BaseAutoencoderEstimator:
+    """The imputer used when ``model=None`` (chosen by ``benchmarks/imputation.py``;
+    for images, convolutions of :data:`IMAGE_CHANNELS` channels, chosen by
+    ``benchmarks/images.py``)."""
     return Autoencoder(
         noise="masking",
         noise_level=0.25,
         mask_input=True,
         latent_dim=16,
-        hidden_dims=(128, 64),
+        hidden_dims=(128, 64) if image_shape is None else IMAGE_CHANNELS,
         learning_rate=3e-3,
         max_epochs=500,
         patience=50,
@@ -165,7 +170,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
-    def _make_model(self) -> BaseAutoencoderEstimator:
+    def _make_model(self, image_shape=None) -> BaseAutoencoderEstimator:
         if self.model is not None and not isinstance(self.model, (Autoencoder, VAE)):
             raise AekitError(
                 f"model must be an aekit Autoencoder or VAE (or None); got "
@@ -178,7 +183,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         _check_int("n_iter", self.n_iter)
         _check_int("n_importance", self.n_importance)
         _check_random_state(self.random_state)
-        model = default_model() if self.model is None else clone(self.model)
+        model = default_model(image_shape) if self.model is None else clone(self.model)
         if self.random_state is not None:
             model.set_params(random_state=self.random_state)
         if self.verbose:
@@ -196,7 +201,8 @@ class Imputer(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        template = self._make_model()
+        image_shape = image_shape_of(X)  # images are imputed as tables of pixels
+        template = self._make_model(image_shape)
         # the imputer's seed, else its model's, seeds the held-out cells and the models
         source = self.random_state if self.random_state is not None else template.random_state
         plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every, source)
@@ -205,7 +211,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         hidden = self._holdout(df, self._holdout_share(template), source)
         df_fit = df.mask(hidden) if hidden.any() else df
         seeds = check_random_state(source).randint(np.iinfo(np.int32).max, size=n_models)
-        batched = n_models > 1 and template._supports_members()
+        batched = n_models > 1 and template._supports_members(image_shape)
         context = None if plan is None else self._context(df)  # hashes df: only when needed
         if batched:  # one batched network: about the time of training one model
             template.set_params(random_state=int(seeds[0]))
@@ -216,6 +222,7 @@ class Imputer(TransformerMixin, BaseEstimator):
                 checkpoint=plan,
                 context=context,
                 user_frame=is_frame,
+                image_shape=image_shape,
             )
         else:
             models = []
@@ -229,6 +236,7 @@ class Imputer(TransformerMixin, BaseEstimator):
                     else dataclasses.replace(plan, directory=plan.directory / f"model{i}"),
                     context=context,
                     user_frame=is_frame,
+                    image_shape=image_shape,
                 )
                 models.append(model)
         iters = []
@@ -344,7 +352,7 @@ class Imputer(TransformerMixin, BaseEstimator):
             truth, guess = df.iloc[cells, j], imputed.iloc[cells, j]
             if not cells.any():
                 out.append((col.name, "-", np.nan, 0))
-            elif col.kind == "continuous":
+            elif col.kind in ("continuous", "unit"):
                 err = np.sqrt(np.mean((truth.to_numpy(float) - guess.to_numpy(float)) ** 2))
                 out.append((col.name, "rmse", float(err), int(cells.sum())))
             else:
@@ -389,7 +397,8 @@ class Imputer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
+        X : DataFrame or array-like of shape (n_samples, n_features), or images
+            Images, (n, H, W) or (n, C, H, W) in [0, 1], have NaN pixels filled.
 
         Returns
         -------
@@ -401,7 +410,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         if is_frame:
             out.columns = X.columns
             return out
-        return out.to_numpy(dtype=np.float64)
+        return self.model_._as_array(out)
 
     def multiple_imputations(self, X, m=5, *, random_state=None) -> list:
         """m completed copies of X, drawn from the model's conditional distribution.
@@ -460,7 +469,7 @@ class Imputer(TransformerMixin, BaseEstimator):
                 out.columns = X.columns
                 copies.append(out)
             else:
-                copies.append(out.to_numpy(dtype=np.float64))
+                copies.append(model._as_array(out))
         return copies
 
     def __sklearn_tags__(self):
@@ -480,6 +489,7 @@ def _cell_errors(filled, target, cells, likelihood):
     errors[..., lik.bin_cols] = (
         (filled[..., lik.bin_dims] > 0.5) != (target[..., lik.bin_dims] > 0.5)
     ).to(filled.dtype)
+    errors[..., lik.unit_cols] = (filled[..., lik.unit_dims] - target[..., lik.unit_dims]) ** 2
     if len(lik.cat_cols):
         pad = ~lik.cat_valid
         guess = filled[..., lik.cat_index].masked_fill(pad, -1.0).argmax(-1)

@@ -37,6 +37,14 @@ class VAE(BaseAutoencoderEstimator):
         "self-masking" also models why cells are missing, for data missing not
         at random: ``p(m_j = 1 | x_j) = σ(-w_j (x_j - b_j))`` per continuous
         column, learned jointly (not-MIWAE, Ipsen et al. 2021).
+    architecture : {"auto", "mlp", "conv"}, default="auto"
+        "auto" uses convolutional networks for images (X of shape (n, H, W) or
+        (n, C, H, W)) and multilayer perceptrons for tables; "mlp" flattens
+        images into rows. For "conv", ``hidden_dims`` are the channel counts of
+        3x3 stride-2 convolutions (each halves the image's sides).
+    pixel_likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
+        Observation model of a pixel (images only): the Bernoulli cross-entropy
+        on intensities in [0, 1], or a Gaussian with a learned scale per pixel.
     batch_size, max_epochs, learning_rate, validation_fraction, patience,
     max_grad_norm, random_state, verbose, device
         As in :class:`aekit.Autoencoder`.
@@ -64,6 +72,8 @@ class VAE(BaseAutoencoderEstimator):
         n_samples=1,
         objective="elbo",
         missingness="ignorable",
+        architecture="auto",
+        pixel_likelihood="bernoulli",
         batch_size="auto",
         max_epochs=200,
         learning_rate=1e-3,
@@ -80,6 +90,8 @@ class VAE(BaseAutoencoderEstimator):
         self.n_samples = n_samples
         self.objective = objective
         self.missingness = missingness
+        self.architecture = architecture
+        self.pixel_likelihood = pixel_likelihood
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
@@ -107,6 +119,7 @@ class VAE(BaseAutoencoderEstimator):
             self.n_samples,
             self.objective,
             SelfMasking(likelihood) if self.missingness == "self-masking" else None,
+            **self._network_args(),
         )
 
     def _after_fit(self, module, x, mask) -> None:

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from ..likelihoods import Likelihood
 from .corruption import Corruption, corrupt_hidden
-from .networks import MLP
+from .networks import decoder_network, encoder_network
 
 
 class AEModule(nn.Module):
@@ -41,6 +41,9 @@ class AEModule(nn.Module):
         Build an ensemble of that many independent autoencoders, trained as one
         batched network (see ``aekit.models.networks``); the likelihood must be
         built with the same ``members``. Its loss terms have shape (members,).
+    image_shape : (C, H, W), optional
+        Convolutional encoder and decoder for rows that are images (one
+        likelihood column per pixel); ``hidden_dims`` are then channel counts.
     """
 
     def __init__(
@@ -51,14 +54,17 @@ class AEModule(nn.Module):
         corruption: Corruption | None = None,
         mask_input: bool = False,
         members: int | None = None,
+        image_shape: Sequence[int] | None = None,
     ):
         super().__init__()
         self.likelihood = likelihood
         self.mask_input = mask_input
         self.members = members
         in_dim = likelihood.width + (likelihood.n_columns if mask_input else 0)
-        self.encoder = MLP(in_dim, hidden_dims, latent_dim, members)
-        self.decoder = MLP(latent_dim, list(hidden_dims)[::-1], likelihood.width, members)
+        self.encoder = encoder_network(in_dim, hidden_dims, latent_dim, members, image_shape)
+        self.decoder = decoder_network(
+            latent_dim, hidden_dims, likelihood.width, members, image_shape
+        )
         self.corruption = corruption
 
     def inputs(self, x: Tensor, mask: Tensor | None) -> Tensor:

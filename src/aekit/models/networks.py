@@ -1,5 +1,11 @@
-"""Building blocks: the multilayer perceptron used by every model, and its
-ensemble form (several independent networks evaluated as one batched network).
+"""Building blocks: the multilayer perceptron used by every model, its
+ensemble form (several independent networks evaluated as one batched network),
+and the convolutional encoder and decoder used for images.
+
+Every network maps flat rows to flat rows, ``(..., in_dim) → (..., out_dim)``;
+the convolutional ones reshape a row to ``(C, H, W)`` inside, so that the
+likelihood, masks, corruption and imputation see pixels as the columns of a
+table, in row-major (channel, row, column) order.
 
 An *ensemble* module holds ``members`` copies of a network: every parameter has
 a leading dimension of size ``members``, inputs are shaped ``(members, n, ...)``
@@ -68,6 +74,117 @@ class MLP(nn.Module):
                 x = self.activation(x)
             x = layer(x)
         return x
+
+
+def conv_sizes(height: int, width: int, n_layers: int) -> list[tuple[int, int]]:
+    """Feature-map sizes of ``n_layers`` 3x3 stride-2 convolutions with padding 1:
+    ``[(H, W), (⌈H/2⌉, ⌈W/2⌉), ...]``, length ``n_layers + 1``."""
+    sizes = [(height, width)]
+    for _ in range(n_layers):
+        h, w = sizes[-1]
+        sizes.append(((h + 1) // 2, (w + 1) // 2))
+    return sizes
+
+
+class ConvEncoder(nn.Module):
+    """Image rows → vectors: 3x3 stride-2 convolutions with ELU, then an affine map.
+
+    ``ConvEncoder((1, 8, 8), 1, [32, 64], 16)`` is
+    ``1x8x8 → 32x4x4 → 64x2x2 → 16``. The input is a flat row of
+    ``in_channels · H · W`` values (the image's channels, then any extra
+    channels such as the observed-pixel mask), shaped (..., in_channels·H·W).
+    """
+
+    def __init__(
+        self, image_shape: Sequence[int], in_channels: int, channels: Sequence[int], out_dim: int
+    ):
+        super().__init__()
+        _, self.height, self.width = image_shape
+        self.in_channels = in_channels
+        widths = [in_channels, *channels]
+        self.convs = nn.ModuleList(
+            nn.Conv2d(a, b, kernel_size=3, stride=2, padding=1) for a, b in pairwise(widths)
+        )
+        h, w = conv_sizes(self.height, self.width, len(channels))[-1]
+        self.head = nn.Linear(widths[-1] * h * w, out_dim)
+        self.activation = nn.ELU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        lead = x.shape[:-1]
+        h = x.reshape(-1, self.in_channels, self.height, self.width)  # (N, C_in, H, W)
+        for conv in self.convs:
+            h = self.activation(conv(h))
+        return self.head(h.flatten(1)).reshape(*lead, -1)
+
+
+class ConvDecoder(nn.Module):
+    """Vectors → image rows: the mirror of :class:`ConvEncoder`.
+
+    An affine map to the encoder's last feature map, 3x3 stride-2 transposed
+    convolutions back up to (H, W) (output padding chosen so that odd sizes
+    come back exactly), and a 3x3 convolution to ``out_channels``; ELU between
+    layers, none after the last. Output shape (..., out_channels·H·W).
+    """
+
+    def __init__(
+        self, image_shape: Sequence[int], channels: Sequence[int], in_dim: int, out_channels: int
+    ):
+        super().__init__()
+        _, height, width = image_shape
+        channels = list(channels) or [out_channels]
+        sizes = conv_sizes(height, width, len(channels))
+        self.start = (channels[-1], *sizes[-1])
+        self.head = nn.Linear(in_dim, channels[-1] * sizes[-1][0] * sizes[-1][1])
+        ups = []
+        for i in reversed(range(len(channels))):
+            (h, w), (h_in, w_in) = sizes[i], sizes[i + 1]
+            # a stride-2 transposed 3x3 convolution gives 2s - 1 + output_padding
+            pad = (h - (2 * h_in - 1), w - (2 * w_in - 1))
+            c_out = channels[max(i - 1, 0)]
+            ups.append(nn.ConvTranspose2d(channels[i], c_out, 3, 2, 1, output_padding=pad))
+        self.ups = nn.ModuleList(ups)
+        self.out = nn.Conv2d(channels[0], out_channels, kernel_size=3, padding=1)
+        self.activation = nn.ELU()
+
+    def forward(self, z: Tensor) -> Tensor:
+        lead = z.shape[:-1]
+        h = self.activation(self.head(z.reshape(-1, z.shape[-1]))).reshape(-1, *self.start)
+        for up in self.ups:
+            h = self.activation(up(h))
+        return self.out(h).flatten(1).reshape(*lead, -1)
+
+
+def encoder_network(
+    in_dim: int,
+    hidden_dims: Sequence[int],
+    out_dim: int,
+    members: int | None = None,
+    image_shape: Sequence[int] | None = None,
+) -> nn.Module:
+    """An MLP, or for ``image_shape = (C, H, W)`` a :class:`ConvEncoder` whose
+    ``hidden_dims`` are its channel counts (``in_dim`` a multiple of H·W)."""
+    if image_shape is None:
+        return MLP(in_dim, hidden_dims, out_dim, members)
+    if members is not None:
+        raise ValueError("convolutional networks have no batched-ensemble form")
+    _, h, w = image_shape
+    return ConvEncoder(image_shape, in_dim // (h * w), hidden_dims, out_dim)
+
+
+def decoder_network(
+    in_dim: int,
+    hidden_dims: Sequence[int],
+    out_dim: int,
+    members: int | None = None,
+    image_shape: Sequence[int] | None = None,
+) -> nn.Module:
+    """The decoder mirroring :func:`encoder_network` (``hidden_dims`` as the encoder's)."""
+    if image_shape is None:
+        return MLP(in_dim, list(hidden_dims)[::-1], out_dim, members)
+    if members is not None:
+        raise ValueError("convolutional networks have no batched-ensemble form")
+    _, h, w = image_shape
+    return ConvDecoder(image_shape, hidden_dims, in_dim, out_dim // (h * w))
 
 
 def member_state(ensemble: nn.Module, single: nn.Module, e: int) -> dict[str, Tensor]:

@@ -36,7 +36,7 @@ from torch.distributions import (
 )
 
 from ..likelihoods import Likelihood
-from .networks import MLP
+from .networks import decoder_network, encoder_network
 
 MIN_SCALE = 1e-4  # floor on posterior scales
 
@@ -95,6 +95,8 @@ class VAEModule(nn.Module):
         importance-weighted bound with K samples (MIWAE, Mattei & Frellsen 2019).
     missingness : SelfMasking, optional
         A model of the missingness itself (missing not at random).
+    image_shape : (C, H, W), optional
+        Convolutional encoder and decoder for image rows (see ``AEModule``).
     """
 
     n_posterior_params = 2  # μ and σ per latent dimension
@@ -107,6 +109,7 @@ class VAEModule(nn.Module):
         n_samples: int = 1,
         objective: str = "elbo",
         missingness: SelfMasking | None = None,
+        image_shape: Sequence[int] | None = None,
     ):
         super().__init__()
         self.likelihood = likelihood
@@ -114,8 +117,9 @@ class VAEModule(nn.Module):
         self.n_samples = n_samples
         self.objective = objective
         self.missingness = missingness
-        self.encoder = MLP(likelihood.width, hidden_dims, latent_dim * self.n_posterior_params)
-        self.decoder = MLP(latent_dim, list(hidden_dims)[::-1], likelihood.width)
+        out = latent_dim * self.n_posterior_params
+        self.encoder = encoder_network(likelihood.width, hidden_dims, out, None, image_shape)
+        self.decoder = decoder_network(latent_dim, hidden_dims, likelihood.width, None, image_shape)
 
     # -- the terms a variant may override ---------------------------------
     def posterior(self, x: Tensor) -> Distribution:
@@ -130,7 +134,7 @@ class VAEModule(nn.Module):
 
     def generative_prior(self, n: int) -> Distribution:
         """p(z) for drawing new rows, batch shape (n,)."""
-        loc = self.decoder.layers[0].weight.new_zeros(n, self.latent_dim)
+        loc = next(self.decoder.parameters()).new_zeros(n, self.latent_dim)
         return Independent(Normal(loc, torch.ones_like(loc)), 1)
 
     def kl(self, q: Distribution, p: Distribution, z: Tensor) -> Tensor:

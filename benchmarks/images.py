@@ -1,0 +1,247 @@
+"""Benchmark of image imputation: SSIM of images with missing pixels filled.
+
+Images: scikit-learn's 8x8 digits (1797 images, pixel / 16), or the first
+``--n-images`` images of an MNIST / Fashion-MNIST IDX file given with ``--idx``
+(read from disk; nothing is downloaded). Missing pixels: one square block per
+image, pixels hidden independently, or spatially correlated patches
+(``aekit.data.images.mask_images``). Every method sees the images with their
+holes and fills them; the score is the SSIM (``aekit.metrics.ssim``,
+data_range=1, scikit-image's default 7x7 window) of each completed image against
+the original, averaged over the images, then mean ± std over seeds.
+
+Methods: the mean of each pixel over the images where it is observed, and
+``aekit.Imputer`` (one model each, ``n_models=1``, so that architectures are
+compared one network against one) with the AE, the DAE (the default imputer's
+settings), the VAE and the t-VAE, each with convolutional and with perceptron
+networks.
+
+    python benchmarks/images.py                 # prints Markdown tables
+    python benchmarks/images.py --write         # ... and writes benchmarks/README.md
+    python benchmarks/images.py --quick         # a smoke test
+    python benchmarks/images.py --idx train-images-idx3-ubyte.gz --n-images 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+import aekit
+from aekit.data.images import hide_pixels, load_digits_images, load_images, mask_images
+from aekit.metrics import ssim
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme import write_section
+
+
+def log(*parts):
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ masks
+MASKS = {  # name: (kind, rate, size)
+    "block 3x3": ("blocks", None, 3),
+    "block 4x4": ("blocks", None, 4),
+    "pixels 25%": ("pixels", 0.25, None),
+    "pixels 50%": ("pixels", 0.5, None),
+    "patches 25%": ("patches", 0.25, None),
+}
+
+
+def make_mask(X, name, seed):
+    kind, rate, size = MASKS[name]
+    if kind == "blocks":  # one block of the given side per image (28x28: scaled up)
+        side = size if X.shape[-1] <= 8 else round(size * X.shape[-1] / 8)
+        rate = side * side / (X.shape[-2] * X.shape[-1])
+        return mask_images(X, "blocks", rate, size=side, random_state=seed)
+    return mask_images(X, kind, rate, random_state=seed)
+
+
+# ------------------------------------------------------------------ methods
+MLP = (128, 64)
+CONV = (32, 64)
+
+
+def _common(arch, quick):
+    return dict(
+        latent_dim=16,
+        hidden_dims=CONV if arch == "conv" else MLP,
+        architecture=arch,
+        max_epochs=30 if quick else 300,
+        patience=20,
+        validation_fraction=0.0,
+    )
+
+
+def _model(kind, arch, quick):
+    c = _common(arch, quick)
+    if kind == "AE":
+        return aekit.Autoencoder(learning_rate=3e-3, **c)
+    if kind == "DAE":  # the default imputer's settings
+        return aekit.Autoencoder(
+            noise="masking", noise_level=0.25, mask_input=True, learning_rate=3e-3, **c
+        )
+    prior = "student-t" if kind == "t-VAE" else "normal"
+    return aekit.VAE(prior=prior, objective="iwae", n_samples=5, learning_rate=1e-3, **c)
+
+
+def mean_pixel(X_missing):
+    fill = np.nanmean(X_missing, axis=0)
+    fill = np.where(np.isnan(fill), np.nanmean(X_missing), fill)
+    return np.where(np.isnan(X_missing), fill, X_missing)
+
+
+def method_names(archs):
+    return ["mean"] + [f"{k} {a}" for k in ("AE", "DAE", "VAE", "t-VAE") for a in archs]
+
+
+def run_method(name, X_missing, seed, quick):
+    if name == "mean":
+        return mean_pixel(X_missing)
+    kind, arch = name.rsplit(" ", 1)
+    imputer = aekit.Imputer(_model(kind, arch, quick), n_models=1, random_state=seed)
+    return imputer.fit_transform(X_missing)
+
+
+# ------------------------------------------------------------------ run
+def run(X, masks, methods, seeds, quick) -> pd.DataFrame:
+    rows = []
+    for mask_name in masks:
+        for seed in seeds:
+            mask = make_mask(X, mask_name, seed)
+            X_missing = hide_pixels(X, mask)
+            for name in methods:
+                start = time.perf_counter()
+                filled = run_method(name, X_missing, seed, quick)
+                seconds = time.perf_counter() - start
+                if not np.array_equal(filled[~mask], X[~mask]):
+                    raise AssertionError(f"{name} changed observed pixels")
+                score = float(np.mean(ssim(X, filled, data_range=1.0)))
+                rmse = float(np.sqrt(np.mean((filled[mask] - X[mask]) ** 2)))
+                rows.append(
+                    dict(
+                        mask=mask_name,
+                        seed=seed,
+                        method=name,
+                        missing=float(mask.mean()),
+                        ssim=score,
+                        rmse=rmse,
+                        seconds=seconds,
+                    )
+                )
+                log(f"{mask_name:12s} seed {seed} {name:12s} SSIM {score:.4f} ({seconds:.1f} s)")
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ tables
+def tables(results: pd.DataFrame, data_name: str, n_images: int) -> str:
+    seeds = results["seed"].nunique()
+    methods = list(dict.fromkeys(results["method"]))
+    masks = list(dict.fromkeys(results["mask"]))
+    agg = results.groupby(["mask", "method"])["ssim"].agg(["mean", "std"])
+    out = [
+        f"Produced by `python benchmarks/images.py --write`: {data_name}, {n_images} images, "
+        f"{seeds} seed(s) (mask and model), one model per imputer (`n_models=1`). Mean SSIM "
+        "of the completed images against the originals (data_range=1, 7x7 window), "
+        "± its standard deviation over seeds; the best in each row in bold. Rows: share of "
+        "pixels missing in parentheses.",
+        "",
+        "| missing | " + " | ".join(methods) + " |",
+        "|---" * (len(methods) + 1) + "|",
+    ]
+    for mask in masks:
+        share = results.loc[results["mask"] == mask, "missing"].mean()
+        means = agg.loc[mask]["mean"].reindex(methods)
+        best = means.idxmax()
+        cells = []
+        for m in methods:
+            mean, std = agg.loc[(mask, m)]
+            text = f"{mean:.3f} ± {0 if np.isnan(std) else std:.3f}"
+            cells.append(f"**{text}**" if m == best else text)
+        out.append(f"| {mask} ({share:.0%}) | " + " | ".join(cells) + " |")
+    out.append("")
+
+    # conv against MLP, and t-VAE against VAE: per (mask, seed) pairs, side by side
+    def paired(a, b):
+        wide = results.pivot_table(index=["mask", "seed"], columns="method", values="ssim")
+        if a not in wide or b not in wide:
+            return None
+        diff = wide[a] - wide[b]
+        return diff.mean(), int((diff > 0).sum()), len(diff)
+
+    out += [
+        "Paired differences of SSIM over every mask and seed (first minus second):",
+        "",
+        "| comparison | mean difference | first better in |",
+        "|---|---|---|",
+    ]
+    pairs = [(f"{k} conv", f"{k} mlp") for k in ("AE", "DAE", "VAE", "t-VAE")]
+    pairs += [(f"t-VAE {a}", f"VAE {a}") for a in ("conv", "mlp")]
+    best_ours = max(
+        (m for m in methods if m != "mean"), key=lambda m: agg.xs(m, level=1)["mean"].mean()
+    )
+    pairs.append((best_ours, "mean"))
+    for a, b in pairs:
+        got = paired(a, b)
+        if got is not None:
+            diff, wins, n = got
+            out.append(f"| {a} − {b} | {diff:+.4f} | {wins} of {n} |")
+    out.append("")
+    seconds = results.groupby("method")["seconds"].mean().reindex(methods)
+    out += [
+        "Seconds per fit and imputation (mean over rows): "
+        + ", ".join(f"{m} {s:.1f}" for m, s in seconds.items())
+        + ".",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--masks", nargs="+", default=list(MASKS), choices=list(MASKS))
+    parser.add_argument("--archs", nargs="+", default=["conv", "mlp"], choices=["conv", "mlp"])
+    parser.add_argument("--methods", nargs="+", default=None, help="subset of the method names")
+    parser.add_argument("--idx", type=Path, default=None, help="an MNIST-style IDX image file")
+    parser.add_argument("--n-images", type=int, default=5000, help="images taken from --idx")
+    parser.add_argument("--quick", action="store_true", help="few images, short training")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--save", type=Path, default=None, help="write the raw results (CSV)")
+    parser.add_argument("--tables-from", nargs="+", type=Path, default=None, help="raw CSVs")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/README.md")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    if args.idx is not None:
+        X = load_images(args.idx)[: args.n_images]
+        data_name = f"`{args.idx.name}`"
+    else:
+        X, _ = load_digits_images()
+        data_name = "scikit-learn's 8x8 digits"
+    if args.quick:
+        X = X[:300]
+
+    if args.tables_from:
+        results = pd.concat([pd.read_csv(p) for p in args.tables_from], ignore_index=True)
+    else:
+        methods = args.methods or method_names(args.archs)
+        results = run(X, args.masks, methods, list(range(args.seeds)), args.quick)
+        if args.save:
+            results.to_csv(args.save, index=False)
+    text = tables(results, data_name, len(X))
+    print(text)
+    if args.write:
+        write_section("images", "Image imputation", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

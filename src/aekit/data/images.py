@@ -1,0 +1,546 @@
+"""Images: IDX files (MNIST's format), folders of PNG files, and masks that hide pixels.
+
+Images are float arrays with values in [0, 1], of shape (n, H, W) when grayscale
+and (n, C, H, W), channels first, when in colour. A mask is a boolean array of
+the images' shape, True where a pixel is hidden; :func:`hide_pixels` turns the
+hidden pixels into NaN, the missing-value marker of the rest of aekit.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import numbers
+import os
+import shutil
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ..errors import AekitError
+from ..io import _swap_in, _umask, atomic_write
+
+# IDX type byte -> element type, as stored in the file (big-endian)
+IDX_TYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_IDX_CODES = {(dt.kind, dt.itemsize): code for code, dt in IDX_TYPES.items()}
+GZIP_MAGIC = b"\x1f\x8b"
+PNG_MAGIC = b"\x89PNG"
+ACCEPTED = "load_images reads an IDX image file (gzipped or not) or a folder of .png files"
+MASK_KINDS = ("pixels", "blocks", "patches")
+_CHUNK = 1024  # images smoothed at a time by kind="patches", to bound memory
+
+
+def _type_names() -> str:
+    return ", ".join(
+        f"0x{code:02X} ({dt.newbyteorder('=').name})" for code, dt in IDX_TYPES.items()
+    )
+
+
+# --------------------------------------------------------------------------- IDX files
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file, the format of MNIST and Fashion-MNIST, gzipped or not.
+
+    The file holds a 4-byte magic number (two zero bytes, a type byte, the
+    number of dimensions), each dimension as a big-endian uint32, then the
+    values, big-endian, in row-major order. Type bytes: 0x08 uint8, 0x09 int8,
+    0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64. A gzip-compressed file
+    is recognised by its first two bytes (1f 8b), whatever its name.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    ndarray of the shape stored in the file, with the file's element type in
+    native byte order (e.g. uint8 of shape (60000, 28, 28) for MNIST's training
+    images, uint8 of shape (60000,) for its labels).
+
+    Raises
+    ------
+    AekitError
+        Naming ``path``: no such file, not gzip nor IDX (bad magic number),
+        unknown type byte, a corrupt or truncated gzip stream, or a size that
+        does not match the header (truncated data or trailing bytes).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AekitError(f"input {path}: no such file")
+    raw = path.read_bytes()
+    gzipped = raw[:2] == GZIP_MAGIC
+    if gzipped:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise AekitError(f"input {path}: corrupt gzip data ({exc})") from None
+    return _parse_idx(raw, path, " (after decompression)" if gzipped else "")
+
+
+def _parse_idx(raw: bytes, path: Path, note: str) -> np.ndarray:
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise AekitError(
+            f"input {path}: not an IDX file (an IDX file starts with two zero bytes, "
+            f"this one with {raw[:4].hex(' ') or 'nothing'}{note})"
+        )
+    code, ndim = raw[2], raw[3]
+    if code not in IDX_TYPES:
+        raise AekitError(
+            f"input {path}: unknown IDX type byte 0x{code:02X}; known: {_type_names()}"
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise AekitError(
+            f"input {path}: truncated header: {ndim} dimensions need {header} bytes, "
+            f"found {len(raw)}{note}"
+        )
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = IDX_TYPES[code]
+    expected = header + math.prod(shape) * dtype.itemsize
+    if len(raw) != expected:
+        what = "truncated data" if len(raw) < expected else "trailing bytes after the data"
+        raise AekitError(
+            f"input {path}: {what}: a {dtype.newbyteorder('=').name} array of shape "
+            f"{shape} needs {expected} bytes, found {len(raw)}{note}"
+        )
+    values = np.frombuffer(raw, dtype=dtype, count=math.prod(shape), offset=header)
+    return values.reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def write_idx(path, array, *, compress: bool | None = None, force: bool = False) -> Path:
+    """Write ``array`` as an IDX file, the inverse of :func:`read_idx`.
+
+    Parameters
+    ----------
+    path : str or Path
+    array : array-like of any shape (at most 255 dimensions)
+        Of type uint8, int8, int16, int32, float32 or float64 (any byte order).
+    compress : bool or None, default=None
+        Gzip the file; None gzips it when the name ends with ``.gz``.
+    force : bool, default=False
+        Overwrite an existing file.
+
+    Returns
+    -------
+    Path
+        The file written: whole or not at all (through a temporary file renamed
+        into place).
+    """
+    path = Path(path)
+    array = np.asarray(array)
+    code = _IDX_CODES.get((array.dtype.kind, array.dtype.itemsize))
+    if code is None:
+        raise AekitError(
+            f"array: IDX cannot store dtype {array.dtype}; cast it to one of uint8, int8, "
+            "int16, int32, float32, float64"
+        )
+    if array.ndim > 255 or any(d >= 2**32 for d in array.shape):
+        raise AekitError(
+            f"array: shape {array.shape} does not fit IDX (at most 255 dimensions, "
+            "each below 2**32)"
+        )
+    if compress is None:
+        compress = path.name.lower().endswith(".gz")
+    elif not isinstance(compress, bool):
+        raise AekitError(f"compress must be True, False or None; got {compress!r}")
+    if path.exists() and not force:
+        raise AekitError(f"output {path} exists; pass force=True to overwrite it")
+    if path.is_dir():
+        raise AekitError(f"output {path} is a folder; an IDX file is a single file")
+    if not path.parent.is_dir():
+        raise AekitError(f"output {path}: folder {path.parent} does not exist")
+    header = struct.pack(f">BBBB{array.ndim}I", 0, 0, code, array.ndim, *array.shape)
+    payload = header + array.astype(IDX_TYPES[code], copy=False).tobytes(order="C")
+    if compress:
+        payload = gzip.compress(payload, mtime=0)  # no time stamp: same array, same bytes
+    atomic_write(path, lambda tmp: tmp.write_bytes(payload))
+    return path
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_images(path) -> np.ndarray:
+    """Read images from an IDX file or a folder of PNG files, as floats in [0, 1].
+
+    Parameters
+    ----------
+    path : str or Path
+        - An IDX file (gzipped or not, any name) holding a 3-D array (n, H, W):
+          uint8 values are divided by 255; float values must already lie in
+          [0, 1]. Other integer types and arrays of other dimensions (e.g. a
+          label file) are refused.
+        - A folder: every ``*.png`` file in it (any case of the suffix, not in
+          sub-folders), in sorted name order, read with
+          ``matplotlib.image.imread`` (8-bit and 16-bit PNGs alike). Alpha
+          channels are dropped; a grayscale+alpha image keeps its gray channel.
+          All images must have one height and width. An image is gray when it
+          has one channel or when its red, green and blue are equal everywhere
+          (as in the RGBA files that ``matplotlib.image.imsave`` and
+          :func:`save_png_folder` write for gray images). If every image is
+          gray the result is grayscale; otherwise it is in colour, the gray
+          images given the same value on all three channels.
+
+    Returns
+    -------
+    ndarray of shape (n, H, W) (grayscale) or (n, 3, H, W) (colour), float32,
+    values in [0, 1].
+    """
+    path = Path(path)
+    if path.is_dir():
+        return _load_png_folder(path)
+    if not path.is_file():
+        raise AekitError(f"input {path}: no such file or folder; {ACCEPTED}")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head == PNG_MAGIC:
+        raise AekitError(f"input {path} is a single PNG file; {ACCEPTED} (put it in a folder)")
+    if head[:2] != GZIP_MAGIC and not (len(head) == 4 and head[:2] == b"\0\0"):
+        raise AekitError(f"input {path}: neither an IDX file nor a folder; {ACCEPTED}")
+    array = read_idx(path)
+    if array.ndim != 3:
+        raise AekitError(
+            f"input {path} holds a {array.ndim}-D array of shape {array.shape} (a label "
+            "file?); an IDX image file holds a 3-D array (n, H, W)"
+        )
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / np.float32(255)
+    if array.dtype.kind != "f":
+        raise AekitError(
+            f"input {path} holds {array.dtype} values; images are stored as uint8 "
+            "(0 to 255) or as floats in [0, 1]"
+        )
+    bad = int(np.count_nonzero(~np.isfinite(array)))
+    if bad:
+        raise AekitError(f"input {path} holds {bad} NaN or infinite pixel value(s)")
+    if array.size and (array.min() < 0 or array.max() > 1):
+        raise AekitError(
+            f"input {path}: float pixel values must lie in [0, 1]; found "
+            f"{array.min():g} to {array.max():g}"
+        )
+    return array.astype(np.float32)
+
+
+def _read_png(path: Path) -> np.ndarray:
+    """One PNG as float32 (H, W) or (H, W, 3), alpha dropped."""
+    import matplotlib.image as mpimg
+    from PIL import Image
+
+    try:
+        image = mpimg.imread(str(path), format="png")
+    except (OSError, ValueError, SyntaxError, EOFError, zlib.error, Image.DecompressionBombError):
+        # Pillow reports a file that is not a PNG with SyntaxError
+        raise AekitError(f"input {path}: not a readable PNG file") from None
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 2:  # gray + alpha
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] in (3, 4):  # RGB, RGBA
+        return image[:, :, :3]
+    raise AekitError(f"input {path}: an image of unexpected shape {image.shape}")
+
+
+def _load_png_folder(folder: Path) -> np.ndarray:
+    entries = list(folder.iterdir())
+    if not entries:
+        raise AekitError(f"input {folder}: the folder is empty; {ACCEPTED}")
+    files = sorted(
+        (p for p in entries if p.suffix.lower() == ".png" and p.is_file()), key=lambda p: p.name
+    )
+    if not files:
+        raise AekitError(
+            f"input {folder}: no .png files in the folder ({len(entries)} other entries); "
+            f"{ACCEPTED}"
+        )
+    images, colour = [], False
+    for file in files:
+        image = _read_png(file)
+        if image.ndim == 3 and _all_gray(image):
+            image = image[:, :, 0]
+        if images and image.shape[:2] != images[0].shape[:2]:
+            raise AekitError(
+                f"input {folder}: {file.name} has shape {image.shape[:2]} (height, width) "
+                f"but {files[0].name} has {images[0].shape[:2]}; all images in a folder "
+                "must have one shape"
+            )
+        colour = colour or image.ndim == 3
+        images.append(image)
+    if not colour:
+        return np.stack(images)
+    X = np.empty((len(images), 3, *images[0].shape[:2]), dtype=np.float32)
+    for i, image in enumerate(images):
+        X[i] = image.transpose(2, 0, 1) if image.ndim == 3 else image  # gray: on every channel
+    return X
+
+
+def _all_gray(image: np.ndarray) -> bool:
+    """Whether red, green and blue of an (H, W, 3) image are equal everywhere."""
+    return np.array_equal(image[:, :, 0], image[:, :, 1]) and np.array_equal(
+        image[:, :, 0], image[:, :, 2]
+    )
+
+
+def load_digits_images():
+    """scikit-learn's 8x8 handwritten digits as images (shipped with it, no download).
+
+    Returns
+    -------
+    X : ndarray of shape (1797, 8, 8), float32
+        Pixel values 0 to 16 divided by 16, so in [0, 1].
+    y : ndarray of shape (1797,), int
+        The digit shown, 0 to 9.
+    """
+    from sklearn import datasets
+
+    bunch = datasets.load_digits()
+    return (bunch.images / 16).astype(np.float32), bunch.target
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def save_png_folder(images, folder, *, force: bool = False) -> Path:
+    """Write images as PNG files ``img00000.png``, ``img00001.png``, ... in a new folder.
+
+    Parameters
+    ----------
+    images : array-like of shape (n, H, W), (n, 1, H, W) or (n, 3, H, W)
+        Values in [0, 1], no NaN. Each value is rounded to the nearest of the
+        256 levels of an 8-bit PNG (an error of at most 1/510). Grayscale
+        images are written as RGBA files with equal red, green and blue (what
+        ``matplotlib.image.imsave`` writes), which :func:`load_images` reads
+        back as grayscale (n, H, W), also for (n, 1, H, W) input.
+    folder : str or Path
+        Created by this call; numbers are zero-padded to the width of n, at
+        least 5 digits, so that name order is image order.
+    force : bool, default=False
+        Replace an existing folder; only one that holds nothing but PNG files
+        (e.g. an earlier output), so that no other file is lost.
+
+    Returns
+    -------
+    Path
+        The folder, whole or not at all: the files are written into a hidden
+        sibling folder that is then renamed into place.
+    """
+    import matplotlib.image as mpimg
+
+    folder = Path(folder)
+    X = np.asarray(images)
+    if X.dtype.kind not in "biuf":
+        raise AekitError(f"images must be numbers; got dtype {X.dtype}")
+    if not (X.ndim == 3 or (X.ndim == 4 and X.shape[1] in (1, 3))):
+        raise AekitError(
+            f"images must have shape (n, H, W), (n, 1, H, W) or (n, 3, H, W); got {X.shape}"
+        )
+    if X.shape[0] == 0 or X.size == 0:
+        raise AekitError(f"images holds no pixels (shape {X.shape})")
+    bad = int(np.count_nonzero(~np.isfinite(X)))
+    if bad:
+        raise AekitError(f"images holds {bad} NaN or infinite pixel value(s); a PNG has none")
+    if X.min() < 0 or X.max() > 1:
+        raise AekitError(f"images must have values in [0, 1]; found {X.min():g} to {X.max():g}")
+    if folder.exists():
+        if not force:
+            raise AekitError(f"output {folder} exists; pass force=True to replace it")
+        if not folder.is_dir():
+            raise AekitError(f"output {folder} exists and is not a folder")
+        others = sorted(p.name for p in folder.iterdir() if p.suffix.lower() != ".png")
+        if others:
+            raise AekitError(
+                f"output {folder} holds other files ({', '.join(others[:3])}); only a "
+                "folder of PNG files is replaced"
+            )
+    if not folder.parent.is_dir():
+        raise AekitError(f"output {folder}: folder {folder.parent} does not exist")
+
+    levels = np.rint(X.astype(np.float64) * 255).astype(np.uint8)
+    if levels.ndim == 4:
+        levels = levels.transpose(0, 2, 3, 1)  # channels last, as image files store them
+    width = max(5, len(str(len(levels))))
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
+    try:
+        for i, image in enumerate(levels):
+            if image.ndim == 2 or image.shape[2] == 1:
+                # 8-bit RGB passes through imsave unchanged; the "gray" colour map
+                # would quantise a second time (256 bins) and could be off by 1.6/255
+                image = np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
+            mpimg.imsave(str(tmp / f"img{i:0{width}d}.png"), image, format="png")
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes the folder private
+        if hasattr(os, "sync"):
+            os.sync()  # the files on disk before the rename, so a crash keeps them whole
+        _swap_in(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+# --------------------------------------------------------------------------- masks
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _random_state(random_state) -> np.random.RandomState:
+    if isinstance(random_state, np.random.Generator):
+        # draws come from (and advance) the Generator's own bit stream
+        return np.random.RandomState(random_state.bit_generator)
+    try:
+        return check_random_state(random_state)
+    except ValueError:
+        raise AekitError(
+            f"random_state must be None, an int, a RandomState or a Generator; got {random_state!r}"
+        ) from None
+
+
+def mask_images(X, kind="pixels", rate=0.25, *, size=None, random_state=None) -> np.ndarray:
+    """Choose pixels to hide: a boolean mask shaped like ``X``, True where hidden.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, H, W) or (n, C, H, W)
+        The images (only their shape is used). In colour, all channels of a
+        pixel are hidden together.
+    kind : {"pixels", "blocks", "patches"}
+        - ``"pixels"``: each pixel is hidden independently with probability
+          ``rate``.
+        - ``"blocks"``: square holes of side ``size`` placed at uniformly random
+          positions, each wholly inside the image. Per image, blocks are added
+          one at a time (they may overlap) until at least a share ``rate`` of
+          its pixels is hidden, i.e. ``ceil(rate * H * W)`` pixels; there is
+          always at least one block. The default side is the smallest whose
+          square covers that many pixels, ``ceil(sqrt(rate * H * W))`` (capped
+          at ``min(H, W)``), so by default each image gets one block of side
+          ``s``, hiding a share ``s² / (H W)``, at least ``rate`` (more blocks
+          only when the cap applies).
+        - ``"patches"``: blob-shaped holes. Per image, white noise is smoothed
+          by a Gaussian filter (``scipy.ndimage.gaussian_filter``, standard
+          deviation ``size`` pixels) and the ``round(rate * H * W)`` pixels with
+          the largest smoothed values are hidden: the share is ``rate`` up to
+          that rounding, and neighbouring pixels tend to be hidden together.
+    rate : float in (0, 1), default=0.25
+        Share of pixels to hide.
+    size : int, optional
+        ``"blocks"``: the side of a block, an int in [1, min(H, W)].
+        ``"patches"``: the filter's standard deviation in pixels, a number in
+        (0, min(H, W)]; default ``max(1, min(H, W) / 8)``; larger gives larger
+        blobs. Not used by ``"pixels"`` (passing it is an error).
+    random_state : None, int, RandomState or Generator
+        As scikit-learn's ``check_random_state``; a Generator is wrapped so
+        that draws advance it. A fixed seed gives a fixed mask.
+
+    Returns
+    -------
+    ndarray of bool, of the shape of X.
+    """
+    shape = np.shape(X)
+    if len(shape) not in (3, 4):
+        raise AekitError(f"X must have shape (n, H, W) or (n, C, H, W); got shape {shape}")
+    n, H, W = shape[0], shape[-2], shape[-1]
+    if kind not in MASK_KINDS:
+        raise AekitError(f"kind must be one of {list(MASK_KINDS)}; got {kind!r}")
+    if not _is_real(rate) or not 0 < rate < 1:
+        raise AekitError(f"rate must be a number in (0, 1); got {rate!r}")
+    if H == 0 or W == 0:
+        raise AekitError(f"X holds images without pixels (shape {shape})")
+    if size is not None:
+        if kind == "pixels":
+            raise AekitError("size applies to kind='blocks' and kind='patches' only")
+        if kind == "blocks":
+            ok = isinstance(size, numbers.Integral) and not isinstance(size, bool)
+            what = "an int"
+        else:
+            ok = _is_real(size) and math.isfinite(size)
+            what = "a number"
+        if not ok or not 0 < size <= min(H, W):
+            raise AekitError(
+                f"size must be {what} in (0, min(H, W)] = (0, {min(H, W)}] for "
+                f"kind={kind!r}; got {size!r}"
+            )
+    rng = _random_state(random_state)
+
+    if kind == "pixels":
+        hidden = rng.random_sample((n, H, W)) < rate
+    elif kind == "blocks":
+        hidden = _blocks(n, H, W, float(rate), size, rng)
+    else:
+        sigma = float(size) if size is not None else max(1.0, min(H, W) / 8)
+        hidden = _patches(n, H, W, float(rate), sigma, rng)
+    if len(shape) == 4:
+        hidden = np.broadcast_to(hidden[:, None], shape).copy()
+    return hidden
+
+
+def _blocks(n, H, W, rate, size, rng) -> np.ndarray:
+    need = max(1, math.ceil(rate * H * W - 1e-9))  # pixels per image (float slack for rate·H·W)
+    side = size if size is not None else min(math.isqrt(need - 1) + 1, H, W)
+    hidden = np.zeros((n, H, W), dtype=bool)
+    span = np.arange(side)
+    todo = np.arange(n)  # images still short of `need`: each gets one more block a round
+    while todo.size:
+        top = rng.randint(0, H - side + 1, size=todo.size)
+        left = rng.randint(0, W - side + 1, size=todo.size)
+        rows = (top[:, None] + span)[:, :, None]
+        cols = (left[:, None] + span)[:, None, :]
+        hidden[todo[:, None, None], rows, cols] = True
+        todo = todo[hidden[todo].reshape(todo.size, -1).sum(axis=1) < need]
+    return hidden
+
+
+def _patches(n, H, W, rate, sigma, rng) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter
+
+    k = round(rate * H * W)
+    hidden = np.zeros((n, H * W), dtype=bool)
+    for start in range(0, n, _CHUNK):
+        m = min(_CHUNK, n - start)
+        noise = rng.standard_normal((m, H, W))
+        smooth = gaussian_filter(noise, sigma=(0, sigma, sigma)).reshape(m, H * W)
+        if k:
+            top = np.argpartition(smooth, H * W - k, axis=1)[:, H * W - k :]
+            np.put_along_axis(hidden[start : start + m], top, True, axis=1)
+    return hidden.reshape(n, H, W)
+
+
+def hide_pixels(X, mask) -> np.ndarray:
+    """Return a float copy of ``X`` with NaN where ``mask`` is True.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, H, W) or (n, C, H, W)
+    mask : ndarray of bool, of the shape of X, or (n, H, W) for (n, C, H, W) X
+        (then every channel of a hidden pixel is hidden), e.g. from
+        :func:`mask_images`.
+
+    Returns
+    -------
+    ndarray of the shape of X, float32 (float64 when X is float64 or an integer
+    type float32 cannot hold exactly). X is not modified.
+    """
+    X = np.asarray(X)
+    mask = np.asarray(mask)
+    if X.dtype.kind not in "biuf":
+        raise AekitError(f"X must be numbers; got dtype {X.dtype}")
+    if mask.dtype != bool:
+        raise AekitError(f"mask must be a boolean array (True = hide); got dtype {mask.dtype}")
+    per_pixel = X.ndim == 4 and mask.shape == (X.shape[0], *X.shape[2:])
+    if mask.shape != X.shape and not per_pixel:
+        raise AekitError(f"mask has shape {mask.shape}, but X has shape {X.shape}")
+    out = X.astype(np.result_type(X.dtype, np.float32), copy=True)
+    out[np.broadcast_to(mask[:, None] if per_pixel else mask, out.shape)] = np.nan
+    return out

@@ -10,10 +10,13 @@ data_range=1, scikit-image's default 7x7 window) of each completed image against
 the original, averaged over the images, then mean ± std over seeds.
 
 Methods: the mean of each pixel over the images where it is observed, and
-``aekit.Imputer`` (one model each, ``n_models=1``, so that architectures are
-compared one network against one) with the AE, the DAE (the default imputer's
+``aekit.Imputer`` with one network each (``n_models=1``, so that architectures
+are compared one network against one): the AE, the DAE (the default imputer's
 settings), the VAE and the t-VAE, each with convolutional and with perceptron
-networks.
+networks. The candidates for the default image imputer, three DAEs averaged
+(``DAE conv x3`` trains its three networks one after another; ``DAE mlp x3``
+trains them as one batched network), are compared on the masks of
+``--default-masks``.
 
     python benchmarks/images.py                 # prints Markdown tables
     python benchmarks/images.py --write         # ... and writes benchmarks/README.md
@@ -98,25 +101,33 @@ def mean_pixel(X_missing):
 
 
 def method_names(archs):
+    """The single-network methods: "mean", then "AE conv", "AE mlp", ..."""
     return ["mean"] + [f"{k} {a}" for k in ("AE", "DAE", "VAE", "t-VAE") for a in archs]
+
+
+DEFAULT_CANDIDATES = ["DAE conv x3", "DAE mlp x3"]
 
 
 def run_method(name, X_missing, seed, quick):
     if name == "mean":
         return mean_pixel(X_missing)
+    n_models = 1
+    if name.endswith(" x3"):
+        name, n_models = name[: -len(" x3")], 3
     kind, arch = name.rsplit(" ", 1)
-    imputer = aekit.Imputer(_model(kind, arch, quick), n_models=1, random_state=seed)
+    imputer = aekit.Imputer(_model(kind, arch, quick), n_models=n_models, random_state=seed)
     return imputer.fit_transform(X_missing)
 
 
 # ------------------------------------------------------------------ run
-def run(X, masks, methods, seeds, quick) -> pd.DataFrame:
+def run(X, masks, methods, seeds, quick, default_masks=()) -> pd.DataFrame:
     rows = []
     for mask_name in masks:
         for seed in seeds:
             mask = make_mask(X, mask_name, seed)
             X_missing = hide_pixels(X, mask)
-            for name in methods:
+            extra = [m for m in DEFAULT_CANDIDATES if mask_name in default_masks]
+            for name in [*methods, *extra]:
                 start = time.perf_counter()
                 filled = run_method(name, X_missing, seed, quick)
                 seconds = time.perf_counter() - start
@@ -140,62 +151,82 @@ def run(X, masks, methods, seeds, quick) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ tables
+def _cell(agg, mask, method, best):
+    if (mask, method) not in agg.index:
+        return "-"
+    mean, std = agg.loc[(mask, method)]
+    text = f"{mean:.3f} ± {0 if np.isnan(std) else std:.3f}"
+    return f"**{text}**" if method == best else text
+
+
+def _ssim_table(results, agg, masks, methods) -> list[str]:
+    out = ["| missing | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    for mask in masks:
+        share = results.loc[results["mask"] == mask, "missing"].mean()
+        best = agg.loc[mask]["mean"].reindex(methods).idxmax()
+        cells = [_cell(agg, mask, m, best) for m in methods]
+        out.append(f"| {mask} ({share:.0%}) | " + " | ".join(cells) + " |")
+    return [*out, ""]
+
+
 def tables(results: pd.DataFrame, data_name: str, n_images: int) -> str:
     seeds = results["seed"].nunique()
-    methods = list(dict.fromkeys(results["method"]))
+    everything = list(dict.fromkeys(results["method"]))
+    methods = [m for m in everything if m not in DEFAULT_CANDIDATES]
     masks = list(dict.fromkeys(results["mask"]))
     agg = results.groupby(["mask", "method"])["ssim"].agg(["mean", "std"])
     out = [
-        f"Produced by `python benchmarks/images.py --write`: {data_name}, {n_images} images, "
-        f"{seeds} seed(s) (mask and model), one model per imputer (`n_models=1`). Mean SSIM "
-        "of the completed images against the originals (data_range=1, 7x7 window), "
-        "± its standard deviation over seeds; the best in each row in bold. Rows: share of "
-        "pixels missing in parentheses.",
+        f"{data_name}, {n_images} images, {seeds} seed(s) (mask and model), one network per "
+        "imputer (`n_models=1`). Mean SSIM of the completed images against the originals "
+        "(data_range=1, 7x7 window) ± its standard deviation over seeds; the best in each "
+        "row in bold. Rows: share of pixels missing in parentheses.",
         "",
-        "| missing | " + " | ".join(methods) + " |",
-        "|---" * (len(methods) + 1) + "|",
+        *_ssim_table(results, agg, masks, methods),
     ]
-    for mask in masks:
-        share = results.loc[results["mask"] == mask, "missing"].mean()
-        means = agg.loc[mask]["mean"].reindex(methods)
-        best = means.idxmax()
-        cells = []
-        for m in methods:
-            mean, std = agg.loc[(mask, m)]
-            text = f"{mean:.3f} ± {0 if np.isnan(std) else std:.3f}"
-            cells.append(f"**{text}**" if m == best else text)
-        out.append(f"| {mask} ({share:.0%}) | " + " | ".join(cells) + " |")
-    out.append("")
 
     # conv against MLP, and t-VAE against VAE: per (mask, seed) pairs, side by side
+    wide = results.pivot_table(index=["mask", "seed"], columns="method", values="ssim")
+
     def paired(a, b):
-        wide = results.pivot_table(index=["mask", "seed"], columns="method", values="ssim")
-        if a not in wide or b not in wide:
+        both = wide[[a, b]].dropna() if a in wide and b in wide else None
+        if both is None or both.empty:
             return None
-        diff = wide[a] - wide[b]
+        diff = both[a] - both[b]
         return diff.mean(), int((diff > 0).sum()), len(diff)
 
+    singles = [m for m in methods if m != "mean"]
+    best_ours = max(singles, key=lambda m: agg.xs(m, level=1)["mean"].mean())
+    pairs = [(f"{k} conv", f"{k} mlp") for k in ("AE", "DAE", "VAE", "t-VAE")]
+    pairs += [(f"t-VAE {a}", f"VAE {a}") for a in ("conv", "mlp")]
+    pairs += [(best_ours, "mean"), ("DAE conv x3", "DAE conv"), ("DAE mlp x3", "DAE mlp")]
+    pairs.append(tuple(DEFAULT_CANDIDATES))
     out += [
-        "Paired differences of SSIM over every mask and seed (first minus second):",
+        "Paired differences of SSIM over every mask and seed where both ran (first minus "
+        f"second; {best_ours} is the best single network on average):",
         "",
         "| comparison | mean difference | first better in |",
         "|---|---|---|",
     ]
-    pairs = [(f"{k} conv", f"{k} mlp") for k in ("AE", "DAE", "VAE", "t-VAE")]
-    pairs += [(f"t-VAE {a}", f"VAE {a}") for a in ("conv", "mlp")]
-    best_ours = max(
-        (m for m in methods if m != "mean"), key=lambda m: agg.xs(m, level=1)["mean"].mean()
-    )
-    pairs.append((best_ours, "mean"))
     for a, b in pairs:
         got = paired(a, b)
         if got is not None:
             diff, wins, n = got
             out.append(f"| {a} − {b} | {diff:+.4f} | {wins} of {n} |")
     out.append("")
-    seconds = results.groupby("method")["seconds"].mean().reindex(methods)
+
+    candidates = [m for m in DEFAULT_CANDIDATES if m in everything]
+    if candidates:
+        shown = [m for m in ("mean", "DAE conv", "DAE mlp", *candidates) if m in everything]
+        cand_masks = list(dict.fromkeys(results.loc[results["method"].isin(candidates), "mask"]))
+        out += [
+            "Candidates for the default image imputer (three DAEs averaged, as "
+            "`aekit.Imputer()` does), beside one network:",
+            "",
+            *_ssim_table(results, agg, cand_masks, shown),
+        ]
+    seconds = results.groupby("method")["seconds"].median().reindex(everything)
     out += [
-        "Seconds per fit and imputation (mean over rows): "
+        "Seconds per fit and imputation (median over rows, one thread per process): "
         + ", ".join(f"{m} {s:.1f}" for m, s in seconds.items())
         + ".",
         "",
@@ -209,6 +240,13 @@ def main(argv=None) -> int:
     parser.add_argument("--masks", nargs="+", default=list(MASKS), choices=list(MASKS))
     parser.add_argument("--archs", nargs="+", default=["conv", "mlp"], choices=["conv", "mlp"])
     parser.add_argument("--methods", nargs="+", default=None, help="subset of the method names")
+    parser.add_argument(
+        "--default-masks",
+        nargs="*",
+        default=["block 4x4", "pixels 50%"],
+        choices=list(MASKS),
+        help="masks on which the default-imputer candidates (x3) also run",
+    )
     parser.add_argument("--idx", type=Path, default=None, help="an MNIST-style IDX image file")
     parser.add_argument("--n-images", type=int, default=5000, help="images taken from --idx")
     parser.add_argument("--quick", action="store_true", help="few images, short training")
@@ -233,7 +271,8 @@ def main(argv=None) -> int:
         results = pd.concat([pd.read_csv(p) for p in args.tables_from], ignore_index=True)
     else:
         methods = args.methods or method_names(args.archs)
-        results = run(X, args.masks, methods, list(range(args.seeds)), args.quick)
+        seeds = list(range(args.seeds))
+        results = run(X, args.masks, methods, seeds, args.quick, args.default_masks)
         if args.save:
             results.to_csv(args.save, index=False)
     text = tables(results, data_name, len(X))

@@ -77,3 +77,10 @@ def test_latent_codes(tmp_path, monkeypatch, capsys):
     assert 2 <= results["best_k"] <= 12 and results["ari"] > 0.2  # ten digits: 0 is chance
     assert "BIC picks" in capsys.readouterr().out
     figures_ok(tmp_path, ["latent_bic.png"])
+
+
+def test_image_imputation(tmp_path, monkeypatch):
+    results = run("image_imputation", tmp_path, monkeypatch)
+    assert set(results) == {"pixel mean", "DAE, convolutions", "DAE, perceptrons"}
+    assert all(0 < v < 1 for v in results.values())
+    figures_ok(tmp_path, ["image_imputation.png", "image_samples.png"])

@@ -304,7 +304,7 @@ def test_save_png_folder_replaces_only_with_force(tmp_path):
 @pytest.mark.parametrize(
     ("X", "message"),
     [
-        (np.where(np.eye(4)[None] > 0, np.nan, 0.5), "images holds 4 NaN or infinite"),
+        (np.where(np.eye(4)[None] > 0, np.inf, 0.5), "images holds 4 infinite"),
         (np.full((1, 2, 2), 1.2), r"values in \[0, 1\]; found 1\.2 to 1\.2"),
         (np.zeros((1, 2, 2, 2)), r"\(n, 3, H, W\); got \(1, 2, 2, 2\)"),
         (np.zeros((4, 4)), r"got \(4, 4\)"),
@@ -315,6 +315,32 @@ def test_save_png_folder_bad_input_leaves_nothing(tmp_path, X, message):
     with pytest.raises(AekitError, match=message):
         save_png_folder(X, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 4), (3, 3, 5, 4)])
+def test_missing_pixels_round_trip_as_transparent_png(tmp_path, shape):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, shape).astype(np.float32) / 255
+    hidden = rng.random((shape[0], *shape[-2:])) < 0.3
+    X_miss = hide_pixels(X, hidden)
+    folder = save_png_folder(X_miss, tmp_path / "holes")
+    back = load_images(folder, missing=True)
+    np.testing.assert_array_equal(np.isnan(back), np.isnan(X_miss))
+    np.testing.assert_allclose(back[~np.isnan(back)], X[~np.isnan(X_miss)], atol=1 / 510)
+    assert not np.isnan(load_images(folder)).any()  # without missing=True alpha is ignored
+
+
+def test_float_idx_with_nan_reads_as_missing_only_when_asked(tmp_path):
+    X = np.full((2, 3, 3), 0.5, dtype=np.float32)
+    X[0, 1, 1] = np.nan
+    path = write_idx(tmp_path / "holes.idx", X)
+    with pytest.raises(AekitError, match="holds 1 NaN or infinite pixel"):
+        load_images(path)
+    back = load_images(path, missing=True)
+    assert np.isnan(back[0, 1, 1]) and np.isnan(back).sum() == 1
+    X[1, 0, 0] = np.inf
+    with pytest.raises(AekitError, match="holds 1 infinite pixel"):
+        load_images(write_idx(tmp_path / "inf.idx", X), missing=True)
 
 
 def test_save_png_folder_failure_midway_leaves_nothing(tmp_path, monkeypatch):

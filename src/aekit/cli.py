@@ -76,8 +76,8 @@ def demo(
     fast: bool = typer.Option(False, "--fast", help="A few epochs only (for tests)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress bars while training."),
 ):
-    """Fit PCA, AE, DAE, VAE and t-VAE on the digits and an imputer on the penguins;
-    print held-out scores; write a figure and an HTML report.
+    """Fit PCA, AE, DAE, VAE and t-VAE on the digits, and imputers on the penguins
+    and on digits with missing blocks; print the scores; write figures and an HTML report.
 
     Example: aekit demo -o demo-output
     """
@@ -85,7 +85,7 @@ def demo(
 
     console = Console(soft_wrap=True)  # paths stay whole for copy and paste
     console.print("Fitting PCA, AE, DAE, VAE and t-VAE on scikit-learn's digits (80/20 split)...")
-    table, figure, report_path, n_filled = run_demo(
+    table, figure, report_path, n_filled, images = run_demo(
         output_dir, fast=fast, seed=seed, verbose=verbose
     )
     out = Table(title="Held-out digits: reconstruction and density")
@@ -105,20 +105,64 @@ def demo(
     )
     console.print(f"Figure of originals and reconstructions: {figure}")
     console.print(f"Penguins: the default imputer filled the table's {n_filled} missing cells.")
+    console.print(
+        f"Digits with a 4x4 block missing: SSIM {images['aekit']:.3f} after imputation "
+        f"(mean-pixel imputation {images['mean']:.3f}); figure: {images['grid']}"
+    )
     console.print(f"Report (open it in a browser): {report_path}")
+
+
+def _is_images(data) -> bool:
+    return isinstance(data, np.ndarray) and data.ndim in (3, 4)
+
+
+def _hide(spec: str, images: np.ndarray, seed: int) -> np.ndarray:
+    """The mask of ``--hide KIND:RATE`` (see ``aekit.data.images.mask_images``)."""
+    from .data.images import MASK_KINDS, mask_images
+
+    kind, _, rate = spec.partition(":")
+    try:
+        share = float(rate)
+    except ValueError:
+        share = None
+    if kind not in MASK_KINDS or share is None:
+        raise AekitError(
+            f"--hide must be KIND:RATE with KIND one of {list(MASK_KINDS)} and RATE a share "
+            f"in (0, 1), e.g. blocks:0.25; got {spec!r}"
+        )
+    return mask_images(images, kind, share, random_state=seed)
 
 
 @app.command()
 @_friendly
 def impute(
-    input: Path = typer.Argument(..., help="CSV or Parquet file; empty cells are missing."),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet)."),
+    input: Path = typer.Argument(
+        ...,
+        help="A table (CSV, Parquet; empty cells are missing) or images (.npy or IDX with "
+        "NaN, or a folder of PNG files whose transparent pixels are missing).",
+    ),
+    output: Path = typer.Option(
+        ...,
+        "--output",
+        "-o",
+        help="Where to write: .csv or .parquet for a table; .npy, an IDX name or a folder "
+        "(no suffix: PNG files) for images.",
+    ),
     model: str = typer.Option(
         "default", "--model", help="default, dae, vae, tvae or mnar (missing not at random)."
     ),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed."),
     m: int = typer.Option(
         1, "--m", min=1, help="Multiple imputations: m > 1 writes a long table with a .imp column."
+    ),
+    hide: str | None = typer.Option(
+        None,
+        "--hide",
+        help="Images only: hide pixels of complete images first (KIND:RATE, KIND pixels, "
+        "blocks or patches), then impute them and report SSIM and PSNR against the originals.",
+    ),
+    grid: Path | None = typer.Option(
+        None, "--grid", help="Images only: also draw a PNG of images with holes and imputed."
     ),
     save_model: Path | None = typer.Option(
         None, "--save-model", help="Also save the fitted imputer to this directory."
@@ -132,59 +176,121 @@ def impute(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ):
-    """Fill the missing cells of a table; observed cells are written unchanged.
+    """Fill the missing cells of a table, or the missing pixels of images; observed
+    values are written unchanged.
 
     Example: aekit impute survey.csv -o survey-imputed.csv --model vae --seed 1
+
+    Example: aekit impute digits.npy --hide blocks:0.25 -o filled.npy --grid grid.png
     """
-    from .data.files import read_table, write_table
+    from .data.files import check_output, read_data, write_data
+    from .data.images import hide_pixels
     from .estimators.impute import Imputer, preset
 
     if input.resolve() == output.resolve():
         raise AekitError("output must differ from input; aekit never overwrites its input")
-    if output.exists() and not force:
-        raise AekitError(f"output {output} exists; pass --force to overwrite it")
-    chosen = preset(model)
+    _check_output(output, force)
+    if grid is not None:
+        _check_output(grid, force, input, output)
+        if grid.suffix.lower() != ".png":
+            raise AekitError(f"--grid {grid}: the grid is a .png file")
+    data = read_data(input)
+    images = _is_images(data)
+    check_output(output, images=images)  # before training, not after
+    if not images and (hide is not None or grid is not None):
+        raise AekitError(
+            f"--hide and --grid are for images; {input} holds a table "
+            "(simulate missing cells in a table with aekit.ampute)"
+        )
+    truth = None
+    if hide is not None:
+        if np.isnan(data).any():
+            raise AekitError(f"--hide needs complete images; {input} has missing pixels already")
+        truth, data = data, hide_pixels(data, _hide(hide, data, seed))
+    chosen = preset(model, data.shape[1:] if images else None)
     if m > 1 and not (chosen is not None and hasattr(chosen, "sample")):
         raise AekitError("--m > 1 needs a model that can draw imputations: vae, tvae or mnar")
-    df = read_table(input)
-    n_missing = int(df.isna().sum().sum())
+    if images and m > 1 and output.suffix.lower() != ".npy":
+        raise AekitError(f"output {output}: m > 1 imputations of images are written as .npy")
+    n_missing = int(pd.isna(data).sum().sum()) if not images else int(np.isnan(data).sum())
     imputer = Imputer(chosen, random_state=seed, verbose=not quiet).fit(
-        df, checkpoint_dir=checkpoint_dir, resume=resume
+        data, checkpoint_dir=checkpoint_dir, resume=resume
     )
     if m == 1:
-        result = imputer.transform(df)
+        result = imputer.transform(data)
+    elif images:
+        result = np.stack(imputer.multiple_imputations(data, m))  # (m, n, ...)
     else:
-        copies = imputer.multiple_imputations(df, m)
+        copies = imputer.multiple_imputations(data, m)
         # long format: .imp (1..m) and .id (row number in the input) before the data
         result = pd.concat(
             [c.reset_index(drop=True).rename_axis(".id").reset_index() for c in copies],
             keys=range(1, m + 1),
             names=[".imp", None],
         ).reset_index(level=0)
-    write_table(result, output, force=force)
+    write_data(result, output, force=force)
+    if grid is not None:
+        from .report import imputation_grid
+
+        first = result if m == 1 else result[0]
+        imputation_grid(data, first, truth, grid)
     if save_model is not None:
         from .estimators.persist import save
 
         save(imputer, save_model)
     if not quiet:
-        console = _stderr()
-        console.print(f"Imputed {n_missing} missing cells of {input} -> {output}")
-        if imputer.expected_error_ is not None:
-            errors = imputer.expected_error_.dropna()
-            console.print("Expected error on held-out cells (over-imputation):")
-            for r in errors.itertuples():
-                console.print(f"  {r.column}: {r.metric} {r.value:.4g} ({r.n_cells} cells)")
+        _imputation_summary(imputer, input, output, n_missing, images, truth, result, grid)
+
+
+def _imputation_summary(imputer, input, output, n_missing, images, truth, result, grid):
+    console = _stderr()
+    what = "pixels" if images else "cells"
+    console.print(f"Imputed {n_missing} missing {what} of {input} -> {output}")
+    if grid is not None:
+        console.print(f"Grid of images with holes and imputed: {grid}")
+    errors = imputer.expected_error_
+    if errors is not None and images:
+        rmse = errors.dropna()
+        mean = float(np.sqrt(np.average(rmse["value"] ** 2, weights=rmse["n_cells"])))
+        console.print(
+            f"Expected error on held-out pixels (over-imputation): RMSE {mean:.4g} "
+            f"({int(rmse['n_cells'].sum())} pixels)"
+        )
+    elif errors is not None:
+        console.print("Expected error on held-out cells (over-imputation):")
+        for r in errors.dropna().itertuples():
+            console.print(f"  {r.column}: {r.metric} {r.value:.4g} ({r.n_cells} cells)")
+    if truth is not None:
+        from .metrics import psnr, ssim
+
+        filled = result if result.ndim == truth.ndim else result[0]
+        peak = float(np.mean(psnr(truth, filled, data_range=1.0)))
+        side = min(truth.shape[-2:])
+        if side < 3:
+            console.print(f"Against the originals: PSNR {peak:.2f} dB (mean)")
+            return
+        window = min(7, side if side % 2 else side - 1)  # 7x7, or what fits the images
+        ours = float(np.mean(ssim(truth, filled, data_range=1.0, win_size=window)))
+        console.print(
+            f"Against the originals: SSIM {ours:.4f} ({window}x{window} window), "
+            f"PSNR {peak:.2f} dB (means)"
+        )
 
 
 # ------------------------------------------------------------ fit and use a model
 MODELS = ("ae", "dae", "vae", "tvae")
 
 
-def _task_model(name: str, latent_dim: int):
-    """The models offered by ``aekit fit --model``."""
+def _task_model(name: str, latent_dim: int, images: bool = False):
+    """The models offered by ``aekit fit --model`` (for images, with the imputer's
+    image networks)."""
     from .estimators import VAE, Autoencoder
+    from .estimators.base import IMAGE_NETWORKS
 
-    common = dict(latent_dim=latent_dim, hidden_dims=(128, 64), max_epochs=300, patience=20)
+    common = dict(hidden_dims=(128, 64), max_epochs=300, patience=20)
+    if images:
+        common.update(IMAGE_NETWORKS)
+    common["latent_dim"] = latent_dim
     models = {
         "ae": lambda: Autoencoder(**common),
         "dae": lambda: Autoencoder(noise="masking", noise_level=0.25, mask_input=True, **common),
@@ -244,11 +350,16 @@ def _load(model_dir: Path, *, need: str):
 @app.command()
 @_friendly
 def fit(
-    data: Path = typer.Argument(..., help="CSV or Parquet file; empty cells are missing."),
+    data: Path = typer.Argument(
+        ..., help="A table (CSV, Parquet) or images (.npy, IDX, a folder of PNG files)."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Model directory to write."),
     model: str = typer.Option("vae", "--model", help="ae, dae, vae or tvae."),
     latent_dim: int | None = typer.Option(
-        None, "--latent-dim", min=1, help="Size of the code [default: half the columns, at most 8]."
+        None,
+        "--latent-dim",
+        min=1,
+        help="Size of the code [default: half the columns, at most 8; 16 for images].",
     ),
     contamination: str = typer.Option(
         "auto", "--contamination", help="'auto' (threshold from held-out rows) or a share."
@@ -263,21 +374,22 @@ def fit(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ):
-    """Train a model on a table and save it with its anomaly threshold.
+    """Train a model on a table or on images and save it with its anomaly threshold.
 
     Example: aekit fit sensors.csv -o sensors-model --model vae
 
     With --checkpoint-dir the training state is saved every minute; if the run
     is interrupted, the same command with --resume continues where it stopped.
     """
-    from .data.files import read_table
+    from .data.files import read_data
     from .estimators import AnomalyDetector, save
 
     _check_output(output, force, data)
-    df = read_table(data)
-    latent = latent_dim or max(1, min(8, df.shape[1] // 2))
+    df = read_data(data)
+    images = _is_images(df)
+    latent = latent_dim or (16 if images else max(1, min(8, df.shape[1] // 2)))
     detector = AnomalyDetector(
-        _task_model(model, latent),
+        _task_model(model, latent, images),
         contamination=_contamination(contamination),
         random_state=seed,
         verbose=not quiet,
@@ -295,7 +407,9 @@ def fit(
 @_friendly
 def encode(
     model_dir: Path = typer.Argument(..., help="A model directory from `aekit fit`."),
-    data: Path = typer.Argument(..., help="CSV or Parquet file with the model's columns."),
+    data: Path = typer.Argument(
+        ..., help="A table with the model's columns, or images of its shape (as for fit)."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
 ):
@@ -303,11 +417,11 @@ def encode(
 
     Example: aekit encode sensors-model sensors.csv -o codes.csv
     """
-    from .data.files import read_table, write_table
+    from .data.files import read_data, write_table
 
     _check_output(output, force, data)
     est = _load(model_dir, need="model")
-    codes = est.transform(read_table(data))
+    codes = est.transform(read_data(data))
     write_table(pd.DataFrame(codes, columns=est.get_feature_names_out()), output, force=force)
 
 
@@ -315,7 +429,9 @@ def encode(
 @_friendly
 def score(
     model_dir: Path = typer.Argument(..., help="A model directory from `aekit fit`."),
-    data: Path = typer.Argument(..., help="CSV or Parquet file with the model's columns."),
+    data: Path = typer.Argument(
+        ..., help="A table with the model's columns, or images of its shape (as for fit)."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
@@ -324,11 +440,11 @@ def score(
 
     Example: aekit score sensors-model new-readings.csv -o scores.csv
     """
-    from .data.files import read_table, write_table
+    from .data.files import read_data, write_table
 
     _check_output(output, force, data)
     detector = _load(model_dir, need="detector")
-    scores = detector.score_samples(read_table(data))
+    scores = detector.score_samples(read_data(data))
     flags = scores < detector.offset_
     write_table(pd.DataFrame({"score": scores, "anomaly": flags}), output, force=force)
     if not quiet:
@@ -339,23 +455,44 @@ def score(
 @_friendly
 def sample(
     model_dir: Path = typer.Argument(..., help="A model directory from `aekit fit` (a VAE)."),
-    n: int = typer.Option(..., "-n", min=1, help="Number of rows to draw."),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet)."),
+    n: int = typer.Option(..., "-n", min=1, help="Number of rows (or images) to draw."),
+    output: Path = typer.Option(
+        ...,
+        "--output",
+        "-o",
+        help="Where to write: .csv or .parquet; for images also .npy, an IDX name or a "
+        "folder (no suffix: PNG files).",
+    ),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed."),
+    grid: Path | None = typer.Option(
+        None, "--grid", help="Images only: also draw the first 30 as a PNG grid."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
 ):
-    """Draw new rows from a VAE, with the training table's columns and categories.
+    """Draw new rows from a VAE, with the training table's columns and categories
+    (or new images, for a VAE fitted on images).
 
     Example: aekit sample sensors-model -n 1000 -o synthetic.csv
     """
-    from .data.files import write_table
+    from .data.files import check_output, write_data
 
     _check_output(output, force)
     model = _load(model_dir, need="sampler")
+    check_output(output, images=model.image_shape_ is not None)
+    if grid is not None:
+        _check_output(grid, force)
+        if model.image_shape_ is None:
+            raise AekitError(f"--grid draws images; model {model_dir} was fitted on a table")
+        if grid.suffix.lower() != ".png":
+            raise AekitError(f"--grid {grid}: the grid is a .png file")
     rows = model.sample(n, random_state=seed)
-    if not isinstance(rows, pd.DataFrame):
+    if model.image_shape_ is None and not isinstance(rows, pd.DataFrame):
         rows = pd.DataFrame(rows, columns=[c.name for c in model.encoder_.schema])
-    write_table(rows, output, force=force)
+    write_data(rows, output, force=force)
+    if grid is not None:
+        from .report import image_rows
+
+        image_rows(rows[:30], grid)
 
 
 @app.command()
@@ -365,7 +502,9 @@ def report(
         ..., help="A model directory (aekit fit, impute --save-model)."
     ),
     data: Path | None = typer.Argument(
-        None, help="Optional CSV or Parquet file: adds the latent map, reconstructions, scores."
+        None,
+        help="Optional table or images (as for fit): adds the latent map, reconstructions, "
+        "scores, and for images the imputations.",
     ),
     output: Path = typer.Option(..., "--output", "-o", help="The HTML file to write."),
     label: str | None = typer.Option(
@@ -377,7 +516,7 @@ def report(
 
     Example: aekit report sensors-model sensors.csv -o report.html --label site
     """
-    from .data.files import read_table
+    from .data.files import read_data
     from .report import Report
 
     if output.suffix.lower() not in (".html", ".htm"):
@@ -386,7 +525,9 @@ def report(
     est = _load(model_dir, need="any")
     df = labels = None
     if data is not None:
-        df = read_table(data)
+        df = read_data(data)
+        if label is not None and _is_images(df):
+            raise AekitError("--label names a column of a table; DATA holds images")
         if label is not None:
             if label not in df.columns:
                 raise AekitError(f"--label {label!r} is not a column of {data}")

@@ -63,42 +63,139 @@ def _parts(model):
 
 
 # ------------------------------------------------------------ figures
+MISSING_COLOUR = (0.85, 0.1, 0.1)  # how a missing pixel is drawn
+
+
+def _images(images, image_shape) -> np.ndarray:
+    """Images to draw, (n, H, W) or (n, H, W, 3): flat rows are reshaped to
+    ``image_shape`` ((H, W) or (C, H, W)); channels go last; one channel is dropped."""
+    a = np.asarray(images, dtype=np.float64)
+    if a.ndim == 2:
+        a = a.reshape(len(a), *image_shape)
+    if a.ndim == 4:
+        a = a.transpose(0, 2, 3, 1)  # (n, H, W, C)
+        if a.shape[3] == 1:
+            a = a[..., 0]
+        elif a.shape[3] != 3:
+            raise AekitError(f"images with {a.shape[3]} channels cannot be drawn (1 or 3)")
+    if a.ndim not in (3, 4):
+        raise AekitError(f"images of shape {np.shape(images)} cannot be drawn")
+    return a
+
+
 def image_grid(
     rows: Sequence[np.ndarray],
     labels: Sequence[str],
     path=None,
     *,
-    image_shape: tuple[int, int] = (8, 8),
+    image_shape: tuple[int, ...] = (8, 8),
     vmin: float | None = None,
     vmax: float | None = None,
+    cmap: str = "gray_r",
 ):
     """A grid of images: one row per array in ``rows``, labelled on the left.
 
     Parameters
     ----------
-    rows : sequence of ndarray of shape (n_images, H*W)
+    rows : sequence of arrays of shape (n_images, H*W), (n_images, H, W) or (n_images, C, H, W)
         E.g. originals, then each model's reconstructions of the same images.
+        Flat rows are reshaped to ``image_shape``. A NaN pixel (missing) is
+        drawn in red.
     labels : sequence of str, one per row
     path : str or Path, optional
         Write the PNG there (atomically) and return the path; without it,
         return the figure.
+    vmin, vmax, cmap
+        The grey scale of one-channel images (``"gray_r"``: high values dark,
+        as ink; ``"gray"``: high values light). Colour images are drawn as
+        they are, with values in [0, 1].
     """
-    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    from matplotlib import colormaps
+
+    images = [_images(r, image_shape) for r in rows]
+    greys = colormaps[cmap].with_extremes(bad=MISSING_COLOUR)
+    n_rows, n_cols = len(images), max(len(r) for r in images)
     fig, axes = _subplots(n_rows, n_cols, figsize=(0.9 * n_cols + 1.2, 0.9 * n_rows), squeeze=False)
-    for i, (images, label) in enumerate(zip(rows, labels, strict=True)):
+    for i, (row, label) in enumerate(zip(images, labels, strict=True)):
         for j in range(n_cols):
             ax = axes[i, j]
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_visible(False)
-            if j < len(images):
-                ax.imshow(
-                    np.asarray(images[j]).reshape(image_shape), cmap="gray_r", vmin=vmin, vmax=vmax
-                )
+            if j >= len(row):
+                continue
+            image = row[j]
+            if image.ndim == 3:  # colour: missing pixels in red, values clipped to [0, 1]
+                hidden = np.isnan(image).any(axis=2)
+                image = np.clip(np.nan_to_num(image), 0, 1)
+                image[hidden] = MISSING_COLOUR
+                ax.imshow(image)
+            else:
+                ax.imshow(np.ma.masked_invalid(image), cmap=greys, vmin=vmin, vmax=vmax)
         axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     fig.tight_layout()
     return fig if path is None else _write_png(fig, path)
+
+
+def _image_model(model):
+    """The first autoencoder of ``model`` if it was fitted on images, else None."""
+    models, _, _ = _parts(model)
+    return models[0] if getattr(models[0], "image_shape_", None) is not None else None
+
+
+def imputation_grid(X_missing, X_imputed, X_true=None, path=None, *, n: int = 10):
+    """Images with holes (missing pixels in red) above their imputations, and the
+    originals on top when they are known (e.g. when the holes were made by
+    :func:`aekit.data.images.mask_images`). The first ``n`` images that have
+    a missing pixel are shown.
+
+    Parameters
+    ----------
+    X_missing : array of shape (n, H, W) or (n, C, H, W), NaN where missing
+    X_imputed : array of the same shape, e.g. ``Imputer.transform(X_missing)``
+    X_true : array of the same shape, optional
+    path : str or Path, optional
+        Write the PNG there and return the path; else return the figure.
+    """
+    X_missing = np.asarray(X_missing, dtype=np.float64)
+    if np.shape(X_imputed) != X_missing.shape or (
+        X_true is not None and np.shape(X_true) != X_missing.shape
+    ):
+        raise AekitError("the images with holes, imputed and original must have one shape")
+    holed = np.isnan(X_missing).reshape(len(X_missing), -1).any(axis=1)
+    shown = np.flatnonzero(holed)[:n] if holed.any() else np.arange(min(n, len(X_missing)))
+    rows = [X_missing[shown], np.asarray(X_imputed)[shown]]
+    labels = ["with holes", "imputed"]
+    if X_true is not None:
+        rows, labels = [np.asarray(X_true)[shown], *rows], ["original", *labels]
+    return image_grid(rows, labels, path, vmin=0, vmax=1, cmap="gray")
+
+
+def sample_grid(model, path=None, *, n: int = 30, per_row: int = 10, random_state=0):
+    """New images drawn from a VAE fitted on images (``n`` of them, ``per_row``
+    to a row). Write the PNG to ``path`` and return it, or return the figure."""
+    vae = _image_model(model)
+    if vae is None or not hasattr(vae, "sample"):
+        raise AekitError("a grid of samples needs a VAE fitted on images")
+    return image_rows(vae.sample(n, random_state=random_state), path, per_row=per_row)
+
+
+def image_rows(images, path=None, *, per_row: int = 10):
+    """Images in [0, 1] laid out ``per_row`` to a row, unlabelled (e.g. samples)."""
+    images = np.asarray(images)
+    rows = [images[i : i + per_row] for i in range(0, len(images), per_row)]
+    return image_grid(rows, [""] * len(rows), path, vmin=0, vmax=1, cmap="gray")
+
+
+def reconstruction_grid(model, X, path=None, *, n: int = 10):
+    """The first ``n`` images of X above the model's reconstructions of them."""
+    m = _image_model(model)
+    if m is None:
+        raise AekitError("a grid of reconstructions needs a model fitted on images")
+    images = np.asarray(X)[:n]
+    rows = [images, np.asarray(m.reconstruct(images))]
+    return image_grid(rows, ["image", "reconstruction"], path, vmin=0, vmax=1, cmap="gray")
 
 
 def training_curves(model):
@@ -179,6 +276,8 @@ def reconstructions(model, X, *, n_columns: int = 6):
     (points on the diagonal are reconstructed exactly)."""
     models, _, _ = _parts(model)
     m = models[0]
+    if _image_model(model) is not None:
+        return reconstruction_grid(m, X)
     df, _ = m._frame(X, reset=False)
     recon = m.reconstruct(df)
     recon = recon if isinstance(recon, pd.DataFrame) else pd.DataFrame(recon, columns=df.columns)
@@ -210,6 +309,8 @@ def imputation_errors(imputer):
     errors = imputer.expected_error_
     if errors is None or errors["value"].isna().all():
         return None
+    if _image_model(imputer) is not None:
+        return _pixel_errors(imputer)
     errors = errors.dropna(subset=["value"]).reset_index(drop=True)
     encoder = imputer.models_[0].encoder_
     std = {encoder.schema[j].name: encoder.scale[i] for i, j in enumerate(encoder.continuous)}
@@ -235,6 +336,20 @@ def imputation_errors(imputer):
     return fig
 
 
+def _pixel_errors(imputer):
+    """The expected RMSE of each pixel (held-out pixels), as an image."""
+    shape = imputer.model_.image_shape_
+    errors = imputer.expected_error_["value"].to_numpy(dtype=float).reshape(shape)
+    if errors.ndim == 3:  # colour: the mean over the channels
+        errors = np.nanmean(errors, axis=0)
+    fig, ax = _subplots(figsize=(4.6, 3.8))
+    shown = ax.imshow(np.ma.masked_invalid(errors), cmap="magma")
+    fig.colorbar(shown, ax=ax, label="RMSE (pixel values in [0, 1])")
+    ax.set(xticks=[], yticks=[], title="Expected imputation error per pixel")
+    fig.tight_layout()
+    return fig
+
+
 def score_histogram(detector, X):
     """Anomaly scores of the rows (log-likelihood, higher = more normal) with the
     threshold ``offset_`` below which a row is flagged."""
@@ -255,6 +370,7 @@ def score_histogram(detector, X):
 def figures(model, X=None, labels=None) -> dict:
     """Every figure that applies to ``model`` (and ``X``), by name."""
     models, detector, imputer = _parts(model)
+    images = _image_model(model) is not None
     out = {"training": training_curves(model)}
     if imputer is not None:
         out["imputation_errors"] = imputation_errors(imputer)
@@ -262,10 +378,14 @@ def figures(model, X=None, labels=None) -> dict:
         data = X
         if imputer is not None:  # codes and reconstructions of the completed rows
             data = imputer.transform(X)
+            if images and np.isnan(np.asarray(X, dtype=np.float64)).any():
+                out["imputations"] = imputation_grid(X, data)
         out["latent_map"] = latent_map(models[0], data, labels)
         out["reconstructions"] = reconstructions(models[0], data)
         if detector is not None:
             out["scores"] = score_histogram(detector, X)
+    if images and hasattr(models[0], "sample"):
+        out["samples"] = sample_grid(models[0])
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -286,6 +406,8 @@ TITLES = {
     "latent_map": "Latent space",
     "reconstructions": "Reconstructions against the data",
     "scores": "Anomaly scores",
+    "imputations": "Images with holes (red) and their imputations",
+    "samples": "New images drawn from the model",
 }
 
 STYLE = """
@@ -344,6 +466,10 @@ class Report:
             "columns": len(first.encoder_.schema),
             "epochs trained": ", ".join(str(m.n_epochs_) for m in models),
         }
+        if first.image_shape_ is not None:
+            summary["columns"] = f"{summary['columns']} pixels of images " + " x ".join(
+                map(str, first.image_shape_)
+            )
         if detector is not None:
             summary["anomaly threshold (nats)"] = f"{detector.offset_:.4g}"
         if imputer is not None:

@@ -1,21 +1,27 @@
-"""Tables on disk: CSV and Parquet in, CSV and Parquet out (written atomically)."""
+"""Data on disk: tables (CSV, Parquet) and images (NumPy ``.npy``, IDX files,
+folders of PNG files), read, and written atomically."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import AekitError
 from ..io import atomic_write
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+ACCEPTED = (
+    "use .csv or .parquet for a table; .npy, an IDX file (a name with 'idx' or 'ubyte') "
+    "or a folder of PNG files for images"
+)
 
 
 def _format(path: Path, what: str) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise AekitError(f"{what} {path}: unknown file type {path.suffix!r}; use .csv or .parquet")
+        raise AekitError(f"{what} {path}: unknown file type {path.suffix!r}; {ACCEPTED}")
     return fmt
 
 
@@ -54,4 +60,107 @@ def write_table(df: pd.DataFrame, path, *, force: bool = False) -> Path:
         atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
     else:
         atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+    return path
+
+
+# ------------------------------------------------------------------ tables or images
+def _is_idx_name(path: Path) -> bool:
+    name = path.name.lower()
+    return "idx" in name or "ubyte" in name
+
+
+def _image_kind(path: Path) -> str | None:
+    """ "npy", "idx" or "png" for a path that names images, None for a table."""
+    if path.suffix.lower() in FORMATS:
+        return None
+    if path.suffix.lower() == ".npy":
+        return "npy"
+    if path.is_dir():
+        return "png"
+    if _is_idx_name(path):
+        return "idx"
+    if not path.exists() and path.suffix == "":
+        return "png"  # a folder to write
+    if path.is_file():
+        with open(path, "rb") as f:
+            head = f.read(2)
+        if head in (b"\x00\x00", b"\x1f\x8b"):  # IDX, plain or gzipped
+            return "idx"
+    return None
+
+
+def read_data(path, *, missing: bool = True):
+    """A table as a DataFrame (CSV, Parquet) or images as an array (see
+    :func:`aekit.data.images.load_images`; ``.npy`` arrays as stored).
+
+    With ``missing``, NaN pixels (and fully transparent PNG pixels) are kept as
+    missing values; an ``.npy`` file must hold numbers (no pickled objects).
+    """
+    from .images import load_images
+
+    path = Path(path)
+    kind = _image_kind(path)
+    if kind is None:
+        return read_table(path)
+    if not path.exists():
+        raise AekitError(f"input {path}: no such file or folder")
+    if kind != "npy":
+        return load_images(path, missing=missing)
+    try:
+        array = np.load(path, allow_pickle=False)  # never runs code from the file
+    except ValueError as exc:
+        raise AekitError(f"input {path}: not a NumPy array of numbers ({exc})") from None
+    except OSError as exc:
+        raise AekitError(f"input {path}: cannot read it ({exc})") from None
+    if array.dtype.kind not in "biuf" or array.ndim not in (2, 3, 4):
+        raise AekitError(
+            f"input {path} holds a {array.ndim}-D array of {array.dtype}; aekit reads "
+            "numbers of shape (n, features), (n, H, W) or (n, C, H, W)"
+        )
+    return array
+
+
+def check_output(path, *, images: bool) -> str:
+    """The kind of file ``path`` names ("table", "npy", "idx" or "png"), or an
+    error if it cannot hold images (``images``) or a table."""
+    path = Path(path)
+    kind = _image_kind(path)
+    if kind is None and path.suffix.lower() in FORMATS:
+        if images:
+            raise AekitError(f"output {path}: images are not a table; {ACCEPTED}")
+        return "table"
+    if kind is None:
+        raise AekitError(f"output {path}: unknown file type {path.suffix!r}; {ACCEPTED}")
+    if not images:
+        raise AekitError(f"output {path}: a table is written as .csv or .parquet")
+    return kind
+
+
+def write_data(data, path, *, force: bool = False) -> Path:
+    """Write a DataFrame as CSV or Parquet, or an array of images as ``.npy``,
+    an IDX file (float32; gzipped for a name ending in ``.gz``) or a folder of
+    PNG files (a path without a suffix); whole or not at all."""
+    from .images import save_png_folder, write_idx
+
+    path = Path(path)
+    if isinstance(data, pd.DataFrame):
+        return write_table(data, path, force=force)
+    data = np.asarray(data)
+    kind = check_output(path, images=data.ndim > 2)
+    if kind == "table":
+        return write_table(pd.DataFrame(data), path, force=force)
+    if path.exists() and not force:
+        raise AekitError(f"output {path} exists; pass --force to overwrite it")
+    if kind == "png":
+        return save_png_folder(data, path, force=force)
+    if not path.parent.is_dir():
+        raise AekitError(f"output {path}: folder {path.parent} does not exist")
+    if kind == "idx":
+        return write_idx(path, data.astype(np.float32), force=force)
+
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # np.save would add ".npy" to a temporary name
+            np.save(f, data, allow_pickle=False)
+
+    atomic_write(path, save)
     return path

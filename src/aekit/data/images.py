@@ -172,7 +172,7 @@ def write_idx(path, array, *, compress: bool | None = None, force: bool = False)
 # --------------------------------------------------------------------------- loading
 
 
-def load_images(path) -> np.ndarray:
+def load_images(path, *, missing: bool = False) -> np.ndarray:
     """Read images from an IDX file or a folder of PNG files, as floats in [0, 1].
 
     Parameters
@@ -192,15 +192,19 @@ def load_images(path) -> np.ndarray:
           :func:`save_png_folder` write for gray images). If every image is
           gray the result is grayscale; otherwise it is in colour, the gray
           images given the same value on all three channels.
+    missing : bool, default=False
+        Read missing pixels as NaN, for images to impute: NaN values of a
+        float IDX file, and pixels of a PNG that are fully transparent
+        (alpha 0). False: NaN is refused and alpha is ignored.
 
     Returns
     -------
     ndarray of shape (n, H, W) (grayscale) or (n, 3, H, W) (colour), float32,
-    values in [0, 1].
+    values in [0, 1] (or NaN where missing).
     """
     path = Path(path)
     if path.is_dir():
-        return _load_png_folder(path)
+        return _load_png_folder(path, missing)
     if not path.is_file():
         raise AekitError(f"input {path}: no such file or folder; {ACCEPTED}")
     with open(path, "rb") as f:
@@ -222,19 +226,21 @@ def load_images(path) -> np.ndarray:
             f"input {path} holds {array.dtype} values; images are stored as uint8 "
             "(0 to 255) or as floats in [0, 1]"
         )
-    bad = int(np.count_nonzero(~np.isfinite(array)))
+    bad = int(np.count_nonzero(np.isinf(array) if missing else ~np.isfinite(array)))
     if bad:
-        raise AekitError(f"input {path} holds {bad} NaN or infinite pixel value(s)")
-    if array.size and (array.min() < 0 or array.max() > 1):
+        what = "infinite" if missing else "NaN or infinite"
+        raise AekitError(f"input {path} holds {bad} {what} pixel value(s)")
+    values = array[~np.isnan(array)]
+    if values.size and (values.min() < 0 or values.max() > 1):
         raise AekitError(
             f"input {path}: float pixel values must lie in [0, 1]; found "
-            f"{array.min():g} to {array.max():g}"
+            f"{values.min():g} to {values.max():g}"
         )
     return array.astype(np.float32)
 
 
-def _read_png(path: Path) -> np.ndarray:
-    """One PNG as float32 (H, W) or (H, W, 3), alpha dropped."""
+def _read_png(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """One PNG as float32 (H, W) or (H, W, 3), and its alpha channel (H, W) or None."""
     import matplotlib.image as mpimg
     from PIL import Image
 
@@ -245,15 +251,16 @@ def _read_png(path: Path) -> np.ndarray:
         raise AekitError(f"input {path}: not a readable PNG file") from None
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 2:
-        return image
+        return image, None
+    alpha = image[:, :, -1] if image.ndim == 3 and image.shape[2] in (2, 4) else None
     if image.ndim == 3 and image.shape[2] == 2:  # gray + alpha
-        return image[:, :, 0]
+        return image[:, :, 0], alpha
     if image.ndim == 3 and image.shape[2] in (3, 4):  # RGB, RGBA
-        return image[:, :, :3]
+        return image[:, :, :3], alpha
     raise AekitError(f"input {path}: an image of unexpected shape {image.shape}")
 
 
-def _load_png_folder(folder: Path) -> np.ndarray:
+def _load_png_folder(folder: Path, missing: bool = False) -> np.ndarray:
     entries = list(folder.iterdir())
     if not entries:
         raise AekitError(f"input {folder}: the folder is empty; {ACCEPTED}")
@@ -267,9 +274,12 @@ def _load_png_folder(folder: Path) -> np.ndarray:
         )
     images, colour = [], False
     for file in files:
-        image = _read_png(file)
+        image, alpha = _read_png(file)
         if image.ndim == 3 and _all_gray(image):
             image = image[:, :, 0]
+        if missing and alpha is not None:
+            hidden = alpha == 0
+            image = np.where(hidden if image.ndim == 2 else hidden[:, :, None], np.nan, image)
         if images and image.shape[:2] != images[0].shape[:2]:
             raise AekitError(
                 f"input {folder}: {file.name} has shape {image.shape[:2]} (height, width) "
@@ -318,11 +328,14 @@ def save_png_folder(images, folder, *, force: bool = False) -> Path:
     Parameters
     ----------
     images : array-like of shape (n, H, W), (n, 1, H, W) or (n, 3, H, W)
-        Values in [0, 1], no NaN. Each value is rounded to the nearest of the
-        256 levels of an 8-bit PNG (an error of at most 1/510). Grayscale
-        images are written as RGBA files with equal red, green and blue (what
+        Values in [0, 1]. Each value is rounded to the nearest of the 256
+        levels of an 8-bit PNG (an error of at most 1/510). Images are written
+        as RGBA files, grayscale ones with equal red, green and blue (what
         ``matplotlib.image.imsave`` writes), which :func:`load_images` reads
-        back as grayscale (n, H, W), also for (n, 1, H, W) input.
+        back as grayscale (n, H, W), also for (n, 1, H, W) input. A missing
+        pixel (NaN, on every channel of a colour pixel) is written fully
+        transparent, which ``load_images(folder, missing=True)`` reads back as
+        NaN.
     folder : str or Path
         Created by this call; numbers are zero-padded to the width of n, at
         least 5 digits, so that name order is image order.
@@ -348,11 +361,21 @@ def save_png_folder(images, folder, *, force: bool = False) -> Path:
         )
     if X.shape[0] == 0 or X.size == 0:
         raise AekitError(f"images holds no pixels (shape {X.shape})")
-    bad = int(np.count_nonzero(~np.isfinite(X)))
+    bad = int(np.count_nonzero(np.isinf(X)))
     if bad:
-        raise AekitError(f"images holds {bad} NaN or infinite pixel value(s); a PNG has none")
-    if X.min() < 0 or X.max() > 1:
-        raise AekitError(f"images must have values in [0, 1]; found {X.min():g} to {X.max():g}")
+        raise AekitError(f"images holds {bad} infinite pixel value(s); a PNG has none")
+    nan = np.isnan(X)
+    hidden = nan if X.ndim == 3 else nan.any(axis=1)  # (n, H, W): pixels to make transparent
+    if X.ndim == 4 and not np.array_equal(nan, np.broadcast_to(hidden[:, None], X.shape)):
+        raise AekitError(
+            "images has NaN in some channels of a pixel but not in all; a PNG marks a "
+            "missing pixel as transparent, all its channels together"
+        )
+    values = X[~nan]
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise AekitError(
+            f"images must have values in [0, 1]; found {values.min():g} to {values.max():g}"
+        )
     if folder.exists():
         if not force:
             raise AekitError(f"output {folder} exists; pass force=True to replace it")
@@ -367,17 +390,19 @@ def save_png_folder(images, folder, *, force: bool = False) -> Path:
     if not folder.parent.is_dir():
         raise AekitError(f"output {folder}: folder {folder.parent} does not exist")
 
-    levels = np.rint(X.astype(np.float64) * 255).astype(np.uint8)
+    levels = np.rint(np.nan_to_num(X.astype(np.float64)) * 255).astype(np.uint8)
     if levels.ndim == 4:
         levels = levels.transpose(0, 2, 3, 1)  # channels last, as image files store them
+    else:
+        levels = levels[..., None]
+    # 8-bit RGBA passes through imsave unchanged; the "gray" colour map would
+    # quantise a second time (256 bins) and could be off by 1.6/255
+    alpha = np.where(hidden, 0, 255).astype(np.uint8)[..., None]
+    rgba = np.concatenate([np.broadcast_to(levels, (*levels.shape[:3], 3)), alpha], axis=3)
     width = max(5, len(str(len(levels))))
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
     try:
-        for i, image in enumerate(levels):
-            if image.ndim == 2 or image.shape[2] == 1:
-                # 8-bit RGB passes through imsave unchanged; the "gray" colour map
-                # would quantise a second time (256 bins) and could be off by 1.6/255
-                image = np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
+        for i, image in enumerate(rgba):
             mpimg.imsave(str(tmp / f"img{i:0{width}d}.png"), image, format="png")
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes the folder private
         if hasattr(os, "sync"):

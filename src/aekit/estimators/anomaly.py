@@ -22,10 +22,11 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..checkpoint import CheckpointPlan
-from ..data.schema import as_frame
+from ..data.schema import as_frame, image_shape_of
 from ..errors import AekitError
 from .autoencoder import Autoencoder
 from .base import (
+    IMAGE_NETWORKS,
     BaseAutoencoderEstimator,
     _check_float,
     _check_int,
@@ -37,9 +38,11 @@ from .vae import VAE
 TUKEY = 1.5  # the lower fence is Q1 - 1.5 IQR of held-out scores
 
 
-def default_model() -> BaseAutoencoderEstimator:
-    """The detector used when ``model=None`` (chosen by ``benchmarks/tasks.py``)."""
-    return VAE(latent_dim=8, hidden_dims=(128, 64), max_epochs=300, patience=20)
+def default_model(image_shape=None) -> BaseAutoencoderEstimator:
+    """The detector used when ``model=None`` (chosen by ``benchmarks/tasks.py``; for
+    images, given their ``image_shape``, with the networks of :data:`IMAGE_NETWORKS`)."""
+    vae = VAE(latent_dim=8, hidden_dims=(128, 64), max_epochs=300, patience=20)
+    return vae.set_params(**IMAGE_NETWORKS) if image_shape else vae
 
 
 class AnomalyDetector(OutlierMixin, BaseEstimator):
@@ -98,7 +101,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _make_model(self) -> BaseAutoencoderEstimator:
+    def _make_model(self, image_shape=None) -> BaseAutoencoderEstimator:
         if self.model is not None and not isinstance(self.model, (Autoencoder, VAE)):
             raise AekitError(
                 f"model must be an aekit Autoencoder or VAE (or None); got "
@@ -115,7 +118,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         _check_float("holdout_fraction", self.holdout_fraction, 0, 1, high_open=True)
         _check_int("n_importance", self.n_importance)
         _check_random_state(self.random_state)
-        model = default_model() if self.model is None else clone(self.model)
+        model = default_model(image_shape) if self.model is None else clone(self.model)
         if self.random_state is not None:
             model.set_params(random_state=self.random_state)
         if self.verbose:
@@ -132,7 +135,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         -------
         self
         """
-        model = self._make_model()
+        image_shape = image_shape_of(X)  # images are scored as tables of pixels
+        model = self._make_model(image_shape)
         plan = CheckpointPlan.from_args(
             checkpoint_dir, resume, checkpoint_every, model.random_state
         )
@@ -149,13 +153,20 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             # the detector's seed (passed on to its model), else the model's own
             rng = np.random.default_rng([draw_seed(model.random_state), 0x616E6F6D])
             order = rng.permutation(n)
-            model._fit(df.iloc[np.sort(order[n_out:])], checkpoint=plan, user_frame=is_frame)
+            model._fit(
+                df.iloc[np.sort(order[n_out:])],
+                checkpoint=plan,
+                user_frame=is_frame,
+                image_shape=image_shape,
+            )
             self.model_ = model
             held_out = self.score_samples(df.iloc[np.sort(order[:n_out])])
             q1, q3 = np.percentile(held_out, [25, 75])
             self.offset_ = float(q1 - TUKEY * (q3 - q1))
         else:
-            self.model_ = model._fit(df, checkpoint=plan, user_frame=is_frame)
+            self.model_ = model._fit(
+                df, checkpoint=plan, user_frame=is_frame, image_shape=image_shape
+            )
             self.offset_ = float(np.percentile(self.score_samples(df), 100 * self.contamination))
         self.n_features_in_ = model.n_features_in_
         if hasattr(model, "feature_names_in_"):

@@ -29,6 +29,9 @@ from ..models.networks import member_state
 from ..training import TrainSettings, resolve_device, seeded, train
 
 INFERENCE_CHUNK = 4096  # rows per forward pass at transform/score time
+# The networks of the default models for images (chosen by benchmarks/images.py);
+# for architecture "conv", hidden_dims are the channel counts of the convolutions.
+IMAGE_NETWORKS = dict(architecture="conv", hidden_dims=(32, 64), latent_dim=16)
 
 _REGISTRY: dict[str, type] = {}
 
@@ -366,7 +369,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         return _FitJob(
             settings=dataclasses.replace(settings, batch_size=batch_size),
             encoder=encoder,
-            is_frame=is_frame,
+            is_frame=user_frame,  # the user's X, not a wrapper's frame of it, sets outputs
             x=torch.from_numpy(x_np).to(device),
             mask=torch.from_numpy(mask_np).to(device),
             n_val=n_val,

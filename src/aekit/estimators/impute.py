@@ -33,6 +33,7 @@ from ..errors import AekitError
 from ..models import VAEModule
 from .autoencoder import Autoencoder
 from .base import (
+    IMAGE_NETWORKS,
     BaseAutoencoderEstimator,
     _check_float,
     _check_int,
@@ -44,32 +45,30 @@ from .vae import VAE
 MONITOR_ROWS = 2000  # rows used to watch the held-out cells during training
 
 
-IMAGE_CHANNELS = (32, 64)  # the default imputer's convolutions for images
-
-
 def default_model(image_shape=None) -> BaseAutoencoderEstimator:
     """The imputer used when ``model=None`` (chosen by ``benchmarks/imputation.py``;
-    for images, convolutions of :data:`IMAGE_CHANNELS` channels, chosen by
+    for images, given their ``image_shape``, with :data:`IMAGE_NETWORKS`, chosen by
     ``benchmarks/images.py``)."""
     return Autoencoder(
         noise="masking",
         noise_level=0.25,
         mask_input=True,
         latent_dim=16,
-        hidden_dims=(128, 64) if image_shape is None else IMAGE_CHANNELS,
+        hidden_dims=(128, 64),
         learning_rate=3e-3,
         max_epochs=500,
         patience=50,
         validation_fraction=0.0,
-    )
+    ).set_params(**(IMAGE_NETWORKS if image_shape else {}))
 
 
-def preset(name: str) -> BaseAutoencoderEstimator | None:
+def preset(name: str, image_shape=None) -> BaseAutoencoderEstimator | None:
     """Named imputation models, as offered by ``aekit impute --model``.
 
     ``default`` (None: :func:`default_model`), ``dae``, ``vae`` (MIWAE-style
     importance-weighted training), ``tvae`` (Student-t prior) and ``mnar``
-    (self-masking missingness, for data missing not at random).
+    (self-masking missingness, for data missing not at random). For images
+    (``image_shape`` given) the networks are :data:`IMAGE_NETWORKS`.
     """
     vae = dict(
         latent_dim=8,
@@ -81,9 +80,11 @@ def preset(name: str) -> BaseAutoencoderEstimator | None:
         patience=30,
         validation_fraction=0.0,
     )
+    if image_shape:
+        vae.update(IMAGE_NETWORKS, n_samples=5)
     presets = {
         "default": lambda: None,
-        "dae": default_model,
+        "dae": lambda: default_model(image_shape),
         "vae": lambda: VAE(**vae),
         "tvae": lambda: VAE(prior="student-t", **vae),
         "mnar": lambda: VAE(missingness="self-masking", **vae),

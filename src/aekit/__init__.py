@@ -8,7 +8,7 @@ and :class:`AnomalyDetector` flags unlikely rows, with any of these models.
 
 __version__ = "0.1.0"
 
-from . import metrics
+from . import metrics, report
 from .data.missing import ampute
 from .errors import AekitError, AekitWarning, ModelFileError
 from .estimators import VAE, AnomalyDetector, Autoencoder, Imputer, load, pool, save
@@ -26,5 +26,6 @@ __all__ = [
     "load",
     "metrics",
     "pool",
+    "report",
     "save",
 ]

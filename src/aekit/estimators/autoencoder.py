@@ -48,7 +48,9 @@ class Autoencoder(BaseAutoencoderEstimator):
         3x3 stride-2 convolutions (each halves the image's sides).
     pixel_likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
         Observation model of a pixel (images only): the Bernoulli cross-entropy
-        on intensities in [0, 1], or a Gaussian with a learned scale per pixel.
+        on intensities in [0, 1] (the usual image-VAE score; ``score_samples``
+        is then minus the cross-entropy, not a density on [0, 1]), or a
+        Gaussian with a learned scale per pixel.
     batch_size : int or "auto", default="auto"
         "auto" is ``n // 16`` clipped to [32, 256] (and at most n), for n training
         rows: small tables get enough steps per epoch, large ones full batches.

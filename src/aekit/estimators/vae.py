@@ -44,7 +44,9 @@ class VAE(BaseAutoencoderEstimator):
         3x3 stride-2 convolutions (each halves the image's sides).
     pixel_likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
         Observation model of a pixel (images only): the Bernoulli cross-entropy
-        on intensities in [0, 1], or a Gaussian with a learned scale per pixel.
+        on intensities in [0, 1] (the usual image-VAE score; ``score_samples``
+        is then minus the cross-entropy, not a density on [0, 1]), or a
+        Gaussian with a learned scale per pixel.
     batch_size, max_epochs, learning_rate, validation_fraction, patience,
     max_grad_norm, random_state, verbose, device
         As in :class:`aekit.Autoencoder`.

@@ -14,6 +14,7 @@ from aekit.cli import main
 from aekit.data.files import read_data, write_data
 from aekit.data.images import hide_pixels, mask_images
 from aekit.estimators.base import IMAGE_NETWORKS
+from aekit.estimators.impute import preset
 from aekit.metrics import ssim
 from aekit.models.networks import MLP, ConvDecoder, ConvEncoder
 from aekit.report import Report, figures, imputation_grid, sample_grid
@@ -129,6 +130,8 @@ def test_bad_images_are_clear_errors(images):
         Autoencoder(**CONV).fit(hide_pixels(images, diagonal))
     with pytest.raises(AekitError, match="pretrain='stacked'"):
         Autoencoder(pretrain="stacked", noise="masking", **CONV).fit(images)
+    with pytest.raises(AekitError, match="set pixel_likelihood='gaussian'"):
+        VAE(missingness="self-masking", **CONV).fit(images)
     with pytest.raises(AekitError, match="pixel_likelihood must be one of"):
         Autoencoder(pixel_likelihood="poisson", **CONV).fit(images)
     assert not np.isnan(images).any()  # the user's array is untouched
@@ -351,3 +354,11 @@ def test_cli_image_mistakes_exit_2(quick_networks, image_files, tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_mnar_preset_models_pixels_as_gaussians(holes):
+    _, X_miss = holes
+    model = preset("mnar", (8, 8)).set_params(architecture="mlp", hidden_dims=(8,), max_epochs=3)
+    assert model.pixel_likelihood == "gaussian"
+    filled = Imputer(model, n_models=1, random_state=0).fit_transform(X_miss[:60])
+    assert filled.shape == (60, 8, 8) and np.isfinite(filled).all()

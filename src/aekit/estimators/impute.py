@@ -87,7 +87,12 @@ def preset(name: str, image_shape=None) -> BaseAutoencoderEstimator | None:
         "dae": lambda: default_model(image_shape),
         "vae": lambda: VAE(**vae),
         "tvae": lambda: VAE(prior="student-t", **vae),
-        "mnar": lambda: VAE(missingness="self-masking", **vae),
+        # self-masking models continuous values: pixels get a Gaussian likelihood
+        "mnar": lambda: VAE(
+            missingness="self-masking",
+            **(dict(pixel_likelihood="gaussian") if image_shape else {}),
+            **vae,
+        ),
     }
     if name not in presets:
         raise AekitError(f"model must be one of {list(presets)}; got {name!r}")

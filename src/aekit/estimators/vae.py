@@ -7,6 +7,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.tabular import TabularEncoder
+from ..errors import AekitError
 from ..models import StudentTVAEModule, VAEModule
 from ..models.vae import SelfMasking
 from .base import BaseAutoencoderEstimator, _check_choice, _check_int, draw_seed
@@ -37,19 +38,10 @@ class VAE(BaseAutoencoderEstimator):
         "self-masking" also models why cells are missing, for data missing not
         at random: ``p(m_j = 1 | x_j) = σ(-w_j (x_j - b_j))`` per continuous
         column, learned jointly (not-MIWAE, Ipsen et al. 2021).
-    architecture : {"auto", "mlp", "conv"}, default="auto"
-        "auto" uses convolutional networks for images (X of shape (n, H, W) or
-        (n, C, H, W)) and multilayer perceptrons for tables; "mlp" flattens
-        images into rows. For "conv", ``hidden_dims`` are the channel counts of
-        3x3 stride-2 convolutions (each halves the image's sides).
-    pixel_likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
-        Observation model of a pixel (images only): the Bernoulli cross-entropy
-        on intensities in [0, 1] (the usual image-VAE score; ``score_samples``
-        is then minus the cross-entropy, not a density on [0, 1]), or a
-        Gaussian with a learned scale per pixel.
-    batch_size, max_epochs, learning_rate, validation_fraction, patience,
-    max_grad_norm, random_state, verbose, device
-        As in :class:`aekit.Autoencoder`.
+    architecture, pixel_likelihood, batch_size, max_epochs, learning_rate,
+    validation_fraction, patience, max_grad_norm, random_state, verbose, device
+        As in :class:`aekit.Autoencoder` (convolutional networks for images by
+        default; the Bernoulli cross-entropy per pixel).
 
     Attributes
     ----------
@@ -111,6 +103,13 @@ class VAE(BaseAutoencoderEstimator):
         _check_choice("objective", self.objective, ("elbo", "iwae"))
         _check_choice("missingness", self.missingness, ("ignorable", "self-masking"))
         return settings
+
+    def _check_width(self, encoder: TabularEncoder, shape) -> None:
+        if self.missingness == "self-masking" and not encoder.continuous:
+            raise AekitError(
+                "missingness='self-masking' models the missingness of continuous columns "
+                "and X has none (for images, set pixel_likelihood='gaussian')"
+            )
 
     def _build_module(self, encoder: TabularEncoder, x) -> VAEModule:
         likelihood = self._likelihood(encoder)

@@ -228,6 +228,8 @@ def _cell(agg, mask, method, best):
 
 
 def _ssim_table(results, agg, masks, methods) -> list[str]:
+    if not methods:
+        return []
     out = ["| missing | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
     for mask in masks:
         share = results.loc[results["mask"] == mask, "missing"].mean()
@@ -280,7 +282,7 @@ def imputation_tables(results: pd.DataFrame, data_name: str, n_images: int) -> l
         diff = both[a] - both[b]
         return diff.mean(), int((diff > 0).sum()), len(diff)
 
-    singles = [m for m in methods if m != "mean"]
+    singles = [m for m in methods if m != "mean"] or everything
     best_ours = max(singles, key=lambda m: agg.xs(m, level=1)["mean"].mean())
     pairs = [(f"{k} conv", f"{k} mlp") for k in ("AE", "DAE", "VAE", "t-VAE")]
     pairs += [(f"t-VAE {a}", f"VAE {a}") for a in ("conv", "mlp")]

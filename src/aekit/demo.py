@@ -126,7 +126,7 @@ def run_demo(output_dir, *, fast: bool = False, seed: int = 0, verbose: bool = F
         "grid": imputation_grid(holed, filled, digits, output_dir / "image-imputation.png"),
     }
 
-    report = Report("aekit demo: the lecture's models on digits, the imputer on penguins")
+    report = Report("aekit demo: the lecture's models on digits; imputing penguins and images")
     report.add_text(
         "Digits: 80/20 split, 8-d codes. RMSE in pixel units (0-16); log-likelihood in nats "
         "per image (probabilistic PCA for PCA, importance-weighted bound for the VAEs)."

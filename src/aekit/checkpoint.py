@@ -29,6 +29,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from .distributed import is_main_process
 from .errors import AekitError
 from .io import atomic_write
 
@@ -150,7 +151,7 @@ class CheckpointPlan:
                 f"{type(random_state).__name__}): resuming replays the same run"
             )
         plan = cls(Path(checkpoint_dir), bool(resume), float(every))
-        if not resume and plan.directory.is_dir():
+        if not resume and plan.directory.is_dir() and is_main_process():
             for path in plan.directory.rglob("*.safetensors"):
                 if _is_checkpoint(path):
                     path.unlink()

@@ -45,8 +45,11 @@ def _root(
 
 
 def _stderr() -> Console:
-    """Messages go to stderr, unwrapped (paths stay whole for copy and paste)."""
-    return Console(stderr=True, soft_wrap=True)
+    """Messages go to stderr, unwrapped (paths stay whole for copy and paste); under
+    torchrun only rank 0 speaks."""
+    from .distributed import is_main_process
+
+    return Console(stderr=True, soft_wrap=True, quiet=not is_main_process())
 
 
 def _friendly(fn):

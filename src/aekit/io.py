@@ -20,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .distributed import is_main_process
 from .errors import AekitError, ModelFileError
 
 FORMAT = "aekit-model"
@@ -29,7 +30,10 @@ CONFIG = "config.json"
 
 
 def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` and rename the result onto ``path``: all or nothing."""
+    """Call ``write(tmp_path)`` and rename the result onto ``path``: all or nothing.
+    Under torchrun only the process of rank 0 writes (see :mod:`aekit.distributed`)."""
+    if not is_main_process():
+        return
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -62,10 +66,13 @@ def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
 
     Both files are written into a hidden sibling directory that then takes the
     place of ``path``, so a crash leaves either the old model or the new one,
-    never a mixture; an existing ``path`` may hold only a model's files.
+    never a mixture; an existing ``path`` may hold only a model's files. Under
+    torchrun only the process of rank 0 writes.
     """
     from . import __version__
 
+    if not is_main_process():
+        return
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise AekitError(f"{path} exists and is not a directory; a model is saved as a directory")

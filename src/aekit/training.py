@@ -4,7 +4,9 @@ A model only supplies ``loss(x, mask) -> {"loss": scalar, term: scalar, ...}``.
 The loop batches in-memory tensors by slicing a shuffled index (no per-sample
 DataLoader work), steps Adam, evaluates on a validation split, stops early when
 the validation loss stops improving and restores the best weights. Losses stay
-on the device during an epoch; they are read back once per epoch.
+on the device during an epoch; they are read back once per epoch. Under
+``torchrun`` the loop runs as PyTorch's DistributedDataParallel, each process
+on its own shard of the rows (see :mod:`aekit.distributed`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
+from . import distributed
 from .checkpoint import (
     Checkpointer,
     load_optimiser_state,
@@ -92,6 +96,17 @@ def _adam(params: list[Tensor], lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
+class _Loss(nn.Module):
+    """``module.loss`` as a forward pass, for DistributedDataParallel to wrap."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
+        return self.module.loss(x, mask)
+
+
 class _Best:
     """The best weights seen so far, per member of an ensemble (one for a single
     network): ``update`` copies the improved members' slices, ``restore`` writes
@@ -154,11 +169,24 @@ def train(
     are frozen at its best epoch from then on, whatever the others do).
     """
     x, mask = data
-    n = len(x)
     members = getattr(module, "members", None)
     count = members or 1
     params = [p for p in module.parameters() if p.requires_grad]
     optimiser = _adam(params, settings.learning_rate)
+    loss_of, batch_size, main = module.loss, settings.batch_size, True
+    shared = distributed.start(x.device)  # one of several processes training one model
+    if shared:
+        # each process trains on its own equal shard (every process takes the same
+        # number of steps) with its share of the batch, so the global batch and the
+        # steps per epoch are a single process's; the gradients are averaged
+        rank, size = distributed.rank(), distributed.world_size()
+        local = len(x) // size
+        x, mask = x[rank::size][:local], mask[rank::size][:local]
+        batch_size = max(1, math.ceil(batch_size / size))
+        ids = [x.device.index] if x.device.type == "cuda" else None
+        loss_of = DistributedDataParallel(_Loss(module), device_ids=ids)
+        main = rank == 0
+    n = len(x)
     rows: list[list[dict]] = [[] for _ in range(count)]
     best, waited = np.full(count, math.inf), np.zeros(count, dtype=int)
     best_epoch = np.zeros(count, dtype=int)
@@ -204,7 +232,7 @@ def train(
         TextColumn("loss {task.fields[loss]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        disable=not settings.verbose,
+        disable=not (settings.verbose and main),
         transient=False,
     )
     with progress:
@@ -219,9 +247,9 @@ def train(
             else:  # a shuffle per member, (members, n)
                 perm = torch.rand(members, n, device=x.device).argsort(dim=1)
             sums: dict[str, Tensor] = {}
-            for s in range(0, n, settings.batch_size):
-                idx = perm[..., s : s + settings.batch_size]
-                terms = module.loss(x[idx], mask[idx])
+            for s in range(0, n, batch_size):
+                idx = perm[..., s : s + batch_size]
+                terms = loss_of(x[idx], mask[idx])
                 optimiser.zero_grad(set_to_none=True)
                 terms["loss"].sum().backward()  # members are independent: sum their losses
                 if settings.max_grad_norm is not None:
@@ -241,6 +269,8 @@ def train(
                     reported = {"monitor": reported}
                 for k, v in reported.items():
                     values[f"val_{k}"] = _per_member(v, count)
+            if shared:  # the same decisions on every process
+                values = distributed.mean_over_processes(values, x.device)
             watched = values.get("val_monitor", values.get("val_loss", values["train_loss"]))
             active = waited < settings.patience  # members still training this epoch
             for e in np.flatnonzero(active):
@@ -262,9 +292,9 @@ def train(
             progress.update(task, advance=1, loss=f"{watched[active].mean():.4g}")
             if (waited >= settings.patience).all():
                 break
-            if checkpoint is not None and checkpoint.due():
+            if checkpoint is not None and main and checkpoint.due():
                 save(epoch, done=False)
-        if checkpoint is not None and not finished:
+        if checkpoint is not None and main and not finished:
             save(epoch, done=True)
     snapshot.restore()
     module.eval()

@@ -351,7 +351,11 @@ def save_png_folder(images, folder, *, force: bool = False) -> Path:
     """
     import matplotlib.image as mpimg
 
+    from ..distributed import is_main_process
+
     folder = Path(folder)
+    if not is_main_process():  # under torchrun only rank 0 writes
+        return folder
     X = np.asarray(images)
     if X.dtype.kind not in "biuf":
         raise AekitError(f"images must be numbers; got dtype {X.dtype}")

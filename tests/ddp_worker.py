@@ -1,0 +1,52 @@
+"""Run by tests/test_distributed.py under torchrun: fit on this process's shard and
+write what the test compares (each process its own files, written here directly,
+since aekit itself writes only on rank 0)."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+import aekit
+from aekit.distributed import rank
+
+torch.set_num_threads(1)
+
+
+def low_rank(n=400, p=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 2)) @ rng.normal(size=(2, p)) + 0.1 * rng.normal(size=(n, p))
+
+
+def main(out: Path) -> None:
+    X = low_rank()
+    ae = aekit.Autoencoder(latent_dim=2, hidden_dims=(16,), max_epochs=60, random_state=0)
+    ae.fit(X)
+    X_miss = aekit.ampute(X, "mcar", 0.2, random_state=0)
+    dae = aekit.Autoencoder(
+        noise="masking", mask_input=True, latent_dim=2, hidden_dims=(16,), max_epochs=40
+    )
+    imputer = aekit.Imputer(dae, n_models=2, random_state=0).fit(X_miss)
+    vae = aekit.VAE(prior="student-t", latent_dim=2, hidden_dims=(16,), max_epochs=20)
+    vae.set_params(random_state=0).fit(X)
+    r = rank()
+    weights = {f"ae.{k}": v.contiguous() for k, v in ae.module_.state_dict().items()}
+    weights.update({f"vae.{k}": v.contiguous() for k, v in vae.module_.state_dict().items()})
+    for i, m in enumerate(imputer.models_):
+        weights.update({f"dae{i}.{k}": v.contiguous() for k, v in m.module_.state_dict().items()})
+    save_file(weights, str(out / f"rank{r}.safetensors"))
+    summary = {
+        "world_size": torch.distributed.get_world_size(),
+        "ae_rmse": float(np.sqrt(np.mean((ae.reconstruct(X) - X) ** 2))),
+        "ae_epochs": ae.n_epochs_,
+        "imputed": imputer.transform(X_miss).tolist(),
+    }
+    (out / f"rank{r}.json").write_text(json.dumps(summary))
+    aekit.save(ae, out / "model")  # rank 0 only
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

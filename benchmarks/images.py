@@ -259,7 +259,8 @@ def tables(results: pd.DataFrame, data_name: str, n_images: int) -> str:
 
 def imputation_tables(results: pd.DataFrame, data_name: str, n_images: int) -> list[str]:
     seeds = results["seed"].nunique()
-    everything = list(dict.fromkeys(results["method"]))
+    order = [*method_names(("conv", "mlp")), *DEFAULT_CANDIDATES]
+    everything = sorted(dict.fromkeys(results["method"]), key=order.index)
     methods = [m for m in everything if m not in DEFAULT_CANDIDATES]
     masks = list(dict.fromkeys(results["mask"]))
     agg = results.groupby(["mask", "method"])["ssim"].agg(["mean", "std"])

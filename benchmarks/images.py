@@ -247,7 +247,7 @@ def tables(results: pd.DataFrame, data_name: str, n_images: int) -> str:
     for part, label in ((imputed, "fit and imputation"), (held_out, "fit and reconstruction")):
         if len(part):
             times = part.groupby("method")["seconds"].median()
-            times = times.reindex(list(dict.fromkeys(part["method"])))
+            times = times.reindex(sorted(times.index, key=_order().index))
             out += [
                 f"Seconds per {label} (median, one thread per process): "
                 + ", ".join(f"{m} {t:.1f}" for m, t in times.items())
@@ -257,10 +257,14 @@ def tables(results: pd.DataFrame, data_name: str, n_images: int) -> str:
     return "\n".join(out)
 
 
+def _order() -> list[str]:
+    """Every method name, in the order of the tables' columns."""
+    return [*method_names(("conv", "mlp")), *DEFAULT_CANDIDATES]
+
+
 def imputation_tables(results: pd.DataFrame, data_name: str, n_images: int) -> list[str]:
     seeds = results["seed"].nunique()
-    order = [*method_names(("conv", "mlp")), *DEFAULT_CANDIDATES]
-    everything = sorted(dict.fromkeys(results["method"]), key=order.index)
+    everything = sorted(dict.fromkeys(results["method"]), key=_order().index)
     methods = [m for m in everything if m not in DEFAULT_CANDIDATES]
     masks = list(dict.fromkeys(results["mask"]))
     agg = results.groupby(["mask", "method"])["ssim"].agg(["mean", "std"])

@@ -123,6 +123,15 @@ def _is_images(data) -> bool:
     return isinstance(data, np.ndarray) and data.ndim in (3, 4)
 
 
+def _check_grid(grid: Path | None, force: bool, *others: Path) -> None:
+    """``--grid``: a new .png file, none of the other paths."""
+    if grid is None:
+        return
+    _check_output(grid, force, *others)
+    if grid.suffix.lower() != ".png":
+        raise AekitError(f"--grid {grid}: the grid is a .png file")
+
+
 def _hide(spec: str, images: np.ndarray, seed: int) -> np.ndarray:
     """The mask of ``--hide KIND:RATE`` (see ``aekit.data.images.mask_images``)."""
     from .data.images import MASK_KINDS, mask_images
@@ -160,7 +169,11 @@ def impute(
     ),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed."),
     m: int = typer.Option(
-        1, "--m", min=1, help="Multiple imputations: m > 1 writes a long table with a .imp column."
+        1,
+        "--m",
+        min=1,
+        help="Multiple imputations: m > 1 writes a long table with a .imp column (images: "
+        "an .npy array of shape (m, n, ...)).",
     ),
     hide: str | None = typer.Option(
         None,
@@ -197,10 +210,7 @@ def impute(
     if input.resolve() == output.resolve():
         raise AekitError("output must differ from input; aekit never overwrites its input")
     _check_output(output, force)
-    if grid is not None:
-        _check_output(grid, force, input, output)
-        if grid.suffix.lower() != ".png":
-            raise AekitError(f"--grid {grid}: the grid is a .png file")
+    _check_grid(grid, force, input, output)
     data = read_data(input)
     images = _is_images(data)
     check_output(output, images=images)  # before training, not after
@@ -486,12 +496,9 @@ def sample(
     _check_output(output, force)
     model = _load(model_dir, need="sampler")
     check_output(output, images=model.image_shape_ is not None)
-    if grid is not None:
-        _check_output(grid, force)
-        if model.image_shape_ is None:
-            raise AekitError(f"--grid draws images; model {model_dir} was fitted on a table")
-        if grid.suffix.lower() != ".png":
-            raise AekitError(f"--grid {grid}: the grid is a .png file")
+    _check_grid(grid, force, output)
+    if grid is not None and model.image_shape_ is None:
+        raise AekitError(f"--grid draws images; model {model_dir} was fitted on a table")
     rows = model.sample(n, random_state=seed)
     if model.image_shape_ is None and not isinstance(rows, pd.DataFrame):
         rows = pd.DataFrame(rows, columns=[c.name for c in model.encoder_.schema])

@@ -120,7 +120,9 @@ def demo(
 
 
 def _is_images(data) -> bool:
-    return isinstance(data, np.ndarray) and data.ndim in (3, 4)
+    from .data.schema import image_shape_of
+
+    return image_shape_of(data) is not None
 
 
 def _check_grid(grid: Path | None, force: bool, *others: Path) -> None:

@@ -295,11 +295,9 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         estimator. ``monitor(encoder, ensemble)`` returns a callable giving one
         value per member.
         """
-        if not self._supports_members():
+        if not self._supports_members(image_shape):
             raise AekitError(f"{type(self).__name__} with these settings has no batched training")
         job = self._prepare(X, user_frame, image_shape)
-        if self._conv_shape() is not None:
-            raise AekitError("convolutional networks are trained one at a time, not batched")
         job.checkpoint(self, checkpoint, {"members": members, "context": context})
         with seeded(job.seed, job.device):
             ensemble = self._build_module(job.encoder, job.x, members=members).to(job.device)

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from ..likelihoods import Likelihood
 from .corruption import Corruption, corrupt_hidden
-from .networks import decoder_network, encoder_network
+from .networks import networks
 
 
 class AEModule(nn.Module):
@@ -61,9 +61,8 @@ class AEModule(nn.Module):
         self.mask_input = mask_input
         self.members = members
         in_dim = likelihood.width + (likelihood.n_columns if mask_input else 0)
-        self.encoder = encoder_network(in_dim, hidden_dims, latent_dim, members, image_shape)
-        self.decoder = decoder_network(
-            latent_dim, hidden_dims, likelihood.width, members, image_shape
+        self.encoder, self.decoder = networks(
+            in_dim, hidden_dims, latent_dim, latent_dim, likelihood.width, members, image_shape
         )
         self.corruption = corruption
 

@@ -154,37 +154,28 @@ class ConvDecoder(nn.Module):
         return self.out(h).flatten(1).reshape(*lead, -1)
 
 
-def encoder_network(
+def networks(
     in_dim: int,
     hidden_dims: Sequence[int],
+    code_dim: int,
+    latent_dim: int,
     out_dim: int,
     members: int | None = None,
     image_shape: Sequence[int] | None = None,
-) -> nn.Module:
-    """An MLP, or for ``image_shape = (C, H, W)`` a :class:`ConvEncoder` whose
-    ``hidden_dims`` are its channel counts (``in_dim`` a multiple of H·W)."""
+) -> tuple[nn.Module, nn.Module]:
+    """An encoder ``in_dim → hidden_dims → code_dim`` and the decoder mirroring it,
+    ``latent_dim → reversed(hidden_dims) → out_dim``: multilayer perceptrons (an
+    ensemble of ``members``), or for ``image_shape = (C, H, W)`` a
+    :class:`ConvEncoder` and :class:`ConvDecoder` whose ``hidden_dims`` are channel
+    counts (``in_dim`` and ``out_dim`` multiples of H·W)."""
     if image_shape is None:
-        return MLP(in_dim, hidden_dims, out_dim, members)
+        encoder = MLP(in_dim, hidden_dims, code_dim, members)
+        return encoder, MLP(latent_dim, list(hidden_dims)[::-1], out_dim, members)
     if members is not None:
         raise ValueError("convolutional networks have no batched-ensemble form")
     _, h, w = image_shape
-    return ConvEncoder(image_shape, in_dim // (h * w), hidden_dims, out_dim)
-
-
-def decoder_network(
-    in_dim: int,
-    hidden_dims: Sequence[int],
-    out_dim: int,
-    members: int | None = None,
-    image_shape: Sequence[int] | None = None,
-) -> nn.Module:
-    """The decoder mirroring :func:`encoder_network` (``hidden_dims`` as the encoder's)."""
-    if image_shape is None:
-        return MLP(in_dim, list(hidden_dims)[::-1], out_dim, members)
-    if members is not None:
-        raise ValueError("convolutional networks have no batched-ensemble form")
-    _, h, w = image_shape
-    return ConvDecoder(image_shape, hidden_dims, in_dim, out_dim // (h * w))
+    encoder = ConvEncoder(image_shape, in_dim // (h * w), hidden_dims, code_dim)
+    return encoder, ConvDecoder(image_shape, hidden_dims, latent_dim, out_dim // (h * w))
 
 
 def member_state(ensemble: nn.Module, single: nn.Module, e: int) -> dict[str, Tensor]:

@@ -36,7 +36,7 @@ from torch.distributions import (
 )
 
 from ..likelihoods import Likelihood
-from .networks import decoder_network, encoder_network
+from .networks import networks
 
 MIN_SCALE = 1e-4  # floor on posterior scales
 
@@ -117,9 +117,11 @@ class VAEModule(nn.Module):
         self.n_samples = n_samples
         self.objective = objective
         self.missingness = missingness
-        out = latent_dim * self.n_posterior_params
-        self.encoder = encoder_network(likelihood.width, hidden_dims, out, None, image_shape)
-        self.decoder = decoder_network(latent_dim, hidden_dims, likelihood.width, None, image_shape)
+        code = latent_dim * self.n_posterior_params  # the posterior's parameters
+        width = likelihood.width
+        self.encoder, self.decoder = networks(
+            width, hidden_dims, code, latent_dim, width, image_shape=image_shape
+        )
 
     # -- the terms a variant may override ---------------------------------
     def posterior(self, x: Tensor) -> Distribution:

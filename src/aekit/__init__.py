@@ -4,12 +4,15 @@ PCA is the linear baseline (scikit-learn's); :class:`Autoencoder` covers the AE,
 the denoising AE and the stacked DAE; :class:`VAE` the variational autoencoder
 with a Gaussian or a Student's t prior. :class:`Imputer` fills missing cells
 and :class:`AnomalyDetector` flags unlikely rows, with any of these models.
+Each of them fits on a :class:`TableFile` (a CSV or Parquet file streamed in
+chunks) as well as on tables and arrays in memory.
 """
 
 __version__ = "0.1.0"
 
 from . import metrics, report
 from .data.missing import ampute
+from .data.stream import TableFile
 from .errors import AekitError, AekitWarning, ModelFileError
 from .estimators import VAE, AnomalyDetector, Autoencoder, Imputer, load, pool, save
 
@@ -21,6 +24,7 @@ __all__ = [
     "Autoencoder",
     "Imputer",
     "ModelFileError",
+    "TableFile",
     "__version__",
     "ampute",
     "load",

@@ -195,6 +195,13 @@ def impute(
     resume: bool = typer.Option(
         False, "--resume", help="Continue from the state in --checkpoint-dir."
     ),
+    chunk_rows: int | None = typer.Option(
+        None,
+        "--chunk-rows",
+        min=1,
+        help="Tables only: stream the file this many rows at a time (for tables larger "
+        "than memory); training and imputation hold one chunk in memory.",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ):
@@ -204,6 +211,8 @@ def impute(
     Example: aekit impute survey.csv -o survey-imputed.csv --model vae --seed 1
 
     Example: aekit impute digits.npy --hide blocks:0.25 -o filled.npy --grid grid.png
+
+    Example: aekit impute big.parquet -o big-imputed.parquet --chunk-rows 100000
     """
     from .data.files import check_output, read_data, write_data
     from .data.images import hide_pixels
@@ -213,6 +222,15 @@ def impute(
         raise AekitError("output must differ from input; aekit never overwrites its input")
     _check_output(output, force)
     _check_grid(grid, force, input, output)
+    if chunk_rows is not None:
+        if m > 1 or hide is not None or grid is not None:
+            raise AekitError(
+                "--chunk-rows streams a table: it does not go with --m, --hide or --grid"
+            )
+        _impute_stream(
+            input, output, model, seed, chunk_rows, save_model, checkpoint_dir, resume, force, quiet
+        )
+        return
     data = read_data(input)
     images = _is_images(data)
     check_output(output, images=images)  # before training, not after
@@ -259,6 +277,27 @@ def impute(
         save(imputer, save_model)
     if not quiet:
         _imputation_summary(imputer, input, output, n_missing, images, truth, result, grid)
+
+
+def _impute_stream(
+    input, output, model, seed, chunk_rows, save_model, checkpoint_dir, resume, force, quiet
+):
+    """``aekit impute --chunk-rows``: fit on the file in chunks, impute it in chunks."""
+    from .data.stream import TableFile, check_output
+    from .estimators.impute import Imputer, preset
+
+    source = TableFile(input, chunk_rows)
+    check_output(output, source, force=force)  # before training, not after
+    imputer = Imputer(preset(model), random_state=seed, verbose=not quiet).fit(
+        source, checkpoint_dir=checkpoint_dir, resume=resume
+    )
+    n_missing = imputer.transform_file(source, output, force=force)
+    if save_model is not None:
+        from .estimators.persist import save
+
+        save(imputer, save_model)
+    if not quiet:
+        _imputation_summary(imputer, input, output, n_missing, False, None, None, None)
 
 
 def _imputation_summary(imputer, input, output, n_missing, images, truth, result, grid):
@@ -390,6 +429,13 @@ def fit(
     resume: bool = typer.Option(
         False, "--resume", help="Continue from the state in --checkpoint-dir."
     ),
+    chunk_rows: int | None = typer.Option(
+        None,
+        "--chunk-rows",
+        min=1,
+        help="Tables only: stream the file this many rows at a time (for tables larger "
+        "than memory); the threshold comes from a sample of at most one chunk of rows.",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing model directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ):
@@ -401,12 +447,18 @@ def fit(
     is interrupted, the same command with --resume continues where it stopped.
     """
     from .data.files import read_data
+    from .data.stream import TableFile
     from .estimators import AnomalyDetector, save
 
     _check_output(output, force, data)
-    df = read_data(data)
-    images = _is_images(df)
-    latent = latent_dim or (16 if images else max(1, min(8, df.shape[1] // 2)))
+    if chunk_rows is not None:
+        df = TableFile(data, chunk_rows)
+        images, width = False, len(next(df.chunks()).columns)
+    else:
+        df = read_data(data)
+        images = _is_images(df)
+        width = df.shape[1]
+    latent = latent_dim or (16 if images else max(1, min(8, width // 2)))
     detector = AnomalyDetector(
         _task_model(model, latent, images),
         contamination=_contamination(contamination),
@@ -415,10 +467,16 @@ def fit(
     ).fit(df, checkpoint_dir=checkpoint_dir, resume=resume)
     save(detector, output)
     if not quiet:
-        flagged = float(np.mean(detector.predict(df) == -1))
+        if chunk_rows is not None:
+            flagged, which = (
+                float(np.mean(detector.predict(next(df.chunks())) == -1)),
+                "first chunk",
+            )
+        else:
+            flagged, which = float(np.mean(detector.predict(df) == -1)), "rows"
         _stderr().print(
             f"Saved {model} ({latent}-d code, {detector.model_.n_epochs_} epochs) to {output}; "
-            f"anomaly threshold {detector.offset_:.4g} nats flags {flagged:.1%} of the rows"
+            f"anomaly threshold {detector.offset_:.4g} nats flags {flagged:.1%} of the {which}"
         )
 
 

@@ -88,6 +88,12 @@ class Likelihood(nn.Module):
         # them back in column order
         order = torch.argsort(torch.tensor(cont_cols + bin_cols + cat_cols, dtype=torch.long))
         self.register_buffer("column_order", order, persistent=False)
+        # a family whose dimensions are one contiguous run (every column of an
+        # all-numeric table, every pixel) is read as a view, not gathered: a
+        # gather's backward is a scatter, the costliest kernel of a wide row's step
+        self._cont = _as_slice(cont_dims)
+        self._bin = _as_slice(bin_dims)
+        self._in_order = bool((order == torch.arange(len(order))).all())
         # Gaussian scale σ_j = softplus(raw_j) + MIN_SCALE, initialised at σ = 1
         init = math.log(math.expm1(1.0 - MIN_SCALE))
         shape = (len(cont_cols),) if members is None else (members, 1, len(cont_cols))
@@ -140,11 +146,13 @@ class Likelihood(nn.Module):
         parts = []
         if len(self.cont_cols):
             scale = self.scale
-            z = (x[..., self.cont_dims] - params[..., self.cont_dims]) / scale
-            parts.append(-0.5 * z.square() - scale.log() - HALF_LOG_2PI)
+            dims = self.cont_dims if self._cont is None else self._cont
+            z = (x[..., dims] - params[..., dims]) / scale
+            parts.append(-0.5 * z.square() - (scale.log() + HALF_LOG_2PI))
         if len(self.bin_cols):
-            logits = params[..., self.bin_dims]
-            target = x[..., self.bin_dims].expand_as(logits)
+            dims = self.bin_dims if self._bin is None else self._bin
+            logits = params[..., dims]
+            target = x[..., dims].expand_as(logits)
             parts.append(-F.binary_cross_entropy_with_logits(logits, target, reduction="none"))
         if len(self.cat_cols):
             # the observed level is the argmax of the one-hot group, shape (n, G)
@@ -155,7 +163,12 @@ class Likelihood(nn.Module):
         if not parts:
             return params.new_zeros((*params.shape[:-1], 0))
         shape = torch.broadcast_shapes(*(p.shape[:-1] for p in parts))
-        out = torch.cat([p.expand(*shape, p.shape[-1]) for p in parts], -1)[..., self.column_order]
+        if len(parts) == 1:
+            out = parts[0].expand(*shape, parts[0].shape[-1])
+        else:
+            out = torch.cat([p.expand(*shape, p.shape[-1]) for p in parts], -1)
+        if not self._in_order:
+            out = out[..., self.column_order]
         return torch.where(mask, out, torch.zeros((), dtype=out.dtype, device=out.device))
 
     def expand_mask(self, mask: Tensor) -> Tensor:
@@ -188,3 +201,12 @@ class Likelihood(nn.Module):
             onehot = F.one_hot(level, self.cat_index.shape[1]).to(params.dtype)
             out[..., self.cat_index[self.cat_valid]] = onehot[..., self.cat_valid]
         return out
+
+
+def _as_slice(dims: list[int]) -> slice | None:
+    """``slice(a, b)`` when ``dims`` is the run a, a+1, ..., b-1 (or empty), else None."""
+    if not dims:
+        return slice(0, 0)
+    if dims == list(range(dims[0], dims[0] + len(dims))):
+        return slice(dims[0], dims[0] + len(dims))
+    return None

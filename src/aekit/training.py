@@ -12,7 +12,7 @@ on its own shard of the rows (see :mod:`aekit.distributed`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -130,6 +130,15 @@ class _Best:
             self.module.load_state_dict(self.state)
 
 
+def chunks_of(data) -> Iterator[tuple[Tensor, Tensor]]:
+    """The (x, mask) chunks of training data: one for tensors held in memory, one
+    per chunk for a streamed source (an object with ``chunks()``)."""
+    if isinstance(data, tuple):
+        yield data
+    else:
+        yield from data.chunks()
+
+
 def train(
     module: nn.Module,
     data: tuple[Tensor, Tensor],
@@ -149,7 +158,9 @@ def train(
         its loss terms have shape (members,), and each member stops improving,
         and is restored to its best epoch, on its own; training ends when every
         member has run out of patience.
-    data : (x, mask), shapes (n, width) and (n, n_columns)
+    data : (x, mask), shapes (n, width) and (n, n_columns), or a streamed source
+        An object whose ``chunks()`` yields such pairs (``device`` says where),
+        read anew every epoch; rows are shuffled within each chunk.
     validation : (x, mask) or None
         Early stopping watches the validation loss, or the training loss without it.
     settings : TrainSettings
@@ -168,25 +179,32 @@ def train(
     frames, one per member, each ending where that member stopped (its weights
     are frozen at its best epoch from then on, whatever the others do).
     """
-    x, mask = data
+    device = data[0].device if isinstance(data, tuple) else data.device
     members = getattr(module, "members", None)
     count = members or 1
     params = [p for p in module.parameters() if p.requires_grad]
     optimiser = _adam(params, settings.learning_rate)
     loss_of, batch_size, main = module.loss, settings.batch_size, True
-    shared = distributed.start(x.device)  # one of several processes training one model
+    shared = distributed.start(device)  # one of several processes training one model
+    rank, size = 0, 1
     if shared:
-        # each process trains on its own equal shard (every process takes the same
-        # number of steps) with its share of the batch, so the global batch and the
-        # steps per epoch are a single process's; the gradients are averaged
+        # each process trains on its own equal shard of every chunk (every process
+        # takes the same number of steps) with its share of the batch, so the global
+        # batch and the steps per epoch are a single process's; the gradients are
+        # averaged
         rank, size = distributed.rank(), distributed.world_size()
-        local = len(x) // size
-        x, mask = x[rank::size][:local], mask[rank::size][:local]
         batch_size = max(1, math.ceil(batch_size / size))
-        ids = [x.device.index] if x.device.type == "cuda" else None
+        ids = [device.index] if device.type == "cuda" else None
         loss_of = DistributedDataParallel(_Loss(module), device_ids=ids)
         main = rank == 0
-    n = len(x)
+
+    def shards():
+        for x, mask in chunks_of(data):
+            if shared:
+                local = len(x) // size
+                x, mask = x[rank::size][:local], mask[rank::size][:local]
+            yield x, mask
+
     rows: list[list[dict]] = [[] for _ in range(count)]
     best, waited = np.full(count, math.inf), np.zeros(count, dtype=int)
     best_epoch = np.zeros(count, dtype=int)
@@ -199,8 +217,8 @@ def train(
         module.load_state_dict(_prefixed(tensors, "module."))
         load_optimiser_state(optimiser, tensors, meta["param_groups"])
         if any(k.startswith("best.") for k in tensors):
-            snapshot.state = {k: v.to(x.device) for k, v in _prefixed(tensors, "best.").items()}
-        set_rng_state(tensors, x.device)
+            snapshot.state = {k: v.to(device) for k, v in _prefixed(tensors, "best.").items()}
+        set_rng_state(tensors, device)
         rows = meta["rows"]
         best = np.asarray(meta["best"], dtype=np.float64)
         waited = np.asarray(meta["waited"], dtype=int)
@@ -213,7 +231,7 @@ def train(
             tensors.update({f"best.{k}": v for k, v in snapshot.state.items()})
         moments, groups = optimiser_state(optimiser)
         tensors.update(moments)
-        tensors.update(rng_state(x.device))
+        tensors.update(rng_state(device))
         meta = {
             "epoch": epoch,
             "finished": done,
@@ -242,21 +260,26 @@ def train(
         epoch = start - 1
         for epoch in range(start, 1 if finished else settings.max_epochs + 1):
             module.train()
-            if members is None:
-                perm = torch.randperm(n, device=x.device)
-            else:  # a shuffle per member, (members, n)
-                perm = torch.rand(members, n, device=x.device).argsort(dim=1)
             sums: dict[str, Tensor] = {}
-            for s in range(0, n, batch_size):
-                idx = perm[..., s : s + batch_size]
-                terms = loss_of(x[idx], mask[idx])
-                optimiser.zero_grad(set_to_none=True)
-                terms["loss"].sum().backward()  # members are independent: sum their losses
-                if settings.max_grad_norm is not None:
-                    _clip(params, settings.max_grad_norm, members)
-                optimiser.step()
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0) + v.detach() * idx.shape[-1]
+            n = 0
+            for x, mask in shards():
+                if members is None:
+                    perm = torch.randperm(len(x), device=device)
+                else:  # a shuffle per member, (members, n)
+                    perm = torch.rand(members, len(x), device=device).argsort(dim=1)
+                for s in range(0, len(x), batch_size):
+                    idx = perm[..., s : s + batch_size]
+                    terms = loss_of(x[idx], mask[idx])
+                    optimiser.zero_grad(set_to_none=True)
+                    terms["loss"].sum().backward()  # members are independent: sum their losses
+                    if settings.max_grad_norm is not None:
+                        _clip(params, settings.max_grad_norm, members)
+                    optimiser.step()
+                    for k, v in terms.items():
+                        sums[k] = sums.get(k, 0) + v.detach() * idx.shape[-1]
+                n += len(x)
+            if n == 0:
+                raise AekitError(f"{description}: no training rows")
             values = {f"train_{k}": _per_member(v / n, count) for k, v in sums.items()}
             if validation is not None:
                 for k, v in _evaluate(module, *validation).items():
@@ -270,7 +293,7 @@ def train(
                 for k, v in reported.items():
                     values[f"val_{k}"] = _per_member(v, count)
             if shared:  # the same decisions on every process
-                values = distributed.mean_over_processes(values, x.device)
+                values = distributed.mean_over_processes(values, device)
             watched = values.get("val_monitor", values.get("val_loss", values["train_loss"]))
             active = waited < settings.patience  # members still training this epoch
             for e in np.flatnonzero(active):

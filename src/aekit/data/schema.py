@@ -312,7 +312,40 @@ def infer_schema(
     for col, kind in column_types.items():
         if kind not in KINDS:
             raise AekitError(f"column_types[{col!r}] must be one of {KINDS}; got {kind!r}")
-    return [_infer_column(c, df[c], column_types.get(c)) for c in df.columns]
+    quick = _infer_numeric(df, column_types)
+    return [
+        quick[i] if i in quick else _infer_column(c, df[c], column_types.get(c))
+        for i, c in enumerate(df.columns)
+    ]
+
+
+def _infer_numeric(df: pd.DataFrame, column_types: dict) -> dict[int, Column]:
+    """The columns of plain float or integer dtype without a declared kind, by
+    position, inferred together in a few passes over one array (a wide table of
+    numbers, an image flattened to pixels, would otherwise cost a pandas call per
+    column). Columns that need a message (entirely missing, inf) are left out,
+    for :func:`_infer_column` to name."""
+    dtypes = df.dtypes.to_numpy()
+    picked = [
+        i
+        for i, (c, d) in enumerate(zip(df.columns, dtypes, strict=True))
+        if isinstance(d, np.dtype) and d.kind in "iuf" and column_types.get(c) is None
+    ]
+    if len(picked) < 2:
+        return {}
+    values = df.iloc[:, picked].to_numpy(dtype=np.float64)
+    seen = ~np.isnan(values)
+    zero, one = (values == 0).any(axis=0), (values == 1).any(axis=0)
+    only01 = ((values == 0) | (values == 1) | ~seen).all(axis=0)
+    fine = seen.any(axis=0) & ~np.isinf(values).any(axis=0)
+    binary = only01 & zero & one
+    out = {}
+    for j, i in enumerate(picked):
+        if fine[j]:
+            name, dtype = df.columns[i], str(dtypes[i])
+            kind = "binary" if binary[j] else "continuous"
+            out[i] = Column(name, kind, dtype, (0, 1) if binary[j] else ())
+    return out
 
 
 def check_columns(df: pd.DataFrame, schema: Sequence[Column], *, name: str = "X") -> pd.DataFrame:

@@ -99,11 +99,12 @@ class TabularEncoder:
             if inf.any():
                 bad = names[int(np.flatnonzero(inf.any(axis=0))[0])]
                 raise AekitError(f"column {bad!r} of {name} contains inf; use a number or NaN")
-            z = (values - self.center) / self.scale
+            z = values - self.center  # a new array: values may be a view of df
+            z /= self.scale
             observed = ~np.isnan(z)
-            cols = self.start[self.continuous]
-            x[:, cols] = np.where(observed, z, 0.0)
-            mask[:, self.continuous] = observed
+            np.copyto(z, 0.0, where=~observed)
+            x[:, _run(self.start[self.continuous])] = z
+            mask[:, _run(self.continuous)] = observed
         if self.unit:
             names = [self.schema[i].name for i in self.unit]
             values = _numeric(df, names, name=name)
@@ -116,8 +117,8 @@ class TabularEncoder:
                     "outside [0, 1] (pixels and proportions lie in [0, 1])"
                 )
             cols = self.start[self.unit]
-            x[:, cols] = np.where(observed, values, self.fill[cols])
-            mask[:, self.unit] = observed
+            x[:, _run(cols)] = np.where(observed, values, self.fill[cols])
+            mask[:, _run(self.unit)] = observed
         for i, col in enumerate(self.schema):
             if col.kind in ("continuous", "unit"):
                 continue
@@ -188,8 +189,9 @@ def _numeric(df: pd.DataFrame, names, *, name: str = "X") -> np.ndarray:
     """The named columns as one float64 array, NaN where missing."""
     if not names:
         return np.zeros((len(df), 0))
-    try:
-        return df[names].to_numpy(dtype=np.float64, na_value=np.nan)
+    every = len(names) == df.shape[1] and list(names) == list(df.columns)
+    try:  # every column: no copy of the frame first
+        return (df if every else df[names]).to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):
         for c in names:  # find the column at fault, for the message
             try:
@@ -201,6 +203,15 @@ def _numeric(df: pd.DataFrame, names, *, name: str = "X") -> np.ndarray:
                     f"column {c!r} of {name} is numeric but holds {example!r}; use numbers or NaN"
                 ) from None
         raise
+
+
+def _run(index) -> slice | list:
+    """``index`` as a slice when it is one contiguous run of positions (a view for
+    NumPy to write through, not a scatter), else as it is."""
+    index = list(index)
+    if index and index == list(range(index[0], index[0] + len(index))):
+        return slice(index[0], index[0] + len(index))
+    return index
 
 
 def _codes(s: pd.Series, col: Column, *, name: str = "X") -> np.ndarray:

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..checkpoint import CheckpointPlan
+from ..data import stream
 from ..data.schema import as_frame, image_shape_of
 from ..errors import AekitError
 from .autoencoder import Autoencoder
@@ -36,6 +37,7 @@ from .base import (
 from .vae import VAE
 
 TUKEY = 1.5  # the lower fence is Q1 - 1.5 IQR of held-out scores
+_PURPOSE = 0x616E6F6D  # seeds the draws of the rows that set the threshold
 
 
 def default_model(image_shape=None) -> BaseAutoencoderEstimator:
@@ -135,11 +137,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         -------
         self
         """
-        image_shape = image_shape_of(X)  # images are scored as tables of pixels
+        streamed = stream.is_table_path(X)
+        image_shape = None if streamed else image_shape_of(X)  # images: tables of pixels
         model = self._make_model(image_shape)
         plan = CheckpointPlan.from_args(
             checkpoint_dir, resume, checkpoint_every, model.random_state
         )
+        if streamed:
+            return self._fit_stream(stream.as_table_file(X), model, plan)
         df, is_frame = as_frame(X)
         if self.contamination == "auto":
             n = len(df)
@@ -151,7 +156,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                     "more rows, change holdout_fraction or give contamination as a number"
                 )
             # the detector's seed (passed on to its model), else the model's own
-            rng = np.random.default_rng([draw_seed(model.random_state), 0x616E6F6D])
+            rng = np.random.default_rng([draw_seed(model.random_state), _PURPOSE])
             order = rng.permutation(n)
             model._fit(
                 df.iloc[np.sort(order[n_out:])],
@@ -168,6 +173,32 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                 df, checkpoint=plan, user_frame=is_frame, image_shape=image_shape
             )
             self.offset_ = float(np.percentile(self.score_samples(df), 100 * self.contamination))
+        return self._fitted(model)
+
+    def _fit_stream(self, source, model, plan):
+        """:meth:`fit` on a table streamed from a file: the threshold comes from a
+        uniform sample of the rows (at most one chunk), held out of training for
+        ``contamination="auto"``."""
+        seed = draw_seed(model.random_state)
+        share = self.holdout_fraction if self.contamination == "auto" else 1.0
+        sample, rest = stream.sample_rows(source, share, source.chunk_rows, seed, _PURPOSE)
+        if self.contamination == "auto":
+            if len(sample) < 2:
+                raise AekitError(
+                    f"contamination='auto' keeps holdout_fraction={self.holdout_fraction} of "
+                    f"the rows of {source.path} out of training, which leaves too few; pass "
+                    "more rows, change holdout_fraction or give contamination as a number"
+                )
+            self.model_ = model._fit(source.map(rest), checkpoint=plan, user_frame=True)
+            q1, q3 = np.percentile(self.score_samples(sample), [25, 75])
+            self.offset_ = float(q1 - TUKEY * (q3 - q1))
+        else:
+            self.model_ = model._fit(source, checkpoint=plan, user_frame=True)
+            scores = self.score_samples(sample)
+            self.offset_ = float(np.percentile(scores, 100 * self.contamination))
+        return self._fitted(model)
+
+    def _fitted(self, model):
         self.n_features_in_ = model.n_features_in_
         if hasattr(model, "feature_names_in_"):
             self.feature_names_in_ = model.feature_names_in_

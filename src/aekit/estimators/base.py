@@ -21,7 +21,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..checkpoint import CheckpointPlan, fingerprint
+from ..data import stream
 from ..data.schema import as_frame, image_schema, image_shape_of, infer_schema
+from ..data.stream import Scan
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError, AekitWarning, ModelFileError
 from ..likelihoods import Likelihood
@@ -87,6 +89,8 @@ class _FitJob:
     n_val: int
     seed: int
     device: torch.device
+    source: object = None  # a streamed table (aekit.data.stream), or None in memory
+    scan: Scan | None = None  # what the first pass over it found
 
     def checkpoint(self, estimator, plan, context) -> None:
         """Point the settings at a checkpointer for this data and these settings."""
@@ -104,15 +108,45 @@ class _FitJob:
             self.x,
             self.mask,
             self.n_val,
+            *([] if self.source is None else [self.source.fingerprint(), self.scan.threshold]),
         )
         self.settings = dataclasses.replace(self.settings, checkpoint=plan.open(key))
 
+    def extremes(self) -> torch.Tensor:
+        """Rows whose per-column minima and maxima are the encoded data's (the
+        data itself in memory; two rows for a streamed table)."""
+        if self.source is None:
+            return self.x
+        low, high = self.scan.bounds
+        return torch.from_numpy(np.stack([low, high]).astype(np.float32)).to(self.device)
+
     def split(self):
-        """(training rows, validation rows or None), drawn from torch's generator."""
+        """(training rows, validation rows or None), drawn from torch's generator
+        (for a streamed table: its chunks less the held-out rows, and those)."""
+        if self.source is not None:
+            rows = _EncodedChunks(
+                self.source, self.encoder, self.scan.training(self.seed), self.device
+            )
+            return rows, ((self.x, self.mask) if self.n_val else None)
         order = torch.randperm(len(self.x), device=self.device)
         val, tr = order[: self.n_val], order[self.n_val :]
         validation = (self.x[val], self.mask[val]) if self.n_val else None
         return (self.x[tr], self.mask[tr]), validation
+
+
+class _EncodedChunks:
+    """The training rows of a streamed table, read and encoded chunk by chunk on
+    every pass (see :func:`aekit.training.train`)."""
+
+    def __init__(self, source, encoder: TabularEncoder, keep, device: torch.device):
+        self.source, self.encoder, self.keep, self.device = source, encoder, keep, device
+
+    def chunks(self):
+        for i, chunk in enumerate(self.source.chunks()):
+            chunk = self.keep(i, chunk)
+            if len(chunk):
+                x, mask = self.encoder.encode(chunk, name=str(self.source.path))
+                yield torch.from_numpy(x).to(self.device), torch.from_numpy(mask).to(self.device)
 
 
 class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
@@ -263,11 +297,11 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         job = self._prepare(X, user_frame, image_shape)
         job.checkpoint(self, checkpoint, context)
         with seeded(job.seed, job.device):
-            module = self._build_module(job.encoder, job.x).to(job.device)
+            module = self._build_module(job.encoder, job.extremes()).to(job.device)
             train_data, validation = job.split()
             watch = None if monitor is None else monitor(job.encoder, module)
             history = self._train(module, train_data, validation, job.settings, watch)
-            self._after_fit(module, *train_data)
+            self._after_fit(module, train_data)
         self._set_fitted(job, module, history)
         return self
 
@@ -300,7 +334,9 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         job = self._prepare(X, user_frame, image_shape)
         job.checkpoint(self, checkpoint, {"members": members, "context": context})
         with seeded(job.seed, job.device):
-            ensemble = self._build_module(job.encoder, job.x, members=members).to(job.device)
+            ensemble = self._build_module(job.encoder, job.extremes(), members=members).to(
+                job.device
+            )
             train_data, validation = job.split()
             watch = None if monitor is None else monitor(job.encoder, ensemble)
             histories = self._train(ensemble, train_data, validation, job.settings, watch)
@@ -308,19 +344,21 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             # anything _after_fit draws must not come from the caller's generator
             fitted = []
             for e, history in enumerate(histories):
-                module = self._build_module(job.encoder, job.x).to(job.device)
+                module = self._build_module(job.encoder, job.extremes()).to(job.device)
                 module.load_state_dict(member_state(ensemble, module, e))
                 member = clone(self)
                 for name in ("n_features_in_", "feature_names_in_", "image_shape_"):  # by _frame
                     if hasattr(self, name):
                         setattr(member, name, getattr(self, name))
-                member._after_fit(module, *train_data)
+                member._after_fit(module, train_data)
                 member._set_fitted(job, module, history)
                 fitted.append(member)
         return fitted
 
     def _prepare(self, X, user_frame: bool | None = None, image_shape=None) -> _FitJob:
         """Check the settings and X; encode X; choose the batch size and the seed."""
+        if stream.is_table_path(X):
+            return self._prepare_stream(stream.as_table_file(X))
         settings = self._check_params()
         df, is_frame = self._frame(X, reset=True, image_shape=image_shape)
         if self.image_shape_ is not None:
@@ -339,30 +377,20 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
                 f"validation_fraction={self.validation_fraction} of {n} sample(s) leaves no "
                 "rows for validation or training; pass more rows or set validation_fraction=0"
             )
-        n_train = n - n_val
-        if self.batch_size == "auto":
-            # at least ~16 steps an epoch on small tables, 256 rows a step on large ones
-            batch_size = min(n_train, 256, max(32, n_train // 16))
-        elif self.batch_size > n_train:
-            raise AekitError(
-                f"batch_size={self.batch_size} is larger than the {n_train} training rows "
-                f"({n} sample(s), validation_fraction={self.validation_fraction}); "
-                "lower batch_size or pass more rows"
-            )
-        else:
-            batch_size = self.batch_size
-        constant = [
-            c.name for c, k in zip(schema, df.nunique(dropna=True).to_numpy(), strict=True) if k < 2
-        ]
+        batch_size = self._batch_size(n - n_val, n)
         if user_frame is None:
             user_frame = is_frame
-        if constant and n > 1 and user_frame:  # arrays (pixels always 0, ...): quietly
-            warnings.warn(
-                f"column(s) {constant[:10]} of X hold one value only: they carry no "
-                "information and are modelled like any other column; consider dropping them",
-                AekitWarning,
-                stacklevel=3,
-            )
+        if n > 1 and user_frame:  # arrays (pixels always 0, ...): quietly
+            counts = df.nunique(dropna=True).to_numpy()
+            constant = [c.name for c, k in zip(schema, counts, strict=True) if k < 2]
+            if constant:
+                warnings.warn(
+                    f"column(s) {constant[:10]} of X hold one value only: they carry no "
+                    "information and are modelled like any other column; consider dropping "
+                    "them",
+                    AekitWarning,
+                    stacklevel=3,
+                )
         device = self._device()
         return _FitJob(
             settings=dataclasses.replace(settings, batch_size=batch_size),
@@ -374,6 +402,60 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             seed=draw_seed(self.random_state),
             device=device,
         )
+
+    def _prepare_stream(self, source) -> _FitJob:
+        """:meth:`_prepare` for a table streamed from a file: the first pass finds
+        the schema, the statistics and the held-out rows (at most one chunk)."""
+        settings = self._check_params()
+        if self.architecture == "conv":
+            raise AekitError(f"architecture='conv' needs images; {source.path} holds a table")
+        seed = draw_seed(self.random_state)
+        found = stream.scan(
+            source, holdout=self.validation_fraction, cap=source.chunk_rows, seed=seed
+        )
+        encoder = found.encoder
+        names = [c.name for c in encoder.schema]
+        self.image_shape_ = None
+        validate_data(self, pd.DataFrame(columns=names), reset=True, skip_check_array=True)
+        self._check_width(encoder, (found.n_rows, len(names)))
+        n, n_val = found.n_rows, len(found.held_out)
+        if self.validation_fraction > 0 and (n_val < 1 or found.n_train < 1):
+            raise AekitError(
+                f"validation_fraction={self.validation_fraction} of {n} sample(s) in "
+                f"{source.path} leaves no rows for validation or training; pass more rows "
+                "or set validation_fraction=0"
+            )
+        batch_size = self._batch_size(found.n_train, n)
+        device = self._device()
+        if n_val:
+            x_np, mask_np = encoder.encode(found.held_out, name=str(source.path))
+        else:
+            x_np = np.zeros((0, encoder.width), dtype=np.float32)
+            mask_np = np.zeros((0, len(names)), dtype=bool)
+        return _FitJob(
+            settings=dataclasses.replace(settings, batch_size=batch_size),
+            encoder=encoder,
+            is_frame=True,  # a table file has named columns: outputs are DataFrames
+            x=torch.from_numpy(x_np).to(device),
+            mask=torch.from_numpy(mask_np).to(device),
+            n_val=n_val,
+            seed=seed,
+            device=device,
+            source=source,
+            scan=found,
+        )
+
+    def _batch_size(self, n_train: int, n: int) -> int:
+        if self.batch_size == "auto":
+            # at least ~16 steps an epoch on small tables, 256 rows a step on large ones
+            return min(n_train, 256, max(32, n_train // 16))
+        if self.batch_size > n_train:
+            raise AekitError(
+                f"batch_size={self.batch_size} is larger than the {n_train} training rows "
+                f"({n} sample(s), validation_fraction={self.validation_fraction}); "
+                "lower batch_size or pass more rows"
+            )
+        return self.batch_size
 
     def _set_fitted(self, job: _FitJob, module, history: pd.DataFrame) -> None:
         self.encoder_ = job.encoder
@@ -391,8 +473,9 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             module, data, validation, settings, description=type(self).__name__, monitor=monitor
         )
 
-    def _after_fit(self, module, x, mask) -> None:
-        """Hook: fitted state computed from the training rows."""
+    def _after_fit(self, module, data) -> None:
+        """Hook: fitted state computed from the training rows (``(x, mask)`` or a
+        streamed source: see :func:`aekit.training.chunks_of`)."""
 
     def _likelihood(self, encoder: TabularEncoder, members: int | None = None) -> Likelihood:
         kinds, widths = [c.kind for c in encoder.schema], [c.width for c in encoder.schema]

@@ -28,6 +28,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..checkpoint import CheckpointPlan, fingerprint
+from ..data import stream
 from ..data.schema import as_frame, image_shape_of
 from ..errors import AekitError
 from ..models import VAEModule
@@ -43,6 +44,7 @@ from .base import (
 from .vae import VAE
 
 MONITOR_ROWS = 2000  # rows used to watch the held-out cells during training
+HOLDOUT_TAG = 0x686F6C64  # seeds the draws of held-out cells, apart from other draws
 
 
 def default_model(image_shape=None) -> BaseAutoencoderEstimator:
@@ -207,6 +209,10 @@ class Imputer(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        if stream.is_table_path(X):
+            return self._fit_stream(
+                stream.as_table_file(X), checkpoint_dir, resume, checkpoint_every
+            )
         image_shape = image_shape_of(X)  # images are imputed as tables of pixels
         template = self._make_model(image_shape)
         # the imputer's seed, else its model's, seeds the held-out cells and the models
@@ -216,15 +222,42 @@ class Imputer(TransformerMixin, BaseEstimator):
         df, is_frame = as_frame(X)
         hidden = self._holdout(df, self._holdout_share(template), source)
         df_fit = df.mask(hidden) if hidden.any() else df
-        seeds = check_random_state(source).randint(np.iinfo(np.int32).max, size=n_models)
-        batched = n_models > 1 and template._supports_members(image_shape)
         context = None if plan is None else self._context(df)  # hashes df: only when needed
-        if batched:  # one batched network: about the time of training one model
+        self._train_models(
+            template,
+            df_fit,
+            source,
+            n_models,
+            self._monitor(df, hidden),
+            plan,
+            context,
+            is_frame,
+            image_shape,
+        )
+        self.expected_error_ = self._errors(df, df_fit, hidden) if hidden.any() else None
+        return self._fitted()
+
+    def _fitted(self):
+        self.n_features_in_ = self.model_.n_features_in_
+        if hasattr(self.model_, "feature_names_in_"):
+            self.feature_names_in_ = self.model_.feature_names_in_
+        elif hasattr(self, "feature_names_in_"):  # refitted on data without column names
+            del self.feature_names_in_
+        return self
+
+    def _train_models(
+        self, template, data, source, n_models, monitor, plan, context, is_frame, image_shape
+    ) -> None:
+        """Fit ``n_models`` copies of ``template`` on ``data`` (a table, or a streamed
+        one): as one batched network where the model allows it."""
+        seeds = check_random_state(source).randint(np.iinfo(np.int32).max, size=n_models)
+        if n_models > 1 and template._supports_members(image_shape):
+            # one batched network: about the time of training one model
             template.set_params(random_state=int(seeds[0]))
             models = template._fit_members(
-                df_fit,
+                data,
                 n_models,
-                monitor=self._monitor(df, hidden),
+                monitor=monitor,
                 checkpoint=plan,
                 context=context,
                 user_frame=is_frame,
@@ -235,8 +268,8 @@ class Imputer(TransformerMixin, BaseEstimator):
             for i, seed in enumerate(seeds):
                 model = clone(template).set_params(random_state=int(seed))
                 model._fit(
-                    df_fit,
-                    monitor=self._monitor(df, hidden),
+                    data,
+                    monitor=monitor,
                     checkpoint=None
                     if plan is None
                     else dataclasses.replace(plan, directory=plan.directory / f"model{i}"),
@@ -255,13 +288,81 @@ class Imputer(TransformerMixin, BaseEstimator):
         self.models_ = models
         self.model_ = models[0]
         self.n_iter_ = None if isinstance(template, VAE) else tuple(iters)
-        self.expected_error_ = self._errors(df, df_fit, hidden) if hidden.any() else None
-        self.n_features_in_ = self.model_.n_features_in_
-        if hasattr(self.model_, "feature_names_in_"):
-            self.feature_names_in_ = self.model_.feature_names_in_
-        elif hasattr(self, "feature_names_in_"):  # refitted on data without column names
-            del self.feature_names_in_
-        return self
+
+    def _fit_stream(self, source, checkpoint_dir, resume, checkpoint_every):
+        """:meth:`fit` on a table streamed from a file (see :mod:`aekit.data.stream`).
+
+        Each chunk has its own held-out cells, drawn alike on every pass; early
+        stopping watches the first ``MONITOR_ROWS`` rows with held-out cells (as
+        in memory), and ``expected_error_`` is measured on those rows.
+        """
+        template = self._make_model(None)
+        origin = self.random_state if self.random_state is not None else template.random_state
+        plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every, origin)
+        n_models = _check_int("n_models", self.n_models)
+        share, seed = self._holdout_share(template), draw_seed(origin)
+
+        def hide(i: int, chunk: pd.DataFrame) -> pd.DataFrame:
+            hidden = self._hidden(chunk, share, np.random.default_rng([seed, HOLDOUT_TAG, i]))
+            return chunk.mask(hidden) if hidden.any() else chunk
+
+        parts, hidden_parts, rows = [], [], 0
+        for i, chunk in enumerate(source.chunks()):  # the monitor's rows: the first ones
+            if rows >= MONITOR_ROWS or share == 0:
+                break
+            hidden = self._hidden(chunk, share, np.random.default_rng([seed, HOLDOUT_TAG, i]))
+            some = hidden.any(1)
+            parts.append(chunk[some])
+            hidden_parts.append(hidden[some])
+            rows += int(some.sum())
+        context = None
+        if plan is not None:
+            params = self.get_params(deep=False)
+            imputer = {k: v for k, v in params.items() if k not in ("model", "verbose")}
+            context = {"imputer": imputer, "data": source.fingerprint()}
+        if parts and rows:
+            df = pd.concat(parts).iloc[:MONITOR_ROWS]
+            hidden = np.concatenate(hidden_parts)[:MONITOR_ROWS]
+            monitor = self._monitor(df, hidden)
+        else:
+            df, hidden, monitor = None, None, None
+        self._train_models(
+            template, source.map(hide), origin, n_models, monitor, plan, context, True, None
+        )
+        self.expected_error_ = None if df is None else self._errors(df, df.mask(hidden), hidden)
+        return self._fitted()
+
+    def transform_file(self, X, output, *, chunk_rows=None, force=False) -> int:
+        """Impute a table file chunk by chunk and write the completed table.
+
+        Memory holds one chunk at a time; the output (``.csv`` or ``.parquet``) is
+        written whole or not at all, in the input's row order.
+
+        Parameters
+        ----------
+        X : path or aekit.TableFile
+        output : path
+        chunk_rows : int, optional
+            Rows per chunk for a path (default: aekit.data.stream.DEFAULT_CHUNK_ROWS).
+        force : bool, default=False
+            Overwrite an existing output.
+
+        Returns
+        -------
+        int
+            The number of cells that were missing and are now filled.
+        """
+        check_is_fitted(self)
+        source = stream.as_table_file(X, chunk_rows)
+        filled = 0
+
+        def fill(chunk: pd.DataFrame) -> pd.DataFrame:
+            nonlocal filled
+            filled += int(chunk.isna().to_numpy().sum())
+            return self.transform(chunk)
+
+        stream.write_chunks((fill(c) for c in source.chunks()), output, source, force=force)
+        return filled
 
     def _context(self, df: pd.DataFrame) -> dict:
         """What besides the model's own settings decides its training (for checkpoints)."""
@@ -278,12 +379,16 @@ class Imputer(TransformerMixin, BaseEstimator):
 
     def _holdout(self, df: pd.DataFrame, share: float, random_state) -> np.ndarray:
         """Observed cells to hide for over-imputation, (n, p) bool."""
+        # a stream of its own: a RandomState seeded like the one that made the holes
+        # (e.g. ampute with the same seed) would pick exactly the missing cells
+        rng = np.random.default_rng([draw_seed(random_state), HOLDOUT_TAG])
+        return self._hidden(df, share, rng)
+
+    def _hidden(self, df: pd.DataFrame, share: float, rng) -> np.ndarray:
+        """A share of the observed cells of ``df``, drawn from ``rng``, (n, p) bool."""
         observed = df.notna().to_numpy()
         if share == 0:
             return np.zeros_like(observed)
-        # a stream of its own: a RandomState seeded like the one that made the holes
-        # (e.g. ampute with the same seed) would pick exactly the missing cells
-        rng = np.random.default_rng([draw_seed(random_state), 0x686F6C64])
         hidden = observed & (rng.random(observed.shape) < share)
         for j, col in enumerate(df.columns):
             s = df[col]

@@ -10,6 +10,7 @@ from ..data.tabular import TabularEncoder
 from ..errors import AekitError
 from ..models import StudentTVAEModule, VAEModule
 from ..models.vae import SelfMasking
+from ..training import chunks_of
 from .base import BaseAutoencoderEstimator, _check_choice, _check_int, draw_seed
 
 PRIORS = {"normal": VAEModule, "student-t": StudentTVAEModule}
@@ -123,15 +124,17 @@ class VAE(BaseAutoencoderEstimator):
             **self._network_args(),
         )
 
-    def _after_fit(self, module, x, mask) -> None:
+    def _after_fit(self, module, data) -> None:
         if isinstance(module, StudentTVAEModule):
             # new rows are drawn from the prior at the training data's mean ν
             with torch.no_grad():
                 module.eval()
-                df = torch.cat(
-                    [module.posterior(x[s : s + 4096]).base_dist.df for s in range(0, len(x), 4096)]
-                )
-                module.prior_df.copy_(df.mean(0))
+                total, n = 0, 0
+                for x, _ in chunks_of(data):
+                    for s in range(0, len(x), 4096):
+                        total = total + module.posterior(x[s : s + 4096]).base_dist.df.sum(0)
+                    n += len(x)
+                module.prior_df.copy_(total / n)
 
     def score_samples(self, X, n_importance: int = 100, *, random_state=None):
         """Importance-weighted estimate of log p(x) per row (observed cells only).

@@ -4,9 +4,11 @@ since aekit itself writes only on rank 0)."""
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from safetensors.torch import save_file
 
@@ -33,7 +35,14 @@ def main(out: Path) -> None:
     vae = aekit.VAE(prior="student-t", latent_dim=2, hidden_dims=(16,), max_epochs=20)
     vae.set_params(random_state=0).fit(X)
     r = rank()
+    table = Path(tempfile.mkdtemp()) / "table.csv"  # the same rows, a copy per process
+    pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]).to_csv(table, index=False)
+    streamed = aekit.Autoencoder(latent_dim=2, hidden_dims=(16,), max_epochs=30, random_state=0)
+    streamed.fit(aekit.TableFile(table, chunk_rows=150))  # chunks of 150, 150 and 100 rows
     weights = {f"ae.{k}": v.contiguous() for k, v in ae.module_.state_dict().items()}
+    weights.update(
+        {f"stream.{k}": v.contiguous() for k, v in streamed.module_.state_dict().items()}
+    )
     weights.update({f"vae.{k}": v.contiguous() for k, v in vae.module_.state_dict().items()})
     for i, m in enumerate(imputer.models_):
         weights.update({f"dae{i}.{k}": v.contiguous() for k, v in m.module_.state_dict().items()})

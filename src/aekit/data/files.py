@@ -3,6 +3,7 @@ folders of PNG files), read, and written atomically."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +32,17 @@ def read_table(path) -> pd.DataFrame:
     fmt = _format(path, "input")
     if not path.is_file():
         raise AekitError(f"input {path}: no such file")
-    try:
+    with reading(path):
         if fmt == "csv":
             return pd.read_csv(path)
         return pd.read_parquet(path)
+
+
+@contextmanager
+def reading(path: Path):
+    """Turn what pandas and pyarrow raise on a bad table file into one clear error."""
+    try:
+        yield
     except UnicodeDecodeError as exc:
         raise AekitError(
             f"input {path}: not UTF-8 text ({exc.reason} at byte {exc.start})"

@@ -86,7 +86,9 @@ class TableFile:
             yield chunk
 
     def _read(self) -> Iterator[pd.DataFrame]:
-        try:
+        from .files import reading
+
+        with reading(self.path):
             if self.format == "csv":
                 with pd.read_csv(self.path, chunksize=self.chunk_rows) as reader:
                     yield from reader
@@ -96,17 +98,6 @@ class TableFile:
                 with pq.ParquetFile(self.path) as f:
                     for batch in f.iter_batches(batch_size=self.chunk_rows):
                         yield batch.to_pandas()
-        except UnicodeDecodeError as exc:
-            raise AekitError(
-                f"input {self.path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-            ) from None
-        except pd.errors.EmptyDataError:
-            raise AekitError(f"input {self.path}: the file is empty") from None
-        except pd.errors.ParserError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise AekitError(f"input {self.path}: malformed CSV ({first})") from None
-        except (OSError, ValueError) as exc:
-            raise AekitError(f"input {self.path}: cannot read it ({exc})") from None
 
     def fingerprint(self) -> list:
         """What identifies this file's contents for a checkpoint: path, size,

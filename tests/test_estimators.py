@@ -213,7 +213,7 @@ def test_bad_data_names_what_is_wrong(curve, mixed_frame):
         TypeError, match="X must be a pandas DataFrame or a 2-D array-like; got str"
     ):
         Autoencoder().fit("data")
-    with pytest.raises(AekitError, match="input data.csv: no such file"):
+    with pytest.raises(AekitError, match=r"input data\.csv: no such file"):
         Autoencoder().fit("data.csv")  # a table file's name: streamed, once it exists
     X = curve.copy()
     X[5, 1] = np.inf

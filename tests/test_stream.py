@@ -160,6 +160,8 @@ def test_an_imputed_file_is_written_whole_or_not_at_all(table, tmp_path):
     with pytest.raises(AekitError, match="exists"):
         imputer.transform_file(TableFile(path, 200), out)
     assert out.read_text() == "keep me"
+    with pytest.raises(AekitError, match="use transform_file"):
+        imputer.transform(TableFile(path, 200))
     with pytest.raises(AekitError, match="must differ from input"):
         imputer.transform_file(TableFile(path, 200), path, force=True)
 
@@ -177,11 +179,11 @@ def test_bad_files_get_clear_errors(tmp_path):
     pd.DataFrame({"v": [str(i) for i in range(50)] + ["high", "low"] * 5}).to_csv(
         mixed_types, index=False
     )
-    with pytest.raises(AekitError, match="column 'v'.*text from row 50 on, numbers before"):
+    with pytest.raises(AekitError, match=r"column 'v'.*text from row 50 on, numbers before"):
         aekit.Autoencoder().fit(TableFile(mixed_types, 50))
     empty_col = tmp_path / "empty.csv"
     pd.DataFrame({"a": np.arange(10.0), "gone": np.nan}).to_csv(empty_col, index=False)
-    with pytest.raises(AekitError, match="column 'gone'.*entirely missing"):
+    with pytest.raises(AekitError, match=r"column 'gone'.*entirely missing"):
         aekit.Autoencoder().fit(TableFile(empty_col, 4))
 
 

@@ -52,6 +52,7 @@ class TrainSettings:
     verbose: bool = False
     tol: float = 1e-4  # an epoch improves if the loss drops by more than tol (relative)
     max_grad_norm: float | None = None  # clip each network's gradient norm to this
+    autocast: torch.dtype | None = None  # run the training passes under torch.autocast
     checkpoint: Checkpointer | None = None
 
 
@@ -198,6 +199,8 @@ def train(
         loss_of = DistributedDataParallel(_Loss(module), device_ids=ids)
         main = rank == 0
 
+    cast = settings.autocast is not None
+
     def shards():
         for x, mask in chunks_of(data):
             if shared:
@@ -269,7 +272,8 @@ def train(
                     perm = torch.rand(members, len(x), device=device).argsort(dim=1)
                 for s in range(0, len(x), batch_size):
                     idx = perm[..., s : s + batch_size]
-                    terms = loss_of(x[idx], mask[idx])
+                    with torch.autocast(device.type, settings.autocast, enabled=cast):
+                        terms = loss_of(x[idx], mask[idx])
                     optimiser.zero_grad(set_to_none=True)
                     terms["loss"].sum().backward()  # members are independent: sum their losses
                     if settings.max_grad_norm is not None:

@@ -69,6 +69,11 @@ class Autoencoder(BaseAutoencoderEstimator):
         Show a progress bar.
     device : str, default="auto"
         "auto" uses CUDA when available.
+    precision : {"float32", "bfloat16"}, default="float32"
+        "bfloat16" trains under ``torch.autocast``: the networks' products in
+        bfloat16, weights, optimiser and likelihood in float32. Several times
+        faster on GPUs and on CPUs with bfloat16 instructions (AVX512-BF16,
+        AMX), at a slightly different loss; predictions stay in float32.
 
     Attributes
     ----------
@@ -108,6 +113,7 @@ class Autoencoder(BaseAutoencoderEstimator):
         random_state=None,
         verbose=False,
         device="auto",
+        precision="float32",
     ):
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
@@ -126,6 +132,7 @@ class Autoencoder(BaseAutoencoderEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.precision = precision
 
     def _check_params(self):
         settings = super()._check_params()

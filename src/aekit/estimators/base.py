@@ -175,7 +175,9 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         _check_choice("architecture", self.architecture, ("auto", "mlp", "conv"))
         _check_choice("pixel_likelihood", self.pixel_likelihood, ("bernoulli", "gaussian"))
         resolve_device(self.device)
+        _check_choice("precision", self.precision, ("float32", "bfloat16"))
         return TrainSettings(
+            autocast=torch.bfloat16 if self.precision == "bfloat16" else None,
             batch_size=0,  # set once the number of training rows is known
             max_epochs=_check_int("max_epochs", self.max_epochs),
             learning_rate=_check_float("learning_rate", self.learning_rate, 0, np.inf),

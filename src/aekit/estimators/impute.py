@@ -516,6 +516,11 @@ class Imputer(TransformerMixin, BaseEstimator):
         DataFrame (same index, columns, dtypes) or ndarray, like X
         """
         check_is_fitted(self)
+        if stream.is_table_path(X):
+            raise AekitError(
+                f"transform returns a table in memory; to impute the file {X} chunk by "
+                "chunk, use transform_file(X, output)"
+            )
         _, is_frame = as_frame(X)
         out = self._fill(X)
         if is_frame:

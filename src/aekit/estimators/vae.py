@@ -40,7 +40,7 @@ class VAE(BaseAutoencoderEstimator):
         at random: ``p(m_j = 1 | x_j) = σ(-w_j (x_j - b_j))`` per continuous
         column, learned jointly (not-MIWAE, Ipsen et al. 2021).
     architecture, pixel_likelihood, batch_size, max_epochs, learning_rate,
-    validation_fraction, patience, max_grad_norm, random_state, verbose, device
+    validation_fraction, patience, max_grad_norm, random_state, verbose, device, precision
         As in :class:`aekit.Autoencoder` (convolutional networks for images by
         default; the Bernoulli cross-entropy per pixel).
 
@@ -78,6 +78,7 @@ class VAE(BaseAutoencoderEstimator):
         random_state=None,
         verbose=False,
         device="auto",
+        precision="float32",
     ):
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
@@ -96,6 +97,7 @@ class VAE(BaseAutoencoderEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.precision = precision
 
     def _check_params(self):
         settings = super()._check_params()

@@ -126,7 +126,7 @@ class VAEModule(nn.Module):
     # -- the terms a variant may override ---------------------------------
     def posterior(self, x: Tensor) -> Distribution:
         """q_φ(z|x), batch shape (n,), event shape (latent_dim,)."""
-        loc, raw_scale = self.encoder(x).chunk(2, dim=-1)
+        loc, raw_scale = self.encoder(x).float().chunk(2, dim=-1)  # fp32 under autocast
         return Independent(Normal(loc, F.softplus(raw_scale) + MIN_SCALE), 1)
 
     def prior(self, q: Distribution) -> Distribution:
@@ -279,7 +279,7 @@ class StudentTVAEModule(VAEModule):
         self.register_buffer("prior_df", torch.full((self.latent_dim,), 10.0))
 
     def posterior(self, x: Tensor) -> Distribution:
-        loc, raw_scale, raw_df = self.encoder(x).chunk(3, dim=-1)
+        loc, raw_scale, raw_df = self.encoder(x).float().chunk(3, dim=-1)
         df = F.softplus(raw_df) + self.MIN_DF
         return Independent(StudentT(df, loc, F.softplus(raw_scale) + MIN_SCALE), 1)
 

@@ -39,10 +39,15 @@ def main(out: Path) -> None:
     pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]).to_csv(table, index=False)
     streamed = aekit.Autoencoder(latent_dim=2, hidden_dims=(16,), max_epochs=30, random_state=0)
     streamed.fit(aekit.TableFile(table, chunk_rows=150))  # chunks of 150, 150 and 100 rows
+    streamed_t = aekit.VAE(prior="student-t", latent_dim=2, hidden_dims=(8,), max_epochs=5)
+    streamed_t.set_params(random_state=0).fit(aekit.TableFile(table, chunk_rows=150))
+    # no seed: each process draws its own, and rank 0's is used by all (held-out rows
+    # and steps alike; otherwise the processes would wait on each other for ever)
+    unseeded = aekit.Imputer(n_models=1).fit(aekit.TableFile(table, chunk_rows=150))
     weights = {f"ae.{k}": v.contiguous() for k, v in ae.module_.state_dict().items()}
-    weights.update(
-        {f"stream.{k}": v.contiguous() for k, v in streamed.module_.state_dict().items()}
-    )
+    models = (("stream", streamed), ("stream_t", streamed_t), ("unseeded", unseeded.model_))
+    for name, m in models:
+        weights.update({f"{name}.{k}": v.contiguous() for k, v in m.module_.state_dict().items()})
     weights.update({f"vae.{k}": v.contiguous() for k, v in vae.module_.state_dict().items()})
     for i, m in enumerate(imputer.models_):
         weights.update({f"dae{i}.{k}": v.contiguous() for k, v in m.module_.state_dict().items()})

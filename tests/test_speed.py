@@ -76,6 +76,15 @@ def test_log_prob_with_views_equals_the_distributions(order):
     torch.testing.assert_close(got, want)
 
 
+def test_log_prob_keeps_double_precision():
+    lik = Likelihood(["continuous"] * 2, [1, 1]).double()
+    x = torch.tensor([[1000.1, -3.0]], dtype=torch.float64)
+    got = lik.log_prob(x.clone(), x, torch.ones(1, 2, dtype=torch.bool))
+    assert got.dtype == torch.float64
+    expected = -torch.log(lik.scale) - 0.5 * np.log(2 * np.pi)
+    torch.testing.assert_close(got[0], expected, rtol=0, atol=1e-12)
+
+
 def low_rank(n=600, p=10, seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, 2)) @ rng.normal(size=(2, p)) + 0.1 * rng.normal(size=(n, p))

@@ -69,6 +69,41 @@ def test_levels_and_kinds_that_change_between_chunks_are_merged(tmp_path):
     assert kinds["t"] == ("categorical", ("a", "b", "c"))  # "c" first seen in the last
 
 
+def test_a_csv_column_typed_apart_in_chunks_is_typed_as_the_whole_file_types_it(tmp_path):
+    df = pd.DataFrame(
+        {
+            "code": ["1", "2", "A", "B"] * 10,  # numbers in some chunks, text in others
+            "ok": [True, False, None, True] * 10,  # bool in some chunks, with holes in others
+            "v": np.arange(40.0),
+        }
+    )
+    path = tmp_path / "codes.csv"
+    df.to_csv(path, index=False)
+    whole = pd.read_csv(path)
+    expected = [(c.name, c.kind, c.dtype, c.categories) for c in infer_schema(whole)]
+    source = TableFile(path, 2).settled()
+    found = scan(source, holdout=0.0, cap=2, seed=0)
+    assert [(c.name, c.kind, c.dtype, c.categories) for c in found.encoder.schema] == expected
+    imputer = aekit.Imputer(n_models=1, random_state=0).fit(TableFile(path, 2))
+    out = tmp_path / "filled.csv"
+    assert imputer.transform_file(TableFile(path, 2), out) == 10
+    back = pd.read_csv(out, dtype={"code": str})
+    assert back["code"].tolist() == df["code"].tolist() and back["ok"].notna().all()
+
+
+def test_empty_inputs_and_bad_chunk_sizes_are_refused(tmp_path):
+    path = tmp_path / "empty.parquet"
+    pd.DataFrame({"v": pd.Series([], dtype=float)}).to_parquet(path)
+    with pytest.raises(AekitError, match="holds no rows"):
+        aekit.Autoencoder().fit(TableFile(path))
+    table = tmp_path / "t.csv"
+    pd.DataFrame({"v": np.arange(50.0), "w": np.arange(50.0) ** 0.5}).to_csv(table, index=False)
+    imputer = aekit.Imputer(n_models=1, random_state=0).fit(pd.read_csv(table))
+    with pytest.raises(AekitError, match="chunk_rows must be an integer >= 1; got 0"):
+        imputer.transform_file(table, tmp_path / "o.csv", chunk_rows=0)
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_held_out_rows_are_a_capped_uniform_sample_apart_from_training(table):
     df, path = table
     source = TableFile(path, 100)
@@ -175,12 +210,13 @@ def test_bad_files_get_clear_errors(tmp_path):
     pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]}).to_csv(path, index=False)
     with pytest.raises(AekitError, match="chunk_rows"):
         TableFile(path, 0)
-    mixed_types = tmp_path / "types.csv"
-    pd.DataFrame({"v": [str(i) for i in range(50)] + ["high", "low"] * 5}).to_csv(
-        mixed_types, index=False
+    stray = tmp_path / "stray.csv"  # numbers, and "?" in the last chunk only
+    v = [str(i) for i in range(95)] + ["?"] * 5
+    pd.DataFrame({"v": v, "w": np.arange(100.0), "u": np.arange(100.0) ** 2}).to_csv(
+        stray, index=False
     )
-    with pytest.raises(AekitError, match=r"column 'v'.*text from row 50 on, numbers before"):
-        aekit.Autoencoder().fit(TableFile(mixed_types, 50))
+    with pytest.raises(AekitError, match=r"column 'v'.*numbers but 5 cell\(s\) of text"):
+        aekit.Autoencoder().fit(TableFile(stray, 50))
     empty_col = tmp_path / "empty.csv"
     pd.DataFrame({"a": np.arange(10.0), "gone": np.nan}).to_csv(empty_col, index=False)
     with pytest.raises(AekitError, match=r"column 'gone'.*entirely missing"):

@@ -43,6 +43,18 @@ def start(device: torch.device) -> bool:
     return dist.get_world_size() > 1
 
 
+def agree(value: int, device: torch.device) -> int:
+    """Rank 0's ``value`` on every process (an integer such as a seed); ``value``
+    itself when not distributed. Seeds drawn at fit time pass through here, so
+    that without a fixed ``random_state`` every process still holds out the same
+    rows and cells, and takes the same number of steps (DDP needs both)."""
+    if not start(device):
+        return value
+    t = torch.tensor([value], dtype=torch.int64, device=device)
+    dist.broadcast(t, src=0)
+    return int(t.item())
+
+
 def _stop() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()

@@ -143,7 +143,8 @@ class Likelihood(nn.Module):
         """
         # written out rather than through torch.distributions: the same values
         # with fewer kernels, which is most of a small network's training step
-        params = params.float()  # a network run under bfloat16 autocast: score in fp32
+        if params.dtype != x.dtype:  # a network run under bfloat16 autocast: score in x's
+            params = params.to(x.dtype)
         parts = []
         if len(self.cont_cols):
             scale = self.scale

@@ -161,7 +161,10 @@ def train(
         member has run out of patience.
     data : (x, mask), shapes (n, width) and (n, n_columns), or a streamed source
         An object whose ``chunks()`` yields such pairs (``device`` says where),
-        read anew every epoch; rows are shuffled within each chunk.
+        read anew every epoch; rows are shuffled within each chunk. Under
+        torchrun each process trains on rows ``rank::world_size`` of every chunk,
+        cut to the same count on every process; a source with ``shards_itself``
+        yields those rows itself from ``chunks(rank, world_size)``.
     validation : (x, mask) or None
         Early stopping watches the validation loss, or the training loss without it.
     settings : TrainSettings
@@ -202,8 +205,10 @@ def train(
     cast = settings.autocast is not None
 
     def shards():
-        for x, mask in chunks_of(data):
-            if shared:
+        # a streamed source that shards its own chunks (before encoding them) says so
+        own = shared and getattr(data, "shards_itself", False)
+        for x, mask in data.chunks(rank, size) if own else chunks_of(data):
+            if shared and not own:
                 local = len(x) // size
                 x, mask = x[rank::size][:local], mask[rank::size][:local]
             yield x, mask

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError
-from .schema import Column, _infer_column
+from .schema import _MISSING_MARKERS, Column, _infer_column
 from .tabular import TabularEncoder
 
 DEFAULT_CHUNK_ROWS = 65536
@@ -57,7 +57,9 @@ class TableFile:
     >>> imputer.transform_file(data, "big-imputed.parquet")  # doctest: +SKIP
     """
 
-    def __init__(self, path, chunk_rows: int = DEFAULT_CHUNK_ROWS):
+    def __init__(self, path, chunk_rows: int = DEFAULT_CHUNK_ROWS, *, text_columns=()):
+        self.text_columns = tuple(text_columns)  # CSV columns read as text throughout
+        self._settled = False  # whether settled() has looked at this file's types
         self.path = Path(path)
         self.format = _FORMATS.get(self.path.suffix.lower())
         if self.format is None:
@@ -90,7 +92,8 @@ class TableFile:
 
         with reading(self.path):
             if self.format == "csv":
-                with pd.read_csv(self.path, chunksize=self.chunk_rows) as reader:
+                dtype = dict.fromkeys(self.text_columns, str) or None
+                with pd.read_csv(self.path, chunksize=self.chunk_rows, dtype=dtype) as reader:
                     yield from reader
             else:
                 import pyarrow.parquet as pq
@@ -104,6 +107,24 @@ class TableFile:
         modification time, and the chunking (which fixes every per-row draw)."""
         stat = self.path.stat()
         return [str(self.path.resolve()), stat.st_size, stat.st_mtime_ns, self.chunk_rows]
+
+    def settled(self) -> TableFile:
+        """This file, with the CSV columns that hold text in some chunks and numbers
+        in others read as text throughout, as reading the whole file would type
+        them (one pass over a CSV file; a Parquet file's types are fixed)."""
+        if self.format != "csv" or self._settled:
+            return self
+        text, numbers = set(), set()
+        for chunk in self.chunks():
+            for name in chunk.columns:
+                s = chunk[name].dropna()
+                if not len(s) or pd.api.types.is_bool_dtype(s.dtype):
+                    continue
+                (numbers if pd.api.types.is_numeric_dtype(s.dtype) else text).add(name)
+        both = [name for name in text if name in numbers]
+        out = TableFile(self.path, self.chunk_rows, text_columns=both) if both else self
+        out._settled = True
+        return out
 
     def map(self, fn: Callable[[int, pd.DataFrame], pd.DataFrame]) -> Mapped:
         """The same file seen through ``fn(chunk_number, chunk)`` on every pass
@@ -134,6 +155,9 @@ class Mapped:
 
     def fingerprint(self) -> list:
         return self.file.fingerprint()
+
+    def settled(self) -> Mapped:
+        return Mapped(self.file.settled(), self.fns)
 
     def map(self, fn) -> Mapped:
         return Mapped(self.file, [*self.fns, fn])
@@ -205,7 +229,8 @@ class Scan:
     """What the first pass over a file found.
 
     encoder : TabularEncoder
-        Schema and statistics of the rows that are not held out.
+        Schema and statistics of every row (as the in-memory fit takes them
+        from the whole table before it splits off validation rows).
     n_rows : int
         Rows in the file.
     n_train : int
@@ -268,10 +293,10 @@ def scan(source, *, holdout: float, cap: int, seed: int) -> Scan:
         for name in names:
             _add(stats, name, chunk[name], source.path, n_rows)
         n_rows += len(chunk)
+    if names is None or n_rows == 0:
+        raise AekitError(f"input {source.path} holds no rows")
     if not names:
         raise AekitError(f"input {source.path} has no columns")
-    if n_rows == 0:
-        raise AekitError(f"input {source.path} holds no rows")
     threshold, held_df = 0.0, pd.DataFrame(columns=names)
     if holdout > 0:
         held, held_u = _smallest(held, held_u, cap)
@@ -304,8 +329,8 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
             f"{_what(entry[0])} before; make it one type throughout"
         )
     acc = entry[1]
-    if acc.dtype != col.dtype:
-        acc.dtype = "float64" if numeric else "object"
+    if acc.dtype != col.dtype:  # what the whole column would read as
+        acc.dtype = {"number": "float64", "binary": "boolean"}.get(kind, "object")
     if numeric:
         acc.add(pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan))
     elif kind == "categorical":
@@ -362,6 +387,7 @@ def _encoder(stats: dict, names: list, path) -> tuple[TabularEncoder, tuple]:
             if acc.categories is not None:
                 levels = acc.categories
             else:
+                _refuse_stray_text(name, acc.counts, path)
                 levels = list(acc.counts)
                 try:
                     levels = sorted(levels)
@@ -381,6 +407,26 @@ def _encoder(stats: dict, names: list, path) -> tuple[TabularEncoder, tuple]:
     return encoder, (np.concatenate(low), np.concatenate(high))
 
 
+def _refuse_stray_text(name, counts: dict, path) -> None:
+    """The whole-column check of :func:`aekit.data.schema._refuse_stray_text` on a
+    streamed text column's level counts: numbers but for a few missing-value
+    markers ("n/a", "?") is a numeric column read as text, not categories."""
+    numeric = pd.to_numeric(pd.Series(list(counts), dtype=object), errors="coerce").notna()
+    values = np.array(list(counts.values()))
+    total, numbers = values.sum(), values[numeric.to_numpy()].sum()
+    stray = [v for v, ok in zip(counts, numeric, strict=True) if not ok]
+    if not stray or numbers < 0.9 * total:
+        return
+    if not all(isinstance(v, str) and _MISSING_MARKERS.match(v) for v in stray):
+        return
+    examples = ", ".join(repr(v) for v in stray[:3])
+    raise AekitError(
+        f"column {name!r} of {path} holds numbers but {total - numbers} cell(s) of text "
+        f"({examples}); make those cells empty, or write the column as a category in a "
+        "Parquet file to model it as categories"
+    )
+
+
 def is_table_path(X) -> bool:
     """Whether ``X`` names a table file to stream: a TableFile, a Path, or a string
     ending in .csv or .parquet."""
@@ -394,8 +440,8 @@ def is_table_path(X) -> bool:
 def as_table_file(X, chunk_rows: int | None = None):
     """``X`` as a :class:`TableFile` (or the mapped one it is)."""
     if isinstance(X, (TableFile, Mapped)):
-        return X
-    return TableFile(X, chunk_rows or DEFAULT_CHUNK_ROWS)
+        return X.settled()
+    return TableFile(X, DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows).settled()
 
 
 def check_output(output, source=None, *, force: bool = False) -> Path:
@@ -423,9 +469,13 @@ def write_chunks(frames: Iterator[pd.DataFrame], output, source=None, *, force: 
 
     def write(tmp: Path) -> None:
         if fmt == "csv":
+            wrote = False
             with open(tmp, "w", newline="") as f:
-                for i, frame in enumerate(frames):
-                    frame.to_csv(f, index=False, header=i == 0)
+                for frame in frames:
+                    frame.to_csv(f, index=False, header=not wrote)
+                    wrote = True
+            if not wrote:
+                raise AekitError(f"no rows to write to {path}")
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -441,6 +491,8 @@ def write_chunks(frames: Iterator[pd.DataFrame], output, source=None, *, force: 
         finally:
             if writer is not None:
                 writer.close()
+        if writer is None:
+            raise AekitError(f"no rows to write to {path}")
 
     atomic_write(path, write)
     return path

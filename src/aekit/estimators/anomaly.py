@@ -32,7 +32,7 @@ from .base import (
     _check_float,
     _check_int,
     _check_random_state,
-    draw_seed,
+    fit_seed,
 )
 from .vae import VAE
 
@@ -156,7 +156,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                     "more rows, change holdout_fraction or give contamination as a number"
                 )
             # the detector's seed (passed on to its model), else the model's own
-            rng = np.random.default_rng([draw_seed(model.random_state), _PURPOSE])
+            rng = np.random.default_rng([fit_seed(model.random_state, model.device), _PURPOSE])
             order = rng.permutation(n)
             model._fit(
                 df.iloc[np.sort(order[n_out:])],
@@ -179,7 +179,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         """:meth:`fit` on a table streamed from a file: the threshold comes from a
         uniform sample of the rows (at most one chunk), held out of training for
         ``contamination="auto"``."""
-        seed = draw_seed(model.random_state)
+        seed = fit_seed(model.random_state, model.device)
         share = self.holdout_fraction if self.contamination == "auto" else 1.0
         sample, rest = stream.sample_rows(source, share, source.chunk_rows, seed, _PURPOSE)
         if self.contamination == "auto":
@@ -189,7 +189,11 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                     f"the rows of {source.path} out of training, which leaves too few; pass "
                     "more rows, change holdout_fraction or give contamination as a number"
                 )
-            self.model_ = model._fit(source.map(rest), checkpoint=plan, user_frame=True)
+            # the rows trained on depend on these: a checkpoint must know them
+            context = {"holdout_fraction": self.holdout_fraction, "seed": seed}
+            self.model_ = model._fit(
+                source.map(rest), checkpoint=plan, context=context, user_frame=True
+            )
             q1, q3 = np.percentile(self.score_samples(sample), [25, 75])
             self.offset_ = float(q1 - TUKEY * (q3 - q1))
         else:

@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .. import distributed
 from ..checkpoint import CheckpointPlan, fingerprint
 from ..data import stream
 from ..data.schema import as_frame, image_schema, image_shape_of, infer_schema
@@ -41,6 +42,11 @@ _REGISTRY: dict[str, type] = {}
 def draw_seed(random_state) -> int:
     """One integer seed from None, an int or a RandomState (scikit-learn's convention)."""
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def fit_seed(random_state, device) -> int:
+    """The seed a fit draws from ``random_state``: rank 0's under torchrun."""
+    return distributed.agree(draw_seed(random_state), resolve_device(device))
 
 
 def _check_random_state(value) -> None:
@@ -141,9 +147,15 @@ class _EncodedChunks:
     def __init__(self, source, encoder: TabularEncoder, keep, device: torch.device):
         self.source, self.encoder, self.keep, self.device = source, encoder, keep, device
 
-    def chunks(self):
+    shards_itself = True  # under torchrun, each process encodes only its own rows
+
+    def chunks(self, rank: int = 0, size: int = 1):
+        """Every chunk's encoded rows; with ``size`` > 1, rows ``rank::size`` of each,
+        as many on every process."""
         for i, chunk in enumerate(self.source.chunks()):
             chunk = self.keep(i, chunk)
+            if size > 1:  # the rows rank::size, as many on every process
+                chunk = chunk.iloc[rank::size].iloc[: len(chunk) // size]
             if len(chunk):
                 x, mask = self.encoder.encode(chunk, name=str(self.source.path))
                 yield torch.from_numpy(x).to(self.device), torch.from_numpy(mask).to(self.device)
@@ -401,7 +413,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             x=torch.from_numpy(x_np).to(device),
             mask=torch.from_numpy(mask_np).to(device),
             n_val=n_val,
-            seed=draw_seed(self.random_state),
+            seed=fit_seed(self.random_state, self.device),
             device=device,
         )
 
@@ -411,7 +423,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         settings = self._check_params()
         if self.architecture == "conv":
             raise AekitError(f"architecture='conv' needs images; {source.path} holds a table")
-        seed = draw_seed(self.random_state)
+        seed = fit_seed(self.random_state, self.device)
         found = stream.scan(
             source, holdout=self.validation_fraction, cap=source.chunk_rows, seed=seed
         )

@@ -40,6 +40,7 @@ from .base import (
     _check_int,
     _check_random_state,
     draw_seed,
+    fit_seed,
 )
 from .vae import VAE
 
@@ -220,7 +221,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every, source)
         n_models = _check_int("n_models", self.n_models)
         df, is_frame = as_frame(X)
-        hidden = self._holdout(df, self._holdout_share(template), source)
+        hidden = self._holdout(df, self._holdout_share(template), source, template.device)
         df_fit = df.mask(hidden) if hidden.any() else df
         context = None if plan is None else self._context(df)  # hashes df: only when needed
         self._train_models(
@@ -300,7 +301,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         origin = self.random_state if self.random_state is not None else template.random_state
         plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every, origin)
         n_models = _check_int("n_models", self.n_models)
-        share, seed = self._holdout_share(template), draw_seed(origin)
+        share, seed = self._holdout_share(template), fit_seed(origin, template.device)
 
         def hide(i: int, chunk: pd.DataFrame) -> pd.DataFrame:
             hidden = self._hidden(chunk, share, np.random.default_rng([seed, HOLDOUT_TAG, i]))
@@ -377,11 +378,11 @@ class Imputer(TransformerMixin, BaseEstimator):
             return float(self.holdout_fraction)
         return 0.0 if getattr(model, "missingness", None) == "self-masking" else 0.1
 
-    def _holdout(self, df: pd.DataFrame, share: float, random_state) -> np.ndarray:
+    def _holdout(self, df: pd.DataFrame, share: float, random_state, device) -> np.ndarray:
         """Observed cells to hide for over-imputation, (n, p) bool."""
         # a stream of its own: a RandomState seeded like the one that made the holes
         # (e.g. ampute with the same seed) would pick exactly the missing cells
-        rng = np.random.default_rng([draw_seed(random_state), HOLDOUT_TAG])
+        rng = np.random.default_rng([fit_seed(random_state, device), HOLDOUT_TAG])
         return self._hidden(df, share, rng)
 
     def _hidden(self, df: pd.DataFrame, share: float, rng) -> np.ndarray:

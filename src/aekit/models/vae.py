@@ -126,7 +126,7 @@ class VAEModule(nn.Module):
     # -- the terms a variant may override ---------------------------------
     def posterior(self, x: Tensor) -> Distribution:
         """q_φ(z|x), batch shape (n,), event shape (latent_dim,)."""
-        loc, raw_scale = self.encoder(x).float().chunk(2, dim=-1)  # fp32 under autocast
+        loc, raw_scale = _full(self.encoder(x), x).chunk(2, dim=-1)
         return Independent(Normal(loc, F.softplus(raw_scale) + MIN_SCALE), 1)
 
     def prior(self, q: Distribution) -> Distribution:
@@ -279,7 +279,7 @@ class StudentTVAEModule(VAEModule):
         self.register_buffer("prior_df", torch.full((self.latent_dim,), 10.0))
 
     def posterior(self, x: Tensor) -> Distribution:
-        loc, raw_scale, raw_df = self.encoder(x).float().chunk(3, dim=-1)
+        loc, raw_scale, raw_df = _full(self.encoder(x), x).chunk(3, dim=-1)
         df = F.softplus(raw_df) + self.MIN_DF
         return Independent(StudentT(df, loc, F.softplus(raw_scale) + MIN_SCALE), 1)
 
@@ -290,3 +290,9 @@ class StudentTVAEModule(VAEModule):
     def generative_prior(self, n: int) -> Distribution:
         df = self.prior_df.expand(n, self.latent_dim)
         return Independent(StudentT(df, torch.zeros_like(df), torch.ones_like(df)), 1)
+
+
+def _full(out: Tensor, x: Tensor) -> Tensor:
+    """A network's output in its input's precision (it is bfloat16 under autocast):
+    the posterior, its samples and the KL are computed in full precision."""
+    return out if out.dtype == x.dtype else out.to(x.dtype)

@@ -1,8 +1,5 @@
 """Tables larger than memory: a file streamed in chunks fits like the table in memory."""
 
-import os
-import subprocess
-import sys
 import tracemalloc
 
 import numpy as np
@@ -264,77 +261,22 @@ def test_memory_follows_the_chunk_not_the_file(tmp_path):
     assert peak(pd.read_parquet(large)) > 3 * ten  # the same fit in memory
 
 
-def test_cli_streams_with_chunk_rows(tmp_path):
+def test_cli_streams_with_chunk_rows(tmp_path, capsys):
+    from aekit.cli import main
+
     df = mixed(800)
     path = tmp_path / "survey.csv"
     df.to_csv(path, index=False)
     out = tmp_path / "filled.parquet"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aekit",
-            "impute",
-            str(path),
-            "-o",
-            str(out),
-            "--chunk-rows",
-            "250",
-            "--model",
-            "dae",
-            "--seed",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert run.returncode == 0, run.stderr
-    assert "Imputed" in run.stderr and "held-out cells" in run.stderr
+    streamed = ["--chunk-rows", "250", "--seed", "1"]
+    assert main(["impute", str(path), "-o", str(out), "--model", "dae", *streamed]) == 0
+    said = capsys.readouterr().err
+    assert "Imputed" in said and "held-out cells" in said
     back = pd.read_parquet(out)
     assert back.shape == df.shape and not back.isna().to_numpy().any()
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aekit",
-            "impute",
-            str(path),
-            "-o",
-            str(out),
-            "--chunk-rows",
-            "250",
-            "--m",
-            "3",
-            "--force",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert run.returncode != 0 and "--chunk-rows streams a table" in run.stderr
+    assert main(["impute", str(path), "-o", str(out), "--m", "3", "--force", *streamed]) == 2
+    assert "--chunk-rows streams a table" in capsys.readouterr().err
     model_dir = tmp_path / "model"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aekit",
-            "fit",
-            str(path),
-            "-o",
-            str(model_dir),
-            "--chunk-rows",
-            "300",
-            "--model",
-            "ae",
-            "--seed",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert run.returncode == 0, run.stderr
+    assert main(["fit", str(path), "-o", str(model_dir), "--model", "ae", *streamed]) == 0
     detector = aekit.load(model_dir)
     assert np.isfinite(detector.score_samples(df)).all()

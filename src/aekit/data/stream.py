@@ -251,14 +251,53 @@ class Scan:
 
     def training(self, seed: int) -> Callable[[int, pd.DataFrame], pd.DataFrame]:
         """The chunk function that keeps the rows that were not held out."""
-        threshold = self.threshold
+        return _rows_above(seed, HOLDOUT, self.threshold)
 
-        def keep(i: int, chunk: pd.DataFrame) -> pd.DataFrame:
-            if threshold <= 0:
-                return chunk
-            return chunk[draws(seed, HOLDOUT, i, len(chunk)) >= threshold]
 
-        return keep
+class _Sample:
+    """A uniform sample of a share of the rows, at most ``cap`` of them, gathered
+    chunk by chunk: the rows drawn below ``share`` with the ``cap`` smallest draws."""
+
+    def __init__(self, share: float, cap: int, seed: int, purpose: int):
+        self.share, self.cap, self.seed, self.purpose = share, cap, seed, purpose
+        self.rows, self.u, self.drawn = [], [], 0
+
+    def add(self, i: int, chunk: pd.DataFrame) -> None:
+        if self.share <= 0:
+            return
+        u = draws(self.seed, self.purpose, i, len(chunk))
+        out = u < self.share
+        self.rows.append(chunk[out])
+        self.u.append(u[out])
+        self.drawn += int(out.sum())
+        if sum(len(r) for r in self.rows) > 2 * self.cap:  # the cap smallest draws so far
+            self._trim()
+
+    def _trim(self) -> None:
+        frame, u = pd.concat(self.rows), np.concatenate(self.u)
+        order = np.argsort(u, kind="stable")[: self.cap]
+        self.rows, self.u = [frame.iloc[order]], [u[order]]
+
+    def result(self, names) -> tuple[pd.DataFrame, float]:
+        """(the sampled rows in file order, the threshold): a row is in the sample
+        when its draw is below the threshold."""
+        if self.share <= 0 or not self.rows:
+            return pd.DataFrame(columns=names), 0.0
+        self._trim()
+        u = self.u[0]
+        threshold = float(np.nextafter(u.max(), 1.0)) if self.drawn > self.cap else self.share
+        return self.rows[0].sort_index(), threshold
+
+
+def _rows_above(seed: int, purpose: int, threshold: float):
+    """The chunk function that keeps the rows drawn at or above ``threshold``."""
+
+    def keep(i: int, chunk: pd.DataFrame) -> pd.DataFrame:
+        if threshold <= 0:
+            return chunk
+        return chunk[draws(seed, purpose, i, len(chunk)) >= threshold]
+
+    return keep
 
 
 def scan(source, *, holdout: float, cap: int, seed: int) -> Scan:
@@ -273,7 +312,7 @@ def scan(source, *, holdout: float, cap: int, seed: int) -> Scan:
     stats: dict = {}
     names: list | None = None
     n_rows = 0
-    held, held_u, drawn = [], [], 0
+    sample = _Sample(holdout, cap, seed, HOLDOUT)
     for i, chunk in enumerate(source.chunks()):
         if names is None:
             names = list(chunk.columns)
@@ -282,14 +321,7 @@ def scan(source, *, holdout: float, cap: int, seed: int) -> Scan:
                 raise AekitError(f"input {source.path} has duplicate column names: {dupes}")
         elif list(chunk.columns) != names:
             raise AekitError(f"input {source.path}: the columns change at row {n_rows}")
-        if holdout > 0:
-            u = draws(seed, HOLDOUT, i, len(chunk))
-            out = u < holdout
-            held.append(chunk[out])
-            held_u.append(u[out])
-            drawn += int(out.sum())
-            if sum(len(h) for h in held) > 2 * cap:  # the cap smallest draws so far
-                held, held_u = _smallest(held, held_u, cap)
+        sample.add(i, chunk)
         for name in names:
             _add(stats, name, chunk[name], source.path, n_rows)
         n_rows += len(chunk)
@@ -297,20 +329,9 @@ def scan(source, *, holdout: float, cap: int, seed: int) -> Scan:
         raise AekitError(f"input {source.path} holds no rows")
     if not names:
         raise AekitError(f"input {source.path} has no columns")
-    threshold, held_df = 0.0, pd.DataFrame(columns=names)
-    if holdout > 0:
-        held, held_u = _smallest(held, held_u, cap)
-        held_df, u = held[0], held_u[0]
-        threshold = float(np.nextafter(u.max(), 1.0)) if drawn > cap else holdout
-        held_df = held_df.sort_index()
+    held, threshold = sample.result(names)
     encoder, bounds = _encoder(stats, names, source.path)
-    return Scan(encoder, n_rows, n_rows - len(held_df), held_df, threshold, bounds)
-
-
-def _smallest(held: list, held_u: list, cap: int) -> tuple[list, list]:
-    frame, u = pd.concat(held), np.concatenate(held_u)
-    order = np.argsort(u, kind="stable")[:cap]
-    return [frame.iloc[order]], [u[order]]
+    return Scan(encoder, n_rows, n_rows - len(held), held, threshold, bounds)
 
 
 def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
@@ -505,22 +526,11 @@ def sample_rows(source, share: float, cap: int, seed: int, purpose: int):
     the other rows (for :meth:`TableFile.map`), so that the sample can be held
     out of training.
     """
-    held, held_u, drawn = [], [], 0
+    sample, n_rows = _Sample(share, cap, seed, purpose), 0
     for i, chunk in enumerate(source.chunks()):
-        u = draws(seed, purpose, i, len(chunk))
-        out = u < share
-        held.append(chunk[out])
-        held_u.append(u[out])
-        drawn += int(out.sum())
-        if sum(len(h) for h in held) > 2 * cap:
-            held, held_u = _smallest(held, held_u, cap)
-    if not held:
+        sample.add(i, chunk)
+        n_rows += len(chunk)
+    if n_rows == 0:
         raise AekitError(f"input {source.path} holds no rows")
-    held, held_u = _smallest(held, held_u, cap)
-    u = held_u[0]
-    threshold = float(np.nextafter(u.max(), 1.0)) if drawn > cap else share
-
-    def rest(i: int, chunk: pd.DataFrame) -> pd.DataFrame:
-        return chunk[draws(seed, purpose, i, len(chunk)) >= threshold]
-
-    return held[0].sort_index(), rest
+    held, threshold = sample.result(None)
+    return held, _rows_above(seed, purpose, threshold)

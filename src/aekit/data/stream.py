@@ -5,6 +5,9 @@ A :class:`TableFile` is read afresh on every pass, one chunk at a time
 one chunk, never the file. Fitting on one (``model.fit(TableFile(path))``, or a
 path) takes
 
+0. for a CSV file, a pass that settles the column types (:meth:`TableFile.settled`:
+   a column with numbers in some chunks and text in others is read as text,
+   as pandas types it when it reads the whole file);
 1. a first pass, :func:`scan`: the schema and the scaling statistics, merged
    over the chunks exactly as :func:`~aekit.data.schema.infer_schema` and
    :meth:`~aekit.data.tabular.TabularEncoder.fit` would find them on the whole

@@ -333,7 +333,11 @@ def _infer_numeric(df: pd.DataFrame, column_types: dict) -> dict[int, Column]:
     ]
     if len(picked) < 2:
         return {}
-    values = df.iloc[:, picked].to_numpy(dtype=np.float64)
+    # in the columns' own dtype (no float64 copy of a float32 table; a view of a
+    # table of one float block)
+    values = (df if len(picked) == df.shape[1] else df.iloc[:, picked]).to_numpy()
+    if values.dtype.kind != "f":
+        values = values.astype(np.float64)
     seen = ~np.isnan(values)
     zero, one = (values == 0).any(axis=0), (values == 1).any(axis=0)
     only01 = ((values == 0) | (values == 1) | ~seen).all(axis=0)

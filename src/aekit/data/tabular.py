@@ -58,8 +58,7 @@ class TabularEncoder:
         schema = list(schema)
         cont = [c.name for c in schema if c.kind == "continuous"]
         values = _numeric(df, cont)
-        center = np.nanmean(values, axis=0) if cont else np.zeros(0)
-        scale = np.nanstd(values, axis=0) if cont else np.zeros(0)
+        center, scale = _nan_mean_std(values)
         # a constant column has std 0; dividing by 1 keeps it at 0 instead of NaN
         scale = np.where(scale > 0, scale, 1.0)
         units = [c.name for c in schema if c.kind == "unit"]
@@ -203,6 +202,19 @@ def _numeric(df: pd.DataFrame, names, *, name: str = "X") -> np.ndarray:
                     f"column {c!r} of {name} is numeric but holds {example!r}; use numbers or NaN"
                 ) from None
         raise
+
+
+def _nan_mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and (population) standard deviations over the non-NaN cells,
+    as ``np.nanmean`` and ``np.nanstd`` give them, with one temporary array
+    instead of their copies of the whole table."""
+    seen = ~np.isnan(values)
+    count = seen.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.add.reduce(values, axis=0, where=seen) / count
+        dev = values - mean
+        np.square(dev, out=dev)
+        return mean, np.sqrt(np.add.reduce(dev, axis=0, where=seen) / count)
 
 
 def _run(index) -> slice | list:

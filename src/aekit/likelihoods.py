@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Bernoulli, Categorical, Normal
 
+from .data.tabular import contiguous
+
 MIN_SCALE = 1e-3  # floor on the Gaussian scale, in standardised units
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -91,8 +93,8 @@ class Likelihood(nn.Module):
         # a family whose dimensions are one contiguous run (every column of an
         # all-numeric table, every pixel) is read as a view, not gathered: a
         # gather's backward is a scatter, the costliest kernel of a wide row's step
-        self._cont = _as_slice(cont_dims)
-        self._bin = _as_slice(bin_dims)
+        self._cont = contiguous(cont_dims)
+        self._bin = contiguous(bin_dims)
         self._in_order = bool((order == torch.arange(len(order))).all())
         # Gaussian scale σ_j = softplus(raw_j) + MIN_SCALE, initialised at σ = 1
         init = math.log(math.expm1(1.0 - MIN_SCALE))
@@ -203,12 +205,3 @@ class Likelihood(nn.Module):
             onehot = F.one_hot(level, self.cat_index.shape[1]).to(params.dtype)
             out[..., self.cat_index[self.cat_valid]] = onehot[..., self.cat_valid]
         return out
-
-
-def _as_slice(dims: list[int]) -> slice | None:
-    """``slice(a, b)`` when ``dims`` is the run a, a+1, ..., b-1 (or empty), else None."""
-    if not dims:
-        return slice(0, 0)
-    if dims == list(range(dims[0], dims[0] + len(dims))):
-        return slice(dims[0], dims[0] + len(dims))
-    return None

@@ -131,13 +131,18 @@ class _Best:
             self.module.load_state_dict(self.state)
 
 
-def chunks_of(data) -> Iterator[tuple[Tensor, Tensor]]:
+def chunks_of(data, rank: int = 0, size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
     """The (x, mask) chunks of training data: one for tensors held in memory, one
-    per chunk for a streamed source (an object with ``chunks()``)."""
-    if isinstance(data, tuple):
-        yield data
-    else:
-        yield from data.chunks()
+    per chunk for a streamed source (an object with ``chunks(rank, size)``); with
+    ``size`` > 1, the rows ``rank::size`` of each chunk, as many on every process."""
+    if not isinstance(data, tuple):
+        yield from data.chunks(rank, size)
+        return
+    x, mask = data
+    if size > 1:
+        local = len(x) // size
+        x, mask = x[rank::size][:local], mask[rank::size][:local]
+    yield x, mask
 
 
 def train(
@@ -163,8 +168,7 @@ def train(
         An object whose ``chunks()`` yields such pairs (``device`` says where),
         read anew every epoch; rows are shuffled within each chunk. Under
         torchrun each process trains on rows ``rank::world_size`` of every chunk,
-        cut to the same count on every process; a source with ``shards_itself``
-        yields those rows itself from ``chunks(rank, world_size)``.
+        cut to the same count on every process (see :func:`chunks_of`).
     validation : (x, mask) or None
         Early stopping watches the validation loss, or the training loss without it.
     settings : TrainSettings
@@ -203,16 +207,6 @@ def train(
         main = rank == 0
 
     cast = settings.autocast is not None
-
-    def shards():
-        # a streamed source that shards its own chunks (before encoding them) says so
-        own = shared and getattr(data, "shards_itself", False)
-        for x, mask in data.chunks(rank, size) if own else chunks_of(data):
-            if shared and not own:
-                local = len(x) // size
-                x, mask = x[rank::size][:local], mask[rank::size][:local]
-            yield x, mask
-
     rows: list[list[dict]] = [[] for _ in range(count)]
     best, waited = np.full(count, math.inf), np.zeros(count, dtype=int)
     best_epoch = np.zeros(count, dtype=int)
@@ -270,7 +264,7 @@ def train(
             module.train()
             sums: dict[str, Tensor] = {}
             n = 0
-            for x, mask in shards():
+            for x, mask in chunks_of(data, rank, size):
                 if members is None:
                     perm = torch.randperm(len(x), device=device)
                 else:  # a shuffle per member, (members, n)

@@ -217,13 +217,21 @@ def _nan_mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return mean, np.sqrt(np.add.reduce(dev, axis=0, where=seen) / count)
 
 
-def _run(index) -> slice | list:
-    """``index`` as a slice when it is one contiguous run of positions (a view for
-    NumPy to write through, not a scatter), else as it is."""
-    index = list(index)
-    if index and index == list(range(index[0], index[0] + len(index))):
+def contiguous(index) -> slice | None:
+    """``slice(a, b)`` when ``index`` is the run a, a+1, ..., b-1 (or empty), else
+    None: positions to read or write as a view (NumPy and torch) instead of a
+    gather or a scatter."""
+    index = [int(i) for i in index]
+    if not index:
+        return slice(0, 0)
+    if index == list(range(index[0], index[0] + len(index))):
         return slice(index[0], index[0] + len(index))
-    return index
+    return None
+
+
+def _run(index):
+    """``index`` as a slice when it is one contiguous run, else as it is."""
+    return contiguous(index) or index
 
 
 def _codes(s: pd.Series, col: Column, *, name: str = "X") -> np.ndarray:

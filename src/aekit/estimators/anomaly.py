@@ -32,6 +32,7 @@ from .base import (
     _check_float,
     _check_int,
     _check_random_state,
+    adopt_features,
     fit_seed,
 )
 from .vae import VAE
@@ -173,7 +174,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
                 df, checkpoint=plan, user_frame=is_frame, image_shape=image_shape
             )
             self.offset_ = float(np.percentile(self.score_samples(df), 100 * self.contamination))
-        return self._fitted(model)
+        return adopt_features(self, model)
 
     def _fit_stream(self, source, model, plan):
         """:meth:`fit` on a table streamed from a file: the threshold comes from a
@@ -200,15 +201,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             self.model_ = model._fit(source, checkpoint=plan, user_frame=True)
             scores = self.score_samples(sample)
             self.offset_ = float(np.percentile(scores, 100 * self.contamination))
-        return self._fitted(model)
-
-    def _fitted(self, model):
-        self.n_features_in_ = model.n_features_in_
-        if hasattr(model, "feature_names_in_"):
-            self.feature_names_in_ = model.feature_names_in_
-        elif hasattr(self, "feature_names_in_"):  # refitted on data without column names
-            del self.feature_names_in_
-        return self
+        return adopt_features(self, model)
 
     def score_samples(self, X) -> np.ndarray:
         """Log-likelihood of each row in nats, rescaled to a full row when cells are

@@ -49,6 +49,17 @@ def fit_seed(random_state, device) -> int:
     return distributed.agree(draw_seed(random_state), resolve_device(device))
 
 
+def adopt_features(wrapper, model):
+    """Give a wrapper (Imputer, AnomalyDetector) its fitted model's
+    ``n_features_in_`` and ``feature_names_in_``; return the wrapper."""
+    wrapper.n_features_in_ = model.n_features_in_
+    if hasattr(model, "feature_names_in_"):
+        wrapper.feature_names_in_ = model.feature_names_in_
+    elif hasattr(wrapper, "feature_names_in_"):  # refitted on data without column names
+        del wrapper.feature_names_in_
+    return wrapper
+
+
 def _check_random_state(value) -> None:
     """None, a RandomState, or an int seed in [0, 2**32 - 1] (NumPy's range)."""
     if value is None or isinstance(value, np.random.RandomState):
@@ -147,11 +158,10 @@ class _EncodedChunks:
     def __init__(self, source, encoder: TabularEncoder, keep, device: torch.device):
         self.source, self.encoder, self.keep, self.device = source, encoder, keep, device
 
-    shards_itself = True  # under torchrun, each process encodes only its own rows
-
     def chunks(self, rank: int = 0, size: int = 1):
         """Every chunk's encoded rows; with ``size`` > 1, rows ``rank::size`` of each,
-        as many on every process."""
+        as many on every process (sharded before encoding: each process encodes
+        only its own rows)."""
         for i, chunk in enumerate(self.source.chunks()):
             chunk = self.keep(i, chunk)
             if size > 1:  # the rows rank::size, as many on every process
@@ -386,12 +396,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         x_np, mask_np = encoder.encode(df)
         n = len(x_np)
         n_val = round(n * self.validation_fraction)
-        if self.validation_fraction > 0 and (n_val < 1 or n - n_val < 1):
-            raise AekitError(
-                f"validation_fraction={self.validation_fraction} of {n} sample(s) leaves no "
-                "rows for validation or training; pass more rows or set validation_fraction=0"
-            )
-        batch_size = self._batch_size(n - n_val, n)
+        batch_size = self._batch_size(n, n_val)
         if user_frame is None:
             user_frame = is_frame
         if n > 1 and user_frame:  # arrays (pixels always 0, ...): quietly
@@ -433,13 +438,7 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
         validate_data(self, pd.DataFrame(columns=names), reset=True, skip_check_array=True)
         self._check_width(encoder, (found.n_rows, len(names)))
         n, n_val = found.n_rows, len(found.held_out)
-        if self.validation_fraction > 0 and (n_val < 1 or found.n_train < 1):
-            raise AekitError(
-                f"validation_fraction={self.validation_fraction} of {n} sample(s) in "
-                f"{source.path} leaves no rows for validation or training; pass more rows "
-                "or set validation_fraction=0"
-            )
-        batch_size = self._batch_size(found.n_train, n)
+        batch_size = self._batch_size(n, n_val, f" in {source.path}")
         device = self._device()
         if n_val:
             x_np, mask_np = encoder.encode(found.held_out, name=str(source.path))
@@ -459,7 +458,16 @@ class BaseAutoencoderEstimator(TransformerMixin, BaseEstimator):
             scan=found,
         )
 
-    def _batch_size(self, n_train: int, n: int) -> int:
+    def _batch_size(self, n: int, n_val: int, where: str = "") -> int:
+        """The batch size for ``n`` rows of which ``n_val`` validate; refuses a split
+        that leaves either side empty, and a batch larger than the training rows."""
+        n_train = n - n_val
+        if self.validation_fraction > 0 and (n_val < 1 or n_train < 1):
+            raise AekitError(
+                f"validation_fraction={self.validation_fraction} of {n} sample(s){where} "
+                "leaves no rows for validation or training; pass more rows or set "
+                "validation_fraction=0"
+            )
         if self.batch_size == "auto":
             # at least ~16 steps an epoch on small tables, 256 rows a step on large ones
             return min(n_train, 256, max(32, n_train // 16))

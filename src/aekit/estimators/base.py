@@ -145,8 +145,9 @@ class _FitJob:
                 self.source, self.encoder, self.scan.training(self.seed), self.device
             )
             return rows, ((self.x, self.mask) if self.n_val else None)
-        order = torch.randperm(len(self.x), device=self.device)
-        val, tr = order[: self.n_val], order[self.n_val :]
+        order = np.random.default_rng([self.seed, stream.HOLDOUT]).permutation(len(self.x))
+        val = torch.from_numpy(np.sort(order[: self.n_val])).to(self.device)
+        tr = torch.from_numpy(np.sort(order[self.n_val :])).to(self.device)
         validation = (self.x[val], self.mask[val]) if self.n_val else None
         return (self.x[tr], self.mask[tr]), validation
 

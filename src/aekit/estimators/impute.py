@@ -378,7 +378,7 @@ class Imputer(TransformerMixin, BaseEstimator):
         """Observed cells to hide for over-imputation, (n, p) bool."""
         # a stream of its own: a RandomState seeded like the one that made the holes
         # (e.g. ampute with the same seed) would pick exactly the missing cells
-        rng = np.random.default_rng([fit_seed(random_state, device), HOLDOUT_TAG])
+        rng = np.random.default_rng([fit_seed(random_state, device), HOLDOUT_TAG, 0])
         return self._hidden(df, share, rng)
 
     def _hidden(self, df: pd.DataFrame, share: float, rng) -> np.ndarray:

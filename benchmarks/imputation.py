@@ -39,7 +39,7 @@ from sklearn.preprocessing import StandardScaler
 
 import aekit
 from aekit.data.datasets import load_penguins
-from aekit.estimators.impute import preset
+from aekit.estimators.presets import preset
 from aekit.io import atomic_write
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -60,10 +60,10 @@ def run_one(mode: str, path: Path, epochs: int, chunk_rows: int, threads: int) -
     import torch
 
     import aekit
-    from aekit.estimators.impute import default_model
+    from aekit.estimators.presets import default_model
 
     torch.set_num_threads(threads)
-    model = default_model().set_params(max_epochs=epochs, patience=epochs + 1)
+    model = default_model("impute").set_params(max_epochs=epochs, patience=epochs + 1)
     imputer = aekit.Imputer(model, random_state=0)
     out = path.with_name(f"{path.stem}-{mode}-imputed.parquet")
     start = time.perf_counter()

@@ -30,6 +30,7 @@ def test_unknown_command_is_a_usage_error(capsys):
     assert main(["frobnicate"]) == 2
 
 
+@pytest.mark.slow
 def test_demo_end_to_end(tmp_path, capsys):
     assert main(["demo", "--fast", "-o", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -50,6 +51,7 @@ def test_demo_bad_output_dir_exits_2(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("aekit: error:")
 
 
+@pytest.mark.slow
 def test_python_m_alias():
     done = subprocess.run(
         [sys.executable, "-m", "aekit", "--version"], capture_output=True, text=True, check=False

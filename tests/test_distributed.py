@@ -16,6 +16,8 @@ import aekit
 from aekit import distributed
 from ddp_worker import low_rank
 
+pytestmark = pytest.mark.slow  # pytest -m 'not slow' leaves these out
+
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 

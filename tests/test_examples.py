@@ -5,6 +5,9 @@ from pathlib import Path
 
 import matplotlib.image
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow  # pytest -m 'not slow' leaves these out
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -13,8 +13,7 @@ from aekit import VAE, AekitError, Autoencoder, Imputer
 from aekit.cli import main
 from aekit.data.files import read_data, write_data
 from aekit.data.images import hide_pixels, mask_images
-from aekit.estimators.base import IMAGE_NETWORKS
-from aekit.estimators.impute import preset
+from aekit.estimators.presets import IMAGE_NETWORKS, preset
 from aekit.metrics import ssim
 from aekit.models.networks import MLP, ConvDecoder, ConvEncoder
 from aekit.report import Report, figures, imputation_grid, sample_grid
@@ -158,6 +157,7 @@ def test_image_imputation_keeps_observed_pixels_and_beats_the_mean(images, holes
     assert ours.mean() > baseline.mean() + 0.05
 
 
+@pytest.mark.slow
 def test_default_imputer_on_images(images, holes):
     mask, X_miss = holes
     imp = Imputer(random_state=0).fit(X_miss[:40])
@@ -299,6 +299,7 @@ def test_cli_imputes_images_with_holes(quick_networks, image_files, tmp_path, ca
     assert_pictures([matplotlib.image.imread(grid)], 1)
 
 
+@pytest.mark.slow
 def test_cli_hides_pixels_then_scores_the_imputation(quick_networks, image_files, tmp_path, capsys):
     complete, _, d = image_files
     out = tmp_path / "pngs"

@@ -152,6 +152,7 @@ def test_multiple_imputations_differ_only_where_missing(mixed_frame):
     assert len(set(ages)) == 4  # proper draws, not one repeated guess
 
 
+@pytest.mark.slow
 def test_multiple_imputation_draws_spread_like_the_conditional():
     X = low_rank(400)
     X_miss = aekit.ampute(X, "mcar", 0.3, random_state=0)
@@ -199,6 +200,7 @@ def test_holdout_is_independent_of_amputation_with_the_same_seed():
     assert 0.05 * 0.7 * X.size < held < 0.15 * 0.7 * X.size
 
 
+@pytest.mark.slow
 def test_self_masking_vae_corrects_mnar_bias():
     X = low_rank(600, seed=4)
     X_miss = aekit.ampute(X, "mnar", 0.3, random_state=0)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import stats
 
-from aekit.likelihoods import Likelihood
+from aekit.models import Likelihood
 
 # columns: continuous, binary, categorical(3 levels), continuous -> width 1+1+3+1 = 6
 KINDS, WIDTHS = ["continuous", "binary", "categorical", "continuous"], [1, 1, 3, 1]

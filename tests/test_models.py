@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.distributions import Independent, Normal, StudentT, kl_divergence
 
-from aekit.likelihoods import Likelihood
-from aekit.models import AEModule, Corruption, StudentTVAEModule, VAEModule
+from aekit.data.table import TensorRows
+from aekit.models import AEModule, Corruption, Likelihood, StudentTVAEModule, VAEModule
 from aekit.models.networks import member_state
 from aekit.models.vae import monte_carlo_kl
 from aekit.training import TrainSettings, train
@@ -229,7 +229,7 @@ def test_ensemble_members_train_and_stop_on_their_own():
         return next(curve)
 
     settings = TrainSettings(batch_size=8, max_epochs=8, learning_rate=1e-2, patience=3)
-    histories = train(ensemble, (x, mask), None, settings, monitor=monitor)
+    histories = train(ensemble, TensorRows(x, mask), None, settings, monitor=monitor)
     assert [len(h) for h in histories] == [5, 7]  # member 0 stops after 5, member 1 after 7
     assert histories[0]["val_monitor"].tolist() == [5, 1, 2, 3, 4]
     assert [h.loc[h["best"], "epoch"].tolist() for h in histories] == [[2], [4]]

@@ -25,7 +25,7 @@ from aekit import VAE, AekitError, AekitWarning, Autoencoder, Imputer, ModelFile
 from aekit.cli import main
 from aekit.data.files import read_table
 from aekit.data.schema import infer_schema
-from aekit.training import _clip
+from aekit.training.loop import clip_gradients
 
 FAST = dict(latent_dim=1, hidden_dims=(8,), max_epochs=2)
 
@@ -169,13 +169,13 @@ def test_gradient_clipping_bounds_each_network_on_its_own():
     a, b = torch.zeros(3, 4, requires_grad=True), torch.zeros(3, 1, requires_grad=True)
     a.grad = torch.tensor([[30.0] * 4, [0.1] * 4, [4.0] * 4])
     b.grad = torch.tensor([[40.0], [0.1], [3.0]])
-    _clip([a, b], 5.0, members=3)
+    clip_gradients([a, b], 5.0, members=3)
     norms = torch.cat([a.grad, b.grad], dim=1).norm(dim=1)
     torch.testing.assert_close(norms[[0, 2]], torch.tensor([5.0, 5.0]))  # clipped to 5
     torch.testing.assert_close(norms[1], torch.tensor(0.1 * 5**0.5))  # small: untouched
     single = torch.zeros(2, requires_grad=True)
     single.grad = torch.tensor([30.0, 40.0])
-    _clip([single], 1.0, members=None)
+    clip_gradients([single], 1.0, members=None)
     torch.testing.assert_close(single.grad.norm(), torch.tensor(1.0))
 
 
@@ -220,6 +220,7 @@ def _epoch(path: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "model",
     [
@@ -299,6 +300,7 @@ def test_a_finished_checkpoint_resumes_to_the_same_model_at_once(tmp_path):
     assert first.n_iter_ == again.n_iter_
 
 
+@pytest.mark.slow
 def test_cli_fit_checkpoints_and_resumes(tmp_path):
     path = tmp_path / "data.csv"
     table(80).to_csv(path, index=False)

@@ -8,9 +8,9 @@ from torch.distributions import Bernoulli, Normal
 
 import aekit
 from aekit import AekitError
-from aekit.data.schema import _infer_column, infer_schema
+from aekit.data.schema import infer_column, infer_schema
 from aekit.data.tabular import TabularEncoder
-from aekit.likelihoods import Likelihood
+from aekit.models import Likelihood
 
 
 def test_numeric_columns_inferred_together_match_one_by_one():
@@ -27,7 +27,7 @@ def test_numeric_columns_inferred_together_match_one_by_one():
             "text": rng.choice(["a", "b"], 50),
         }
     )
-    assert infer_schema(df) == [_infer_column(c, df[c], None) for c in df.columns]
+    assert infer_schema(df) == [infer_column(c, df[c], None) for c in df.columns]
     kinds = {c.name: c.kind for c in infer_schema(df)}
     assert kinds["flag_holes"] == "binary" and kinds["zeros"] == "continuous"
     wide = pd.DataFrame(rng.normal(size=(20, 300)))

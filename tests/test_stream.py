@@ -8,8 +8,9 @@ import pytest
 
 import aekit
 from aekit import AekitError, TableFile
+from aekit.data.scan import scan
 from aekit.data.schema import infer_schema
-from aekit.data.stream import scan
+from aekit.data.table import as_table
 from aekit.data.tabular import TabularEncoder
 
 
@@ -43,29 +44,34 @@ def table(request, tmp_path):
 @pytest.mark.parametrize("chunk_rows", [100, 333, 5000])
 def test_the_first_pass_finds_what_the_whole_table_gives(table, chunk_rows):
     df, path = table
-    found = scan(TableFile(path, chunk_rows), holdout=0.0, cap=chunk_rows, seed=0)
+    found = scan(TableFile(path, chunk_rows))
     whole = TabularEncoder.fit(df, infer_schema(df))
     got = [(c.name, c.kind, c.categories) for c in found.encoder.schema]
     assert got == [(c.name, c.kind, c.categories) for c in whole.schema]
     np.testing.assert_allclose(found.encoder.center, whole.center, rtol=1e-12)
     np.testing.assert_allclose(found.encoder.scale, whole.scale, rtol=1e-12)
     np.testing.assert_allclose(found.encoder.fill, whole.fill, rtol=1e-12)
-    assert found.n_rows == found.n_train == len(df)
+    assert found.n_rows == len(df) and found.columns == list(df.columns)
     x, _ = whole.encode(df)  # the extremes a salt-and-pepper corruption draws from
-    np.testing.assert_allclose(found.bounds[0], x.min(0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(found.bounds[1], x.max(0), rtol=1e-5, atol=1e-6)
+    for encoder in (found.encoder, whole):
+        np.testing.assert_allclose(encoder.low, x.min(0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(encoder.high, x.max(0), rtol=1e-5, atol=1e-6)
+    # in memory they are the encoded table's own, to the last bit of float32
+    np.testing.assert_array_equal(whole.low.astype(np.float32), x.min(0))
+    np.testing.assert_array_equal(whole.high.astype(np.float32), x.max(0))
 
 
 def test_levels_and_kinds_that_change_between_chunks_are_merged(tmp_path):
     df = pd.DataFrame({"n": [0, 1] * 50 + [0.5] * 10, "t": ["a", "b"] * 50 + ["c"] * 10})
     path = tmp_path / "late.csv"
     df.to_csv(path, index=False)
-    found = scan(TableFile(path, 40), holdout=0.0, cap=40, seed=0)
+    found = scan(TableFile(path, 40))
     kinds = {c.name: (c.kind, c.categories) for c in found.encoder.schema}
     assert kinds["n"] == ("continuous", ())  # 0/1 in the first chunks, 0.5 in the last
     assert kinds["t"] == ("categorical", ("a", "b", "c"))  # "c" first seen in the last
 
 
+@pytest.mark.slow
 def test_a_csv_column_typed_apart_in_chunks_is_typed_as_the_whole_file_types_it(tmp_path):
     df = pd.DataFrame(
         {
@@ -79,7 +85,7 @@ def test_a_csv_column_typed_apart_in_chunks_is_typed_as_the_whole_file_types_it(
     whole = pd.read_csv(path)
     expected = [(c.name, c.kind, c.dtype, c.categories) for c in infer_schema(whole)]
     source = TableFile(path, 2).settled()
-    found = scan(source, holdout=0.0, cap=2, seed=0)
+    found = scan(source)
     assert [(c.name, c.kind, c.dtype, c.categories) for c in found.encoder.schema] == expected
     imputer = aekit.Imputer(n_models=1, random_state=0).fit(TableFile(path, 2))
     out = tmp_path / "filled.csv"
@@ -103,19 +109,22 @@ def test_empty_inputs_and_bad_chunk_sizes_are_refused(tmp_path):
 
 def test_held_out_rows_are_a_capped_uniform_sample_apart_from_training(table):
     df, path = table
-    source = TableFile(path, 100)
-    found = scan(source, holdout=0.2, cap=150, seed=3)
-    assert len(found.held_out) == 150 < 0.2 * len(df)  # capped
-    keep = found.training(3)
-    trained = pd.concat(keep(i, c) for i, c in enumerate(source.chunks()))
-    assert set(trained.index).isdisjoint(found.held_out.index)
-    assert len(trained) + len(found.held_out) == len(df) == found.n_rows
+    source = as_table(TableFile(path, 150))  # at most one chunk of rows is held out
+    held, rest = source.split(0.2, seed=3)
+    assert len(held) == 150 < 0.2 * len(df)  # capped
+    trained = pd.concat(rest.chunks())
+    assert set(trained.index).isdisjoint(held.index)
+    assert len(trained) + len(held) == len(df) == rest.n_rows + len(held)
     # spread over the file, not the first rows
-    assert found.held_out.index.max() > 0.8 * len(df)
-    again = scan(source, holdout=0.2, cap=150, seed=3)
-    assert again.held_out.index.equals(found.held_out.index)
-    uncapped = scan(source, holdout=0.2, cap=10_000, seed=3)
-    assert abs(len(uncapped.held_out) - 0.2 * len(df)) < 60
+    assert held.index.max() > 0.8 * len(df)
+    again, _ = source.split(0.2, seed=3)
+    assert again.index.equals(held.index)
+    uncapped, _ = as_table(TableFile(path, 10_000)).split(0.2, seed=3)
+    assert abs(len(uncapped) - 0.2 * len(df)) < 60
+    # in memory: the exact share, both sides in row order
+    held, rest = as_table(df).split(0.2, seed=3)
+    assert len(held) == 240 and held.index.is_monotonic_increasing
+    assert sorted([*held.index, *rest.frame.index]) == list(df.index)
 
 
 def test_a_streamed_fit_is_as_good_as_one_in_memory(table):
@@ -139,6 +148,7 @@ def test_a_streamed_fit_is_as_good_as_one_in_memory(table):
     assert np.isfinite(vae.score_samples(df)).all()
 
 
+@pytest.mark.slow
 def test_streamed_imputation_fills_every_hole_and_keeps_the_rest(table, tmp_path):
     df, path = table
     truth = df.copy()
@@ -262,6 +272,7 @@ def test_memory_follows_the_chunk_not_the_file(tmp_path):
     assert peak(pd.read_parquet(large)) > 3 * ten  # the same fit in memory
 
 
+@pytest.mark.slow
 def test_cli_streams_with_chunk_rows(tmp_path, capsys):
     from aekit.cli import main
 

@@ -8,13 +8,12 @@ Each of them fits on a :class:`TableFile` (a CSV or Parquet file streamed in
 chunks) as well as on tables and arrays in memory.
 """
 
-__version__ = "0.1.0"
-
 from . import metrics, report
 from .data.missing import ampute
 from .data.stream import TableFile
 from .errors import AekitError, AekitWarning, ModelFileError
 from .estimators import VAE, AnomalyDetector, Autoencoder, Imputer, load, pool, save
+from .version import __version__
 
 __all__ = [
     "VAE",

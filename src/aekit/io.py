@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from .distributed import is_main_process
 from .errors import AekitError, ModelFileError
+from .version import __version__
 
 FORMAT = "aekit-model"
 FORMAT_VERSION = 1
@@ -61,16 +62,38 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def atomic_directory(path: Path, fill) -> None:
+    """Call ``fill(tmp_dir)`` on a new hidden sibling directory of ``path``, then
+    put it in the place of ``path`` (replacing a directory there): a crash
+    leaves the old directory or the new one, never a mixture. The files get the
+    modes a plain ``open`` would give them and are on disk before the swap."""
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        fill(tmp)
+        umask = _umask()  # mkdtemp makes the directory private
+        os.chmod(tmp, 0o777 & ~umask)
+        files = [p for p in tmp.iterdir() if p.is_file()]
+        for file in files:
+            os.chmod(file, 0o666 & ~umask)
+        if hasattr(os, "sync") and len(files) > 8:
+            os.sync()  # one call for a folder of many files (e.g. images)
+        else:
+            for file in files:
+                _fsync(file)
+        _swap_in(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
     """Write ``weights`` and ``config`` into the directory ``path``, all or nothing.
 
     Both files are written into a hidden sibling directory that then takes the
-    place of ``path``, so a crash leaves either the old model or the new one,
-    never a mixture; an existing ``path`` may hold only a model's files. Under
-    torchrun only the process of rank 0 writes.
+    place of ``path`` (:func:`atomic_directory`); an existing ``path`` may hold
+    only a model's files. Under torchrun only the process of rank 0 writes.
     """
-    from . import __version__
-
     if not is_main_process():
         return
     path = Path(path)
@@ -87,8 +110,8 @@ def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
     # a copy each: tensors that share memory (e.g. buffers of models built from one
     # encoder) are refused by safetensors
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in weights.items()}
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    try:
+
+    def fill(tmp: Path) -> None:
         save_file(tensors, str(tmp / WEIGHTS))
         header = {
             "format": FORMAT,
@@ -98,15 +121,8 @@ def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
         }
         text = json.dumps({**header, **config}, indent=1, allow_nan=True)
         (tmp / CONFIG).write_text(text, encoding="utf-8")
-        umask = _umask()  # mkdtemp makes the directory private, safetensors the file
-        os.chmod(tmp, 0o777 & ~umask)
-        for name in (WEIGHTS, CONFIG):
-            os.chmod(tmp / name, 0o666 & ~umask)
-            _fsync(tmp / name)  # on disk before the swap
-        _swap_in(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    atomic_directory(path, fill)
 
 
 def _umask() -> int:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+import numbers
 
+import numpy as np
+import pandas as pd
+
+from .data.schema import as_frame
 from .errors import AekitError
 
 
@@ -29,8 +33,6 @@ def rmse(X_true, X_pred, mask=None) -> float:
 
 
 def _frames(X_true, X_imputed, mask):
-    from .data.schema import as_frame
-
     a, _ = as_frame(X_true, name="X_true")
     b, _ = as_frame(X_imputed, name="X_imputed")
     if a.shape != b.shape:
@@ -42,8 +44,6 @@ def _frames(X_true, X_imputed, mask):
 
 
 def _is_numeric(s) -> bool:
-    import pandas as pd
-
     return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
 
 
@@ -91,8 +91,6 @@ _GAUSSIAN_TRUNCATE = 3.5  # an 11-tap Gaussian for sigma=1.5, the window of Wang
 
 def _positive_number(value, name: str, *, allow_zero: bool = False) -> float:
     """``value`` as a float, or an AekitError naming ``name`` if it is not a finite number > 0."""
-    import numbers
-
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise AekitError(f"{name} must be a finite positive number; got {value!r}")
     out = float(value)
@@ -252,8 +250,6 @@ def ssim(
             win_size = 7
             origin = "win_size 7 (the default)"
     else:
-        import numbers
-
         if isinstance(win_size, (bool, np.bool_)) or not isinstance(win_size, numbers.Integral):
             raise AekitError(f"win_size must be an odd integer >= 3; got {win_size!r}")
         win_size = int(win_size)

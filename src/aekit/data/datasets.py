@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn import datasets
 
 
@@ -48,8 +49,6 @@ def load_penguins():
     -------
     DataFrame of shape (344, 8)
     """
-    import pandas as pd
-
     path = Path(__file__).with_name("penguins.csv")
     df = pd.read_csv(path)
     for col in ("species", "island", "sex"):

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..errors import AekitError
 from ..io import atomic_write
+from .images import load_images, save_png_folder, write_idx
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 ACCEPTED = (
@@ -59,12 +60,8 @@ def reading(path: Path):
 def write_table(df: pd.DataFrame, path, *, force: bool = False) -> Path:
     """Write ``df`` to CSV or Parquet: whole or not at all, never over a file unless ``force``."""
     path = Path(path)
-    fmt = _format(path, "output")
-    if path.exists() and not force:
-        raise AekitError(f"output {path} exists; pass --force to overwrite it")
-    if not path.parent.is_dir():
-        raise AekitError(f"output {path}: folder {path.parent} does not exist")
-    if fmt == "csv":
+    check_output(path, "table", force=force)
+    if FORMATS[path.suffix.lower()] == "csv":
         atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
     else:
         atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
@@ -104,8 +101,6 @@ def read_data(path, *, missing: bool = True):
     With ``missing``, NaN pixels (and fully transparent PNG pixels) are kept as
     missing values; an ``.npy`` file must hold numbers (no pickled objects).
     """
-    from .images import load_images
-
     path = Path(path)
     kind = _image_kind(path)
     if kind is None:
@@ -128,41 +123,48 @@ def read_data(path, *, missing: bool = True):
     return array
 
 
-def check_output(path, *, images: bool) -> str:
-    """The kind of file ``path`` names ("table", "npy", "idx" or "png"), or an
-    error if it cannot hold images (``images``) or a table."""
+def check_output(path, kind: str = "data", *, force: bool = False, inputs=()) -> str:
+    """Refuse an output path aekit could not or should not write; return the type
+    of file it names ("table", "npy", "idx", "png"; "" for ``kind="any"``).
+
+    Refused: one of the ``inputs`` (aekit never overwrites what it reads), a
+    file type that cannot hold ``kind`` ("table", "images", "data": either, or
+    "any": not checked, e.g. a model directory), an existing file without
+    ``force``, a folder that does not exist.
+    """
     path = Path(path)
-    kind = _image_kind(path)
-    if kind is None and path.suffix.lower() in FORMATS:
-        if images:
-            raise AekitError(f"output {path}: images are not a table; {ACCEPTED}")
-        return "table"
-    if kind is None:
-        raise AekitError(f"output {path}: unknown file type {path.suffix!r}; {ACCEPTED}")
-    if not images:
+    for source in inputs:
+        if path.resolve() == Path(source).resolve():
+            raise AekitError("output must differ from input; aekit never overwrites its input")
+    found = "" if kind == "any" else (_image_kind(path) or "")
+    if kind != "any" and not found:
+        if path.suffix.lower() not in FORMATS:
+            raise AekitError(f"output {path}: unknown file type {path.suffix!r}; {ACCEPTED}")
+        found = "table"
+    if kind == "images" and found == "table":
+        raise AekitError(f"output {path}: images are not a table; {ACCEPTED}")
+    if kind == "table" and found != "table":
         raise AekitError(f"output {path}: a table is written as .csv or .parquet")
-    return kind
+    if path.exists() and not force:
+        raise AekitError(f"output {path} exists; pass --force to overwrite it")
+    if found not in ("png", "") and not path.parent.is_dir():
+        raise AekitError(f"output {path}: folder {path.parent} does not exist")
+    return found
 
 
 def write_data(data, path, *, force: bool = False) -> Path:
     """Write a DataFrame as CSV or Parquet, or an array of images as ``.npy``,
     an IDX file (float32; gzipped for a name ending in ``.gz``) or a folder of
     PNG files (a path without a suffix); whole or not at all."""
-    from .images import save_png_folder, write_idx
-
     path = Path(path)
     if isinstance(data, pd.DataFrame):
         return write_table(data, path, force=force)
     data = np.asarray(data)
-    kind = check_output(path, images=data.ndim > 2)
+    kind = check_output(path, "images" if data.ndim > 2 else "table", force=force)
     if kind == "table":
         return write_table(pd.DataFrame(data), path, force=force)
-    if path.exists() and not force:
-        raise AekitError(f"output {path} exists; pass --force to overwrite it")
     if kind == "png":
         return save_png_folder(data, path, force=force)
-    if not path.parent.is_dir():
-        raise AekitError(f"output {path}: folder {path.parent} does not exist")
     if kind == "idx":
         return write_idx(path, data.astype(np.float32), force=force)
 

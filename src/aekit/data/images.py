@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import gzip
 import math
-import numbers
-import os
-import shutil
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils import check_random_state
 
+from ..distributed import is_main_process
 from ..errors import AekitError
-from ..io import _swap_in, _umask, atomic_write
+from ..io import atomic_directory, atomic_write
+from .missing import MASK_KINDS, hide_pixels, mask_images
 
 # IDX type byte -> element type, as stored in the file (big-endian)
 IDX_TYPES = {
@@ -37,8 +34,6 @@ _IDX_CODES = {(dt.kind, dt.itemsize): code for code, dt in IDX_TYPES.items()}
 GZIP_MAGIC = b"\x1f\x8b"
 PNG_MAGIC = b"\x89PNG"
 ACCEPTED = "load_images reads an IDX image file (gzipped or not) or a folder of .png files"
-MASK_KINDS = ("pixels", "blocks", "patches")
-_CHUNK = 1024  # images smoothed at a time by kind="patches", to bound memory
 
 
 def _type_names() -> str:
@@ -351,8 +346,6 @@ def save_png_folder(images, folder, *, force: bool = False) -> Path:
     """
     import matplotlib.image as mpimg
 
-    from ..distributed import is_main_process
-
     folder = Path(folder)
     if not is_main_process():  # under torchrun only rank 0 writes
         return folder
@@ -404,172 +397,23 @@ def save_png_folder(images, folder, *, force: bool = False) -> Path:
     alpha = np.where(hidden, 0, 255).astype(np.uint8)[..., None]
     rgba = np.concatenate([np.broadcast_to(levels, (*levels.shape[:3], 3)), alpha], axis=3)
     width = max(5, len(str(len(levels))))
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
-    try:
+
+    def fill(tmp: Path) -> None:
         for i, image in enumerate(rgba):
             mpimg.imsave(str(tmp / f"img{i:0{width}d}.png"), image, format="png")
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes the folder private
-        if hasattr(os, "sync"):
-            os.sync()  # the files on disk before the rename, so a crash keeps them whole
-        _swap_in(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    atomic_directory(folder, fill)
     return folder
 
 
-# --------------------------------------------------------------------------- masks
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _random_state(random_state) -> np.random.RandomState:
-    if isinstance(random_state, np.random.Generator):
-        # draws come from (and advance) the Generator's own bit stream
-        return np.random.RandomState(random_state.bit_generator)
-    try:
-        return check_random_state(random_state)
-    except ValueError:
-        raise AekitError(
-            f"random_state must be None, an int, a RandomState or a Generator; got {random_state!r}"
-        ) from None
-
-
-def mask_images(X, kind="pixels", rate=0.25, *, size=None, random_state=None) -> np.ndarray:
-    """Choose pixels to hide: a boolean mask shaped like ``X``, True where hidden.
-
-    Parameters
-    ----------
-    X : array-like of shape (n, H, W) or (n, C, H, W)
-        The images (only their shape is used). In colour, all channels of a
-        pixel are hidden together.
-    kind : {"pixels", "blocks", "patches"}
-        - ``"pixels"``: each pixel is hidden independently with probability
-          ``rate``.
-        - ``"blocks"``: square holes of side ``size`` placed at uniformly random
-          positions, each wholly inside the image. Per image, blocks are added
-          one at a time (they may overlap) until at least a share ``rate`` of
-          its pixels is hidden, i.e. ``ceil(rate * H * W)`` pixels; there is
-          always at least one block. The default side is the smallest whose
-          square covers that many pixels, ``ceil(sqrt(rate * H * W))`` (capped
-          at ``min(H, W)``), so by default each image gets one block of side
-          ``s``, hiding a share ``s² / (H W)``, at least ``rate`` (more blocks
-          only when the cap applies).
-        - ``"patches"``: blob-shaped holes. Per image, white noise is smoothed
-          by a Gaussian filter (``scipy.ndimage.gaussian_filter``, standard
-          deviation ``size`` pixels) and the ``round(rate * H * W)`` pixels with
-          the largest smoothed values are hidden: the share is ``rate`` up to
-          that rounding, and neighbouring pixels tend to be hidden together.
-    rate : float in (0, 1), default=0.25
-        Share of pixels to hide.
-    size : int, optional
-        ``"blocks"``: the side of a block, an int in [1, min(H, W)].
-        ``"patches"``: the filter's standard deviation in pixels, a number in
-        (0, min(H, W)]; default ``max(1, min(H, W) / 8)``; larger gives larger
-        blobs. Not used by ``"pixels"`` (passing it is an error).
-    random_state : None, int, RandomState or Generator
-        As scikit-learn's ``check_random_state``; a Generator is wrapped so
-        that draws advance it. A fixed seed gives a fixed mask.
-
-    Returns
-    -------
-    ndarray of bool, of the shape of X.
-    """
-    shape = np.shape(X)
-    if len(shape) not in (3, 4):
-        raise AekitError(f"X must have shape (n, H, W) or (n, C, H, W); got shape {shape}")
-    n, H, W = shape[0], shape[-2], shape[-1]
-    if kind not in MASK_KINDS:
-        raise AekitError(f"kind must be one of {list(MASK_KINDS)}; got {kind!r}")
-    if not _is_real(rate) or not 0 < rate < 1:
-        raise AekitError(f"rate must be a number in (0, 1); got {rate!r}")
-    if H == 0 or W == 0:
-        raise AekitError(f"X holds images without pixels (shape {shape})")
-    if size is not None:
-        if kind == "pixels":
-            raise AekitError("size applies to kind='blocks' and kind='patches' only")
-        if kind == "blocks":
-            ok = isinstance(size, numbers.Integral) and not isinstance(size, bool)
-            what = "an int"
-        else:
-            ok = _is_real(size) and math.isfinite(size)
-            what = "a number"
-        if not ok or not 0 < size <= min(H, W):
-            raise AekitError(
-                f"size must be {what} in (0, min(H, W)] = (0, {min(H, W)}] for "
-                f"kind={kind!r}; got {size!r}"
-            )
-    rng = _random_state(random_state)
-
-    if kind == "pixels":
-        hidden = rng.random_sample((n, H, W)) < rate
-    elif kind == "blocks":
-        hidden = _blocks(n, H, W, float(rate), size, rng)
-    else:
-        sigma = float(size) if size is not None else max(1.0, min(H, W) / 8)
-        hidden = _patches(n, H, W, float(rate), sigma, rng)
-    if len(shape) == 4:
-        hidden = np.broadcast_to(hidden[:, None], shape).copy()
-    return hidden
-
-
-def _blocks(n, H, W, rate, size, rng) -> np.ndarray:
-    need = max(1, math.ceil(rate * H * W - 1e-9))  # pixels per image (float slack for rate·H·W)
-    side = size if size is not None else min(math.isqrt(need - 1) + 1, H, W)
-    hidden = np.zeros((n, H, W), dtype=bool)
-    span = np.arange(side)
-    todo = np.arange(n)  # images still short of `need`: each gets one more block a round
-    while todo.size:
-        top = rng.randint(0, H - side + 1, size=todo.size)
-        left = rng.randint(0, W - side + 1, size=todo.size)
-        rows = (top[:, None] + span)[:, :, None]
-        cols = (left[:, None] + span)[:, None, :]
-        hidden[todo[:, None, None], rows, cols] = True
-        todo = todo[hidden[todo].reshape(todo.size, -1).sum(axis=1) < need]
-    return hidden
-
-
-def _patches(n, H, W, rate, sigma, rng) -> np.ndarray:
-    from scipy.ndimage import gaussian_filter
-
-    k = round(rate * H * W)
-    hidden = np.zeros((n, H * W), dtype=bool)
-    for start in range(0, n, _CHUNK):
-        m = min(_CHUNK, n - start)
-        noise = rng.standard_normal((m, H, W))
-        smooth = gaussian_filter(noise, sigma=(0, sigma, sigma)).reshape(m, H * W)
-        if k:
-            top = np.argpartition(smooth, H * W - k, axis=1)[:, H * W - k :]
-            np.put_along_axis(hidden[start : start + m], top, True, axis=1)
-    return hidden.reshape(n, H, W)
-
-
-def hide_pixels(X, mask) -> np.ndarray:
-    """Return a float copy of ``X`` with NaN where ``mask`` is True.
-
-    Parameters
-    ----------
-    X : array-like of shape (n, H, W) or (n, C, H, W)
-    mask : ndarray of bool, of the shape of X, or (n, H, W) for (n, C, H, W) X
-        (then every channel of a hidden pixel is hidden), e.g. from
-        :func:`mask_images`.
-
-    Returns
-    -------
-    ndarray of the shape of X, float32 (float64 when X is float64 or an integer
-    type float32 cannot hold exactly). X is not modified.
-    """
-    X = np.asarray(X)
-    mask = np.asarray(mask)
-    if X.dtype.kind not in "biuf":
-        raise AekitError(f"X must be numbers; got dtype {X.dtype}")
-    if mask.dtype != bool:
-        raise AekitError(f"mask must be a boolean array (True = hide); got dtype {mask.dtype}")
-    per_pixel = X.ndim == 4 and mask.shape == (X.shape[0], *X.shape[2:])
-    if mask.shape != X.shape and not per_pixel:
-        raise AekitError(f"mask has shape {mask.shape}, but X has shape {X.shape}")
-    out = X.astype(np.result_type(X.dtype, np.float32), copy=True)
-    out[np.broadcast_to(mask[:, None] if per_pixel else mask, out.shape)] = np.nan
-    return out
+# masks live with the rest of missingness simulation; they are read from here too
+__all__ = [
+    "MASK_KINDS",
+    "hide_pixels",
+    "load_digits_images",
+    "load_images",
+    "mask_images",
+    "read_idx",
+    "save_png_folder",
+    "write_idx",
+]

@@ -193,7 +193,7 @@ def image_schema(df: pd.DataFrame, kind: str) -> list[Column]:
     return [Column(c, kind, dtype) for c in df.columns]
 
 
-def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
+def infer_column(name, s: pd.Series, column_type: str | None) -> Column:
     label = f"column {name!r}"
     observed = s.dropna()
     if len(observed) == 0:
@@ -234,12 +234,17 @@ def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
     # object / string columns: text is categorical, numbers stored as objects are numbers
     inferred = pd.api.types.infer_dtype(observed, skipna=True)
     if inferred in ("floating", "integer", "decimal", "mixed-integer-float"):
-        return _infer_column(name, pd.to_numeric(s), column_type)
+        return infer_column(name, pd.to_numeric(s), column_type)
     if inferred == "boolean":
         return Column(name, "binary", "boolean", (False, True))
     if inferred in ("string", "unicode", "bytes", "categorical"):
         if column_type is None and not isinstance(dtype, pd.CategoricalDtype):
-            _refuse_stray_text(label, name, observed)
+            hint = (
+                f"make those cells NaN (read_csv(na_values=...) or pd.to_numeric(df[{name!r}], "
+                "errors='coerce')), or read_csv(decimal=',') for decimal commas, or make the "
+                "column a pandas category to model it as categories"
+            )
+            refuse_stray_text(label, observed.value_counts(sort=False), hint)
         levels = pd.unique(observed)
         try:
             levels = sorted(levels)
@@ -255,31 +260,32 @@ def _infer_column(name, s: pd.Series, column_type: str | None) -> Column:
 
 # what people type for "no value", and numbers written with a decimal comma or
 # thousands separators: text that means a numeric column was read as text
-_MISSING_MARKERS = re.compile(
+MISSING_MARKERS = re.compile(
     r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$"
     r"|^\s*[-+]?\d{1,3}([,. ]\d{3})+([.,]\d+)?\s*$|^\s*[-+]?\d+,\d+\s*$",
     re.IGNORECASE,
 )
 
 
-def _refuse_stray_text(label: str, name, observed: pd.Series) -> None:
+def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     """A text column whose cells are numbers but for a few missing-value markers
     ("n/a", "?", "") or numbers written with a comma ("12,5") is a numeric column
     read as text: modelling it as categories would be silent garbage, so say
-    which cells are at fault. Other text ("K", "02134-1234") is left alone: the
-    column is then categorical, as any text column."""
-    numbers = pd.to_numeric(observed, errors="coerce").notna()
-    stray = observed[~numbers]
-    if not len(stray) or numbers.mean() < 0.9:
+    which cells are at fault (``counts``: the cells of each value; ``hint``: how
+    to mend it). Other text ("K", "02134-1234") is left alone: the column is
+    then categorical, as any text column."""
+    values = counts.index.to_series(index=range(len(counts)))
+    numeric = pd.to_numeric(values.astype(object), errors="coerce").notna().to_numpy()
+    cells = counts.to_numpy()
+    total, numbers = int(cells.sum()), int(cells[numeric].sum())
+    stray = values[~numeric].tolist()
+    if not stray or numbers < 0.9 * total:
         return
-    if not all(isinstance(v, str) and _MISSING_MARKERS.match(v) for v in pd.unique(stray)):
+    if not all(isinstance(v, str) and MISSING_MARKERS.match(v) for v in stray):
         return
-    examples = ", ".join(repr(v) for v in pd.unique(stray)[:3])
+    examples = ", ".join(repr(v) for v in stray[:3])
     raise AekitError(
-        f"{label} holds numbers but {len(stray)} cell(s) of text ({examples}); make those "
-        f"cells NaN (read_csv(na_values=...) or pd.to_numeric(df[{name!r}], errors='coerce')), "
-        "or read_csv(decimal=',') for decimal commas, or make the column a pandas category "
-        "to model it as categories"
+        f"{label} holds numbers but {total - numbers} cell(s) of text ({examples}); {hint}"
     )
 
 
@@ -314,7 +320,7 @@ def infer_schema(
             raise AekitError(f"column_types[{col!r}] must be one of {KINDS}; got {kind!r}")
     quick = _infer_numeric(df, column_types)
     return [
-        quick[i] if i in quick else _infer_column(c, df[c], column_types.get(c))
+        quick[i] if i in quick else infer_column(c, df[c], column_types.get(c))
         for i, c in enumerate(df.columns)
     ]
 

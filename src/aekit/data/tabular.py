@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError
+from ..indexing import as_slice
 from .schema import Column, check_columns
 
 
@@ -34,13 +35,19 @@ class TabularEncoder:
         Standardisation of the continuous columns.
     fill : ndarray of shape (width,)
         Encoded value given to a missing cell.
+    low, high : ndarray of shape (width,), optional
+        Each encoded dimension's smallest and largest value over the fitted
+        table, filled cells included (what salt-and-pepper noise draws);
+        known after :meth:`fit`, not kept in a model file.
     """
 
-    def __init__(self, schema: Sequence[Column], center, scale, fill):
+    def __init__(self, schema: Sequence[Column], center, scale, fill, low=None, high=None):
         self.schema = list(schema)
         self.center = np.asarray(center, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
         self.fill = np.asarray(fill, dtype=np.float64)
+        self.low = None if low is None else np.asarray(low, dtype=np.float64)
+        self.high = None if high is None else np.asarray(high, dtype=np.float64)
         self.width = sum(c.width for c in self.schema)
         # column_of_dim[j]: the column that encoded dimension j belongs to, shape (width,)
         self.column_of_dim = np.repeat(np.arange(len(self.schema)), [c.width for c in self.schema])
@@ -61,20 +68,27 @@ class TabularEncoder:
         center, scale = _nan_mean_std(values)
         # a constant column has std 0; dividing by 1 keeps it at 0 instead of NaN
         scale = np.where(scale > 0, scale, 1.0)
-        units = [c.name for c in schema if c.kind == "unit"]
-        unit_mean = iter(np.nanmean(_numeric(df, units), axis=0) if units else ())
-        fill = []
+        cont_bounds = iter(zip(*numeric_bounds(values, center, scale), strict=True))
+        units = _numeric(df, [c.name for c in schema if c.kind == "unit"])
+        unit_mean = np.nanmean(units, axis=0) if units.shape[1] else np.zeros(0)
+        unit_bounds = iter(zip(*numeric_bounds(units, 0.0, 1.0, unit_mean), strict=True))
+        unit_mean = iter(unit_mean)
+        fill, low, high = [], [], []
         for col in schema:
             if col.kind == "continuous":
-                fill.append([0.0])
+                bounds, group = next(cont_bounds), [0.0]
             elif col.kind == "unit":
-                fill.append([next(unit_mean)])
+                bounds, group = next(unit_bounds), [next(unit_mean)]
             else:
                 codes = _codes(df[col.name], col)
                 counts = np.bincount(codes[codes >= 0], minlength=len(col.categories))
-                freq = counts / counts.sum()
-                fill.append(freq[1:] if col.kind == "binary" else freq)
-        return cls(schema, center, scale, np.concatenate(fill))
+                group, bounds = counts / counts.sum(), level_bounds(counts)
+                if col.kind == "binary":  # one dimension: the second level's
+                    group, bounds = group[1:], (bounds[0][1:], bounds[1][1:])
+            fill.append(group)
+            low.append(np.atleast_1d(bounds[0]))
+            high.append(np.atleast_1d(bounds[1]))
+        return cls(schema, center, scale, *map(np.concatenate, (fill, low, high)))
 
     # ------------------------------------------------------------ encode
     def encode(self, df: pd.DataFrame, *, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
@@ -102,8 +116,8 @@ class TabularEncoder:
             z /= self.scale
             observed = ~np.isnan(z)
             np.copyto(z, 0.0, where=~observed)
-            x[:, _run(self.start[self.continuous])] = z
-            mask[:, _run(self.continuous)] = observed
+            x[:, as_slice(self.start[self.continuous])] = z
+            mask[:, as_slice(self.continuous)] = observed
         if self.unit:
             names = [self.schema[i].name for i in self.unit]
             values = _numeric(df, names, name=name)
@@ -116,8 +130,8 @@ class TabularEncoder:
                     "outside [0, 1] (pixels and proportions lie in [0, 1])"
                 )
             cols = self.start[self.unit]
-            x[:, _run(cols)] = np.where(observed, values, self.fill[cols])
-            mask[:, _run(self.unit)] = observed
+            x[:, as_slice(cols)] = np.where(observed, values, self.fill[cols])
+            mask[:, as_slice(self.unit)] = observed
         for i, col in enumerate(self.schema):
             if col.kind in ("continuous", "unit"):
                 continue
@@ -217,21 +231,30 @@ def _nan_mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return mean, np.sqrt(np.add.reduce(dev, axis=0, where=seen) / count)
 
 
-def contiguous(index) -> slice | None:
-    """``slice(a, b)`` when ``index`` is the run a, a+1, ..., b-1 (or empty), else
-    None: positions to read or write as a view (NumPy and torch) instead of a
-    gather or a scatter."""
-    index = [int(i) for i in index]
-    if not index:
-        return slice(0, 0)
-    if index == list(range(index[0], index[0] + len(index))):
-        return slice(index[0], index[0] + len(index))
-    return None
+def numeric_bounds(values: np.ndarray, center, scale, fill=0.0):
+    """The encoded extremes of numeric columns, ``(low, high)`` of shape
+    (n_columns,): ``(min - center) / scale`` and ``(max - center) / scale`` over
+    the observed cells, widened to the encoded ``fill`` of a column with missing
+    cells. ``values`` (n, n_columns), NaN where missing."""
+    if not values.shape[1]:
+        return np.zeros(0), np.zeros(0)
+    low = (np.nanmin(values, axis=0) - center) / scale
+    high = (np.nanmax(values, axis=0) - center) / scale
+    missing = np.isnan(values).any(axis=0)
+    fill = np.broadcast_to(fill, low.shape)
+    return np.where(missing, np.minimum(low, fill), low), np.where(
+        missing, np.maximum(high, fill), high
+    )
 
 
-def _run(index):
-    """``index`` as a slice when it is one contiguous run, else as it is."""
-    return contiguous(index) or index
+def level_bounds(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The encoded extremes of a one-hot group whose levels were observed
+    ``counts`` times: a level's dimension is 1 in its rows, 0 in the other
+    levels' rows, and its frequency where the cell is missing (a frequency that
+    is 0 or 1 exactly where no observed 1 or 0 lies below or above it)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    freq = counts / counts.sum()
+    return np.where(counts < counts.sum(), 0.0, freq), np.where(counts > 0, 1.0, freq)
 
 
 def _codes(s: pd.Series, col: Column, *, name: str = "X") -> np.ndarray:

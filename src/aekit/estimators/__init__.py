@@ -2,8 +2,9 @@
 
 from .anomaly import AnomalyDetector
 from .autoencoder import Autoencoder
-from .impute import Imputer, PooledEstimate, pool
+from .impute import Imputer
 from .persist import load, save
+from .pooling import PooledEstimate, pool
 from .vae import VAE
 
 __all__ = [

@@ -15,40 +15,26 @@ so that missing cells neither raise nor lower it on average.
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..checkpoint import CheckpointPlan
-from ..data import stream
-from ..data.schema import as_frame, image_shape_of
+from ..data.table import as_table
 from ..errors import AekitError
-from .autoencoder import Autoencoder
-from .base import (
-    IMAGE_NETWORKS,
-    BaseAutoencoderEstimator,
-    _check_float,
-    _check_int,
-    _check_random_state,
-    adopt_features,
-    fit_seed,
-)
+from ..training import CheckpointPlan
+from .params import check_float, check_int, fit_seed
 from .vae import VAE
+from .wrapper import ModelWrapper
 
 TUKEY = 1.5  # the lower fence is Q1 - 1.5 IQR of held-out scores
-_PURPOSE = 0x616E6F6D  # seeds the draws of the rows that set the threshold
+THRESHOLD_ROWS = 0x616E6F6D  # seeds the draws of the rows that set the threshold
 
 
-def default_model(image_shape=None) -> BaseAutoencoderEstimator:
-    """The detector used when ``model=None`` (chosen by ``benchmarks/tasks.py``; for
-    images, given their ``image_shape``, with the networks of :data:`IMAGE_NETWORKS`)."""
-    vae = VAE(latent_dim=8, hidden_dims=(128, 64), max_epochs=300, patience=20)
-    return vae.set_params(**IMAGE_NETWORKS) if image_shape else vae
-
-
-class AnomalyDetector(OutlierMixin, BaseEstimator):
+@dataclass(kw_only=True, repr=False, eq=False)  # writes __init__ from the parameters
+class AnomalyDetector(OutlierMixin, ModelWrapper):
     """Flag rows that an autoencoder finds unlikely.
 
     Parameters
@@ -87,29 +73,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
     [-1]
     """
 
-    def __init__(
-        self,
-        model=None,
-        *,
-        contamination="auto",
-        holdout_fraction=0.2,
-        n_importance=100,
-        random_state=None,
-        verbose=False,
-    ):
-        self.model = model
-        self.contamination = contamination
-        self.holdout_fraction = holdout_fraction
-        self.n_importance = n_importance
-        self.random_state = random_state
-        self.verbose = verbose
+    _task = "detect"
 
-    def _make_model(self, image_shape=None) -> BaseAutoencoderEstimator:
-        if self.model is not None and not isinstance(self.model, (Autoencoder, VAE)):
-            raise AekitError(
-                f"model must be an aekit Autoencoder or VAE (or None); got "
-                f"{type(self.model).__name__}"
-            )
+    contamination: float | str = "auto"
+    holdout_fraction: float = 0.2
+
+    def _check_params(self) -> None:
         if self.contamination != "auto" and not (
             isinstance(self.contamination, numbers.Real)
             and not isinstance(self.contamination, bool)
@@ -118,90 +87,48 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             raise AekitError(
                 f"contamination must be 'auto' or a number in (0, 0.5]; got {self.contamination!r}"
             )
-        _check_float("holdout_fraction", self.holdout_fraction, 0, 1, high_open=True)
-        _check_int("n_importance", self.n_importance)
-        _check_random_state(self.random_state)
-        model = default_model(image_shape) if self.model is None else clone(self.model)
-        if self.random_state is not None:
-            model.set_params(random_state=self.random_state)
-        if self.verbose:
-            model.set_params(verbose=True)
-        return model
+        check_float("holdout_fraction", self.holdout_fraction, 0, 1, high_open=True)
+        check_int("n_importance", self.n_importance)
 
     def fit(self, X, y=None, *, checkpoint_dir=None, resume=False, checkpoint_every=60.0):
         """Train the model on X (NaN cells are missing) and set the threshold.
 
-        ``checkpoint_dir``, ``resume`` and ``checkpoint_every`` are as in
-        :meth:`aekit.Autoencoder.fit`.
+        X may also be a file streamed in chunks (a :class:`aekit.TableFile` or a
+        path); the rows that set the threshold are then a uniform sample of at
+        most one chunk. ``checkpoint_dir``, ``resume`` and ``checkpoint_every``
+        are as in :meth:`aekit.Autoencoder.fit`.
 
         Returns
         -------
         self
         """
-        streamed = stream.is_table_path(X)
-        image_shape = None if streamed else image_shape_of(X)  # images: tables of pixels
-        model = self._make_model(image_shape)
+        table = as_table(X)
+        model = self._make_model(table.image_shape)  # images: tables of pixels
         plan = CheckpointPlan.from_args(
             checkpoint_dir, resume, checkpoint_every, model.random_state
         )
-        if streamed:
-            return self._fit_stream(stream.as_table_file(X), model, plan)
-        df, is_frame = as_frame(X)
-        if self.contamination == "auto":
-            n = len(df)
-            n_out = round(n * self.holdout_fraction)
-            if n_out < 2 or n - n_out < 2:
-                raise AekitError(
-                    f"contamination='auto' keeps holdout_fraction={self.holdout_fraction} of "
-                    f"n_samples={n} out of training, which leaves too few on one side; pass "
-                    "more rows, change holdout_fraction or give contamination as a number"
-                )
-            # the detector's seed (passed on to its model), else the model's own
-            rng = np.random.default_rng([fit_seed(model.random_state, model.device), _PURPOSE])
-            order = rng.permutation(n)
-            model._fit(
-                df.iloc[np.sort(order[n_out:])],
-                checkpoint=plan,
-                user_frame=is_frame,
-                image_shape=image_shape,
-            )
-            self.model_ = model
-            held_out = self.score_samples(df.iloc[np.sort(order[:n_out])])
-            q1, q3 = np.percentile(held_out, [25, 75])
-            self.offset_ = float(q1 - TUKEY * (q3 - q1))
-        else:
-            self.model_ = model._fit(
-                df, checkpoint=plan, user_frame=is_frame, image_shape=image_shape
-            )
-            self.offset_ = float(np.percentile(self.score_samples(df), 100 * self.contamination))
-        return adopt_features(self, model)
-
-    def _fit_stream(self, source, model, plan):
-        """:meth:`fit` on a table streamed from a file: the threshold comes from a
-        uniform sample of the rows (at most one chunk), held out of training for
-        ``contamination="auto"``."""
+        auto = self.contamination == "auto"
+        # the detector's seed (passed on to its model), else the model's own
         seed = fit_seed(model.random_state, model.device)
-        share = self.holdout_fraction if self.contamination == "auto" else 1.0
-        sample, rest = stream.sample_rows(source, share, source.chunk_rows, seed, _PURPOSE)
-        if self.contamination == "auto":
-            if len(sample) < 2:
-                raise AekitError(
-                    f"contamination='auto' keeps holdout_fraction={self.holdout_fraction} of "
-                    f"the rows of {source.path} out of training, which leaves too few; pass "
-                    "more rows, change holdout_fraction or give contamination as a number"
-                )
-            # the rows trained on depend on these: a checkpoint must know them
-            context = {"holdout_fraction": self.holdout_fraction, "seed": seed}
-            self.model_ = model._fit(
-                source.map(rest), checkpoint=plan, context=context, user_frame=True
+        # "auto": rows kept out of training; else all of them (a file: a sample)
+        scored, rest = table.split(self.holdout_fraction if auto else 1.0, seed, THRESHOLD_ROWS)
+        if auto and (len(scored) < 2 or rest.n_rows < 2):
+            raise AekitError(
+                f"contamination='auto' keeps holdout_fraction={self.holdout_fraction} of "
+                f"n_samples={len(scored) + rest.n_rows} ({table.name}) out of training, which "
+                "leaves too few on one side; pass more rows, change holdout_fraction or give "
+                "contamination as a number"
             )
-            q1, q3 = np.percentile(self.score_samples(sample), [25, 75])
+        # the rows trained on depend on these: a checkpoint must know them
+        context = {"holdout_fraction": self.holdout_fraction, "seed": seed} if auto else None
+        self.model_ = model.fit_with(rest if auto else table, checkpoint=plan, context=context)
+        scores = self.score_samples(scored)
+        if auto:
+            q1, q3 = np.percentile(scores, [25, 75])
             self.offset_ = float(q1 - TUKEY * (q3 - q1))
         else:
-            self.model_ = model._fit(source, checkpoint=plan, user_frame=True)
-            scores = self.score_samples(sample)
             self.offset_ = float(np.percentile(scores, 100 * self.contamination))
-        return adopt_features(self, model)
+        return self._adopt(model)
 
     def score_samples(self, X) -> np.ndarray:
         """Log-likelihood of each row in nats, rescaled to a full row when cells are
@@ -213,7 +140,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         model = self.model_
-        df, _ = model._frame(X, reset=False)
+        df = model.frame_of(X)
         observed = df.notna().sum(axis=1).to_numpy()
         if (observed == 0).any():
             rows = np.flatnonzero(observed == 0)[:5].tolist()
@@ -224,7 +151,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
             scores = model.score_samples(df)
         # rescale in standardised units, then put the whole row's Jacobian back, so a
         # missing cell of a column with a large scale does not shift the score
-        log_scale = model._log_scale()
+        log_scale = model.column_log_scale()
         standardised = scores + df.notna().to_numpy() @ log_scale
         return standardised * (df.shape[1] / observed) - log_scale.sum()
 
@@ -251,13 +178,15 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):
         DataFrame of shape (n_samples, n_features), X's index and columns
         """
         check_is_fitted(self, "model_")
-        model = self.model_
-        df, is_frame = model._frame(X, reset=False)
-        cells = -(model._cell_log_probs(df) + model._log_scale())
-        columns = X.columns if is_frame else df.columns
+        df = self.model_.frame_of(X)
+        cells = -self.model_.cell_log_likelihood(df)
+        columns = X.columns if isinstance(X, pd.DataFrame) else df.columns
         return pd.DataFrame(cells, index=df.index, columns=columns).where(df.notna().to_numpy())
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
+    # ------------------------------------------------------------ model files
+    def _state(self) -> dict:
+        return {"offset": self.offset_}
+
+    def _restore(self, state: dict, models: list) -> None:
+        self.model_ = models[0]
+        self.offset_ = float(state["offset"])

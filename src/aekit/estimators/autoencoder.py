@@ -4,6 +4,7 @@ stacked denoising autoencoder as one scikit-learn estimator."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
@@ -13,9 +14,11 @@ from ..errors import AekitError
 from ..models import AEModule, Corruption
 from ..models.corruption import NOISES
 from ..training import train
-from .base import BaseAutoencoderEstimator, _check_choice, _check_float
+from .base import BaseAutoencoderEstimator
+from .params import check_choice, check_float
 
 
+@dataclass(kw_only=True, repr=False, eq=False)  # writes __init__ from the parameters
 class Autoencoder(BaseAutoencoderEstimator):
     """Autoencoder (AE) or denoising autoencoder (DAE) for tabular data.
 
@@ -93,55 +96,19 @@ class Autoencoder(BaseAutoencoderEstimator):
     (200, 2)
     """
 
-    def __init__(
-        self,
-        *,
-        latent_dim=2,
-        hidden_dims=(64,),
-        noise=None,
-        noise_level=0.2,
-        mask_input=False,
-        pretrain=None,
-        architecture="auto",
-        pixel_likelihood="bernoulli",
-        batch_size="auto",
-        max_epochs=200,
-        learning_rate=1e-3,
-        validation_fraction=0.1,
-        patience=10,
-        max_grad_norm=None,
-        random_state=None,
-        verbose=False,
-        device="auto",
-        precision="float32",
-    ):
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden_dims
-        self.noise = noise
-        self.noise_level = noise_level
-        self.mask_input = mask_input
-        self.pretrain = pretrain
-        self.architecture = architecture
-        self.pixel_likelihood = pixel_likelihood
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.max_grad_norm = max_grad_norm
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
-        self.precision = precision
+    noise: str | None = None
+    noise_level: float = 0.2
+    mask_input: bool = False
+    pretrain: str | None = None
 
     def _check_params(self):
         settings = super()._check_params()
-        _check_choice("noise", self.noise, (None, *NOISES))
-        _check_choice("pretrain", self.pretrain, (None, "stacked"))
+        check_choice("noise", self.noise, (None, *NOISES))
+        check_choice("pretrain", self.pretrain, (None, "stacked"))
         if self.noise in ("masking", "salt_pepper"):
-            _check_float("noise_level", self.noise_level, 0, 1, high_open=True)
+            check_float("noise_level", self.noise_level, 0, 1, high_open=True)
         else:
-            _check_float("noise_level", self.noise_level, 0, float("inf"), low_open=False)
+            check_float("noise_level", self.noise_level, 0, float("inf"), low_open=False)
         return settings
 
     def _check_width(self, encoder: TabularEncoder, shape) -> None:
@@ -158,17 +125,21 @@ class Autoencoder(BaseAutoencoderEstimator):
                 "autoencoder can learn the identity; lower latent_dim or set noise"
             )
 
-    def _supports_members(self, image_shape=None) -> bool:
+    def _batches(self, table) -> bool:
         # layer-wise stages and convolutions are trained one network at a time
-        conv = self.architecture == "conv" or (self.architecture == "auto" and bool(image_shape))
+        images = table.image_shape is not None
+        conv = self.architecture == "conv" or (self.architecture == "auto" and images)
         return self.pretrain is None and not conv
 
-    def _build_module(self, encoder: TabularEncoder, x, members: int | None = None) -> AEModule:
+    def _build_module(self, encoder: TabularEncoder, members: int | None = None) -> AEModule:
         corruption = None
         if self.noise is not None:
-            width = encoder.width
-            low = x.min(0).values if x is not None else torch.zeros(width)
-            high = x.max(0).values if x is not None else torch.zeros(width)
+            # salt and pepper draw each dimension's extremes over the fitted table
+            # (unknown after loading a model file: the saved buffers replace them)
+            low, high = (
+                torch.zeros(encoder.width) if v is None else torch.from_numpy(v)
+                for v in (encoder.low, encoder.high)
+            )
             corruption = Corruption(
                 self.noise,
                 self.noise_level,
@@ -187,16 +158,16 @@ class Autoencoder(BaseAutoencoderEstimator):
             **self._network_args(),
         )
 
-    def _train(self, module: AEModule, data, validation, settings, monitor=None) -> pd.DataFrame:
+    def _train(self, module: AEModule, rows, validation, settings, monitor=None) -> pd.DataFrame:
         if self.pretrain is None:
-            return super()._train(module, data, validation, settings, monitor)
+            return super()._train(module, rows, validation, settings, monitor)
         stages = []
         n_layers = len(module.encoder.layers)
         for i in range(n_layers):
             stage = module.layerwise(i)
-            h = train(stage, data, validation, settings, description=f"pretrain layer {i + 1}")
+            h = train(stage, rows, validation, settings, description=f"pretrain layer {i + 1}")
             stages.append(h.assign(stage=f"pretrain{i + 1}"))
-        h = super()._train(module, data, validation, settings, monitor)
+        h = super()._train(module, rows, validation, settings, monitor)
         stages.append(h.assign(stage="finetune"))
         return pd.concat(stages, ignore_index=True)
 

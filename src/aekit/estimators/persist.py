@@ -2,27 +2,33 @@
 
 A model file is a directory with ``model.safetensors`` (weights) and
 ``config.json`` (parameters, schema, scaling statistics, fitted state); see
-:mod:`aekit.io`. Nothing is pickled, so loading a file cannot run code.
+:mod:`aekit.io`. Nothing is pickled, so loading a file cannot run code. An
+estimator gives its state with ``fitted_state()`` and is rebuilt from it with
+``from_fitted(...)``; a wrapper's models are saved under ``models``, their
+weights prefixed ``models.<i>.``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import torch
-from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from .. import io
 from ..errors import AekitError, ModelFileError
 from .anomaly import AnomalyDetector
-from .base import _REGISTRY, BaseAutoencoderEstimator
+from .autoencoder import Autoencoder
+from .base import BaseAutoencoderEstimator
 from .impute import Imputer
+from .vae import VAE
+
+MODELS = {cls.__name__: cls for cls in (Autoencoder, VAE)}
+WRAPPERS = {cls.__name__: cls for cls in (Imputer, AnomalyDetector)}
 
 
 def _json_params(est) -> dict:
     params = est.get_params(deep=False)
-    params.pop("model", None)  # an Imputer's models are saved on their own
+    params.pop("model", None)  # a wrapper's models are saved on their own
     for key, value in params.items():
         if isinstance(value, tuple):
             params[key] = list(value)
@@ -39,7 +45,7 @@ def _model_config(model: BaseAutoencoderEstimator) -> dict:
     return {
         "estimator": type(model).__name__,
         "params": _json_params(model),
-        "state": model._state(),
+        "state": model.fitted_state(),
     }
 
 
@@ -47,8 +53,13 @@ def _weights(model: BaseAutoencoderEstimator, prefix: str = "") -> dict:
     return {prefix + k: v.detach().cpu() for k, v in model.module_.state_dict().items()}
 
 
+def _models_of(wrapper) -> list:
+    return wrapper.models_ if isinstance(wrapper, Imputer) else [wrapper.model_]
+
+
 def save(estimator, path) -> None:
-    """Save a fitted estimator (Autoencoder, VAE or Imputer) to the directory ``path``.
+    """Save a fitted estimator (Autoencoder, VAE, Imputer or AnomalyDetector) to
+    the directory ``path``.
 
     Examples
     --------
@@ -56,63 +67,31 @@ def save(estimator, path) -> None:
     >>> aekit.save(ae, "my-model")                         # doctest: +SKIP
     >>> aekit.load("my-model").transform(X)                # doctest: +SKIP
     """
+    name = type(estimator).__name__
     if not isinstance(estimator, (BaseAutoencoderEstimator, Imputer, AnomalyDetector)):
-        raise AekitError(f"save expects an aekit estimator; got {type(estimator).__name__}")
+        raise AekitError(f"save expects an aekit estimator; got {name}")
     check_is_fitted(estimator)
     if isinstance(estimator, BaseAutoencoderEstimator):
         io.write_model(path, _model_config(estimator), _weights(estimator))
         return
-    if isinstance(estimator, AnomalyDetector):
-        config = {
-            "estimator": "AnomalyDetector",
-            "params": _json_params(estimator),
-            "default_model": estimator.model is None,
-            "offset": estimator.offset_,
-            "models": [_model_config(estimator.model_)],
-        }
-        io.write_model(path, config, _weights(estimator.model_, "models.0."))
-        return
-    errors = estimator.expected_error_
+    models = _models_of(estimator)
     config = {
-        "estimator": "Imputer",
+        "estimator": name,
         "params": _json_params(estimator),
-        "default_model": estimator.model is None,
-        "n_iter_": None if estimator.n_iter_ is None else list(estimator.n_iter_),
-        "expected_error": None if errors is None else errors.to_dict(orient="list"),
-        "models": [_model_config(m) for m in estimator.models_],
+        **estimator.fitted_state(),
+        "models": [_model_config(m) for m in models],
     }
     weights = {}
-    for i, model in enumerate(estimator.models_):
+    for i, model in enumerate(models):
         weights.update(_weights(model, f"models.{i}."))
     io.write_model(path, config, weights)
 
 
 def _load_model(spec: dict, weights: dict, device) -> BaseAutoencoderEstimator:
-    cls = _REGISTRY.get(spec.get("estimator"))
+    cls = MODELS.get(spec.get("estimator"))
     if cls is None:
         raise ModelFileError(f"unknown estimator {spec.get('estimator')!r} in the model file")
-    params = dict(spec.get("params") or {})
-    if device is not None:
-        params["device"] = device
-    if isinstance(params.get("hidden_dims"), list):
-        params["hidden_dims"] = tuple(params["hidden_dims"])
-    model = cls(**params)
-    model._check_params()
-    model._restore(spec["state"], weights)
-    return model
-
-
-def _detector(config: dict, model) -> AnomalyDetector:
-    detector = AnomalyDetector(
-        model=None if config["default_model"] else clone(model), **config["params"]
-    )
-    detector._make_model()  # validates the saved parameters
-    detector.model_ = model
-    detector.offset_ = float(config["offset"])
-    detector.n_features_in_ = model.n_features_in_
-    if hasattr(model, "feature_names_in_"):
-        detector.feature_names_in_ = model.feature_names_in_
-    return detector
+    return cls.from_fitted(spec.get("params") or {}, spec["state"], weights, device=device)
 
 
 def load(path, *, device=None):
@@ -127,7 +106,8 @@ def load(path, *, device=None):
     """
     config, weights = io.read_model(path)
     try:
-        if config.get("estimator") not in ("Imputer", "AnomalyDetector"):
+        wrapper = WRAPPERS.get(config.get("estimator"))
+        if wrapper is None:
             return _load_model(config, weights, device)
         models = []
         for i, spec in enumerate(config["models"]):
@@ -136,22 +116,7 @@ def load(path, *, device=None):
             models.append(_load_model(spec, own, device))
         if not models:
             raise ModelFileError(f"{path}: the file holds no model")
-        if config["estimator"] == "AnomalyDetector":
-            return _detector(config, models[0])
-        imputer = Imputer(
-            model=None if config["default_model"] else clone(models[0]), **config["params"]
-        )
-        imputer._make_model()  # validates the saved parameters
-        imputer.models_ = models
-        imputer.model_ = models[0]
-        n_iter = config["n_iter_"]
-        imputer.n_iter_ = None if n_iter is None else tuple(int(n) for n in n_iter)
-        errors = config["expected_error"]
-        imputer.expected_error_ = None if errors is None else pd.DataFrame(errors)
-        imputer.n_features_in_ = models[0].n_features_in_
-        if hasattr(models[0], "feature_names_in_"):
-            imputer.feature_names_in_ = models[0].feature_names_in_
-        return imputer
+        return wrapper.from_fitted(config["params"], config, models)
     except ModelFileError as exc:
         if str(path) in str(exc):
             raise

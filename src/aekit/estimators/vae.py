@@ -3,6 +3,8 @@ prior (Abiri & Ohlsson 2020), as one scikit-learn estimator."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from sklearn.utils.validation import check_is_fitted
 
@@ -10,12 +12,14 @@ from ..data.tabular import TabularEncoder
 from ..errors import AekitError
 from ..models import StudentTVAEModule, VAEModule
 from ..models.vae import SelfMasking
-from ..training import chunks_of
-from .base import BaseAutoencoderEstimator, _check_choice, _check_int, draw_seed
+from ..training import INFERENCE_CHUNK
+from .base import BaseAutoencoderEstimator
+from .params import check_choice, check_int, draw_seed
 
 PRIORS = {"normal": VAEModule, "student-t": StudentTVAEModule}
 
 
+@dataclass(kw_only=True, repr=False, eq=False)  # writes __init__ from the parameters
 class VAE(BaseAutoencoderEstimator):
     """Variational autoencoder for tabular data; a t-VAE with ``prior="student-t"``.
 
@@ -58,53 +62,17 @@ class VAE(BaseAutoencoderEstimator):
     ((200,), (3, 5))
     """
 
-    def __init__(
-        self,
-        *,
-        latent_dim=2,
-        hidden_dims=(64,),
-        prior="normal",
-        n_samples=1,
-        objective="elbo",
-        missingness="ignorable",
-        architecture="auto",
-        pixel_likelihood="bernoulli",
-        batch_size="auto",
-        max_epochs=200,
-        learning_rate=1e-3,
-        validation_fraction=0.1,
-        patience=10,
-        max_grad_norm=None,
-        random_state=None,
-        verbose=False,
-        device="auto",
-        precision="float32",
-    ):
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden_dims
-        self.prior = prior
-        self.n_samples = n_samples
-        self.objective = objective
-        self.missingness = missingness
-        self.architecture = architecture
-        self.pixel_likelihood = pixel_likelihood
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.max_grad_norm = max_grad_norm
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
-        self.precision = precision
+    prior: str = "normal"
+    n_samples: int = 1
+    objective: str = "elbo"
+    missingness: str = "ignorable"
 
     def _check_params(self):
         settings = super()._check_params()
-        _check_choice("prior", self.prior, tuple(PRIORS))
-        _check_int("n_samples", self.n_samples)
-        _check_choice("objective", self.objective, ("elbo", "iwae"))
-        _check_choice("missingness", self.missingness, ("ignorable", "self-masking"))
+        check_choice("prior", self.prior, tuple(PRIORS))
+        check_int("n_samples", self.n_samples)
+        check_choice("objective", self.objective, ("elbo", "iwae"))
+        check_choice("missingness", self.missingness, ("ignorable", "self-masking"))
         return settings
 
     def _check_width(self, encoder: TabularEncoder, shape) -> None:
@@ -114,8 +82,8 @@ class VAE(BaseAutoencoderEstimator):
                 "and X has none (for images, set pixel_likelihood='gaussian')"
             )
 
-    def _build_module(self, encoder: TabularEncoder, x) -> VAEModule:
-        likelihood = self._likelihood(encoder)
+    def _build_module(self, encoder: TabularEncoder, members: int | None = None) -> VAEModule:
+        likelihood = self._likelihood(encoder)  # one network at a time: no members
         return PRIORS[self.prior](
             likelihood,
             tuple(self.hidden_dims),
@@ -126,15 +94,16 @@ class VAE(BaseAutoencoderEstimator):
             **self._network_args(),
         )
 
-    def _after_fit(self, module, data) -> None:
+    def _after_fit(self, module, rows) -> None:
         if isinstance(module, StudentTVAEModule):
             # new rows are drawn from the prior at the training data's mean ν
             with torch.no_grad():
                 module.eval()
                 total, n = 0, 0
-                for x, _ in chunks_of(data):
-                    for s in range(0, len(x), 4096):
-                        total = total + module.posterior(x[s : s + 4096]).base_dist.df.sum(0)
+                for x, _ in rows.chunks():
+                    for s in range(0, len(x), INFERENCE_CHUNK):
+                        part = x[s : s + INFERENCE_CHUNK]
+                        total = total + module.posterior(part).base_dist.df.sum(0)
                     n += len(x)
                 module.prior_df.copy_(total / n)
 
@@ -156,7 +125,7 @@ class VAE(BaseAutoencoderEstimator):
         ndarray of shape (n_samples,)
             In nats, in the user's units; higher means more normal.
         """
-        k = _check_int("n_importance", n_importance)
+        k = check_int("n_importance", n_importance)
         seed = None if random_state is None else draw_seed(random_state)
         return self._scores(X, lambda x, mask: self.module_.log_likelihood(x, mask, k=k), seed=seed)
 
@@ -174,8 +143,8 @@ class VAE(BaseAutoencoderEstimator):
         DataFrame or ndarray of shape (n_samples, n_features), in the format seen in fit.
         """
         check_is_fitted(self)
-        n = _check_int("n_samples", n_samples)
+        n = check_int("n_samples", n_samples)
         seed = self.seed_ if random_state is None else draw_seed(random_state)
         dummy = torch.empty(n, 0, device=self._device())
-        drawn = self._map(lambda t: self.module_.sample(len(t)), dummy, seed=seed)
+        drawn = self.map_chunks(lambda t: self.module_.sample(len(t)), dummy, seed=seed)
         return self._output(drawn, None, self._pandas_out)

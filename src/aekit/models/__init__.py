@@ -2,7 +2,8 @@
 
 from .ae import AEModule
 from .corruption import Corruption
+from .likelihoods import Likelihood
 from .networks import MLP
 from .vae import StudentTVAEModule, VAEModule
 
-__all__ = ["MLP", "AEModule", "Corruption", "StudentTVAEModule", "VAEModule"]
+__all__ = ["MLP", "AEModule", "Corruption", "Likelihood", "StudentTVAEModule", "VAEModule"]

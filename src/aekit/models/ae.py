@@ -18,12 +18,12 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..likelihoods import Likelihood
 from .corruption import Corruption, corrupt_hidden
-from .networks import networks
+from .likelihoods import Likelihood
+from .networks import EncoderDecoder
 
 
-class AEModule(nn.Module):
+class AEModule(EncoderDecoder):
     """Autoencoder over encoded rows; a DAE when ``corruption`` is given.
 
     Parameters
@@ -56,14 +56,11 @@ class AEModule(nn.Module):
         members: int | None = None,
         image_shape: Sequence[int] | None = None,
     ):
-        super().__init__()
-        self.likelihood = likelihood
-        self.mask_input = mask_input
-        self.members = members
         in_dim = likelihood.width + (likelihood.n_columns if mask_input else 0)
-        self.encoder, self.decoder = networks(
-            in_dim, hidden_dims, latent_dim, latent_dim, likelihood.width, members, image_shape
+        super().__init__(
+            likelihood, in_dim, hidden_dims, latent_dim, latent_dim, members, image_shape
         )
+        self.mask_input = mask_input
         self.corruption = corruption
 
     def inputs(self, x: Tensor, mask: Tensor | None) -> Tensor:
@@ -80,14 +77,6 @@ class AEModule(nn.Module):
     def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """(n, width) → (n, latent_dim)."""
         return self.encoder(self.inputs(x, mask))
-
-    def decode(self, z: Tensor) -> Tensor:
-        """(..., latent_dim) → likelihood parameters (..., width)."""
-        return self.decoder(z)
-
-    def reconstruct(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        """Expected reconstruction E[x | x̂] in encoded space, (n, width)."""
-        return self.likelihood.mean(self.decode(self.encode(x, mask)))
 
     def log_prob(self, x: Tensor, mask: Tensor) -> Tensor:
         """Per-cell log p(x_j | x̂) of the uncorrupted input, (n, n_columns)."""

@@ -178,6 +178,40 @@ def networks(
     return encoder, ConvDecoder(image_shape, hidden_dims, latent_dim, out_dim // (h * w))
 
 
+class EncoderDecoder(nn.Module):
+    """What the autoencoder and the VAE share: the observation model of a row
+    (``likelihood``), an encoder from ``in_dim`` inputs to ``code_dim`` outputs
+    (the code, or a posterior's parameters) and the decoder mirroring it, from
+    ``latent_dim`` to the likelihood's parameters (see :func:`networks`). A
+    subclass gives ``encode(x, mask)``."""
+
+    def __init__(
+        self,
+        likelihood: nn.Module,
+        in_dim: int,
+        hidden_dims: Sequence[int],
+        code_dim: int,
+        latent_dim: int,
+        members: int | None = None,
+        image_shape: Sequence[int] | None = None,
+    ):
+        super().__init__()
+        self.likelihood = likelihood
+        self.members = members
+        out_dim = likelihood.width
+        self.encoder, self.decoder = networks(
+            in_dim, hidden_dims, code_dim, latent_dim, out_dim, members, image_shape
+        )
+
+    def decode(self, z: Tensor) -> Tensor:
+        """(..., latent_dim) → likelihood parameters (..., width)."""
+        return self.decoder(z)
+
+    def reconstruct(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """The expected row given the row's code, in encoded space, (n, width)."""
+        return self.likelihood.mean(self.decode(self.encode(x, mask)))
+
+
 def member_state(ensemble: nn.Module, single: nn.Module, e: int) -> dict[str, Tensor]:
     """The state dict of ``single`` (a one-network module) holding member ``e`` of
     ``ensemble`` (the same module built with ``members``): parameters are the

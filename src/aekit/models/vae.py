@@ -35,8 +35,8 @@ from torch.distributions import (
     kl_divergence,
 )
 
-from ..likelihoods import Likelihood
-from .networks import networks
+from .likelihoods import Likelihood
+from .networks import EncoderDecoder
 
 MIN_SCALE = 1e-4  # floor on posterior scales
 
@@ -79,15 +79,13 @@ class SelfMasking(nn.Module):
         return log_pm, filled
 
 
-class VAEModule(nn.Module):
+class VAEModule(EncoderDecoder):
     """VAE with Gaussian posterior ``Π N(z_i | μ_i(x), σ_i²(x))`` and prior N(0, I).
 
     Parameters
     ----------
-    likelihood : Likelihood
-    hidden_dims : sequence of int
-        Encoder widths; the decoder mirrors them.
-    latent_dim : int
+    likelihood, hidden_dims, latent_dim
+        As in :class:`~aekit.models.AEModule`.
     n_samples : int
         K, posterior samples per row in the training objective.
     objective : {"elbo", "iwae"}
@@ -111,17 +109,12 @@ class VAEModule(nn.Module):
         missingness: SelfMasking | None = None,
         image_shape: Sequence[int] | None = None,
     ):
-        super().__init__()
-        self.likelihood = likelihood
-        self.latent_dim = latent_dim
-        self.n_samples = n_samples
-        self.objective = objective
-        self.missingness = missingness
         code = latent_dim * self.n_posterior_params  # the posterior's parameters
         width = likelihood.width
-        self.encoder, self.decoder = networks(
-            width, hidden_dims, code, latent_dim, width, image_shape=image_shape
-        )
+        super().__init__(likelihood, width, hidden_dims, code, latent_dim, image_shape=image_shape)
+        self.latent_dim = latent_dim
+        self.n_samples, self.objective = n_samples, objective
+        self.missingness = missingness
 
     # -- the terms a variant may override ---------------------------------
     def posterior(self, x: Tensor) -> Distribution:
@@ -150,14 +143,6 @@ class VAEModule(nn.Module):
     def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Posterior location, (n, latent_dim): the latent code of a row."""
         return self.posterior(x).base_dist.loc
-
-    def decode(self, z: Tensor) -> Tensor:
-        """(..., latent_dim) → likelihood parameters (..., width)."""
-        return self.decoder(z)
-
-    def reconstruct(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        """E[x | z = posterior location], (n, width)."""
-        return self.likelihood.mean(self.decode(self.encode(x)))
 
     def observation_log_prob(self, params: Tensor, x: Tensor, mask: Tensor):
         """log p_θ(x_obs | z) [+ log p(m | x) with a missingness model], (k, n);

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Bernoulli, Categorical, Normal
 
-from .data.tabular import contiguous
+from ..indexing import contiguous
 
 MIN_SCALE = 1e-3  # floor on the Gaussian scale, in standardised units
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -187,6 +187,24 @@ class Likelihood(nn.Module):
             probs = torch.softmax(self._cat_logits(params), dim=-1)
             out[..., self.cat_index[self.cat_valid]] = probs[..., self.cat_valid]
         return out
+
+    def cell_errors(self, filled: Tensor, target: Tensor) -> Tensor:
+        """The error of each cell of ``filled`` against ``target`` (both encoded rows,
+        (..., n, width)), shape (..., n, n_columns): the squared difference in
+        standardised units (continuous and unit columns), or 1 for a wrong level
+        (binary: the side of 0.5; categorical: the largest of the group)."""
+        errors = filled.new_zeros((*filled.shape[:-1], self.n_columns))
+        cont, bins, units = self.cont_dims, self.bin_dims, self.unit_dims
+        errors[..., self.cont_cols] = (filled[..., cont] - target[..., cont]) ** 2
+        wrong = (filled[..., bins] > 0.5) != (target[..., bins] > 0.5)
+        errors[..., self.bin_cols] = wrong.to(filled.dtype)
+        errors[..., self.unit_cols] = (filled[..., units] - target[..., units]) ** 2
+        if len(self.cat_cols):
+            pad = ~self.cat_valid
+            guess = filled[..., self.cat_index].masked_fill(pad, -1.0).argmax(-1)
+            truth = target[..., self.cat_index].masked_fill(pad, -1.0).argmax(-1)
+            errors[..., self.cat_cols] = (guess != truth).to(filled.dtype)
+        return errors
 
     def sample(self, params: Tensor) -> Tensor:
         """One draw of an encoded row: Normal values, 0/1, one-hot levels; a unit

@@ -15,6 +15,7 @@ Like model files, checkpoints hold tensors and JSON only: nothing in them runs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import numbers
@@ -29,9 +30,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from .distributed import is_main_process
-from .errors import AekitError
-from .io import atomic_write
+from ..distributed import is_main_process
+from ..errors import AekitError
+from ..io import atomic_write
 
 FORMAT = "aekit-checkpoint"
 FORMAT_VERSION = 1
@@ -123,6 +124,36 @@ class Checkpointer:
             )
         return tensors, meta
 
+    def save_training(self, stage: str, epoch: int, done: bool, module, optimiser, stopping):
+        """Save a training stage's state after ``epoch``: the weights, the optimiser,
+        early stopping (best weights, counters, history) and the random generators."""
+        device = next(module.parameters()).device
+        tensors = {f"module.{k}": v for k, v in module.state_dict().items()}
+        best, meta = stopping.state()
+        moments, groups = optimiser_state(optimiser)
+        tensors.update({**best, **moments, **rng_state(device)})
+        self.save(
+            stage, tensors, {"epoch": epoch, "finished": done, "param_groups": groups, **meta}
+        )
+
+    def restore_training(self, stage: str, module, optimiser, stopping) -> tuple[int, bool]:
+        """Restore what :meth:`save_training` saved of ``stage``, if resuming and
+        there is a checkpoint; return (the first epoch to train, whether the stage
+        had finished)."""
+        saved = self.load(stage)
+        if saved is None:
+            return 1, False
+        tensors, meta = saved
+        device = next(module.parameters()).device
+        prefix = "module."
+        module.load_state_dict(
+            {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        )
+        load_optimiser_state(optimiser, tensors, meta["param_groups"])
+        stopping.load_state(tensors, meta, device)
+        set_rng_state(tensors, device)
+        return meta["epoch"] + 1, meta["finished"]
+
 
 @dataclass(frozen=True)
 class CheckpointPlan:
@@ -159,6 +190,10 @@ class CheckpointPlan:
 
     def open(self, fingerprint: str) -> Checkpointer:
         return Checkpointer(self.directory, fingerprint, resume=self.resume, every=self.every)
+
+    def below(self, name: str) -> CheckpointPlan:
+        """The same plan in a subdirectory (one per model trained on its own)."""
+        return dataclasses.replace(self, directory=self.directory / name)
 
 
 def _is_checkpoint(path: Path) -> bool:

@@ -1,0 +1,215 @@
+"""``aekit impute``: fill the missing cells of a table or the missing pixels of images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+
+from ..errors import AekitError
+from .app import (
+    CheckpointDir,
+    ChunkRows,
+    Force,
+    Quiet,
+    Resume,
+    Seed,
+    app,
+    check_grid,
+    friendly,
+    is_images,
+    stderr,
+)
+
+
+@app.command()
+@friendly
+def impute(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="A table (CSV, Parquet; empty cells are missing) or images (.npy or IDX "
+            "with NaN, or a folder of PNG files whose transparent pixels are missing)."
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write: .csv or .parquet for a table; .npy, an IDX name or a "
+            "folder (no suffix: PNG files) for images.",
+        ),
+    ],
+    model: Annotated[
+        str,
+        typer.Option("--model", help="default, dae, vae, tvae or mnar (missing not at random)."),
+    ] = "default",
+    seed: Seed = 0,
+    m: Annotated[
+        int,
+        typer.Option(
+            "--m",
+            min=1,
+            help="Multiple imputations: m > 1 writes a long table with a .imp column "
+            "(images: an .npy array of shape (m, n, ...)).",
+        ),
+    ] = 1,
+    hide: Annotated[
+        str | None,
+        typer.Option(
+            "--hide",
+            help="Images only: hide pixels of complete images first (KIND:RATE, KIND pixels, "
+            "blocks or patches), then impute them and report SSIM and PSNR against the "
+            "originals.",
+        ),
+    ] = None,
+    grid: Annotated[
+        Path | None,
+        typer.Option(
+            "--grid", help="Images only: also draw a PNG of images with holes and imputed."
+        ),
+    ] = None,
+    save_model: Annotated[
+        Path | None,
+        typer.Option("--save-model", help="Also save the fitted imputer to this directory."),
+    ] = None,
+    checkpoint_dir: CheckpointDir = None,
+    resume: Resume = False,
+    chunk_rows: ChunkRows = None,
+    force: Force = False,
+    quiet: Quiet = False,
+):
+    """Fill the missing cells of a table, or the missing pixels of images; observed
+    values are written unchanged.
+
+    Example: aekit impute survey.csv -o survey-imputed.csv --model vae --seed 1
+
+    Example: aekit impute digits.npy --hide blocks:0.25 -o filled.npy --grid grid.png
+
+    Example: aekit impute big.parquet -o big-imputed.parquet --chunk-rows 100000
+    """
+    from ..data.files import check_output, read_data, write_data
+    from ..data.images import hide_pixels
+    from ..data.stream import TableFile
+    from ..estimators import Imputer, save
+    from ..estimators.presets import preset
+
+    if chunk_rows is not None:
+        if m > 1 or hide is not None or grid is not None:
+            raise AekitError(
+                "--chunk-rows streams a table: it does not go with --m, --hide or --grid"
+            )
+        check_output(output, "table", force=force, inputs=[input])  # before training
+        source = TableFile(input, chunk_rows)
+        imputer = Imputer(preset(model, argument="--model"), random_state=seed, verbose=not quiet)
+        imputer.fit(source, checkpoint_dir=checkpoint_dir, resume=resume)
+        n_missing = imputer.transform_file(source, output, force=force)
+        truth = result = None
+        images = False
+    else:
+        data = read_data(input)
+        images = is_images(data)
+        check_output(output, "images" if images else "table", force=force, inputs=[input])
+        check_grid(grid, force, input, output)
+        if not images and (hide is not None or grid is not None):
+            raise AekitError(
+                f"--hide and --grid are for images; {input} holds a table "
+                "(simulate missing cells in a table with aekit.ampute)"
+            )
+        truth = None
+        if hide is not None:
+            if np.isnan(data).any():
+                raise AekitError(
+                    f"--hide needs complete images; {input} has missing pixels already"
+                )
+            truth, data = data, hide_pixels(data, _hide(hide, data, seed))
+        chosen = preset(model, data.shape[1:] if images else None, argument="--model")
+        if m > 1 and not (chosen is not None and hasattr(chosen, "sample")):
+            raise AekitError("--m > 1 needs a model that can draw imputations: vae, tvae or mnar")
+        if images and m > 1 and output.suffix.lower() != ".npy":
+            raise AekitError(f"output {output}: m > 1 imputations of images are written as .npy")
+        n_missing = int(np.isnan(data).sum()) if images else int(pd.isna(data).sum().sum())
+        imputer = Imputer(chosen, random_state=seed, verbose=not quiet)
+        imputer.fit(data, checkpoint_dir=checkpoint_dir, resume=resume)
+        result = _impute(imputer, data, m, images)
+        write_data(result, output, force=force)
+        if grid is not None:
+            from ..report import imputation_grid
+
+            imputation_grid(data, result if m == 1 else result[0], truth, grid)
+    if save_model is not None:
+        save(imputer, save_model)
+    if not quiet:
+        _summary(imputer, input, output, n_missing, images, truth, result, grid)
+
+
+def _impute(imputer, data, m: int, images: bool):
+    """One completed table (or stack of images), or m of them: images as one array
+    (m, n, ...), tables in long format (.imp 1..m and .id, the input's row number,
+    before the data)."""
+    if m == 1:
+        return imputer.transform(data)
+    copies = imputer.multiple_imputations(data, m)
+    if images:
+        return np.stack(copies)
+    return pd.concat(
+        [c.reset_index(drop=True).rename_axis(".id").reset_index() for c in copies],
+        keys=range(1, m + 1),
+        names=[".imp", None],
+    ).reset_index(level=0)
+
+
+def _hide(spec: str, images: np.ndarray, seed: int) -> np.ndarray:
+    """The mask of ``--hide KIND:RATE`` (see ``aekit.data.images.mask_images``)."""
+    from ..data.images import MASK_KINDS, mask_images
+
+    kind, _, rate = spec.partition(":")
+    try:
+        share = float(rate)
+    except ValueError:
+        share = None
+    if kind not in MASK_KINDS or share is None:
+        raise AekitError(
+            f"--hide must be KIND:RATE with KIND one of {list(MASK_KINDS)} and RATE a share "
+            f"in (0, 1), e.g. blocks:0.25; got {spec!r}"
+        )
+    return mask_images(images, kind, share, random_state=seed)
+
+
+def _summary(imputer, input, output, n_missing, images, truth, result, grid):
+    console = stderr()
+    what = "pixels" if images else "cells"
+    console.print(f"Imputed {n_missing} missing {what} of {input} -> {output}")
+    if grid is not None:
+        console.print(f"Grid of images with holes and imputed: {grid}")
+    errors = imputer.expected_error_
+    if errors is not None and images:
+        rmse = errors.dropna()
+        mean = float(np.sqrt(np.average(rmse["value"] ** 2, weights=rmse["n_cells"])))
+        console.print(
+            f"Expected error on held-out pixels (over-imputation): RMSE {mean:.4g} "
+            f"({int(rmse['n_cells'].sum())} pixels)"
+        )
+    elif errors is not None:
+        console.print("Expected error on held-out cells (over-imputation):")
+        for r in errors.dropna().itertuples():
+            console.print(f"  {r.column}: {r.metric} {r.value:.4g} ({r.n_cells} cells)")
+    if truth is not None:
+        from ..metrics import psnr, ssim
+
+        filled = result if result.ndim == truth.ndim else result[0]
+        peak = float(np.mean(psnr(truth, filled, data_range=1.0)))
+        side = min(truth.shape[-2:])
+        if side < 3:
+            console.print(f"Against the originals: PSNR {peak:.2f} dB (mean)")
+            return
+        window = min(7, side if side % 2 else side - 1)  # 7x7, or what fits the images
+        ours = float(np.mean(ssim(truth, filled, data_range=1.0, win_size=window)))
+        console.print(
+            f"Against the originals: SSIM {ours:.4f} ({window}x{window} window), "
+            f"PSNR {peak:.2f} dB (means)"
+        )

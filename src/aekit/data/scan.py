@@ -1,0 +1,200 @@
+"""The first pass over a streamed table: its schema and scaling statistics.
+
+Statistics are merged chunk by chunk (counts, means and sums of squared
+deviations by Chan et al.'s formula, level counts), so that the encoder a file
+gives equals the one the whole table gives in memory
+(:func:`~aekit.data.schema.infer_schema` and
+:meth:`~aekit.data.tabular.TabularEncoder.fit`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AekitError
+from .schema import Column, infer_column, refuse_stray_text
+from .tabular import TabularEncoder, level_bounds
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the first pass over a file found: the encoder of every row (its
+    ``low`` and ``high`` bounds included), the number of rows and the columns."""
+
+    encoder: TabularEncoder
+    n_rows: int
+    columns: list
+
+
+def scan(source) -> Summary:
+    """The first pass over ``source`` (an object whose ``chunks()`` yields
+    DataFrames, and which has a ``path``): schema, statistics and row count."""
+    stats: dict = {}
+    names: list | None = None
+    n_rows = 0
+    for chunk in source.chunks():
+        if names is None:
+            names = list(chunk.columns)
+            dupes = chunk.columns[chunk.columns.duplicated()].unique().tolist()
+            if dupes:
+                raise AekitError(f"input {source.path} has duplicate column names: {dupes}")
+        elif list(chunk.columns) != names:
+            raise AekitError(f"input {source.path}: the columns change at row {n_rows}")
+        for name in names:
+            _add(stats, name, chunk[name], source.path, n_rows)
+        n_rows += len(chunk)
+    if names is None or n_rows == 0:
+        raise AekitError(f"input {source.path} holds no rows")
+    if not names:
+        raise AekitError(f"input {source.path} has no columns")
+    return Summary(_encoder(stats, names, source.path), n_rows, names)
+
+
+@dataclass
+class _Numbers:
+    """Running statistics of a numeric column: count, mean, sum of squared
+    deviations (merged chunk by chunk, Chan et al.'s formula), 0/1 counts."""
+
+    dtype: str
+    count: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    zeros: int = 0
+    ones: int = 0
+    only01: bool = True
+    low: float = np.inf
+    high: float = -np.inf
+    missing: bool = False
+
+    def add(self, values: np.ndarray) -> None:
+        seen = ~np.isnan(values)
+        self.missing |= not seen.all()
+        values = values[seen]
+        n = len(values)
+        if not n:
+            return
+        self.low, self.high = min(self.low, values.min()), max(self.high, values.max())
+        mean = float(values.mean())
+        m2 = float(((values - mean) ** 2).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta**2 * self.count * n / total
+        self.count = total
+        zeros, ones = int((values == 0).sum()), int((values == 1).sum())
+        self.zeros += zeros
+        self.ones += ones
+        self.only01 &= zeros + ones == n
+
+
+@dataclass
+class _Levels:
+    """Counts of the levels of a categorical column, in order of first sight."""
+
+    dtype: str
+    counts: dict = field(default_factory=dict)
+    categories: tuple | None = None  # a pandas category's own levels
+    ordered: bool = False
+
+    def add(self, s: pd.Series) -> None:
+        for level, k in s.value_counts(dropna=True, sort=False).items():
+            self.counts[level] = self.counts.get(level, 0) + int(k)
+
+
+def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
+    observed = s.dropna()
+    if not len(observed):
+        return
+    col = infer_column(name, s, None)
+    numeric = col.kind in ("continuous", "binary") and col.dtype not in ("bool", "boolean")
+    kind = "number" if numeric else col.kind
+    entry = stats.get(name)
+    if entry is None:
+        entry = stats[name] = (kind, _Numbers(col.dtype) if numeric else _Levels(col.dtype))
+    elif entry[0] != kind:
+        raise AekitError(
+            f"column {name!r} of {path} holds {_what(kind)} from row {first_row} on, "
+            f"{_what(entry[0])} before; make it one type throughout"
+        )
+    acc = entry[1]
+    if acc.dtype != col.dtype:  # what the whole column would read as
+        acc.dtype = {"number": "float64", "binary": "boolean"}.get(kind, "object")
+    if numeric:
+        acc.add(pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan))
+    elif kind == "categorical":
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            levels = tuple(s.dtype.categories.tolist())
+            acc.categories = levels if acc.categories is None else _union(acc.categories, levels)
+            acc.ordered = bool(s.dtype.ordered)
+            acc.dtype = "category"
+        acc.add(observed)
+    else:  # booleans
+        acc.add(observed.astype(bool))
+
+
+def _what(kind: str) -> str:
+    return {"number": "numbers", "categorical": "text", "binary": "booleans"}[kind]
+
+
+def _union(a: tuple, b: tuple) -> tuple:
+    return a + tuple(v for v in b if v not in set(a))
+
+
+def _encoder(stats: dict, names: list, path) -> TabularEncoder:
+    """The encoder the statistics describe, with each encoded dimension's extremes
+    (what the encoded table's column minima and maxima would be)."""
+    schema, center, scale, fill, low, high = [], [], [], [], [], []
+    for name in names:
+        if name not in stats:
+            raise AekitError(
+                f"column {name!r} of {path} is entirely missing (every value is NaN); drop it"
+            )
+        kind, acc = stats[name]
+        if kind == "number" and not (acc.only01 and acc.zeros and acc.ones):
+            schema.append(Column(name, "continuous", acc.dtype))
+            std = float(np.sqrt(acc.m2 / acc.count))
+            center.append(acc.mean)
+            scale.append(std if std > 0 else 1.0)
+            fill.append([0.0])
+            lo, hi = ((v - acc.mean) / scale[-1] for v in (acc.low, acc.high))
+            low.append([min(lo, 0.0) if acc.missing else lo])
+            high.append([max(hi, 0.0) if acc.missing else hi])
+            continue
+        if kind == "number":  # observed values 0 and 1 only
+            column, counts = Column(name, "binary", acc.dtype, (0, 1)), [acc.zeros, acc.ones]
+        elif kind == "binary":
+            column = Column(name, "binary", acc.dtype, (False, True))
+            counts = [acc.counts.get(False, 0), acc.counts.get(True, 0)]
+        else:
+            column = _categorical(name, acc, path)
+            counts = [acc.counts.get(v, 0) for v in column.categories]
+        counts = np.asarray(counts, dtype=np.float64)
+        bounds = level_bounds(counts)
+        first = 1 if column.kind == "binary" else 0  # a binary column is its second level
+        schema.append(column)
+        fill.append(counts[first:] / counts.sum())
+        low.append(bounds[0][first:])
+        high.append(bounds[1][first:])
+    fill, low, high = (np.concatenate(v).astype(np.float64) for v in (fill, low, high))
+    return TabularEncoder(schema, np.asarray(center), np.asarray(scale), fill, low, high)
+
+
+def _categorical(name, acc: _Levels, path) -> Column:
+    """The column of a text (or pandas category) column's merged levels."""
+    if acc.categories is not None:
+        levels = acc.categories
+    else:
+        hint = (
+            "make those cells empty, or write the column as a category in a Parquet file "
+            "to model it as categories"
+        )
+        refuse_stray_text(f"column {name!r} of {path}", pd.Series(acc.counts), hint)
+        levels = list(acc.counts)
+        try:
+            levels = sorted(levels)
+        except TypeError:
+            pass
+    return Column(name, "categorical", acc.dtype, tuple(levels), acc.ordered)

@@ -1,0 +1,305 @@
+"""One table abstraction for every fit: a table in memory is a table of one chunk.
+
+:func:`as_table` is the one place that tells a file to stream (a
+:class:`~aekit.data.stream.TableFile`, or a path to a ``.csv`` or ``.parquet``
+file) from data in memory (a DataFrame, an array, images). Both kinds of table
+offer what a fit needs, and the fit never asks which it has:
+
+- ``columns``, ``n_rows``, ``image_shape``, ``is_frame`` (outputs as DataFrames);
+- ``fit_encoder(pixel_kind)``: the schema and scaling statistics (merged over
+  the chunks of a file; one chunk in memory);
+- ``split(share, seed, purpose)``: held-out rows (a DataFrame) and the table of
+  the others; an exact share in memory, a uniform sample of at most one chunk
+  for a file;
+- ``rows(encoder, device)``: the encoded rows for training, whose
+  ``chunks(rank, size)`` yields ``(x, mask)`` tensors, sharded across
+  processes by :func:`shard` (tensors held in memory; a file's chunks read and
+  encoded on every pass);
+- ``map(fn)``: the table seen through ``fn(chunk_number, chunk)`` (for
+  instance, cells hidden for over-imputation);
+- ``chunks()``: its rows as DataFrames, and ``fingerprint()``, what identifies
+  its contents for a checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..errors import AekitError, AekitWarning
+from .files import FORMATS
+from .scan import Summary, scan
+from .schema import as_frame, image_schema, image_shape_of, infer_schema
+from .stream import DEFAULT_CHUNK_ROWS, Mapped, TableFile, draws
+from .tabular import TabularEncoder
+
+VALIDATION = 0x76616C  # the purpose of the draws that pick a model's validation rows
+
+
+def as_table(X, *, chunk_rows: int | None = None) -> FrameTable | FileTable:
+    """``X`` as a table: a :class:`FileTable` for a TableFile or a path to a
+    ``.csv``/``.parquet`` file (read ``chunk_rows`` rows at a time), else a
+    :class:`FrameTable` of the data in memory; a table is returned as it is."""
+    if isinstance(X, (FrameTable, FileTable)):
+        return X
+    if isinstance(X, (TableFile, Mapped)):
+        return FileTable(X)
+    if isinstance(X, (str, os.PathLike)) and Path(X).suffix.lower() in FORMATS:
+        return FileTable(TableFile(X, DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows))
+    frame, is_frame = as_frame(X)
+    return FrameTable(frame, is_frame=is_frame, image_shape=image_shape_of(X))
+
+
+def shard(rows, rank: int, size: int):
+    """Rows ``rank::size`` of a chunk (a DataFrame or a tensor), cut to
+    ``len(rows) // size`` so that every process gets as many (and takes as many
+    steps): under torchrun each process trains on its own shard."""
+    if size == 1:
+        return rows
+    if isinstance(rows, pd.DataFrame):
+        return rows.iloc[rank::size].iloc[: len(rows) // size]
+    return rows[rank::size][: len(rows) // size]
+
+
+class TensorRows:
+    """Encoded rows held in memory, on the training device: one chunk.
+
+    x : Tensor of shape (n, width); mask : Tensor of shape (n, n_columns), bool.
+    """
+
+    def __init__(self, x: torch.Tensor, mask: torch.Tensor):
+        self.x, self.mask = x, mask
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def chunks(self, rank: int = 0, size: int = 1) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        yield shard(self.x, rank, size), shard(self.mask, rank, size)
+
+
+def encoded(encoder: TabularEncoder, frame: pd.DataFrame, device, name: str = "X") -> TensorRows:
+    """``frame`` encoded, as tensors on ``device``."""
+    x, mask = encoder.encode(frame, name=name)
+    return TensorRows(torch.from_numpy(x).to(device), torch.from_numpy(mask).to(device))
+
+
+class StreamedRows:
+    """The rows of a file, read and encoded chunk by chunk on every pass; each
+    process encodes only its own shard of a chunk."""
+
+    def __init__(self, source, encoder: TabularEncoder, device: torch.device):
+        self.source, self.encoder, self.device = source, encoder, device
+
+    def chunks(self, rank: int = 0, size: int = 1) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for chunk in self.source.chunks():
+            chunk = shard(chunk, rank, size)
+            if len(chunk):
+                rows = encoded(self.encoder, chunk, self.device, str(self.source.path))
+                yield rows.x, rows.mask
+
+
+class FrameTable:
+    """A table in memory (a DataFrame; images flattened to one column per pixel).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Used as it is, never modified.
+    is_frame : bool
+        Whether the user gave a DataFrame (outputs are then DataFrames).
+    image_shape : tuple, optional
+        The shape of one image, (H, W) or (C, H, W), when the rows are images.
+    """
+
+    name = "X"
+    path = None
+    in_memory = True
+
+    def __init__(self, frame: pd.DataFrame, *, is_frame: bool, image_shape=None):
+        self.frame, self.is_frame, self.image_shape = frame, is_frame, image_shape
+
+    @property
+    def columns(self) -> pd.Index:
+        return self.frame.columns
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame)
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        yield self.frame
+
+    def with_frame(self, frame: pd.DataFrame) -> FrameTable:
+        return FrameTable(frame, is_frame=self.is_frame, image_shape=self.image_shape)
+
+    def map(self, fn: Callable[[int, pd.DataFrame], pd.DataFrame]) -> FrameTable:
+        return self.with_frame(fn(0, self.frame))
+
+    def fit_encoder(self, pixel_kind: str) -> TabularEncoder:
+        """Schema and statistics of the whole table; pixels are columns of
+        ``pixel_kind`` ("unit" or "continuous")."""
+        frame = self.frame
+        if self.image_shape is not None:
+            schema = image_schema(frame, pixel_kind)
+        else:
+            schema = infer_schema(frame)
+        encoder = TabularEncoder.fit(frame, schema)
+        if len(frame) > 1 and self.is_frame:  # arrays (pixels always 0, ...): quietly
+            counts = frame.nunique(dropna=True).to_numpy()
+            constant = [c.name for c, k in zip(schema, counts, strict=True) if k < 2]
+            if constant:
+                warnings.warn(
+                    f"column(s) {constant[:10]} of X hold one value only: they carry no "
+                    "information and are modelled like any other column; consider dropping "
+                    "them",
+                    AekitWarning,
+                    stacklevel=4,
+                )
+        return encoder
+
+    def split(self, share: float, seed: int, purpose: int = VALIDATION):
+        """(held-out rows, the table of the others): ``round(n * share)`` rows drawn
+        by a permutation seeded by (seed, purpose), both kept in row order."""
+        if share <= 0:
+            return self.frame.iloc[:0], self
+        if share >= 1:
+            return self.frame, self.with_frame(self.frame.iloc[:0])
+        order = np.random.default_rng([seed, purpose]).permutation(len(self.frame))
+        k = round(len(self.frame) * share)
+        held, rest = np.sort(order[:k]), np.sort(order[k:])
+        return self.frame.iloc[held], self.with_frame(self.frame.iloc[rest])
+
+    def rows(self, encoder: TabularEncoder, device) -> TensorRows:
+        return encoded(encoder, self.frame, device)
+
+    def fingerprint(self) -> list:
+        frame = self.frame
+        hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        return [hashed, [str(c) for c in frame.columns], [str(d) for d in frame.dtypes]]
+
+
+class FileTable:
+    """A table streamed from a file (a :class:`~aekit.data.stream.TableFile`,
+    perhaps seen through functions): read chunk by chunk on every pass. The
+    passes that settle a CSV file's column types and find its statistics
+    (:func:`~aekit.data.scan.scan`) are made once each, when first needed."""
+
+    is_frame = True  # a file has named columns: outputs are DataFrames
+    image_shape = None
+    in_memory = False
+
+    def __init__(self, source: TableFile | Mapped, n_rows: int | None = None):
+        self.source, self._n_rows = source, n_rows
+
+    @property
+    def name(self) -> str:
+        return str(self.source.path)
+
+    @property
+    def path(self) -> Path:
+        return self.source.path
+
+    @cached_property
+    def file(self) -> TableFile | Mapped:
+        return self.source.settled()
+
+    @cached_property
+    def summary(self) -> Summary:
+        return scan(self.file)
+
+    @property
+    def columns(self) -> list:
+        return self.summary.columns
+
+    @property
+    def n_rows(self) -> int:
+        return self.summary.n_rows if self._n_rows is None else self._n_rows
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        return self.file.chunks()
+
+    def map(self, fn: Callable[[int, pd.DataFrame], pd.DataFrame]) -> FileTable:
+        return FileTable(self.file.map(fn))
+
+    def fit_encoder(self, pixel_kind: str) -> TabularEncoder:
+        return self.summary.encoder
+
+    def split(self, share: float, seed: int, purpose: int = VALIDATION):
+        """(held-out rows, the table of the others): the rows drawn below ``share``
+        (:func:`~aekit.data.stream.draws`), at most one chunk of them: when more
+        are drawn, those with the smallest draws (a uniform sample)."""
+        if share <= 0:
+            return pd.DataFrame(columns=self.columns), self
+        sample = _Sample(share, self.file.chunk_rows, seed, purpose)
+        n_rows = 0
+        for i, chunk in enumerate(self.file.chunks()):
+            sample.add(i, chunk)
+            n_rows += len(chunk)
+        if n_rows == 0:
+            raise AekitError(f"input {self.name} holds no rows")
+        held, threshold = sample.result()
+        rest = self.file.map(_rows_above(seed, purpose, threshold))
+        return held, FileTable(rest, n_rows - len(held))
+
+    def rows(self, encoder: TabularEncoder, device) -> StreamedRows:
+        return StreamedRows(self.file, encoder, device)
+
+    def fingerprint(self) -> list:
+        return self.file.fingerprint()
+
+
+class _Sample:
+    """A uniform sample of a share of the rows, at most ``cap`` of them, gathered
+    chunk by chunk: the rows drawn below ``share`` with the ``cap`` smallest draws."""
+
+    def __init__(self, share: float, cap: int, seed: int, purpose: int):
+        self.share, self.cap, self.seed, self.purpose = share, cap, seed, purpose
+        self.rows, self.u, self.drawn, self.columns = [], [], 0, None
+
+    def add(self, i: int, chunk: pd.DataFrame) -> None:
+        if self.columns is None:
+            self.columns = chunk.columns
+        u = draws(self.seed, self.purpose, i, len(chunk))
+        out = u < self.share
+        self.rows.append(chunk[out])
+        self.u.append(u[out])
+        self.drawn += int(out.sum())
+        if sum(len(r) for r in self.rows) > 2 * self.cap:  # the cap smallest draws so far
+            self._trim()
+
+    def _trim(self) -> None:
+        frame, u = pd.concat(self.rows), np.concatenate(self.u)
+        order = np.argsort(u, kind="stable")[: self.cap]
+        self.rows, self.u = [frame.iloc[order]], [u[order]]
+
+    def result(self) -> tuple[pd.DataFrame, float]:
+        """(the sampled rows in file order, the threshold): a row is in the sample
+        when its draw is below the threshold."""
+        if not self.rows:
+            return pd.DataFrame(columns=self.columns), 0.0
+        self._trim()
+        u = self.u[0]
+        threshold = float(np.nextafter(u.max(), 1.0)) if self.drawn > self.cap else self.share
+        return self.rows[0].sort_index(), threshold
+
+
+def _rows_above(seed: int, purpose: int, threshold: float):
+    """The chunk function that keeps the rows drawn at or above ``threshold``."""
+
+    def keep(i: int, chunk: pd.DataFrame) -> pd.DataFrame:
+        if threshold <= 0:
+            return chunk
+        return chunk[draws(seed, purpose, i, len(chunk)) >= threshold]
+
+    return keep

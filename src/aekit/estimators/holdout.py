@@ -1,0 +1,171 @@
+"""Over-imputation: observed cells hidden from training, to choose and to judge
+an imputer without ground truth.
+
+A share of the observed cells of each chunk of a table is hidden (the cells of
+chunk ``i`` drawn by a generator seeded by (seed, :data:`HOLDOUT_TAG`, i), so
+every pass over a file hides the same ones). Early stopping watches the error
+of imputing them on the first :data:`MONITOR_ROWS` rows that have some
+(:meth:`HeldOutCells.monitor`); the fitted imputer reports the error per column
+over all of them (:meth:`HeldOutCells.errors`, the ``expected_error_``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..models import VAEModule
+
+MONITOR_ROWS = 2000  # rows used to watch the held-out cells during training
+HOLDOUT_TAG = 0x686F6C64  # seeds the draws of held-out cells, apart from other draws
+
+
+class HeldOutCells:
+    """The observed cells hidden from training: a ``share`` of each chunk's,
+    drawn from ``seed``."""
+
+    def __init__(self, share: float, seed: int):
+        self.share, self.seed = share, seed
+
+    def of(self, i: int, chunk: pd.DataFrame) -> np.ndarray:
+        """The hidden cells of chunk ``i``, (n, p) bool; the same on every call.
+
+        A column keeps at least two observed cells, and a discrete column hides
+        only levels it keeps elsewhere (a level seen only in hidden cells would
+        be unknown to the model).
+        """
+        observed = chunk.notna().to_numpy()
+        if self.share == 0:
+            return np.zeros_like(observed)
+        # a stream of its own: a RandomState seeded like the one that made the holes
+        # (e.g. ampute with the same seed) would pick exactly the missing cells
+        rng = np.random.default_rng([self.seed, HOLDOUT_TAG, i])
+        hidden = observed & (rng.random(observed.shape) < self.share)
+        for j, col in enumerate(chunk.columns):
+            s = chunk[col]
+            keep = observed[:, j] & ~hidden[:, j]
+            if keep.sum() < 2:  # a column needs observed cells to be modelled
+                hidden[:, j] = False
+            elif not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+                hidden[:, j] &= s.isin(set(s[keep])).to_numpy()
+        return hidden
+
+    def hide(self, i: int, chunk: pd.DataFrame) -> pd.DataFrame:
+        """Chunk ``i`` with its held-out cells missing (for ``table.map``)."""
+        hidden = self.of(i, chunk)
+        return chunk.mask(hidden) if hidden.any() else chunk
+
+    def monitor(self, table, n_iter: int, n_importance: int) -> Callable | None:
+        """The ``monitor`` of a model's fit (see ``fit_with``): the error of
+        imputing the held-out cells of the first rows that have some; None
+        without held-out cells."""
+        parts, hidden_parts, rows = [], [], 0
+        for i, chunk in enumerate(table.chunks()):
+            if rows >= MONITOR_ROWS or self.share == 0:
+                break
+            hidden = self.of(i, chunk)
+            some = hidden.any(1)
+            parts.append(chunk[some])
+            hidden_parts.append(hidden[some])
+            rows += int(some.sum())
+        if not rows:
+            return None
+        frame = pd.concat(parts).iloc[:MONITOR_ROWS]
+        hidden = np.concatenate(hidden_parts)[:MONITOR_ROWS]
+        return lambda encoder, module: _watch(encoder, module, frame, hidden, n_iter, n_importance)
+
+    def errors(self, impute: Callable, table, schema) -> pd.DataFrame | None:
+        """Per column, the error of imputing its held-out cells with ``impute``
+        (a fitted imputer's frame -> completed frame), in the column's units:
+        ``metric`` ("rmse", or "error_rate" for a discrete column), ``value`` and
+        ``n_cells``; None without held-out cells."""
+        if self.share == 0:
+            return None
+        p = len(schema)
+        squares, wrong, counts = np.zeros(p), np.zeros(p), np.zeros(p, dtype=int)
+        for i, chunk in enumerate(table.chunks()):
+            hidden = self.of(i, chunk)
+            if not hidden.any():
+                continue
+            imputed = impute(chunk.mask(hidden))
+            for j, col in enumerate(schema):
+                cells = hidden[:, j]
+                if not cells.any():
+                    continue
+                truth, guess = chunk.iloc[cells, j], imputed.iloc[cells, j]
+                if col.kind in ("continuous", "unit"):
+                    d = truth.to_numpy(float) - guess.to_numpy(float)
+                    squares[j] += np.sum(d**2)
+                else:
+                    wrong[j] += np.sum(
+                        truth.astype(object).to_numpy() != guess.astype(object).to_numpy()
+                    )
+                counts[j] += int(cells.sum())
+        if not counts.any():
+            return None
+        out = []
+        for j, col in enumerate(schema):
+            if not counts[j]:
+                out.append((col.name, "-", np.nan, 0))
+            elif col.kind in ("continuous", "unit"):
+                out.append(
+                    (col.name, "rmse", float(np.sqrt(squares[j] / counts[j])), int(counts[j]))
+                )
+            else:
+                out.append((col.name, "error_rate", float(wrong[j] / counts[j]), int(counts[j])))
+        return pd.DataFrame(out, columns=["column", "metric", "value", "n_cells"])
+
+
+def impute_tensors(module, x, mask, *, n_iter: int | None, n_importance: int):
+    """A module's imputation of encoded rows: the (D)AE's ``n_iter`` refinement
+    rounds, or the VAE's importance-weighted conditional mean."""
+    if isinstance(module, VAEModule):
+        return module.impute(x, mask, k=n_importance)
+    return module.impute(x, mask, n_iter=n_iter)
+
+
+def _watch(encoder, module, frame, hidden, n_iter: int, n_importance: int):
+    """Early-stopping signal: mean error of imputing the held-out cells of ``frame``.
+
+    For a (D)AE the error is taken after each refinement round and the best
+    round count is reported too (``rounds``, recorded as ``val_rounds``).
+    """
+    x_true, _ = encoder.encode(frame)
+    x_fit, mask_fit = encoder.encode(frame.mask(hidden))
+    device = next(module.parameters()).device
+    x_fit, mask_fit = torch.from_numpy(x_fit).to(device), torch.from_numpy(mask_fit).to(device)
+    target, cells = torch.from_numpy(x_true).to(device), torch.from_numpy(hidden).to(device)
+    likelihood = module.likelihood
+    n_cells = float(cells.sum())
+
+    def total(filled) -> np.ndarray:
+        """Summed held-out cell loss per model, shape (1,) or (members,)."""
+        errors = likelihood.cell_errors(filled, target)
+        errors = torch.where(cells, errors, torch.zeros((), dtype=errors.dtype, device=device))
+        return errors.sum((-2, -1)).double().cpu().numpy().reshape(-1)
+
+    def watch():
+        """Error per model (one value, or one per member of an ensemble); for a
+        (D)AE with the best number of refinement rounds per model."""
+        if isinstance(module, VAEModule):
+            filled = module.impute(x_fit, mask_fit, k=min(n_importance, 20))
+            return total(filled) / n_cells
+        errors, filled, active = [], x_fit, None
+        for _ in range(n_iter):  # impute(·, 1) from the last output is one more round
+            filled = module.impute(filled, mask_fit, n_iter=1)
+            error = total(filled)
+            if errors:  # a model stops refining once a round does not help it
+                error = np.where(active, error, np.inf)
+                active &= error < errors[-1]
+            else:
+                active = np.ones(error.shape, dtype=bool)
+            errors.append(error)
+            if not active.any():
+                break
+        errors = np.stack(errors)  # (rounds, models)
+        return {"monitor": errors.min(0) / n_cells, "rounds": errors.argmin(0) + 1}
+
+    return watch

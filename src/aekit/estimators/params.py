@@ -1,0 +1,67 @@
+"""Checks of the estimators' parameters, and the seeds a fit draws.
+
+Each check raises an :class:`~aekit.AekitError` that names the parameter and
+returns the value in its plain Python type.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_random_state as sklearn_random_state
+
+from .. import distributed
+from ..errors import AekitError
+from ..training import resolve_device
+
+
+def check_int(name: str, value, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise AekitError(f"{name} must be an integer >= {low}; got {value!r}")
+    return int(value)
+
+
+def check_float(name: str, value, low, high, *, low_open=True, high_open=False) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
+    if not ok:
+        lb, hb = "(" if low_open else "[", ")" if high_open else "]"
+        raise AekitError(f"{name} must be a number in {lb}{low}, {high}{hb}; got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value, choices):
+    if value not in choices:
+        raise AekitError(f"{name} must be one of {list(choices)}; got {value!r}")
+    return value
+
+
+def check_random_state(value) -> None:
+    """None, a RandomState, or an int seed in [0, 2**32 - 1] (NumPy's range)."""
+    if value is None or isinstance(value, np.random.RandomState):
+        return
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise AekitError(f"random_state must be None, an int or a RandomState; got {value!r}")
+    if not 0 <= value < 2**32:
+        raise AekitError(f"random_state must be in [0, 2**32 - 1]; got {value}")
+
+
+def draw_seed(random_state) -> int:
+    """One integer seed from None, an int or a RandomState (scikit-learn's convention)."""
+    return int(sklearn_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def draw_seeds(random_state, n: int) -> list[int]:
+    """``n`` integer seeds from None, an int or a RandomState."""
+    return [
+        int(s) for s in sklearn_random_state(random_state).randint(np.iinfo(np.int32).max, size=n)
+    ]
+
+
+def fit_seed(random_state, device) -> int:
+    """The seed a fit draws from ``random_state``: rank 0's under torchrun."""
+    return distributed.agree(draw_seed(random_state), resolve_device(device))

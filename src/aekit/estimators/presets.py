@@ -1,0 +1,106 @@
+"""Every named model, in one table: the Python API, the command line and the
+wrappers' defaults all take their models from here.
+
+Two tasks name models: ``"impute"`` (:class:`~aekit.Imputer`'s models, offered
+by ``aekit impute --model``; chosen by ``benchmarks/imputation.py``) and
+``"model"`` (models fitted for their own sake: ``aekit fit --model`` and the
+:class:`~aekit.AnomalyDetector`'s default, a VAE; chosen by
+``benchmarks/tasks.py``). For images the networks are :data:`IMAGE_NETWORKS`
+(chosen by ``benchmarks/images.py``), with the task's own image settings.
+"""
+
+from __future__ import annotations
+
+from ..errors import AekitError
+from .autoencoder import Autoencoder
+from .base import BaseAutoencoderEstimator
+from .vae import VAE
+
+# for architecture "conv", hidden_dims are the channel counts of the convolutions
+IMAGE_NETWORKS = dict(architecture="conv", hidden_dims=(32, 64), latent_dim=16)
+
+_DAE_IMPUTER = dict(
+    noise="masking",
+    noise_level=0.25,
+    mask_input=True,
+    latent_dim=16,
+    hidden_dims=(128, 64),
+    learning_rate=3e-3,
+    max_epochs=500,
+    patience=50,
+    validation_fraction=0.0,
+)
+_VAE_IMPUTER = dict(
+    latent_dim=8,
+    hidden_dims=(128, 128),
+    objective="iwae",
+    n_samples=20,
+    learning_rate=1e-3,
+    max_epochs=500,
+    patience=30,
+    validation_fraction=0.0,
+)
+_MODEL = dict(hidden_dims=(128, 64), max_epochs=300, patience=20)
+_DAE = dict(noise="masking", noise_level=0.25, mask_input=True)
+
+# (task, name) -> (estimator, parameters, parameters added for images)
+PRESETS = {
+    ("impute", "dae"): (Autoencoder, _DAE_IMPUTER, {}),
+    ("impute", "vae"): (VAE, _VAE_IMPUTER, {"n_samples": 5}),
+    ("impute", "tvae"): (VAE, {**_VAE_IMPUTER, "prior": "student-t"}, {"n_samples": 5}),
+    # self-masking models continuous values: pixels get a Gaussian likelihood
+    ("impute", "mnar"): (
+        VAE,
+        {**_VAE_IMPUTER, "missingness": "self-masking"},
+        {"n_samples": 5, "pixel_likelihood": "gaussian"},
+    ),
+    ("model", "ae"): (Autoencoder, _MODEL, {}),
+    ("model", "dae"): (Autoencoder, {**_MODEL, **_DAE}, {}),
+    ("model", "vae"): (VAE, _MODEL, {}),
+    ("model", "tvae"): (VAE, {**_MODEL, "prior": "student-t"}, {}),
+}
+
+
+def names(task: str) -> list[str]:
+    """The model names of a task ("impute" also offers "default")."""
+    found = [name for t, name in PRESETS if t == task]
+    return ["default", *found] if task == "impute" else found
+
+
+def preset(name: str, image_shape=None, *, task: str = "impute", argument="model", **params):
+    """The named model of a task, unfitted, or None for the imputer's "default"
+    (which :class:`~aekit.Imputer` then picks: the "dae").
+
+    Parameters
+    ----------
+    name : str
+        For ``task="impute"``: "default", "dae", "vae" (MIWAE-style
+        importance-weighted training), "tvae" (Student-t prior) or "mnar"
+        (self-masking missingness, for data missing not at random). For
+        ``task="model"``: "ae", "dae", "vae" or "tvae".
+    image_shape : tuple, optional
+        The shape of one image when the data are images.
+    task : {"impute", "model"}
+    argument : str, default="model"
+        What a bad name is called in the error (e.g. "--model" on the command line).
+    **params
+        Set on the model last (e.g. ``latent_dim``).
+    """
+    if task == "impute" and name == "default":
+        return None
+    if (task, name) not in PRESETS:
+        raise AekitError(f"{argument} must be one of {names(task)}; got {name!r}")
+    cls, settings, for_images = PRESETS[task, name]
+    if image_shape:
+        settings = {**settings, **IMAGE_NETWORKS, **for_images}
+    return cls(**settings).set_params(**params)
+
+
+def default_model(task: str, image_shape=None) -> BaseAutoencoderEstimator:
+    """The model a wrapper uses when given none: the imputer's DAE ensemble member
+    (``task="impute"``) or the detector's VAE (``task="detect"``)."""
+    if task == "detect":  # for images, the image networks' code
+        return preset(
+            "vae", image_shape, task="model", **({} if image_shape else {"latent_dim": 8})
+        )
+    return preset("dae", image_shape, task="impute")

@@ -1,0 +1,18 @@
+"""Training: one loop for every model (:mod:`.loop`), early stopping per member
+of an ensemble (:mod:`.stopping`), and checkpoints to resume from (:mod:`.checkpoint`)."""
+
+from .checkpoint import Checkpointer, CheckpointPlan, fingerprint
+from .loop import INFERENCE_CHUNK, TrainSettings, resolve_device, seeded, train
+from .stopping import EarlyStopping
+
+__all__ = [
+    "INFERENCE_CHUNK",
+    "CheckpointPlan",
+    "Checkpointer",
+    "EarlyStopping",
+    "TrainSettings",
+    "fingerprint",
+    "resolve_device",
+    "seeded",
+    "train",
+]

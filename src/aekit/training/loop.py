@@ -1,0 +1,286 @@
+"""One training loop for every model.
+
+A model only supplies ``loss(x, mask) -> {"loss": scalar, term: scalar, ...}``.
+The loop batches rows by slicing a shuffled index over tensors (no per-sample
+DataLoader work), steps Adam, evaluates on validation rows, and stops early
+(:class:`~aekit.training.stopping.EarlyStopping`), restoring the best weights.
+Losses stay on the device during an epoch; they are read back once per epoch.
+Under ``torchrun`` the loop runs as PyTorch's DistributedDataParallel, each
+process on its own shard of the rows (see :mod:`aekit.distributed`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
+from .. import distributed
+from ..errors import AekitError
+from .checkpoint import Checkpointer
+from .stopping import EarlyStopping
+
+INFERENCE_CHUNK = 4096  # rows per forward pass outside training steps
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train: the estimator's shared parameters, checked."""
+
+    batch_size: int
+    max_epochs: int
+    learning_rate: float
+    patience: int
+    verbose: bool = False
+    tol: float = 1e-4  # an epoch improves if the loss drops by more than tol (relative)
+    max_grad_norm: float | None = None  # clip each network's gradient norm to this
+    autocast: torch.dtype | None = None  # run the training passes under torch.autocast
+    checkpoint: Checkpointer | None = None
+
+
+def resolve_device(device) -> torch.device:
+    """``"auto"`` picks CUDA when present, else the CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise AekitError(f"device={device!r} is not a torch device ({exc})") from None
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device):
+    """Run a block with torch's generators seeded, restoring the caller's state after."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def train(
+    module: nn.Module,
+    data,
+    validation,
+    settings: TrainSettings,
+    *,
+    description: str = "training",
+    monitor: Callable[[], float | dict] | None = None,
+) -> pd.DataFrame | list[pd.DataFrame]:
+    """Fit ``module`` in place; return the per-epoch history.
+
+    Parameters
+    ----------
+    module : nn.Module with a ``loss(x, mask)`` method
+        With a ``members`` attribute that is not None, an ensemble (see
+        ``aekit.models.networks``): each member sees its own shuffle of the rows,
+        its loss terms have shape (members,), and it stops on its own (see
+        :class:`~aekit.training.stopping.EarlyStopping`).
+    data : training rows, e.g. :class:`aekit.data.table.TensorRows`
+        An object with a ``device`` and ``chunks(rank, size)``, which yields
+        ``(x, mask)`` pairs of shapes (n, width) and (n, n_columns), read anew
+        every epoch (process ``rank`` of ``size`` gets its own shard of each);
+        rows are shuffled within each chunk.
+    validation : rows with ``x`` and ``mask`` tensors, or None
+        Early stopping watches the validation loss, or the training loss without it.
+    settings : TrainSettings
+    monitor : callable, optional
+        Called after each epoch (eval mode, no gradients); early stopping watches
+        its value instead (one per member for an ensemble), recorded as
+        ``val_monitor`` (e.g. the error of imputing held-out cells). It may also
+        return a dict with that value under "monitor" and more under other
+        keys, each recorded as ``val_<key>``.
+
+    Returns
+    -------
+    DataFrame with one row per epoch: ``epoch``, ``train_loss``, ``train_<term>``,
+    with validation rows ``val_loss`` and ``val_<term>``, and ``best`` (True at
+    the epoch whose weights were kept); for an ensemble, a list of such frames,
+    one per member, each ending where that member stopped.
+    """
+    step = _Steps(module, settings, data.device, description)
+    stopping = EarlyStopping(module, settings.patience, settings.tol)
+    checkpoint = settings.checkpoint
+    start, finished = (1, False)
+    if checkpoint is not None:
+        start, finished = checkpoint.restore_training(description, module, step.optimiser, stopping)
+    saving = checkpoint is not None and step.main
+    epoch = start - 1
+    with _progress(description, settings, start, step.main) as advance:
+        for epoch in range(start, 1 if finished else settings.max_epochs + 1):
+            # a pass over the training rows, one optimiser step per batch
+            values = step.epoch(data)
+            # the loss terms on the validation rows
+            if validation is not None:
+                values.update(_evaluate(module, validation, stopping.count))
+            # the monitor's values (e.g. the error of imputing held-out cells)
+            if monitor is not None:
+                values.update(_watch(module, monitor, stopping.count))
+            # the same decisions on every process
+            if step.shared:
+                values = distributed.mean_over_processes(values, data.device)
+            # early stopping: each member keeps its best weights
+            advance(stopping.update(epoch, values, description))
+            if stopping.done:
+                break
+            # the whole training state, now and then
+            if saving and checkpoint.due():
+                checkpoint.save_training(
+                    description, epoch, False, module, step.optimiser, stopping
+                )
+        if saving and not finished:
+            checkpoint.save_training(description, epoch, True, module, step.optimiser, stopping)
+    stopping.restore()
+    module.eval()
+    return stopping.history()
+
+
+class _Steps:
+    """The optimiser steps of an epoch: Adam, autocast, gradient clipping, and
+    under torchrun DistributedDataParallel on this process's shard, with its
+    share of the batch (the global batch and the steps per epoch are a single
+    process's; the gradients are averaged)."""
+
+    def __init__(self, module: nn.Module, settings: TrainSettings, device, description: str):
+        self.module, self.settings, self.device = module, settings, device
+        self.description = description
+        self.members = getattr(module, "members", None)
+        self.params = [p for p in module.parameters() if p.requires_grad]
+        self.optimiser = _adam(self.params, settings.learning_rate)
+        self.loss_of, self.batch_size = module.loss, settings.batch_size
+        self.shared = distributed.start(device)  # one of several processes training one model
+        self.rank, self.size = 0, 1
+        if self.shared:
+            self.rank, self.size = distributed.rank(), distributed.world_size()
+            self.batch_size = max(1, math.ceil(self.batch_size / self.size))
+            ids = [device.index] if device.type == "cuda" else None
+            self.loss_of = DistributedDataParallel(_Loss(module), device_ids=ids)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def epoch(self, data) -> dict[str, np.ndarray]:
+        """One pass over the rows; the mean training loss terms, one per member."""
+        self.module.train()
+        cast, members, bs = self.settings.autocast, self.members, self.batch_size
+        sums: dict[str, Tensor] = {}
+        n = 0
+        for x, mask in data.chunks(self.rank, self.size):
+            if members is None:
+                perm = torch.randperm(len(x), device=self.device)
+            else:  # a shuffle per member, (members, n)
+                perm = torch.rand(members, len(x), device=self.device).argsort(dim=1)
+            for s in range(0, len(x), bs):
+                idx = perm[..., s : s + bs]
+                with torch.autocast(self.device.type, cast, enabled=cast is not None):
+                    terms = self.loss_of(x[idx], mask[idx])
+                self.optimiser.zero_grad(set_to_none=True)
+                terms["loss"].sum().backward()  # members are independent: sum their losses
+                if self.settings.max_grad_norm is not None:
+                    clip_gradients(self.params, self.settings.max_grad_norm, members)
+                self.optimiser.step()
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0) + v.detach() * idx.shape[-1]
+            n += len(x)
+        if n == 0:
+            raise AekitError(f"{self.description}: no training rows")
+        return {f"train_{k}": _per_member(v / n, members or 1) for k, v in sums.items()}
+
+
+@contextmanager
+def _progress(description: str, settings: TrainSettings, start: int, main: bool):
+    """A progress bar over the epochs (when verbose, on the main process); yields
+    the function that advances it by an epoch, showing a loss."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        disable=not (settings.verbose and main),
+        transient=False,
+    )
+    with bar:
+        task = bar.add_task(description, total=settings.max_epochs, completed=start - 1, loss="-")
+        yield lambda loss: bar.update(task, advance=1, loss=f"{loss:.4g}")
+
+
+def _evaluate(module: nn.Module, rows, count: int) -> dict[str, np.ndarray]:
+    """Loss terms averaged over all validation rows, in eval mode, as ``val_<term>``."""
+    module.eval()
+    x, mask = rows.x, rows.mask
+    sums: dict[str, Tensor] = {}
+    with torch.no_grad():
+        for s in range(0, len(x), INFERENCE_CHUNK):
+            terms = module.loss(x[s : s + INFERENCE_CHUNK], mask[s : s + INFERENCE_CHUNK])
+            n = min(INFERENCE_CHUNK, len(x) - s)
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0) + v.detach() * n
+    return {f"val_{k}": _per_member(v / len(x), count) for k, v in sums.items()}
+
+
+def _watch(module: nn.Module, monitor: Callable, count: int) -> dict[str, np.ndarray]:
+    """The monitor's values after an epoch (eval mode, no gradients), as ``val_<key>``."""
+    module.eval()
+    with torch.no_grad():
+        reported = monitor()
+    if not isinstance(reported, dict):
+        reported = {"monitor": reported}
+    return {f"val_{k}": _per_member(v, count) for k, v in reported.items()}
+
+
+def _adam(params: list[Tensor], lr: float) -> torch.optim.Optimizer:
+    """Adam with the fused kernel where this torch and device have one (fewer
+    kernel launches a step: most of a small network's step time), else foreach."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except RuntimeError:
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
+class _Loss(nn.Module):
+    """``module.loss`` as a forward pass, for DistributedDataParallel to wrap."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
+        return self.module.loss(x, mask)
+
+
+def clip_gradients(params: list[Tensor], max_norm: float, members: int | None) -> None:
+    """Scale gradients so that each network's norm is at most ``max_norm``; the
+    members of an ensemble are clipped one by one (their parameters all lead with
+    the member axis), so one member's large gradient does not shrink the others'."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if members is None:
+        torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
+        return
+    norms = torch.stack([g.reshape(members, -1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
+    factor = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(factor.view(-1, *([1] * (g.dim() - 1))))
+
+
+def _per_member(value, count: int) -> np.ndarray:
+    """A scalar or a (members,) tensor or sequence as a float array of length count."""
+    if isinstance(value, Tensor):
+        value = value.detach().double().cpu().numpy()
+    return np.broadcast_to(np.asarray(value, dtype=np.float64).reshape(-1), (count,))

@@ -1,0 +1,126 @@
+"""Early stopping, per member of an ensemble, with the best weights so far.
+
+A single network is an ensemble of one. Each epoch the loop hands over its
+values (name -> one number per member); the watched one is the monitor's when
+there is one, else the validation loss, else the training loss. A member
+improves when its watched value drops by more than ``tol`` (relative); after
+``patience`` epochs without improvement it stops, its weights frozen at its
+best epoch whatever the others do, and training ends when every member has
+stopped. The object also holds the per-epoch history, and gives all of this
+to a checkpoint and takes it back (:meth:`state`, :meth:`load_state`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from ..errors import AekitError
+
+
+class EarlyStopping:
+    """When to stop each member of ``module``, and its best weights.
+
+    Parameters
+    ----------
+    module : nn.Module
+        With a ``members`` attribute that is not None, an ensemble (see
+        ``aekit.models.networks``) whose parameters lead with the member axis.
+    patience : int
+    tol : float
+    """
+
+    def __init__(self, module: nn.Module, patience: int, tol: float):
+        self.module, self.patience, self.tol = module, patience, tol
+        self.members = getattr(module, "members", None)
+        self.count = self.members or 1
+        self.rows: list[list[dict]] = [[] for _ in range(self.count)]
+        self.best = np.full(self.count, math.inf)
+        self.waited = np.zeros(self.count, dtype=int)
+        self.best_epoch = np.zeros(self.count, dtype=int)
+        self.weights: dict[str, Tensor] | None = None  # the best state dict so far
+
+    @property
+    def active(self) -> np.ndarray:
+        """Which members are still training."""
+        return self.waited < self.patience
+
+    @property
+    def done(self) -> bool:
+        return not self.active.any()
+
+    def update(self, epoch: int, values: dict[str, np.ndarray], description: str) -> float:
+        """Record an epoch's values and keep the improved members' weights; return
+        the watched value, averaged over the members still training."""
+        watched = values.get("val_monitor", values.get("val_loss", values["train_loss"]))
+        active = self.active
+        for e in np.flatnonzero(active):
+            self.rows[e].append({"epoch": epoch, **{k: float(v[e]) for k, v in values.items()}})
+        if not np.isfinite(watched[active]).all():
+            raise AekitError(
+                f"{description} diverged at epoch {epoch} (loss is "
+                f"{watched[active].tolist()}); lower learning_rate or check the data "
+                "for extreme values"
+            )
+        with np.errstate(invalid="ignore"):  # inf - inf before the first epoch
+            improved = ~np.isfinite(self.best) | (
+                watched < self.best - self.tol * np.abs(self.best)
+            )
+        improved &= active  # a member that ran out of patience keeps its best weights
+        self.best = np.where(improved, watched, self.best)
+        self.best_epoch = np.where(improved, epoch, self.best_epoch)
+        self.waited = np.where(improved, 0, self.waited + 1)
+        if improved.any():
+            self._keep(improved)
+        return float(watched[active].mean())
+
+    def _keep(self, improved: np.ndarray) -> None:
+        """Copy the improved members' weights (their slices of an ensemble's)."""
+        with torch.no_grad():
+            if self.members is None or self.weights is None:
+                self.weights = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+                return
+            index = np.flatnonzero(improved).tolist()
+            for name, p in self.module.named_parameters():
+                self.weights[name][index] = p.detach()[index]
+
+    def restore(self) -> None:
+        """Put every member's best weights back into the module."""
+        if self.weights is not None:
+            self.module.load_state_dict(self.weights)
+
+    def history(self) -> pd.DataFrame | list[pd.DataFrame]:
+        """One row per epoch, with ``best`` True at the epoch whose weights were
+        kept; for an ensemble a list of such frames, one per member, each ending
+        where that member stopped."""
+        frames = [pd.DataFrame(r) for r in self.rows]
+        for frame, kept in zip(frames, self.best_epoch, strict=True):
+            frame["best"] = frame["epoch"] == kept
+        return frames if self.members is not None else frames[0]
+
+    def state(self) -> tuple[dict[str, Tensor], dict]:
+        """The best weights (as ``best.<name>`` tensors) and the counters and
+        history (JSON), for a checkpoint."""
+        weights = self.weights or {}
+        meta = {
+            "rows": self.rows,
+            "best": self.best.tolist(),
+            "waited": self.waited.tolist(),
+            "best_epoch": self.best_epoch.tolist(),
+        }
+        return {f"best.{k}": v for k, v in weights.items()}, meta
+
+    def load_state(self, tensors: dict[str, Tensor], meta: dict, device: torch.device) -> None:
+        """Take back what :meth:`state` gave (from a checkpoint)."""
+        best = {
+            k[len("best.") :]: v.to(device) for k, v in tensors.items() if k.startswith("best.")
+        }
+        self.weights = best or None
+        self.rows = meta["rows"]
+        self.best = np.asarray(meta["best"], dtype=np.float64)
+        self.waited = np.asarray(meta["waited"], dtype=int)
+        self.best_epoch = np.asarray(meta["best_epoch"], dtype=int)

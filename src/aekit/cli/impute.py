@@ -92,7 +92,7 @@ def impute(
 
     Example: aekit impute big.parquet -o big-imputed.parquet --chunk-rows 100000
     """
-    from ..data.files import check_output, read_data, write_data
+    from ..data.files import check_output, dialect_of, read_data, write_data
     from ..data.images import hide_pixels
     from ..data.stream import TableFile
     from ..estimators import Imputer, save
@@ -136,7 +136,7 @@ def impute(
         imputer = Imputer(chosen, random_state=seed, verbose=not quiet)
         imputer.fit(data, checkpoint_dir=checkpoint_dir, resume=resume)
         result = _impute(imputer, data, m, images)
-        write_data(result, output, force=force)
+        write_data(result, output, force=force, dialect=dialect_of(input))
         if grid is not None:
             from ..report import imputation_grid
 

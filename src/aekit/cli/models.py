@@ -115,12 +115,12 @@ def encode(model_dir: ModelDir, data: Data, output: TableOutput, force: Force = 
 
     Example: aekit encode sensors-model sensors.csv -o codes.csv
     """
-    from ..data.files import check_output, read_data, write_table
+    from ..data.files import check_output, dialect_of, read_data, write_table
 
     check_output(output, "table", force=force, inputs=[data])
     est = load_model(model_dir, need="model")
-    codes = est.transform(read_data(data))
-    write_table(pd.DataFrame(codes, columns=est.get_feature_names_out()), output, force=force)
+    codes = pd.DataFrame(est.transform(read_data(data)), columns=est.get_feature_names_out())
+    write_table(codes, output, force=force, dialect=dialect_of(data))
 
 
 @app.command()
@@ -132,13 +132,14 @@ def score(
 
     Example: aekit score sensors-model new-readings.csv -o scores.csv
     """
-    from ..data.files import check_output, read_data, write_table
+    from ..data.files import check_output, dialect_of, read_data, write_table
 
     check_output(output, "table", force=force, inputs=[data])
     detector = load_model(model_dir, need="detector")
     scores = detector.score_samples(read_data(data))
     flags = scores < detector.offset_
-    write_table(pd.DataFrame({"score": scores, "anomaly": flags}), output, force=force)
+    rows = pd.DataFrame({"score": scores, "anomaly": flags})
+    write_table(rows, output, force=force, dialect=dialect_of(data))
     if not quiet:
         stderr().print(f"{int(flags.sum())} of {len(flags)} rows flagged -> {output}")
 

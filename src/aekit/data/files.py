@@ -3,7 +3,11 @@ folders of PNG files), read, and written atomically."""
 
 from __future__ import annotations
 
+import csv
+import itertools
+import re
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +31,83 @@ def _format(path: Path, what: str) -> str:
     return fmt
 
 
+@dataclass(frozen=True)
+class Dialect:
+    """How a CSV file writes its fields: the separator and the decimal mark."""
+
+    sep: str = ","
+    decimal: str = "."
+
+
+PLAIN = Dialect()  # separated by commas, decimal points
+SEPARATORS = (",", ";", "\t", "|")
+SAMPLE_LINES = 50  # lines read to tell a CSV file's dialect
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
+
+
+def inspect_csv(path) -> tuple[Dialect, list[str]]:
+    """A CSV file's dialect and header, from its first lines.
+
+    The separator is the first of :data:`SEPARATORS` (a comma first) that splits
+    every line into the same number of fields, more than one; with another
+    separator than the comma, numbers written with a decimal comma (``1,5``)
+    and none with a point make the decimal mark a comma (a European CSV file).
+    One column, or no consistent split: commas and points.
+    """
+    path = Path(path)
+    with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
+        lines = list(itertools.islice(f, SAMPLE_LINES + 1))
+    for sep in SEPARATORS:
+        rows = [r for r in csv.reader(lines, delimiter=sep) if r]
+        if len(lines) > SAMPLE_LINES:
+            rows = rows[:-1]  # the last line read may be cut short
+        if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
+            continue
+        cells = [c.strip() for r in rows[1:] for c in r]
+        comma = any(_DECIMAL_COMMA.match(c) for c in cells)
+        point = any(_DECIMAL_POINT.match(c) for c in cells)
+        decimal = "," if sep != "," and comma and not point else "."
+        return Dialect(sep, decimal), rows[0]
+    header = next(csv.reader(lines), []) if lines else []
+    return PLAIN, header
+
+
+def dialect_of(path) -> Dialect:
+    """The dialect of a CSV file (:func:`inspect_csv`); commas and points for any
+    other file, so that outputs follow their input."""
+    path = Path(path)
+    if FORMATS.get(path.suffix.lower()) != "csv" or not path.is_file():
+        return PLAIN
+    return inspect_csv(path)[0]
+
+
+def check_header(path, header: list) -> None:
+    """Refuse a header that names a column twice (pandas would rename one)."""
+    dupes = sorted({str(name) for name in header if header.count(name) > 1})
+    if dupes:
+        raise AekitError(
+            f"input {path} has duplicate column names: {dupes}; aekit writes your header "
+            "back as it is, so make each name unique"
+        )
+
+
 def read_table(path) -> pd.DataFrame:
-    """Read a CSV or Parquet file; text columns become categories' raw material."""
+    """Read a CSV file (its dialect told from its first lines, see
+    :func:`inspect_csv`) or a Parquet file; text columns become categories' raw
+    material. A header with a name twice is refused."""
     path = Path(path)
     fmt = _format(path, "input")
     if not path.is_file():
         raise AekitError(f"input {path}: no such file")
     with reading(path):
         if fmt == "csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
+            dialect, header = inspect_csv(path)
+            check_header(path, header)
+            return pd.read_csv(path, sep=dialect.sep, decimal=dialect.decimal)
+        df = pd.read_parquet(path)
+    check_header(path, list(df.columns))
+    return df
 
 
 @contextmanager
@@ -44,6 +115,8 @@ def reading(path: Path):
     """Turn what pandas and pyarrow raise on a bad table file into one clear error."""
     try:
         yield
+    except AekitError:
+        raise
     except UnicodeDecodeError as exc:
         raise AekitError(
             f"input {path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
@@ -57,12 +130,31 @@ def reading(path: Path):
         raise AekitError(f"input {path}: cannot read it ({exc})") from None
 
 
-def write_table(df: pd.DataFrame, path, *, force: bool = False) -> Path:
-    """Write ``df`` to CSV or Parquet: whole or not at all, never over a file unless ``force``."""
+def csv_text(df: pd.DataFrame, dialect: Dialect = PLAIN) -> tuple[pd.DataFrame, dict]:
+    """The frame to write as CSV text, and ``to_csv``'s arguments: float columns
+    whose values are all whole numbers are written as integers (``3``, not
+    ``3.0``: a count column read as floats because of its holes, once imputed)."""
+    out = df
+    for name in df.columns:
+        s = df[name]
+        if not pd.api.types.is_float_dtype(s.dtype):
+            continue
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        v = v[~np.isnan(v)]
+        if len(v) and np.all(v == np.rint(v)) and np.all(np.abs(v) < 2**53):
+            out = df.copy(deep=False) if out is df else out
+            out[name] = s.astype("Int64")
+    return out, {"index": False, "sep": dialect.sep, "decimal": dialect.decimal}
+
+
+def write_table(df: pd.DataFrame, path, *, force: bool = False, dialect=PLAIN) -> Path:
+    """Write ``df`` to CSV (in ``dialect``, see :func:`csv_text`) or Parquet: whole
+    or not at all, never over a file unless ``force``."""
     path = Path(path)
     check_output(path, "table", force=force)
     if FORMATS[path.suffix.lower()] == "csv":
-        atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
+        frame, args = csv_text(df, dialect)
+        atomic_write(path, lambda tmp: frame.to_csv(tmp, **args))
     else:
         atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
     return path
@@ -152,13 +244,13 @@ def check_output(path, kind: str = "data", *, force: bool = False, inputs=()) ->
     return found
 
 
-def write_data(data, path, *, force: bool = False) -> Path:
+def write_data(data, path, *, force: bool = False, dialect=PLAIN) -> Path:
     """Write a DataFrame as CSV or Parquet, or an array of images as ``.npy``,
     an IDX file (float32; gzipped for a name ending in ``.gz``) or a folder of
     PNG files (a path without a suffix); whole or not at all."""
     path = Path(path)
     if isinstance(data, pd.DataFrame):
-        return write_table(data, path, force=force)
+        return write_table(data, path, force=force, dialect=dialect)
     data = np.asarray(data)
     kind = check_output(path, "images" if data.ndim > 2 else "table", force=force)
     if kind == "table":

@@ -16,7 +16,8 @@ import pandas as pd
 
 from ..errors import AekitError
 from .schema import Column, infer_column, refuse_stray_text
-from .tabular import TabularEncoder, level_bounds
+from .tabular import HUGE, TabularEncoder, level_bounds
+from .times import to_days
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,15 @@ def scan(source) -> Summary:
 @dataclass
 class _Numbers:
     """Running statistics of a numeric column: count, mean, sum of squared
-    deviations (merged chunk by chunk, Chan et al.'s formula), 0/1 counts."""
+    deviations (merged chunk by chunk, Chan et al.'s formula), 0/1 counts,
+    whether every value is whole. The mean and deviations are kept in ``unit``s,
+    the largest magnitude seen once it passes ``HUGE`` (squares of values near
+    1e300 would overflow)."""
 
     dtype: str
+    time: str = ""  # a column of times: their format (values in days)
+    unit: float = 1.0
+    whole: bool = True
     count: int = 0
     mean: float = 0.0
     m2: float = 0.0
@@ -77,6 +84,13 @@ class _Numbers:
         if not n:
             return
         self.low, self.high = min(self.low, values.min()), max(self.high, values.max())
+        self.whole &= bool(np.all(values == np.rint(values)))
+        big = float(np.abs(values).max())
+        if big > HUGE and big > self.unit:  # the running statistics in the new unit
+            self.mean, self.m2 = self.mean * self.unit / big, self.m2 * (self.unit / big) ** 2
+            self.unit = big
+        zeros, ones = int((values == 0).sum()), int((values == 1).sum())
+        values = values / self.unit if self.unit != 1.0 else values
         mean = float(values.mean())
         m2 = float(((values - mean) ** 2).sum())
         total = self.count + n
@@ -84,7 +98,6 @@ class _Numbers:
         self.mean += delta * n / total
         self.m2 += m2 + delta**2 * self.count * n / total
         self.count = total
-        zeros, ones = int((values == 0).sum()), int((values == 1).sum())
         self.zeros += zeros
         self.ones += ones
         self.only01 &= zeros + ones == n
@@ -110,7 +123,7 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
         return
     col = infer_column(name, s, None)
     numeric = col.kind in ("continuous", "binary") and col.dtype not in ("bool", "boolean")
-    kind = "number" if numeric else col.kind
+    kind = ("time " + col.time if col.time else "number") if numeric else col.kind
     entry = stats.get(name)
     if entry is None:
         entry = stats[name] = (kind, _Numbers(col.dtype) if numeric else _Levels(col.dtype))
@@ -122,7 +135,10 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
     acc = entry[1]
     if acc.dtype != col.dtype:  # what the whole column would read as
         acc.dtype = {"number": "float64", "binary": "boolean"}.get(kind, "object")
-    if numeric:
+    if col.time:
+        acc.time = col.time
+        acc.add(to_days(s, col.time))
+    elif numeric:
         acc.add(pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan))
     elif kind == "categorical":
         if isinstance(s.dtype, pd.CategoricalDtype):
@@ -136,6 +152,8 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
 
 
 def _what(kind: str) -> str:
+    if kind.startswith("time "):
+        return f"times of format {kind[5:]}"
     return {"number": "numbers", "categorical": "text", "binary": "booleans"}[kind]
 
 
@@ -153,13 +171,16 @@ def _encoder(stats: dict, names: list, path) -> TabularEncoder:
                 f"column {name!r} of {path} is entirely missing (every value is NaN); drop it"
             )
         kind, acc = stats[name]
-        if kind == "number" and not (acc.only01 and acc.zeros and acc.ones):
-            schema.append(Column(name, "continuous", acc.dtype))
-            std = float(np.sqrt(acc.m2 / acc.count))
-            center.append(acc.mean)
+        numbers = kind == "number" or kind.startswith("time ")
+        if numbers and not (kind == "number" and acc.only01 and acc.zeros and acc.ones):
+            floats = pd.api.types.is_float_dtype(pd.api.types.pandas_dtype(acc.dtype))
+            whole = acc.whole and (bool(acc.time) or floats)
+            schema.append(Column(name, "continuous", acc.dtype, whole=whole, time=acc.time))
+            std = float(np.sqrt(acc.m2 / acc.count)) * acc.unit
+            center.append(acc.mean * acc.unit)
             scale.append(std if std > 0 else 1.0)
             fill.append([0.0])
-            lo, hi = ((v - acc.mean) / scale[-1] for v in (acc.low, acc.high))
+            lo, hi = ((v - center[-1]) / scale[-1] for v in (acc.low, acc.high))
             low.append([min(lo, 0.0) if acc.missing else lo])
             high.append([max(hi, 0.0) if acc.missing else hi])
             continue

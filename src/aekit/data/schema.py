@@ -2,9 +2,12 @@
 
 Four kinds of column, each with its own observation model:
 
-- ``continuous``: numbers (Gaussian likelihood on standardised values);
+- ``continuous``: numbers (Gaussian likelihood on standardised values), and
+  dates and times (as days, see :mod:`aekit.data.times`);
 - ``binary``: booleans, or numbers whose observed values are exactly {0, 1}
-  (Bernoulli likelihood);
+  (Bernoulli likelihood), except in a float NumPy array: there a column is
+  continuous whatever values it holds (two distinct values in an array of
+  floats are no evidence of a binary variable);
 - ``categorical``: pandas ``category``, ``object`` or ``string`` columns
   (categorical likelihood over a one-hot group);
 - ``unit``: numbers in [0, 1] such as pixel intensities or proportions, kept
@@ -12,7 +15,8 @@ Four kinds of column, each with its own observation model:
   input and ``column_types`` ask for it).
 
 The schema also remembers each column's dtype, so that outputs come back in the
-user's own types (``Int64`` stays ``Int64``, a category keeps its levels).
+user's own types (``Int64`` stays ``Int64``, a category keeps its levels, a
+float column whose observed values are all whole numbers gets whole numbers).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError
+from .times import DATETIME, check_datetime, text_format, to_days
 
 KINDS = ("continuous", "binary", "categorical", "unit")
 
@@ -38,6 +43,8 @@ class Column:
     dtype: str
     categories: tuple = field(default=())
     ordered: bool = False
+    whole: bool = False  # a float column of whole numbers: decoded to whole numbers
+    time: str = ""  # a column of times: its text format, or "datetime64" (aekit.data.times)
 
     @property
     def width(self) -> int:
@@ -57,6 +64,8 @@ class Column:
             "dtype": self.dtype,
             "categories": [_plain(c) for c in self.categories],
             "ordered": self.ordered,
+            "whole": self.whole,
+            "time": self.time,
         }
 
     @classmethod
@@ -69,6 +78,8 @@ class Column:
             dtype=d["dtype"],
             categories=tuple(d.get("categories", ())),
             ordered=bool(d.get("ordered", False)),
+            whole=bool(d.get("whole", False)),
+            time=str(d.get("time", "")),
         )
 
 
@@ -193,7 +204,10 @@ def image_schema(df: pd.DataFrame, kind: str) -> list[Column]:
     return [Column(c, kind, dtype) for c in df.columns]
 
 
-def infer_column(name, s: pd.Series, column_type: str | None) -> Column:
+def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = False) -> Column:
+    """The :class:`Column` of ``s``; ``column_type`` forces its kind; ``array``:
+    it is a column of a NumPy array, where floats are continuous whatever their
+    values."""
     label = f"column {name!r}"
     observed = s.dropna()
     if len(observed) == 0:
@@ -205,7 +219,12 @@ def infer_column(name, s: pd.Series, column_type: str | None) -> Column:
         return Column(name, "categorical", "category", cats, bool(dtype.ordered))
     if pd.api.types.is_bool_dtype(dtype):
         return Column(name, "binary", str(dtype), (False, True))
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        check_datetime(label, s)
+        days = to_days(observed, DATETIME)
+        whole = bool(np.all(days == np.rint(days)))  # midnights: a column of dates
+        return Column(name, "continuous", str(dtype), whole=whole, time=DATETIME)
+    if pd.api.types.is_timedelta64_dtype(dtype):
         raise AekitError(f"{label} has dtype {dtype}, which aekit cannot model; convert it")
     if pd.api.types.is_complex_dtype(dtype):
         raise AekitError(f"Complex data not supported: {label} holds complex numbers")
@@ -223,20 +242,29 @@ def infer_column(name, s: pd.Series, column_type: str | None) -> Column:
                 )
             return Column(name, "unit", str(dtype))
         uniq = np.unique(values)
+        floats = dtype.kind == "f"
         if column_type == "binary" or (
-            column_type is None and len(uniq) == 2 and uniq[0] == 0 and uniq[1] == 1
+            column_type is None
+            and not (array and floats)
+            and len(uniq) == 2
+            and uniq[0] == 0
+            and uniq[1] == 1
         ):
             if len(uniq) > 2 or not set(uniq.tolist()) <= {0.0, 1.0}:
                 raise AekitError(f"{label} was declared binary but holds values other than 0/1")
             return Column(name, "binary", str(dtype), (0, 1))
-        return Column(name, "continuous", str(dtype))
+        whole = floats and bool(np.all(values == np.rint(values)))
+        return Column(name, "continuous", str(dtype), whole=whole)
 
     # object / string columns: text is categorical, numbers stored as objects are numbers
     inferred = pd.api.types.infer_dtype(observed, skipna=True)
     if inferred in ("floating", "integer", "decimal", "mixed-integer-float"):
-        return infer_column(name, pd.to_numeric(s), column_type)
+        return infer_column(name, pd.to_numeric(s), column_type, array=array)
     if inferred == "boolean":
         return Column(name, "binary", "boolean", (False, True))
+    time = text_format(observed) if column_type is None and inferred == "string" else ""
+    if time:
+        return Column(name, "continuous", str(dtype), time=time)
     if inferred in ("string", "unicode", "bytes", "categorical"):
         if column_type is None and not isinstance(dtype, pd.CategoricalDtype):
             hint = (
@@ -289,8 +317,18 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     )
 
 
+def is_discrete(s: pd.Series) -> bool:
+    """Whether a column holds levels (booleans, categories, text), not numbers or
+    times (what the schema would make binary or categorical, but numbers 0/1)."""
+    if pd.api.types.is_bool_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype):
+        return True
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return False
+    return not text_format(s.dropna())
+
+
 def infer_schema(
-    df: pd.DataFrame, column_types: dict | None = None, *, name: str = "X"
+    df: pd.DataFrame, column_types: dict | None = None, *, name: str = "X", array: bool = False
 ) -> list[Column]:
     """Infer one :class:`Column` per column of ``df``.
 
@@ -299,6 +337,9 @@ def infer_schema(
     df : DataFrame of shape (n_samples, n_features)
     column_types : dict, optional
         Force the kind of some columns, e.g. ``{"smoker": "binary"}``.
+    array : bool, default=False
+        ``df`` wraps a NumPy array: its float columns are continuous whatever
+        values they hold.
 
     Raises
     ------
@@ -318,14 +359,14 @@ def infer_schema(
     for col, kind in column_types.items():
         if kind not in KINDS:
             raise AekitError(f"column_types[{col!r}] must be one of {KINDS}; got {kind!r}")
-    quick = _infer_numeric(df, column_types)
+    quick = _infer_numeric(df, column_types, array)
     return [
-        quick[i] if i in quick else infer_column(c, df[c], column_types.get(c))
+        quick[i] if i in quick else infer_column(c, df[c], column_types.get(c), array=array)
         for i, c in enumerate(df.columns)
     ]
 
 
-def _infer_numeric(df: pd.DataFrame, column_types: dict) -> dict[int, Column]:
+def _infer_numeric(df: pd.DataFrame, column_types: dict, array: bool) -> dict[int, Column]:
     """The columns of plain float or integer dtype without a declared kind, by
     position, inferred together in a few passes over one array (a wide table of
     numbers, an image flattened to pixels, would otherwise cost a pandas call per
@@ -348,13 +389,17 @@ def _infer_numeric(df: pd.DataFrame, column_types: dict) -> dict[int, Column]:
     zero, one = (values == 0).any(axis=0), (values == 1).any(axis=0)
     only01 = ((values == 0) | (values == 1) | ~seen).all(axis=0)
     fine = seen.any(axis=0) & ~np.isinf(values).any(axis=0)
-    binary = only01 & zero & one
+    floats = np.array([dtypes[i].kind == "f" for i in picked])
+    binary = only01 & zero & one & ~(floats & array)
+    whole = floats & ((values == np.rint(values)) | ~seen).all(axis=0)
     out = {}
     for j, i in enumerate(picked):
         if fine[j]:
             name, dtype = df.columns[i], str(dtypes[i])
-            kind = "binary" if binary[j] else "continuous"
-            out[i] = Column(name, kind, dtype, (0, 1) if binary[j] else ())
+            if binary[j]:
+                out[i] = Column(name, "binary", dtype, (0, 1))
+            else:
+                out[i] = Column(name, "continuous", dtype, whole=bool(whole[j]))
     return out
 
 

@@ -36,7 +36,15 @@ import pyarrow.parquet as pq
 
 from ..errors import AekitError
 from ..io import atomic_write
-from .files import FORMATS, check_output, reading
+from .files import (
+    FORMATS,
+    PLAIN,
+    check_header,
+    check_output,
+    csv_text,
+    inspect_csv,
+    reading,
+)
 
 DEFAULT_CHUNK_ROWS = 65536
 
@@ -51,6 +59,9 @@ class TableFile:
     chunk_rows : int, default=65536
         Rows per chunk: what memory holds at once (with the encoded chunk and
         at most this many held-out rows).
+
+    A CSV file's separator and decimal mark are told from its first lines
+    (:func:`aekit.data.files.inspect_csv`); a header with a name twice is refused.
 
     Examples
     --------
@@ -77,6 +88,13 @@ class TableFile:
         if chunk_rows < 1:
             raise AekitError(f"chunk_rows must be an integer >= 1; got {chunk_rows!r}")
         self.chunk_rows = int(chunk_rows)
+        self.dialect = PLAIN
+        with reading(self.path):
+            if self.format == "csv":
+                self.dialect, header = inspect_csv(self.path)
+            else:
+                header = pq.ParquetFile(self.path).schema_arrow.names
+        check_header(self.path, header)
 
     def __repr__(self) -> str:
         return f"TableFile({str(self.path)!r}, chunk_rows={self.chunk_rows})"
@@ -94,7 +112,10 @@ class TableFile:
         with reading(self.path):
             if self.format == "csv":
                 dtype = dict.fromkeys(self.text_columns, str) or None
-                with pd.read_csv(self.path, chunksize=self.chunk_rows, dtype=dtype) as reader:
+                d = self.dialect
+                with pd.read_csv(
+                    self.path, chunksize=self.chunk_rows, dtype=dtype, sep=d.sep, decimal=d.decimal
+                ) as reader:
                     yield from reader
             else:
                 with pq.ParquetFile(self.path) as f:
@@ -168,10 +189,13 @@ def draws(seed: int, purpose: int, chunk: int, shape) -> np.ndarray:
     return np.random.default_rng([seed, purpose, chunk]).random(shape)
 
 
-def write_chunks(frames: Iterator[pd.DataFrame], output, *, inputs=(), force: bool = False):
-    """Write DataFrames one after another as one ``.csv`` or ``.parquet`` table:
-    whole or not at all (into a temporary file renamed at the end), never over
-    an existing file unless ``force``, never over one of the ``inputs``."""
+def write_chunks(
+    frames: Iterator[pd.DataFrame], output, *, inputs=(), force: bool = False, dialect=PLAIN
+):
+    """Write DataFrames one after another as one ``.csv`` (in ``dialect``, see
+    :func:`aekit.data.files.csv_text`) or ``.parquet`` table: whole or not at all
+    (into a temporary file renamed at the end), never over an existing file
+    unless ``force``, never over one of the ``inputs``."""
     path = Path(output)
     check_output(path, "table", force=force, inputs=inputs)
     fmt = FORMATS[path.suffix.lower()]
@@ -181,7 +205,8 @@ def write_chunks(frames: Iterator[pd.DataFrame], output, *, inputs=(), force: bo
             wrote = False
             with open(tmp, "w", newline="") as f:
                 for frame in frames:
-                    frame.to_csv(f, index=False, header=not wrote)
+                    text, args = csv_text(frame, dialect)
+                    text.to_csv(f, header=not wrote, **args)
                     wrote = True
             if not wrote:
                 raise AekitError(f"no rows to write to {path}")

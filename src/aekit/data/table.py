@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 
 from ..errors import AekitError, AekitWarning
-from .files import FORMATS
+from .files import FORMATS, PLAIN
 from .scan import Summary, scan
 from .schema import as_frame, image_schema, image_shape_of, infer_schema
 from .stream import DEFAULT_CHUNK_ROWS, Mapped, TableFile, draws
@@ -125,6 +125,7 @@ class FrameTable:
     name = "X"
     path = None
     in_memory = True
+    dialect = PLAIN
 
     def __init__(self, frame: pd.DataFrame, *, is_frame: bool, image_shape=None):
         self.frame, self.is_frame, self.image_shape = frame, is_frame, image_shape
@@ -153,7 +154,7 @@ class FrameTable:
         if self.image_shape is not None:
             schema = image_schema(frame, pixel_kind)
         else:
-            schema = infer_schema(frame)
+            schema = infer_schema(frame, array=not self.is_frame)  # floats of an array: continuous
         encoder = TabularEncoder.fit(frame, schema)
         if len(frame) > 1 and self.is_frame:  # arrays (pixels always 0, ...): quietly
             counts = frame.nunique(dropna=True).to_numpy()
@@ -209,6 +210,11 @@ class FileTable:
     @property
     def path(self) -> Path:
         return self.source.path
+
+    @property
+    def dialect(self):
+        """How the CSV file writes its fields (a Parquet file: the default)."""
+        return self.source.file.dialect if isinstance(self.source, Mapped) else self.source.dialect
 
     @cached_property
     def file(self) -> TableFile | Mapped:

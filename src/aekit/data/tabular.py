@@ -2,7 +2,8 @@
 
 The encoded row is the concatenation, in column order, of
 
-- a continuous column: ``(x - mean) / std`` (one dimension);
+- a continuous column: ``(x - mean) / std`` (one dimension; a column of
+  times in days, see :mod:`aekit.data.times`);
 - a binary column: 0 or 1 (one dimension);
 - a categorical column with K levels: a one-hot group (K dimensions);
 - a unit column (a pixel, a proportion): its value in [0, 1] (one dimension).
@@ -23,6 +24,10 @@ import pandas as pd
 from ..errors import AekitError
 from ..indexing import as_slice
 from .schema import Column, check_columns
+from .times import from_days, to_days
+
+MAX_Z = 1e6  # standardised values beyond ±MAX_Z (new rows only) are clipped: scores stay finite
+HUGE = 1e150  # columns with values beyond this are summarised in units of their largest value
 
 
 class TabularEncoder:
@@ -63,6 +68,7 @@ class TabularEncoder:
     def fit(cls, df: pd.DataFrame, schema: Sequence[Column]) -> TabularEncoder:
         """Learn scaling statistics and fill values from the observed cells."""
         schema = list(schema)
+        df = _as_numbers(df, schema)
         cont = [c.name for c in schema if c.kind == "continuous"]
         values = _numeric(df, cont)
         center, scale = _nan_mean_std(values)
@@ -101,7 +107,7 @@ class TabularEncoder:
         mask : ndarray of shape (n_samples, n_columns), bool
             True where the cell was observed.
         """
-        df = check_columns(df, self.schema, name=name)
+        df = _as_numbers(check_columns(df, self.schema, name=name), self.schema)
         n = len(df)
         x = np.empty((n, self.width), dtype=np.float32)
         mask = np.empty((n, len(self.schema)), dtype=bool)
@@ -114,6 +120,7 @@ class TabularEncoder:
                 raise AekitError(f"column {bad!r} of {name} contains inf; use a number or NaN")
             z = values - self.center  # a new array: values may be a view of df
             z /= self.scale
+            np.clip(z, -MAX_Z, MAX_Z, out=z)
             observed = ~np.isnan(z)
             np.copyto(z, 0.0, where=~observed)
             x[:, as_slice(self.start[self.continuous])] = z
@@ -147,6 +154,19 @@ class TabularEncoder:
                 group[np.flatnonzero(observed), codes[observed]] = 1.0
                 x[:, lo : lo + k] = group
         return x, mask
+
+    def unseen(self, df: pd.DataFrame, *, name: str = "X") -> np.ndarray:
+        """The cells of ``df`` (columns in the fitted order) whose values this
+        encoder does not know (a category, or a binary column's value, absent
+        in fit), shape (n, n_columns) bool; :meth:`encode` refuses them."""
+        df = check_columns(df, self.schema, name=name)
+        out = np.zeros(df.shape, dtype=bool)
+        for i, col in enumerate(self.schema):
+            if col.kind in ("binary", "categorical"):
+                s = df[col.name]
+                known = pd.Index(list(col.categories)).get_indexer(s) >= 0
+                out[:, i] = ~known & s.notna().to_numpy()
+        return out
 
     # ------------------------------------------------------------ decode
     def decode(self, values: np.ndarray, index=None) -> pd.DataFrame:
@@ -221,14 +241,39 @@ def _numeric(df: pd.DataFrame, names, *, name: str = "X") -> np.ndarray:
 def _nan_mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column means and (population) standard deviations over the non-NaN cells,
     as ``np.nanmean`` and ``np.nanstd`` give them, with one temporary array
-    instead of their copies of the whole table."""
+    instead of their copies of the whole table. A column with values beyond
+    :data:`HUGE` is summarised in units of its largest value, so that squares
+    do not overflow."""
     seen = ~np.isnan(values)
     count = seen.sum(axis=0)
+    big = np.max(np.abs(values), axis=0, where=seen, initial=0.0)
+    unit = np.where(big > HUGE, big, 1.0)
+    if (unit != 1.0).any():
+        values = values / unit
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.add.reduce(values, axis=0, where=seen) / count
         dev = values - mean
         np.square(dev, out=dev)
-        return mean, np.sqrt(np.add.reduce(dev, axis=0, where=seen) / count)
+        return mean * unit, np.sqrt(np.add.reduce(dev, axis=0, where=seen) / count) * unit
+
+
+def numbers(s: pd.Series, col: Column) -> np.ndarray:
+    """A continuous or unit column's values as float64 (times in days), NaN where missing."""
+    if col.time:
+        return to_days(s, col.time)
+    return pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _as_numbers(df: pd.DataFrame, schema) -> pd.DataFrame:
+    """``df`` with its columns of times as days since 1970 (a shallow copy), or
+    ``df`` itself when it has none."""
+    times = [c for c in schema if c.time]
+    if not times:
+        return df
+    out = df.copy(deep=False)
+    for col in times:
+        out[col.name] = to_days(df[col.name], col.time)
+    return out
 
 
 def numeric_bounds(values: np.ndarray, center, scale, fill=0.0):
@@ -274,6 +319,10 @@ def _codes(s: pd.Series, col: Column, *, name: str = "X") -> np.ndarray:
 
 def _restore_numeric(raw: np.ndarray, col: Column) -> pd.Series:
     dtype = col.pandas_dtype()
+    if col.time:
+        return from_days(raw, col.time, dtype, col.whole)
+    if col.whole:
+        raw = np.rint(raw)
     if pd.api.types.is_integer_dtype(dtype):
         info = np.iinfo(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype)
         raw = np.clip(np.rint(raw), info.min, info.max)

@@ -9,11 +9,15 @@ count in one currency (nats):
 
 Higher means more normal (scikit-learn's convention). A row with missing cells
 is scored on its observed cells, rescaled to a full row: ``score × p / p_obs``,
-so that missing cells neither raise nor lower it on average.
+so that missing cells neither raise nor lower it on average. A value fit never
+saw (a new category, a binary column's third value) cannot be scored by the
+model: such a cell counts :data:`UNSEEN` nats, as unlikely as a Gaussian cell
+about five standard deviations out, so every score stays finite.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -30,6 +34,7 @@ from .vae import VAE
 from .wrapper import ModelWrapper
 
 TUKEY = 1.5  # the lower fence is Q1 - 1.5 IQR of held-out scores
+UNSEEN = math.log(1e-6)  # the log-likelihood of a cell whose value fit never saw
 THRESHOLD_ROWS = 0x616E6F6D  # seeds the draws of the rows that set the threshold
 
 
@@ -141,19 +146,26 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         check_is_fitted(self, "model_")
         model = self.model_
         df = model.frame_of(X)
-        observed = df.notna().sum(axis=1).to_numpy()
-        if (observed == 0).any():
-            rows = np.flatnonzero(observed == 0)[:5].tolist()
+        observed = df.notna().to_numpy()
+        n_observed = observed.sum(axis=1)
+        if (n_observed == 0).any():
+            rows = np.flatnonzero(n_observed == 0)[:5].tolist()
             raise AekitError(f"row(s) at position {rows} have no observed cell to score")
+        known, unseen = self._known(df)
         if isinstance(model, VAE):
-            scores = model.score_samples(df, n_importance=self.n_importance)
+            scores = model.score_samples(known, n_importance=self.n_importance)
         else:
-            scores = model.score_samples(df)
+            scores = model.score_samples(known)
         # rescale in standardised units, then put the whole row's Jacobian back, so a
         # missing cell of a column with a large scale does not shift the score
         log_scale = model.column_log_scale()
-        standardised = scores + df.notna().to_numpy() @ log_scale
-        return standardised * (df.shape[1] / observed) - log_scale.sum()
+        standardised = scores + (observed & ~unseen) @ log_scale + UNSEEN * unseen.sum(axis=1)
+        return standardised * (df.shape[1] / n_observed) - log_scale.sum()
+
+    def _known(self, df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """``df`` with the cells of values fit never saw missing, and those cells."""
+        unseen = self.model_.encoder_.unseen(df)
+        return (df.mask(unseen) if unseen.any() else df), unseen
 
     def decision_function(self, X) -> np.ndarray:
         """``score_samples(X) - offset_``: negative for anomalies."""
@@ -179,7 +191,9 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         """
         check_is_fitted(self, "model_")
         df = self.model_.frame_of(X)
-        cells = -self.model_.cell_log_likelihood(df)
+        known, unseen = self._known(df)
+        cells = -self.model_.cell_log_likelihood(known)
+        cells[unseen] = -UNSEEN  # a value fit never saw
         columns = X.columns if isinstance(X, pd.DataFrame) else df.columns
         return pd.DataFrame(cells, index=df.index, columns=columns).where(df.notna().to_numpy())
 

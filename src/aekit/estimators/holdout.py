@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.schema import is_discrete
+from ..data.tabular import numbers
 from ..models import VAEModule
 
 MONITOR_ROWS = 2000  # rows used to watch the held-out cells during training
@@ -49,7 +51,7 @@ class HeldOutCells:
             keep = observed[:, j] & ~hidden[:, j]
             if keep.sum() < 2:  # a column needs observed cells to be modelled
                 hidden[:, j] = False
-            elif not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            elif is_discrete(s):
                 hidden[:, j] &= s.isin(set(s[keep])).to_numpy()
         return hidden
 
@@ -77,13 +79,17 @@ class HeldOutCells:
         hidden = np.concatenate(hidden_parts)[:MONITOR_ROWS]
         return lambda encoder, module: _watch(encoder, module, frame, hidden, n_iter, n_importance)
 
-    def errors(self, impute: Callable, table, schema) -> pd.DataFrame | None:
+    def errors(self, impute: Callable, table, encoder) -> pd.DataFrame | None:
         """Per column, the error of imputing its held-out cells with ``impute``
         (a fitted imputer's frame -> completed frame), in the column's units:
-        ``metric`` ("rmse", or "error_rate" for a discrete column), ``value`` and
-        ``n_cells``; None without held-out cells."""
+        ``metric`` ("rmse", in days for times, or "error_rate" for a discrete
+        column), ``value`` and ``n_cells``; None without held-out cells."""
         if self.share == 0:
             return None
+        schema = encoder.schema
+        # squared errors are summed in units of each column's scale: no overflow
+        scale = np.ones(len(schema))
+        scale[encoder.continuous] = encoder.scale
         p = len(schema)
         squares, wrong, counts = np.zeros(p), np.zeros(p), np.zeros(p, dtype=int)
         for i, chunk in enumerate(table.chunks()):
@@ -97,7 +103,7 @@ class HeldOutCells:
                     continue
                 truth, guess = chunk.iloc[cells, j], imputed.iloc[cells, j]
                 if col.kind in ("continuous", "unit"):
-                    d = truth.to_numpy(float) - guess.to_numpy(float)
+                    d = (numbers(truth, col) - numbers(guess, col)) / scale[j]
                     squares[j] += np.sum(d**2)
                 else:
                     wrong[j] += np.sum(
@@ -112,7 +118,12 @@ class HeldOutCells:
                 out.append((col.name, "-", np.nan, 0))
             elif col.kind in ("continuous", "unit"):
                 out.append(
-                    (col.name, "rmse", float(np.sqrt(squares[j] / counts[j])), int(counts[j]))
+                    (
+                        col.name,
+                        "rmse",
+                        float(np.sqrt(squares[j] / counts[j]) * scale[j]),
+                        int(counts[j]),
+                    )
                 )
             else:
                 out.append((col.name, "error_rate", float(wrong[j] / counts[j]), int(counts[j])))

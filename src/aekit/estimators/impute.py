@@ -19,6 +19,7 @@ per column. Rubin's rules for the analyses of multiple imputations are in
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data.stream import write_chunks
 from ..data.table import as_table
-from ..errors import AekitError
+from ..errors import AekitError, AekitWarning
 from ..training import INFERENCE_CHUNK, CheckpointPlan
 from .holdout import HeldOutCells, impute_tensors
 from .params import check_float, check_int, draw_seed, fit_seed
@@ -142,7 +143,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         # refinement rounds at each model's kept epoch; without held-out cells to
         # choose them, no refinement (it can drift)
         self.n_iter_ = None if isinstance(template, VAE) else tuple(map(_rounds, self.models_))
-        self.expected_error_ = cells.errors(self._fill, table, self.model_.encoder_.schema)
+        self.expected_error_ = cells.errors(self._fill, table, self.model_.encoder_)
         return self._adopt(self.model_)
 
     def _holdout_share(self, model) -> float:
@@ -160,7 +161,19 @@ class Imputer(TransformerMixin, ModelWrapper):
         """
         first = self.models_[0]  # the models share one schema and scaling: same data
         df = first.frame_of(X)
-        x, mask = first.encode_rows(df)
+        unseen = first.encoder_.unseen(df)
+        if unseen.any():  # kept as given in the output; missing to the networks
+            columns = {
+                df.columns[j]: pd.unique(df.iloc[unseen[:, j], j])[:5].tolist()
+                for j in np.flatnonzero(unseen.any(axis=0))
+            }
+            warnings.warn(
+                f"X holds values not seen in fit ({columns}); they are kept as given and "
+                "read as missing to impute the other cells of their rows",
+                AekitWarning,
+                stacklevel=3,
+            )
+        x, mask = first.encode_rows(df.mask(unseen) if unseen.any() else df)
         iters = self.n_iter_ or (None,) * len(self.models_)
         filled = np.mean(
             [
@@ -240,7 +253,8 @@ class Imputer(TransformerMixin, ModelWrapper):
             return self.transform(chunk)
 
         inputs = [] if table.path is None else [table.path]
-        write_chunks((fill(c) for c in table.chunks()), output, inputs=inputs, force=force)
+        frames = (fill(c) for c in table.chunks())
+        write_chunks(frames, output, inputs=inputs, force=force, dialect=table.dialect)
         return filled
 
     def multiple_imputations(self, X, m=5, *, random_state=None) -> list:

@@ -159,10 +159,22 @@ class FittedModel:
         self.image_shape_ = None if shape is None else tuple(int(d) for d in shape)
         self.n_epochs_ = int(state["n_epochs"])
         self.history_ = pd.DataFrame(state["history"])
+        # the shapes the parameters declare, against the weights, before anything is
+        # allocated: a file declaring huge networks is refused, not built
+        with torch.device("meta"):
+            skeleton = self._build_module(encoder)
+        declared = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+        found = {k: tuple(v.shape) for k, v in weights.items()}
+        if declared != found:
+            keys = declared.keys() | found.keys()
+            wrong = sorted(k for k in keys if declared.get(k) != found.get(k))
+            first, shape = wrong[0], declared.get(wrong[0], "none")
+            raise ModelFileError(
+                f"the weights do not fit the model described: {first} has shape "
+                f"{found.get(first, 'none')} in the weights, {shape} in config.json "
+                f"({len(wrong)} tensor(s) differ)"
+            )
         module = self._build_module(encoder)
-        try:
-            module.load_state_dict(weights, strict=True)
-        except RuntimeError as exc:
-            raise ModelFileError(f"the weights do not fit the model described: {exc}") from None
+        module.load_state_dict(weights, strict=True)
         self.module_ = module.to(self._device()).eval()
         return self

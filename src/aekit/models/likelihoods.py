@@ -83,19 +83,24 @@ class Likelihood(nn.Module):
         ]:
             self.register_buffer(name, torch.tensor(value, dtype=torch.long), persistent=False)
         self.register_buffer("cat_index", cat_index, persistent=False)
-        column_of_dim = torch.repeat_interleave(torch.arange(len(widths)), torch.tensor(widths))
-        self.register_buffer("column_of_dim", column_of_dim, persistent=False)
+        # built from Python lists, not from tensors' values, so that a likelihood can be
+        # built on the "meta" device (shapes only; see FittedModel.set_fitted_state)
+        column_of_dim = [i for i, w in enumerate(widths) for _ in range(w)]
+        self.register_buffer("column_of_dim", torch.tensor(column_of_dim), persistent=False)
         self.register_buffer("cat_valid", cat_valid, persistent=False)
         # log_prob concatenates [continuous, binary, categorical] cells; this puts
         # them back in column order
-        order = torch.argsort(torch.tensor(cont_cols + bin_cols + cat_cols, dtype=torch.long))
-        self.register_buffer("column_order", order, persistent=False)
+        family_order = cont_cols + bin_cols + cat_cols
+        order = sorted(range(len(family_order)), key=family_order.__getitem__)
+        self.register_buffer(
+            "column_order", torch.tensor(order, dtype=torch.long), persistent=False
+        )
         # a family whose dimensions are one contiguous run (every column of an
         # all-numeric table, every pixel) is read as a view, not gathered: a
         # gather's backward is a scatter, the costliest kernel of a wide row's step
         self._cont = contiguous(cont_dims)
         self._bin = contiguous(bin_dims)
-        self._in_order = bool((order == torch.arange(len(order))).all())
+        self._in_order = order == list(range(len(order)))
         # Gaussian scale σ_j = softplus(raw_j) + MIN_SCALE, initialised at σ = 1
         init = math.log(math.expm1(1.0 - MIN_SCALE))
         shape = (len(cont_cols),) if members is None else (members, 1, len(cont_cols))

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
+from ..data.tabular import numbers
 from ..errors import AekitError
 from ..estimators import AnomalyDetector, Imputer
 from ..estimators.base import BaseAutoencoderEstimator
@@ -135,7 +136,8 @@ def reconstructions(model, X, *, n_columns: int = 6):
     df = m.frame_of(X)
     recon = m.reconstruct(df)
     recon = recon if isinstance(recon, pd.DataFrame) else pd.DataFrame(recon, columns=df.columns)
-    cols = [c.name for c in m.encoder_.schema if c.kind == "continuous"][:n_columns]
+    columns = {c.name: c for c in m.encoder_.schema if c.kind == "continuous"}
+    cols = list(columns)[:n_columns]
     if not cols:
         return None
     k = len(cols)
@@ -143,8 +145,8 @@ def reconstructions(model, X, *, n_columns: int = 6):
     n_rows = (k + n_cols - 1) // n_cols
     fig, axes = subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 3 * n_rows), squeeze=False)
     for ax, col in zip(axes.ravel(), cols, strict=False):
-        truth = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-        guess = recon[col].to_numpy(dtype=float)
+        column = columns[col]
+        truth, guess = numbers(df[col], column), numbers(recon[col], column)
         ax.scatter(truth, guess, s=5, alpha=0.5)
         lo, hi = np.nanmin(truth), np.nanmax(truth)
         ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)

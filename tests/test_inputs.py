@@ -1,0 +1,294 @@
+"""What users' data really hold: no crash and no silent data loss (issue 16).
+
+Arrays of floats stay continuous, values never seen in fit are scored and kept,
+CSV files are read in their own dialect and header, huge numbers, counts and
+dates come back as they should, and a hostile model file is refused before
+anything is built.
+"""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.datasets import load_digits
+from sklearn.metrics import roc_auc_score
+
+import aekit
+from aekit import AekitError, AekitWarning, TableFile
+from aekit.cli import main
+from aekit.data.files import inspect_csv, read_table
+from aekit.data.schema import infer_schema
+from aekit.data.table import as_table
+
+SMALL = dict(latent_dim=2, hidden_dims=(16,), max_epochs=40, random_state=0)
+
+
+# ---------------------------------------------------------------- arrays and new values
+def test_a_float_array_is_continuous_and_new_pixel_values_are_scored_as_anomalies():
+    """Digits as an (n, 64) float array, one digit normal: a pixel that is only 0
+    or 1 in the training rows holds other values in new rows (the MNIST case)."""
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    normal, other = X[y == 0], X[y != 0]
+    normal[:, 0] = np.arange(len(normal)) % 2  # 0/1 only, in training
+    other[:, 0] = 0.337
+    train, held = normal[:140], normal[140:]
+    schema = as_table(train).fit_encoder("unit").schema
+    assert {c.kind for c in schema} == {"continuous"}  # not binary: floats of an array
+    detector = aekit.AnomalyDetector(aekit.VAE(**SMALL)).fit(train)
+    scores = detector.score_samples(np.vstack([held, other]))
+    assert np.isfinite(scores).all()
+    truth = np.r_[np.zeros(len(held)), np.ones(len(other))]
+    assert roc_auc_score(truth, -scores) > 0.9
+    # a DataFrame's 0/1 float column is a binary column, as before
+    assert infer_schema(pd.DataFrame({"f": [0.0, 1.0, np.nan, 1.0]}))[0].kind == "binary"
+
+
+@pytest.fixture(scope="module")
+def survey():
+    rng = np.random.default_rng(0)
+    n = 300
+    a = rng.normal(size=n)
+    return pd.DataFrame(
+        {
+            "a": a,
+            "b": 2 * a + 0.3 * rng.normal(size=n),
+            "city": pd.Series(rng.choice(["lund", "oslo"], n), dtype=object),
+            "flag": rng.integers(0, 2, n),
+        }
+    )
+
+
+@pytest.mark.parametrize("model", [aekit.VAE, aekit.Autoencoder])
+def test_values_never_seen_in_fit_are_scored_finite_and_unlikely(survey, model):
+    detector = aekit.AnomalyDetector(model(**SMALL)).fit(survey)
+    rows = survey.head(3).copy()
+    new = rows.copy()
+    new.loc[0, "city"] = "paris"  # a new category
+    new.loc[1, "flag"] = 2  # a binary column's third value
+    scores, before = detector.score_samples(new), detector.score_samples(rows)
+    assert np.isfinite(scores).all()
+    assert scores[0] < before[0] - 10 and scores[1] < before[1] - 10 and scores[2] == before[2]
+    assert (detector.predict(new)[:2] == -1).all()
+    cells = detector.feature_scores(new)
+    assert cells.loc[0].idxmax() == "city" and cells.loc[1].idxmax() == "flag"
+    with pytest.raises(AekitError, match="not seen in fit"):  # a model alone has no answer
+        detector.model_.transform(new)
+
+
+def test_the_imputer_keeps_values_never_seen_in_fit_and_says_so_once(survey):
+    holes = survey.copy()
+    holes.loc[::7, "b"] = np.nan
+    imputer = aekit.Imputer(aekit.Autoencoder(noise="masking", **SMALL), n_models=1).fit(holes)
+    new = holes.head(14).copy()
+    new.loc[0, "city"], new.loc[7, "city"], new.loc[1, "flag"] = "paris", "rome", 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = imputer.transform(new)
+    said = [str(w.message) for w in caught if issubclass(w.category, AekitWarning)]
+    assert len(said) == 1 and "'city': ['paris', 'rome']" in said[0] and "'flag': [2]" in said[0]
+    assert out.loc[0, "city"] == "paris" and out.loc[1, "flag"] == 2  # kept as given
+    assert out["b"].notna().all() and np.isfinite(out["b"]).all()
+
+
+CELLS = st.one_of(
+    st.floats(-3, 3),
+    st.sampled_from([1e300, -1e300, 1e30, np.nan, np.inf, -np.inf]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=st.lists(st.tuples(CELLS, CELLS), min_size=1, max_size=4),
+    levels=st.lists(st.sampled_from(["lund", "oslo", "paris", None]), min_size=4, max_size=4),
+    flags=st.lists(st.sampled_from([0, 1, 2, -5, None]), min_size=4, max_size=4),
+)
+def test_new_rows_outside_the_training_data_never_crash(fitted_pair, values, levels, flags):
+    """New categories, out-of-range numbers, NaN everywhere, inf: finite scores and
+    complete rows, or aekit's own error; never a traceback from deeper code."""
+    detector, imputer = fitted_pair
+    n = len(values)
+    rows = pd.DataFrame(
+        {
+            "a": [v[0] for v in values],
+            "b": [v[1] for v in values],
+            "city": pd.Series(levels[:n], dtype=object),
+            "flag": pd.array(flags[:n], dtype="Int64"),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AekitWarning)
+        tasks = {
+            "score": detector.score_samples,
+            "cells": detector.feature_scores,
+            "impute": imputer.transform,
+        }
+        for name, task in tasks.items():
+            try:
+                out = task(rows)
+            except AekitError:
+                continue
+            if name == "impute":
+                assert out.notna().all().all()
+                assert np.isfinite(out[["a", "b"]].to_numpy(dtype=float)).all()
+            elif name == "score":
+                assert np.isfinite(out).all()
+            else:  # a number for each observed cell, NaN for the missing ones
+                cells = out.to_numpy(dtype=float)
+                assert np.array_equal(np.isfinite(cells), rows.notna().to_numpy())
+
+
+@pytest.fixture(scope="module")
+def fitted_pair(survey):
+    data = survey.assign(flag=survey["flag"].astype("Int64"))
+    detector = aekit.AnomalyDetector(aekit.VAE(**SMALL), n_importance=10).fit(data)
+    holes = data.copy()
+    holes.loc[::5, "a"] = np.nan
+    model = aekit.Autoencoder(noise="masking", **{**SMALL, "max_epochs": 10})
+    return detector, aekit.Imputer(model, n_models=1).fit(holes)
+
+
+# ---------------------------------------------------------------- files
+def test_a_header_with_a_name_twice_is_refused_not_renamed(tmp_path, capsys):
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a,b\n1,2,3\n4,,6\n7,8,9\n")
+    with pytest.raises(AekitError, match=r"duplicate column names: \['a'\]"):
+        read_table(path)
+    with pytest.raises(AekitError, match=r"duplicate column names: \['a'\]"):
+        TableFile(path)
+    out = tmp_path / "out.csv"
+    assert main(["impute", str(path), "-o", str(out), "-q"]) == 2
+    assert "duplicate column names" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_european_csv_is_read_and_written_in_its_dialect(tmp_path):
+    path = tmp_path / "eu.csv"
+    rows = [f"{i},5;{2 * i},0;{i % 3}" for i in range(1, 41)]
+    rows[3] = "4,5;;1"
+    path.write_text("a;b;c\n" + "\n".join(rows) + "\n")
+    dialect, header = inspect_csv(path)
+    assert (dialect.sep, dialect.decimal, header) == (";", ",", ["a", "b", "c"])
+    df = read_table(path)
+    assert df.shape == (40, 3) and df.loc[0, "a"] == 1.5 and df["b"].isna().sum() == 1
+    out = tmp_path / "out.csv"
+    assert main(["impute", str(path), "-o", str(out), "--model", "dae", "-q"]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "a;b;c" and lines[1] == "1,5;2;1" and len(lines) == 41
+    assert read_table(out).notna().all().all()
+    streamed = tmp_path / "streamed.csv"  # a file streamed in chunks alike
+    aekit.Imputer(n_models=1, random_state=0).fit(TableFile(path, 16)).transform_file(
+        TableFile(path, 16), streamed
+    )
+    assert streamed.read_text().splitlines()[0] == "a;b;c" and read_table(streamed).shape == (40, 3)
+
+
+def test_huge_numbers_are_summarised_without_overflow_and_imputed_finite(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    df = pd.DataFrame({"x": x, "huge": (x + 0.1 * rng.normal(size=200)) * 1e300})
+    df.loc[::6, "huge"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way
+        out = aekit.Imputer(n_models=1, random_state=0).fit_transform(df)
+        assert np.isfinite(out["huge"]).all()
+        path = tmp_path / "huge.csv"
+        df.to_csv(path, index=False)
+        streamed = as_table(TableFile(path, 50)).fit_encoder("unit")
+        memory = as_table(df).fit_encoder("unit")
+    np.testing.assert_allclose(streamed.scale, memory.scale, rtol=1e-9)
+    np.testing.assert_allclose(streamed.center, memory.center, rtol=1e-9)
+    assert 5e299 < memory.scale[1] < 2e300
+
+
+def test_whole_number_columns_are_imputed_as_whole_numbers(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 200
+    visits = rng.poisson(3, n).astype(float)
+    df = pd.DataFrame({"age": rng.normal(50, 10, n), "visits": visits})
+    df.loc[::5, "visits"] = np.nan
+    out = aekit.Imputer(n_models=1, random_state=0).fit_transform(df)
+    assert out["visits"].dtype == np.float64  # the user's dtype, whole numbers in it
+    assert (out["visits"] == np.rint(out["visits"])).all()
+    path, written = tmp_path / "visits.csv", tmp_path / "out.csv"
+    df.to_csv(path, index=False)
+    assert main(["impute", str(path), "-o", str(written), "--model", "dae", "-q"]) == 0
+    counts = [line.split(",")[1] for line in written.read_text().splitlines()[1:]]
+    assert all(c.isdigit() for c in counts)  # "3", not "3.0"
+
+
+def test_dates_and_times_are_imputed_as_times_in_their_own_format(tmp_path):
+    n = 240
+    rng = np.random.default_rng(1)
+    day = pd.Series(pd.date_range("2021-03-01", periods=n, freq="D").strftime("%Y-%m-%d"))
+    df = pd.DataFrame(
+        {
+            "day": day.astype(object),
+            "t": np.arange(n) + rng.normal(size=n),
+            "stamp": pd.date_range("2022-01-01", periods=n, freq="h"),
+        }
+    )
+    holes = df.copy()
+    holes.loc[::6, "day"], holes.loc[3::6, "stamp"] = None, pd.NaT
+    kinds = {c.name: (c.kind, c.time) for c in infer_schema(holes)}
+    assert kinds["day"] == ("continuous", "%Y-%m-%d") and kinds["stamp"][1] == "datetime64"
+    out = aekit.Imputer(n_models=1, random_state=0).fit_transform(holes)
+    assert out["stamp"].dtype == df["stamp"].dtype and out.notna().all().all()
+    filled = pd.to_datetime(out.loc[::6, "day"], format="%Y-%m-%d")  # ISO text, as given
+    error = (filled - pd.to_datetime(df.loc[::6, "day"])).abs().dt.days
+    assert error.median() < 20  # a time near its row's, not some other row's date
+    path = tmp_path / "days.csv"
+    holes.to_csv(path, index=False)
+    streamed = as_table(TableFile(path, 60)).fit_encoder("unit")
+    assert [(c.kind, c.time) for c in streamed.schema][:1] == [("continuous", "%Y-%m-%d")]
+
+
+def test_a_model_file_declaring_huge_networks_is_refused_before_anything_is_built(tmp_path):
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    path = tmp_path / "model"
+    aekit.save(aekit.Autoencoder(latent_dim=2, hidden_dims=(8,), max_epochs=2).fit(X), path)
+    config = json.loads((path / "config.json").read_text())
+    config["params"]["hidden_dims"] = [10**9]  # 32 GB of weights, were they built
+    (path / "config.json").write_text(json.dumps(config))
+    code = (
+        "import resource, sys, aekit\n"
+        "try:\n    aekit.load(sys.argv[1])\n"
+        "except aekit.ModelFileError as exc:\n    print(exc)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    message, peak_kib = done.stdout.strip().splitlines()
+    assert "the weights do not fit the model described" in message and "1000000000" in message
+    assert int(peak_kib) < 3 * 2**20  # under 3 GiB: torch and the file, no network
+
+
+# ---------------------------------------------------------------- handled well already
+def test_inputs_that_already_work_keep_working(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 60
+    path = tmp_path / "bom.csv"
+    ids = [f"id{i:03d}" for i in range(n)]
+    words = list(rng.choice(["red", "blue", "green"], n))
+    words[5] = "3"  # a stray number among text levels: still a category
+    x = ["NA" if i % 9 == 0 else f"{v:.3f}" for i, v in enumerate(rng.normal(size=n))]
+    y = ["" if i % 7 == 0 else f"{v:.3f}" for i, v in enumerate(rng.normal(size=n))]
+    lines = ["id,colour,x,y"] + [f"{ids[i]},{words[i]},{x[i]},{y[i]}" for i in range(n)]
+    path.write_bytes(("\ufeff" + "\n".join(lines) + "\n").encode("utf-8"))
+    df = read_table(path)
+    assert list(df.columns) == ["id", "colour", "x", "y"]  # no BOM in the first name
+    assert df["x"].isna().sum() == 7 and df["y"].isna().sum() == 9
+    out = aekit.Imputer(n_models=1, random_state=0).fit_transform(df)
+    assert out["id"].tolist() == ids and out["colour"].iloc[5] == "3"
+    assert out[["x", "y"]].notna().all().all()
+    wide = pd.DataFrame(rng.normal(size=(200, 2000)))
+    wide[wide > 2.5] = np.nan
+    model = aekit.Autoencoder(noise="masking", latent_dim=4, hidden_dims=(32,), max_epochs=3)
+    filled = aekit.Imputer(model, n_models=1, random_state=0).fit_transform(wide)
+    assert filled.shape == (200, 2000) and not filled.isna().any().any()

@@ -292,3 +292,77 @@ def test_inputs_that_already_work_keep_working(tmp_path):
     model = aekit.Autoencoder(noise="masking", latent_dim=4, hidden_dims=(32,), max_epochs=3)
     filled = aekit.Imputer(model, n_models=1, random_state=0).fit_transform(wide)
     assert filled.shape == (200, 2000) and not filled.isna().any().any()
+
+
+# ---------------------------------------------------------------- edges a review found
+def test_edges_of_csv_dialects(tmp_path, capsys):
+    long = tmp_path / "long.csv"  # a field longer than the csv module's limit
+    long.write_text("a,b\n" + "x" * 200_000 + ",1\ny,2\nz,3\n")
+    assert read_table(long).shape == (3, 2)
+    thousands = tmp_path / "thousands.tsv.csv"  # 1,234 is not 1.234
+    thousands.write_text("city\tpopulation\nA\t1,234\nB\t5,678\nC\t9,012\n")
+    assert inspect_csv(thousands)[0].decimal == "."
+    with pytest.raises(AekitError, match="column 'population' holds numbers but 3 cell"):
+        infer_schema(read_table(thousands))
+    late = tmp_path / "late.csv"  # decimal commas that start after many whole numbers
+    prices = [str(i) for i in range(60)] + [f"{i},57" for i in range(140)]
+    late.write_text("id;price\n" + "\n".join(f"{i};{p}" for i, p in enumerate(prices)) + "\n")
+    assert read_table(late)["price"].dtype == np.float64
+    ragged = tmp_path / "ragged.csv"  # no even split: refused, not read as one column
+    ragged.write_text("a;b;c\n1;2;3\n4;5\n6;7;8\n")
+    with pytest.raises(AekitError, match="aekit --sep ';' COMMAND"):
+        read_table(ragged)
+    out = tmp_path / "out.csv"  # the user's dialect on the command line
+    assert main(["--sep", ";", "impute", str(ragged), "-o", str(out), "-q"]) == 0
+    assert out.read_text().splitlines()[0] == "a;b;c"
+
+
+def test_dates_that_cannot_be_times_and_dates_streamed_like_memory(tmp_path):
+    old = pd.DataFrame({"born": [f"{1500 + 3 * i}-05-01" for i in range(40)], "x": range(40)})
+    assert infer_schema(old)[0].kind == "categorical"  # before 1680: text, not clamped times
+    days = pd.date_range("2020-01-01", periods=200).strftime("%Y-%m-%d").tolist()
+    days[150] = "2020-13-45"  # one malformed date, in the second chunk
+    df = pd.DataFrame({"d": days, "x": np.arange(200.0)})
+    path = tmp_path / "days.csv"
+    df.to_csv(path, index=False)
+    memory = as_table(df).fit_encoder("unit").schema[0]
+    streamed = as_table(TableFile(path, 100)).fit_encoder("unit").schema[0]
+    assert memory.kind == streamed.kind == "categorical"
+    df["d"] = pd.date_range("2020-01-01", periods=200).strftime("%Y-%m-%d")
+    df.to_csv(path, index=False)
+    memory = as_table(df).fit_encoder("unit")
+    streamed = as_table(TableFile(path, 70)).fit_encoder("unit")
+    assert memory.schema[0].time == streamed.schema[0].time == "%Y-%m-%d"
+    assert memory.schema == streamed.schema  # the same encoder, kinds, formats and flags
+    np.testing.assert_allclose(memory.center, streamed.center, rtol=1e-12)
+    np.testing.assert_allclose(memory.scale, streamed.scale, rtol=1e-12)
+
+
+def test_a_streamed_imputer_takes_a_chunk_where_a_text_column_is_empty(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(["a", "b"], 300)})
+    df["y"] = df["x"] + 0.1 * rng.normal(size=300)
+    df.loc[200:, "c"] = None  # the last chunk reads c as an empty float column
+    path = tmp_path / "c.csv"
+    df.to_csv(path, index=False)
+    model = aekit.Autoencoder(noise="masking", latent_dim=1, hidden_dims=(8,), max_epochs=3)
+    imputer = aekit.Imputer(model, n_models=1, random_state=0).fit(TableFile(path, 100))
+    assert imputer.expected_error_.set_index("column").loc["c", "n_cells"] > 0
+    out = tmp_path / "out.csv"
+    imputer.transform_file(TableFile(path, 100), out)
+    assert read_table(out)["c"].isin(["a", "b"]).all()
+
+
+def test_integer_arrays_keep_binary_columns_and_new_values_are_drawn_around(survey):
+    X = np.c_[np.random.default_rng(0).integers(0, 2, (200, 2)), np.arange(200)]
+    model = aekit.Autoencoder(noise="masking", latent_dim=1, hidden_dims=(8,), max_epochs=2)
+    imputer = aekit.Imputer(model, n_models=1, random_state=0).fit(X)
+    assert [c.kind for c in imputer.model_.encoder_.schema] == ["binary", "binary", "continuous"]
+    holes = survey.copy()
+    holes.loc[::7, "b"] = np.nan
+    vae = aekit.Imputer(aekit.VAE(**{**SMALL, "max_epochs": 5}), n_models=1).fit(holes)
+    new = holes.head(8).copy()
+    new.loc[0, "city"] = "paris"
+    with pytest.warns(AekitWarning, match="paris"):
+        copies = vae.multiple_imputations(new, m=2)
+    assert all(c.loc[0, "city"] == "paris" and c["b"].notna().all() for c in copies)

@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="aekit: autoencoders for imputation, denoising, anomaly detection and density estimation.",
 )
-_state = {"debug": False}
+_state = {"debug": False, "dialect": None}
 
 # options and arguments shared by several commands
 Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")]
@@ -44,6 +44,12 @@ ChunkRows = Annotated[
         help="Tables only: stream the file this many rows at a time (for tables larger "
         "than memory); memory holds one chunk.",
     ),
+]
+Sep = Annotated[
+    str | None, typer.Option("--sep", help="CSV separator (default: told by the file).")
+]
+DecimalMark = Annotated[
+    str | None, typer.Option("--decimal", help="CSV decimal mark (default: told by the file).")
 ]
 ModelDir = Annotated[Path, typer.Argument(help="A model directory from `aekit fit`.")]
 Data = Annotated[
@@ -70,8 +76,16 @@ def _root(
         ),
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    sep: Sep = None,
+    decimal: DecimalMark = None,
 ):
+    """Options for every command: e.g. aekit --sep ';' --decimal ',' impute in.csv -o out.csv"""
     _state["debug"] = debug
+    _state["dialect"] = None
+    if sep is not None or decimal is not None:
+        from ..data.files import PLAIN, Dialect
+
+        _state["dialect"] = Dialect(sep or PLAIN.sep, decimal or PLAIN.decimal)
 
 
 def stderr() -> Console:
@@ -116,6 +130,11 @@ def check_grid(grid: Path | None, force: bool, *others: Path) -> None:
         raise AekitError(f"--grid {grid}: the grid is a .png file")
 
 
+def dialect():
+    """The CSV dialect of ``aekit --sep S --decimal D``, or None: told from each file."""
+    return _state["dialect"]
+
+
 def load_model(model_dir: Path, *, need: str):
     """The fitted model in ``model_dir``; ``need`` is "detector", "model", "sampler"
     or "any" (the saved estimator itself)."""
@@ -144,7 +163,7 @@ def load_model(model_dir: Path, *, need: str):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
-    _state["debug"] = False
+    _state.update(debug=False, dialect=None)
     try:
         app(args=argv, prog_name="aekit")
     except SystemExit as exc:

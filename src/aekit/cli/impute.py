@@ -19,6 +19,7 @@ from .app import (
     Seed,
     app,
     check_grid,
+    dialect,
     friendly,
     is_images,
     stderr,
@@ -98,20 +99,22 @@ def impute(
     from ..estimators import Imputer, save
     from ..estimators.presets import preset
 
+    check_output(output, force=force, inputs=[input])  # before reading or training
+    csv = dialect()
     if chunk_rows is not None:
         if m > 1 or hide is not None or grid is not None:
             raise AekitError(
                 "--chunk-rows streams a table: it does not go with --m, --hide or --grid"
             )
         check_output(output, "table", force=force, inputs=[input])  # before training
-        source = TableFile(input, chunk_rows)
+        source = TableFile(input, chunk_rows, dialect=csv)
         imputer = Imputer(preset(model, argument="--model"), random_state=seed, verbose=not quiet)
         imputer.fit(source, checkpoint_dir=checkpoint_dir, resume=resume)
         n_missing = imputer.transform_file(source, output, force=force)
         truth = result = None
         images = False
     else:
-        data = read_data(input)
+        data = read_data(input, dialect=csv)
         images = is_images(data)
         check_output(output, "images" if images else "table", force=force, inputs=[input])
         check_grid(grid, force, input, output)
@@ -136,7 +139,7 @@ def impute(
         imputer = Imputer(chosen, random_state=seed, verbose=not quiet)
         imputer.fit(data, checkpoint_dir=checkpoint_dir, resume=resume)
         result = _impute(imputer, data, m, images)
-        write_data(result, output, force=force, dialect=dialect_of(input))
+        write_data(result, output, force=force, dialect=dialect_of(input, csv))
         if grid is not None:
             from ..report import imputation_grid
 

@@ -25,6 +25,7 @@ from .app import (
     TableOutput,
     app,
     check_grid,
+    dialect,
     friendly,
     is_images,
     load_model,
@@ -46,7 +47,7 @@ def fit(
         typer.Option(
             "--latent-dim",
             min=1,
-            help="Size of the code [default: half the columns, at most 8; 16 for images].",
+            help="Size of the code (default: half the columns, at most 8; 16 for images).",
         ),
     ] = None,
     contamination: Annotated[
@@ -75,10 +76,10 @@ def fit(
 
     check_output(output, "any", force=force, inputs=[data])
     if chunk_rows is not None:
-        rows = TableFile(data, chunk_rows)
+        rows = TableFile(data, chunk_rows, dialect=dialect())
         images, width = False, len(next(rows.chunks()).columns)
     else:
-        rows = read_data(data)
+        rows = read_data(data, dialect=dialect())
         images = is_images(rows)
         width = rows.shape[1]
     latent = latent_dim or (16 if images else max(1, min(8, width // 2)))
@@ -110,7 +111,12 @@ def _contamination(text: str):
 
 @app.command()
 @friendly
-def encode(model_dir: ModelDir, data: Data, output: TableOutput, force: Force = False):
+def encode(
+    model_dir: ModelDir,
+    data: Data,
+    output: TableOutput,
+    force: Force = False,
+):
     """Write each row's latent code (columns latent0, latent1, ...).
 
     Example: aekit encode sensors-model sensors.csv -o codes.csv
@@ -119,14 +125,20 @@ def encode(model_dir: ModelDir, data: Data, output: TableOutput, force: Force = 
 
     check_output(output, "table", force=force, inputs=[data])
     est = load_model(model_dir, need="model")
-    codes = pd.DataFrame(est.transform(read_data(data)), columns=est.get_feature_names_out())
-    write_table(codes, output, force=force, dialect=dialect_of(data))
+    csv = dialect()
+    codes = est.transform(read_data(data, dialect=csv))
+    codes = pd.DataFrame(codes, columns=est.get_feature_names_out())
+    write_table(codes, output, force=force, dialect=dialect_of(data, csv))
 
 
 @app.command()
 @friendly
 def score(
-    model_dir: ModelDir, data: Data, output: TableOutput, force: Force = False, quiet: Quiet = False
+    model_dir: ModelDir,
+    data: Data,
+    output: TableOutput,
+    force: Force = False,
+    quiet: Quiet = False,
 ):
     """Write each row's anomaly score (log-likelihood, nats; lower is stranger) and flag.
 
@@ -136,10 +148,11 @@ def score(
 
     check_output(output, "table", force=force, inputs=[data])
     detector = load_model(model_dir, need="detector")
-    scores = detector.score_samples(read_data(data))
+    csv = dialect()
+    scores = detector.score_samples(read_data(data, dialect=csv))
     flags = scores < detector.offset_
     rows = pd.DataFrame({"score": scores, "anomaly": flags})
-    write_table(rows, output, force=force, dialect=dialect_of(data))
+    write_table(rows, output, force=force, dialect=dialect_of(data, csv))
     if not quiet:
         stderr().print(f"{int(flags.sum())} of {len(flags)} rows flagged -> {output}")
 
@@ -220,7 +233,7 @@ def report(
     est = load_model(model_dir, need="any")
     df = labels = None
     if data is not None:
-        df = read_data(data)
+        df = read_data(data, dialect=dialect())
         if label is not None and is_images(df):
             raise AekitError("--label names a column of a table; DATA holds images")
         if label is not None:

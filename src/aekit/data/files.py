@@ -41,45 +41,69 @@ class Dialect:
 
 PLAIN = Dialect()  # separated by commas, decimal points
 SEPARATORS = (",", ";", "\t", "|")
-SAMPLE_LINES = 50  # lines read to tell a CSV file's dialect
-_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+SAMPLE_LINES = 1000  # lines read to tell a CSV file's dialect
+# a number with a decimal comma for sure: "1,5", "12,57", "0,125"; not "1,234", which
+# may as well be a thousand two hundred and thirty-four
+_DECIMAL_COMMA = re.compile(r"^[-+]?(\d+,\d{1,2}|\d+,\d{4,}|0,\d+)$")
 _DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
 
 
-def inspect_csv(path) -> tuple[Dialect, list[str]]:
-    """A CSV file's dialect and header, from its first lines.
+def inspect_csv(path, dialect: Dialect | None = None) -> tuple[Dialect, list[str]]:
+    """A CSV file's dialect and header, from its first lines (``dialect``: the
+    user's, which is then only used to read the header).
 
     The separator is the first of :data:`SEPARATORS` (a comma first) that splits
     every line into the same number of fields, more than one; with another
-    separator than the comma, numbers written with a decimal comma (``1,5``)
-    and none with a point make the decimal mark a comma (a European CSV file).
-    One column, or no consistent split: commas and points.
+    separator than the comma, numbers written for sure with a decimal comma
+    (``1,5``) and none with a point make the decimal mark a comma (a European
+    CSV file). One column: commas and points. A header that splits at another
+    separator while the lines do not split evenly is refused (it would be read
+    as one column): the message says how to pass the dialect.
     """
     path = Path(path)
     with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
         lines = list(itertools.islice(f, SAMPLE_LINES + 1))
+    cut = len(lines) > SAMPLE_LINES  # the last line read may be cut short
+    if dialect is not None:
+        return dialect, (_rows(lines, dialect.sep, cut) or [[]])[0]
     for sep in SEPARATORS:
-        rows = [r for r in csv.reader(lines, delimiter=sep) if r]
-        if len(lines) > SAMPLE_LINES:
-            rows = rows[:-1]  # the last line read may be cut short
+        rows = _rows(lines, sep, cut)
         if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
             continue
         cells = [c.strip() for r in rows[1:] for c in r]
         comma = any(_DECIMAL_COMMA.match(c) for c in cells)
         point = any(_DECIMAL_POINT.match(c) for c in cells)
-        decimal = "," if sep != "," and comma and not point else "."
-        return Dialect(sep, decimal), rows[0]
-    header = next(csv.reader(lines), []) if lines else []
+        return Dialect(sep, "," if sep != "," and comma and not point else "."), rows[0]
+    header = (_rows(lines[:1], ",", False) or [[]])[0]
+    for sep in SEPARATORS[1:]:
+        split = (_rows(lines[:1], sep, False) or [[]])[0]
+        if len(split) > 1 and len(header) == 1:
+            raise AekitError(
+                f"input {path}: the header splits at {sep!r} into {len(split)} names but the "
+                f"lines do not all split into as many fields; pass the dialect (on the "
+                f"command line: aekit --sep {sep!r} COMMAND ..., with --decimal ',' for "
+                "decimal commas)"
+            )
     return PLAIN, header
 
 
-def dialect_of(path) -> Dialect:
-    """The dialect of a CSV file (:func:`inspect_csv`); commas and points for any
-    other file, so that outputs follow their input."""
+def _rows(lines: list[str], sep: str, cut: bool) -> list[list[str]]:
+    """The non-empty rows of ``lines`` split at ``sep`` (the last one dropped when
+    ``cut``); none when a field is too long for the csv module (pandas reads it)."""
+    try:
+        rows = [r for r in csv.reader(lines, delimiter=sep) if r]
+    except csv.Error:
+        return []
+    return rows[:-1] if cut else rows
+
+
+def dialect_of(path, dialect: Dialect | None = None) -> Dialect:
+    """The dialect of a CSV file (``dialect`` if given, else :func:`inspect_csv`);
+    commas and points for any other file, so that outputs follow their input."""
     path = Path(path)
     if FORMATS.get(path.suffix.lower()) != "csv" or not path.is_file():
         return PLAIN
-    return inspect_csv(path)[0]
+    return dialect or inspect_csv(path)[0]
 
 
 def check_header(path, header: list) -> None:
@@ -92,8 +116,8 @@ def check_header(path, header: list) -> None:
         )
 
 
-def read_table(path) -> pd.DataFrame:
-    """Read a CSV file (its dialect told from its first lines, see
+def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
+    """Read a CSV file (in ``dialect``, else the one its first lines tell, see
     :func:`inspect_csv`) or a Parquet file; text columns become categories' raw
     material. A header with a name twice is refused."""
     path = Path(path)
@@ -102,7 +126,7 @@ def read_table(path) -> pd.DataFrame:
         raise AekitError(f"input {path}: no such file")
     with reading(path):
         if fmt == "csv":
-            dialect, header = inspect_csv(path)
+            dialect, header = inspect_csv(path, dialect)
             check_header(path, header)
             return pd.read_csv(path, sep=dialect.sep, decimal=dialect.decimal)
         df = pd.read_parquet(path)
@@ -186,17 +210,18 @@ def _image_kind(path: Path) -> str | None:
     return None
 
 
-def read_data(path, *, missing: bool = True):
+def read_data(path, *, missing: bool = True, dialect: Dialect | None = None):
     """A table as a DataFrame (CSV, Parquet) or images as an array (see
     :func:`aekit.data.images.load_images`; ``.npy`` arrays as stored).
 
     With ``missing``, NaN pixels (and fully transparent PNG pixels) are kept as
-    missing values; an ``.npy`` file must hold numbers (no pickled objects).
+    missing values; an ``.npy`` file must hold numbers (no pickled objects). A
+    CSV file is read in ``dialect``, else the one its first lines tell.
     """
     path = Path(path)
     kind = _image_kind(path)
     if kind is None:
-        return read_table(path)
+        return read_table(path, dialect)
     if not path.exists():
         raise AekitError(f"input {path}: no such file or folder")
     if kind != "npy":

@@ -9,6 +9,7 @@ gives equals the one the whole table gives in memory
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 from ..errors import AekitError
 from .schema import Column, infer_column, refuse_stray_text
 from .tabular import HUGE, TabularEncoder, level_bounds
-from .times import to_days
+from .times import DATETIME, to_days
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,24 @@ class _Levels:
     counts: dict = field(default_factory=dict)
     categories: tuple | None = None  # a pandas category's own levels
     ordered: bool = False
+    # text that is ISO times in every chunk so far: their format and statistics in days
+    # (None once a chunk holds other text: the column is categorical, as in memory)
+    time: str | None = ""
+    days: _Numbers | None = None
 
     def add(self, s: pd.Series) -> None:
         for level, k in s.value_counts(dropna=True, sort=False).items():
             self.counts[level] = self.counts.get(level, 0) + int(k)
+
+    def note_times(self, time: str, s: pd.Series) -> None:
+        """Keep the days of a chunk of ISO times of format ``time`` ("": not times)."""
+        if self.time is None:
+            return
+        if not time or self.time not in ("", time):
+            self.time, self.days = None, None
+            return
+        self.time, self.days = time, self.days or _Numbers(self.dtype, time=time)
+        self.days.add(to_days(s, time))
 
 
 def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
@@ -122,8 +137,11 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
     if not len(observed):
         return
     col = infer_column(name, s, None)
+    text_times = col.time not in ("", DATETIME)  # text whose chunk is all ISO times
     numeric = col.kind in ("continuous", "binary") and col.dtype not in ("bool", "boolean")
+    numeric &= not text_times
     kind = ("time " + col.time if col.time else "number") if numeric else col.kind
+    kind = "categorical" if text_times else kind
     entry = stats.get(name)
     if entry is None:
         entry = stats[name] = (kind, _Numbers(col.dtype) if numeric else _Levels(col.dtype))
@@ -135,7 +153,9 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
     acc = entry[1]
     if acc.dtype != col.dtype:  # what the whole column would read as
         acc.dtype = {"number": "float64", "binary": "boolean"}.get(kind, "object")
-    if col.time:
+    if kind == "categorical":  # a pandas category is never times
+        acc.note_times("" if isinstance(s.dtype, pd.CategoricalDtype) else col.time, s)
+    if col.time == DATETIME:
         acc.time = col.time
         acc.add(to_days(s, col.time))
     elif numeric:
@@ -171,10 +191,12 @@ def _encoder(stats: dict, names: list, path) -> TabularEncoder:
                 f"column {name!r} of {path} is entirely missing (every value is NaN); drop it"
             )
         kind, acc = stats[name]
+        if kind == "categorical" and acc.time:  # every chunk held ISO times of one format
+            kind, acc = "time " + acc.time, dataclasses.replace(acc.days, dtype=acc.dtype)
         numbers = kind == "number" or kind.startswith("time ")
         if numbers and not (kind == "number" and acc.only01 and acc.zeros and acc.ones):
             floats = pd.api.types.is_float_dtype(pd.api.types.pandas_dtype(acc.dtype))
-            whole = acc.whole and (bool(acc.time) or floats)
+            whole = acc.whole and (acc.time == DATETIME or (floats and not acc.time))
             schema.append(Column(name, "continuous", acc.dtype, whole=whole, time=acc.time))
             std = float(np.sqrt(acc.m2 / acc.count)) * acc.unit
             center.append(acc.mean * acc.unit)
@@ -209,8 +231,10 @@ def _categorical(name, acc: _Levels, path) -> Column:
         levels = acc.categories
     else:
         hint = (
-            "make those cells empty, or write the column as a category in a Parquet file "
-            "to model it as categories"
+            "make those cells empty, or pass the file's decimal mark (TableFile(..., "
+            "dialect=Dialect(sep, ',')); on the command line: aekit --decimal ',' COMMAND "
+            "...), or write the column as a category in a Parquet file to model it as "
+            "categories"
         )
         refuse_stray_text(f"column {name!r} of {path}", pd.Series(acc.counts), hint)
         levels = list(acc.counts)

@@ -269,8 +269,9 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = F
         if column_type is None and not isinstance(dtype, pd.CategoricalDtype):
             hint = (
                 f"make those cells NaN (read_csv(na_values=...) or pd.to_numeric(df[{name!r}], "
-                "errors='coerce')), or read_csv(decimal=',') for decimal commas, or make the "
-                "column a pandas category to model it as categories"
+                "errors='coerce')), or read_csv(decimal=',') for decimal commas (on the "
+                "command line: aekit --decimal ',' COMMAND ...), or make the column a pandas "
+                "category to model it as categories"
             )
             refuse_stray_text(label, observed.value_counts(sort=False), hint)
         levels = pd.unique(observed)
@@ -288,9 +289,10 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = F
 
 # what people type for "no value", and numbers written with a decimal comma or
 # thousands separators: text that means a numeric column was read as text
+COMMA_NUMBERS = r"^\s*[-+]?\d{1,3}([,. ]\d{3})+([.,]\d+)?\s*$|^\s*[-+]?\d+,\d+\s*$"
 MISSING_MARKERS = re.compile(
-    r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$"
-    r"|^\s*[-+]?\d{1,3}([,. ]\d{3})+([.,]\d+)?\s*$|^\s*[-+]?\d+,\d+\s*$",
+    r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$|"
+    + COMMA_NUMBERS,
     re.IGNORECASE,
 )
 
@@ -304,10 +306,12 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     then categorical, as any text column."""
     values = counts.index.to_series(index=range(len(counts)))
     numeric = pd.to_numeric(values.astype(object), errors="coerce").notna().to_numpy()
+    # numbers written with a decimal comma or thousands separators are numbers too
+    written = numeric | values.astype(str).str.match(COMMA_NUMBERS).to_numpy()
     cells = counts.to_numpy()
     total, numbers = int(cells.sum()), int(cells[numeric].sum())
     stray = values[~numeric].tolist()
-    if not stray or numbers < 0.9 * total:
+    if not stray or cells[written].sum() < 0.9 * total:
         return
     if not all(isinstance(v, str) and MISSING_MARKERS.match(v) for v in stray):
         return

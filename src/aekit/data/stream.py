@@ -60,8 +60,10 @@ class TableFile:
         Rows per chunk: what memory holds at once (with the encoded chunk and
         at most this many held-out rows).
 
-    A CSV file's separator and decimal mark are told from its first lines
-    (:func:`aekit.data.files.inspect_csv`); a header with a name twice is refused.
+    dialect : aekit.data.files.Dialect, optional
+        A CSV file's separator and decimal mark; by default told from its first
+        lines (:func:`aekit.data.files.inspect_csv`). A header with a name twice
+        is refused.
 
     Examples
     --------
@@ -71,7 +73,9 @@ class TableFile:
     >>> imputer.transform_file(data, "big-imputed.parquet")  # doctest: +SKIP
     """
 
-    def __init__(self, path, chunk_rows: int = DEFAULT_CHUNK_ROWS, *, text_columns=()):
+    def __init__(
+        self, path, chunk_rows: int = DEFAULT_CHUNK_ROWS, *, dialect=None, text_columns=()
+    ):
         self.text_columns = tuple(text_columns)  # CSV columns read as text throughout
         self._settled = False  # whether settled() has looked at this file's types
         self.path = Path(path)
@@ -91,7 +95,7 @@ class TableFile:
         self.dialect = PLAIN
         with reading(self.path):
             if self.format == "csv":
-                self.dialect, header = inspect_csv(self.path)
+                self.dialect, header = inspect_csv(self.path, dialect)
             else:
                 header = pq.ParquetFile(self.path).schema_arrow.names
         check_header(self.path, header)
@@ -142,7 +146,11 @@ class TableFile:
                     continue
                 (numbers if pd.api.types.is_numeric_dtype(s.dtype) else text).add(name)
         both = [name for name in text if name in numbers]
-        out = TableFile(self.path, self.chunk_rows, text_columns=both) if both else self
+        out = (
+            TableFile(self.path, self.chunk_rows, dialect=self.dialect, text_columns=both)
+            if both
+            else self
+        )
         out._settled = True
         return out
 

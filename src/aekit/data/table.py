@@ -54,7 +54,8 @@ def as_table(X, *, chunk_rows: int | None = None) -> FrameTable | FileTable:
     if isinstance(X, (str, os.PathLike)) and Path(X).suffix.lower() in FORMATS:
         return FileTable(TableFile(X, DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows))
     frame, is_frame = as_frame(X)
-    return FrameTable(frame, is_frame=is_frame, image_shape=image_shape_of(X))
+    floats = not is_frame and all(d.kind == "f" for d in frame.dtypes)
+    return FrameTable(frame, is_frame=is_frame, image_shape=image_shape_of(X), float_array=floats)
 
 
 def shard(rows, rank: int, size: int):
@@ -120,6 +121,9 @@ class FrameTable:
         Whether the user gave a DataFrame (outputs are then DataFrames).
     image_shape : tuple, optional
         The shape of one image, (H, W) or (C, H, W), when the rows are images.
+    float_array : bool, default=False
+        The user gave a NumPy array of floats: its columns are continuous
+        whatever values they hold (they stay so when cells are hidden).
     """
 
     name = "X"
@@ -127,8 +131,9 @@ class FrameTable:
     in_memory = True
     dialect = PLAIN
 
-    def __init__(self, frame: pd.DataFrame, *, is_frame: bool, image_shape=None):
+    def __init__(self, frame: pd.DataFrame, *, is_frame: bool, image_shape=None, float_array=False):
         self.frame, self.is_frame, self.image_shape = frame, is_frame, image_shape
+        self.float_array = float_array
 
     @property
     def columns(self) -> pd.Index:
@@ -142,7 +147,8 @@ class FrameTable:
         yield self.frame
 
     def with_frame(self, frame: pd.DataFrame) -> FrameTable:
-        return FrameTable(frame, is_frame=self.is_frame, image_shape=self.image_shape)
+        shape, floats = self.image_shape, self.float_array
+        return FrameTable(frame, is_frame=self.is_frame, image_shape=shape, float_array=floats)
 
     def map(self, fn: Callable[[int, pd.DataFrame], pd.DataFrame]) -> FrameTable:
         return self.with_frame(fn(0, self.frame))
@@ -154,7 +160,7 @@ class FrameTable:
         if self.image_shape is not None:
             schema = image_schema(frame, pixel_kind)
         else:
-            schema = infer_schema(frame, array=not self.is_frame)  # floats of an array: continuous
+            schema = infer_schema(frame, array=self.float_array)
         encoder = TabularEncoder.fit(frame, schema)
         if len(frame) > 1 and self.is_frame:  # arrays (pixels always 0, ...): quietly
             counts = frame.nunique(dropna=True).to_numpy()

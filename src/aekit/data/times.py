@@ -5,9 +5,11 @@ own ISO 8601 format or as datetime64.
 A text column is a column of times when every observed value is an ISO 8601
 date (``2024-03-01``) or date and time (``2024-03-01 14:30``,
 ``2024-03-01T14:30:05``), all in the same one of these formats, and each a real
-day of the calendar; imputed and sampled times are rounded to the format's
-unit (days, minutes or seconds). A datetime64 column is a column of times too
-(rounded to seconds, or to days when every observed time is a midnight).
+day of the calendar between the years 1680 and 2260 (what a nanosecond
+timestamp holds; other dates stay text); imputed and sampled times are
+rounded to the format's unit (days, minutes or seconds). A datetime64 column
+is a column of times too (rounded to seconds, or to days when every observed
+time is a midnight).
 """
 
 from __future__ import annotations
@@ -40,8 +42,14 @@ def text_format(observed: pd.Series) -> str:
     for fmt, pattern in FORMATS:
         if text.str.fullmatch(pattern).all():
             parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-            return fmt if parsed.notna().all() else ""
+            return fmt if parsed.notna().all() and _in_range(parsed) else ""
     return ""
+
+
+def _in_range(stamps: pd.Series) -> bool:
+    """Whether every time lies within :data:`LIMIT` days of 1970."""
+    days = (stamps - EPOCH) / DAY
+    return bool(days.min() >= -LIMIT and days.max() <= LIMIT)
 
 
 def check_datetime(label: str, s: pd.Series) -> None:
@@ -50,6 +58,11 @@ def check_datetime(label: str, s: pd.Series) -> None:
         raise AekitError(
             f"{label} holds times with a time zone ({s.dtype}); convert them to naive times "
             "first, e.g. .dt.tz_convert(None)"
+        )
+    if not _in_range(s.dropna()):
+        raise AekitError(
+            f"{label} holds times before 1680 or after 2260, which aekit cannot model as "
+            "times; convert them to numbers (e.g. years) first"
         )
 
 

@@ -161,19 +161,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         """
         first = self.models_[0]  # the models share one schema and scaling: same data
         df = first.frame_of(X)
-        unseen = first.encoder_.unseen(df)
-        if unseen.any():  # kept as given in the output; missing to the networks
-            columns = {
-                df.columns[j]: pd.unique(df.iloc[unseen[:, j], j])[:5].tolist()
-                for j in np.flatnonzero(unseen.any(axis=0))
-            }
-            warnings.warn(
-                f"X holds values not seen in fit ({columns}); they are kept as given and "
-                "read as missing to impute the other cells of their rows",
-                AekitWarning,
-                stacklevel=3,
-            )
-        x, mask = first.encode_rows(df.mask(unseen) if unseen.any() else df)
+        x, mask = first.encode_rows(self._known(df))
         iters = self.n_iter_ or (None,) * len(self.models_)
         filled = np.mean(
             [
@@ -190,6 +178,24 @@ class Imputer(TransformerMixin, ModelWrapper):
             axis=0,
         )
         return _merge(df, first.encoder_.decode(filled, index=df.index))
+
+    def _known(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with the values fit never saw missing (they are kept as given in
+        the output, :func:`_merge`), and a warning naming them."""
+        unseen = self.model_.encoder_.unseen(df)
+        if not unseen.any():
+            return df
+        columns = {
+            df.columns[j]: pd.unique(df.iloc[unseen[:, j], j])[:5].tolist()
+            for j in np.flatnonzero(unseen.any(axis=0))
+        }
+        warnings.warn(
+            f"X holds values not seen in fit ({columns}); they are kept as given and "
+            "read as missing to impute the other cells of their rows",
+            AekitWarning,
+            stacklevel=4,
+        )
+        return df.mask(unseen)
 
     def _chunk(self, model, x) -> int:
         """Rows per forward pass, so that k draws × rows × width stays near 8M floats."""
@@ -285,7 +291,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             )
         seed = model.seed_ if random_state is None else draw_seed(random_state)
         df = model.frame_of(X)
-        x, mask = model.encode_rows(df)
+        x, mask = model.encode_rows(self._known(df))
         # copy i comes from model i mod n_models: draws from the ensemble's mixture
         n_models = len(self.models_)
         per_model = []
@@ -344,7 +350,12 @@ def _merge(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
     """df with its missing cells taken from imputed; observed cells untouched."""
     out = {}
     for col in df.columns:
-        s = df[col]
+        s, filled = df[col], imputed[col]
         missing = s.isna()
-        out[col] = s.where(~missing, imputed[col].astype(s.dtype)) if missing.any() else s
+        if not missing.any():
+            out[col] = s
+        elif missing.all():  # nothing observed here (a chunk may read such a column as
+            out[col] = filled  # floats): the imputed column in the fitted dtype
+        else:
+            out[col] = s.where(~missing, filled.astype(s.dtype))
     return pd.DataFrame(out, index=df.index, columns=df.columns)

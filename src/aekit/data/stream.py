@@ -175,6 +175,10 @@ class Mapped:
     def chunk_rows(self) -> int:
         return self.file.chunk_rows
 
+    @property
+    def dialect(self):
+        return self.file.dialect
+
     def chunks(self) -> Iterator[pd.DataFrame]:
         for i, chunk in enumerate(self.file.chunks()):
             for fn in self.fns:

@@ -220,7 +220,7 @@ class FileTable:
     @property
     def dialect(self):
         """How the CSV file writes its fields (a Parquet file: the default)."""
-        return self.source.file.dialect if isinstance(self.source, Mapped) else self.source.dialect
+        return self.source.dialect
 
     @cached_property
     def file(self) -> TableFile | Mapped:

@@ -36,11 +36,12 @@ FORMATS = [
 def text_format(observed: pd.Series) -> str:
     """The format of a text column whose observed values are all ISO dates or
     date-times of one format (see :data:`FORMATS`), else ""."""
-    if not all(isinstance(v, str) for v in observed.head(1000)):
+    head = observed.head(20)
+    if not len(head) or not all(isinstance(v, str) for v in head):
         return ""
     text = observed.astype(str)
-    for fmt, pattern in FORMATS:
-        if text.str.fullmatch(pattern).all():
+    for fmt, pattern in FORMATS:  # the first values first: most text is not times
+        if head.str.fullmatch(pattern).all() and text.str.fullmatch(pattern).all():
             parsed = pd.to_datetime(text, format=fmt, errors="coerce")
             return fmt if parsed.notna().all() and _in_range(parsed) else ""
     return ""

@@ -225,6 +225,8 @@ def _epoch(path: Path) -> int:
     "model",
     [
         "Autoencoder(latent_dim=3, noise='masking', max_epochs=60, patience=60, random_state=0)",
+        "Autoencoder(latent_dim=3, lr_schedule='cosine', max_epochs=60, patience=60, "
+        "random_state=0)",
         "VAE(latent_dim=3, max_epochs=60, patience=8, random_state=0)",
     ],
 )

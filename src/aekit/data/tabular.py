@@ -27,6 +27,7 @@ from .schema import Column, check_columns
 from .times import from_days, to_days
 
 MAX_Z = 1e6  # standardised values beyond ±MAX_Z (new rows only) are clipped: scores stay finite
+BLOCK_ROWS = 4096  # rows encoded at a time
 HUGE = 1e150  # columns with values beyond this are summarised in units of their largest value
 
 
@@ -113,18 +114,21 @@ class TabularEncoder:
         mask = np.empty((n, len(self.schema)), dtype=bool)
         if self.continuous:
             names = [self.schema[i].name for i in self.continuous]
-            values = _numeric(df, names, name=name)
-            inf = np.isinf(values)
-            if inf.any():
-                bad = names[int(np.flatnonzero(inf.any(axis=0))[0])]
-                raise AekitError(f"column {bad!r} of {name} contains inf; use a number or NaN")
-            z = values - self.center  # a new array: values may be a view of df
-            z /= self.scale
-            np.clip(z, -MAX_Z, MAX_Z, out=z)
-            observed = ~np.isnan(z)
-            np.copyto(z, 0.0, where=~observed)
-            x[:, as_slice(self.start[self.continuous])] = z
-            mask[:, as_slice(self.continuous)] = observed
+            values = _numeric(df, names, name=name, keep_floats=True)
+            dims, cols = as_slice(self.start[self.continuous]), as_slice(self.continuous)
+            for s in range(0, n, BLOCK_ROWS):  # blocks of rows: the arithmetic stays in cache
+                z = values[s : s + BLOCK_ROWS].astype(np.float64)  # a copy: never df's memory
+                inf = np.isinf(z)
+                if inf.any():
+                    bad = names[int(np.flatnonzero(inf.any(axis=0))[0])]
+                    raise AekitError(f"column {bad!r} of {name} contains inf; use a number or NaN")
+                z -= self.center
+                z /= self.scale
+                np.clip(z, -MAX_Z, MAX_Z, out=z)
+                observed = ~np.isnan(z)
+                np.copyto(z, 0.0, where=~observed)
+                x[s : s + BLOCK_ROWS, dims] = z
+                mask[s : s + BLOCK_ROWS, cols] = observed
         if self.unit:
             names = [self.schema[i].name for i in self.unit]
             values = _numeric(df, names, name=name)
@@ -218,13 +222,17 @@ class TabularEncoder:
         return cls(schema, state["center"], state["scale"], state["fill"])
 
 
-def _numeric(df: pd.DataFrame, names, *, name: str = "X") -> np.ndarray:
-    """The named columns as one float64 array, NaN where missing."""
+def _numeric(df: pd.DataFrame, names, *, name: str = "X", keep_floats=False) -> np.ndarray:
+    """The named columns as one float64 array, NaN where missing (``keep_floats``:
+    columns that are all float32 come as they are, often a view of ``df``)."""
     if not names:
         return np.zeros((len(df), 0))
     every = len(names) == df.shape[1] and list(names) == list(df.columns)
+    part = df if every else df[names]
+    if keep_floats and all(d == np.float32 for d in part.dtypes):
+        return part.to_numpy()
     try:  # every column: no copy of the frame first
-        return (df if every else df[names]).to_numpy(dtype=np.float64, na_value=np.nan)
+        return part.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):
         for c in names:  # find the column at fault, for the message
             try:

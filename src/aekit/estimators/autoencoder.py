@@ -56,10 +56,16 @@ class Autoencoder(BaseAutoencoderEstimator):
         Gaussian with a learned scale per pixel.
     batch_size : int or "auto", default="auto"
         "auto" is ``n // 16`` clipped to [32, 256] (and at most n), for n training
-        rows: small tables get enough steps per epoch, large ones full batches.
+        rows: small tables get enough steps per epoch, large ones full batches;
+        with ``lr_schedule="cosine"``, ``n // 4`` clipped to [128, 1024]: fewer,
+        larger steps.
     max_epochs : int, default=200
     learning_rate : float, default=1e-3
         Adam's step size.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        "cosine" lowers the step size from ``learning_rate`` to a hundredth of
+        it over ``max_epochs`` along a half cosine (Loshchilov & Hutter 2017),
+        so that training settles within ``max_epochs`` at a large initial step.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping (0: watch the training loss).
     patience : int, default=10

@@ -33,6 +33,7 @@ from ..models import Likelihood
 from ..models.networks import member_state
 from ..training import (
     INFERENCE_CHUNK,
+    SCHEDULES,
     CheckpointPlan,
     TrainSettings,
     fingerprint,
@@ -78,6 +79,7 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
     batch_size: int | str = "auto"
     max_epochs: int = 200
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
     validation_fraction: float = 0.1
     patience: int = 10
     max_grad_norm: float | None = None
@@ -105,6 +107,7 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
         resolve_device(self.device)
         check_choice("precision", self.precision, ("float32", "bfloat16"))
         return TrainSettings(
+            schedule=check_choice("lr_schedule", self.lr_schedule, SCHEDULES),
             autocast=torch.bfloat16 if self.precision == "bfloat16" else None,
             batch_size=0,  # set once the number of training rows is known
             max_epochs=check_int("max_epochs", self.max_epochs),
@@ -221,15 +224,15 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
         validation = encoded(encoder, held_out, device, table.name) if len(held_out) else None
         with seeded(seed, device):
             module = self._build_module(encoder, members).to(device)
-            rows = rest.rows(encoder, device)
-            watch = None if monitor is None else monitor(encoder, module)
-            history = self._train(module, rows, validation, settings, watch)
-            if members is None:
-                fitted = [(self, module, history)]
-            else:  # built in the seeded block: their (overwritten) initial weights do not
-                # come from the caller's generator
-                fitted = self._members(module, encoder, history, origin)
-            return [self._finish(est, m, h, encoder, rows, seed, table) for est, m, h in fitted]
+            with rest.rows(encoder, device) as rows:  # a file's: read once, then from disk
+                watch = None if monitor is None else monitor(encoder, module)
+                history = self._train(module, rows, validation, settings, watch)
+                if members is None:
+                    fitted = [(self, module, history)]
+                else:  # built in the seeded block: their (overwritten) initial weights do not
+                    # come from the caller's generator
+                    fitted = self._members(module, encoder, history, origin)
+                return [self._finish(est, m, h, encoder, rows, seed, table) for est, m, h in fitted]
 
     def _adopt_columns(self, table) -> None:
         """The fitted columns (``n_features_in_``, ``feature_names_in_``) and image
@@ -250,7 +253,7 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
     def _settings(self, settings, table, encoder, n_held: int, checkpoint, what) -> TrainSettings:
         """The settings with the batch size for this table and, with a checkpoint
         plan, the checkpointer for this data and these settings."""
-        batch_size = self._batch_size(table.n_rows, n_held, table.path)
+        batch_size = self._batch_size(table.n_rows, n_held, table.path, settings.schedule)
         if checkpoint is not None:
             params = self.get_params()
             params = {k: v for k, v in params.items() if k not in ("verbose", "random_state")}
@@ -260,7 +263,7 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
             checkpoint = checkpoint.open(key)
         return dataclasses.replace(settings, batch_size=batch_size, checkpoint=checkpoint)
 
-    def _batch_size(self, n: int, n_val: int, path=None) -> int:
+    def _batch_size(self, n: int, n_val: int, path=None, schedule="constant") -> int:
         """The batch size for ``n`` rows of which ``n_val`` validate; refuses a split
         that leaves either side empty, and a batch larger than the training rows."""
         n_train = n - n_val
@@ -271,6 +274,9 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
                 "leaves no rows for validation or training; pass more rows or set "
                 "validation_fraction=0"
             )
+        if self.batch_size == "auto" and schedule == "cosine":
+            # fewer, larger steps: ~4 an epoch on small tables, 1024 rows on large ones
+            return min(n_train, 1024, max(128, n_train // 4))
         if self.batch_size == "auto":
             # at least ~16 steps an epoch on small tables, 256 rows a step on large ones
             return min(n_train, 256, max(32, n_train // 16))

@@ -4,7 +4,8 @@ an imputer without ground truth.
 A share of the observed cells of each chunk of a table is hidden (the cells of
 chunk ``i`` drawn by a generator seeded by (seed, :data:`HOLDOUT_TAG`, i), so
 every pass over a file hides the same ones). Early stopping watches the error
-of imputing them on the first :data:`MONITOR_ROWS` rows that have some
+of imputing them on the first rows that have some (:data:`MONITOR_ROWS`, fewer
+for wide rows such as images: at most :data:`MONITOR_CELLS` cells)
 (:meth:`HeldOutCells.monitor`); the fitted imputer reports the error per column
 over all of them (:meth:`HeldOutCells.errors`, the ``expected_error_``).
 """
@@ -22,6 +23,7 @@ from ..data.tabular import numbers
 from ..models import VAEModule
 
 MONITOR_ROWS = 2000  # rows used to watch the held-out cells during training
+MONITOR_CELLS = 200_000  # ... and cells: a wide row (an image) is watched on fewer rows
 HOLDOUT_TAG = 0x686F6C64  # seeds the draws of held-out cells, apart from other draws
 
 
@@ -65,8 +67,9 @@ class HeldOutCells:
         imputing the held-out cells of the first rows that have some; None
         without held-out cells."""
         parts, hidden_parts, rows = [], [], 0
+        limit = min(MONITOR_ROWS, max(1, MONITOR_CELLS // max(len(table.columns), 1)))
         for i, chunk in enumerate(table.chunks()):
-            if rows >= MONITOR_ROWS or self.share == 0:
+            if rows >= limit or self.share == 0:
                 break
             hidden = self.of(i, chunk)
             some = hidden.any(1)
@@ -75,8 +78,8 @@ class HeldOutCells:
             rows += int(some.sum())
         if not rows:
             return None
-        frame = pd.concat(parts).iloc[:MONITOR_ROWS]
-        hidden = np.concatenate(hidden_parts)[:MONITOR_ROWS]
+        frame = pd.concat(parts).iloc[:limit]
+        hidden = np.concatenate(hidden_parts)[:limit]
         return lambda encoder, module: _watch(encoder, module, frame, hidden, n_iter, n_importance)
 
     def errors(self, impute: Callable, table, encoder) -> pd.DataFrame | None:

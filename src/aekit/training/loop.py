@@ -2,7 +2,8 @@
 
 A model only supplies ``loss(x, mask) -> {"loss": scalar, term: scalar, ...}``.
 The loop batches rows by slicing a shuffled index over tensors (no per-sample
-DataLoader work), steps Adam, evaluates on validation rows, and stops early
+DataLoader work), steps Adam at a constant or cosine-scheduled step size
+(:func:`learning_rate`), evaluates on validation rows, and stops early
 (:class:`~aekit.training.stopping.EarlyStopping`), restoring the best weights.
 Losses stay on the device during an epoch; they are read back once per epoch.
 Under ``torchrun`` the loop runs as PyTorch's DistributedDataParallel, each
@@ -36,6 +37,8 @@ from .checkpoint import Checkpointer
 from .stopping import EarlyStopping
 
 INFERENCE_CHUNK = 4096  # rows per forward pass outside training steps
+SCHEDULES = ("constant", "cosine")  # how the step size moves over the epochs
+FINAL_SHARE = 0.01  # where the cosine schedule ends, as a share of the first step size
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class TrainSettings:
     max_epochs: int
     learning_rate: float
     patience: int
+    schedule: str = "constant"  # one of SCHEDULES
     verbose: bool = False
     tol: float = 1e-4  # an epoch improves if the loss drops by more than tol (relative)
     max_grad_norm: float | None = None  # clip each network's gradient norm to this
@@ -72,6 +76,17 @@ def seeded(seed: int, device: torch.device):
         yield
 
 
+def learning_rate(settings: TrainSettings, epoch: int) -> float:
+    """Adam's step size in ``epoch`` (1-based): constant, or falling along a half
+    cosine from ``learning_rate`` at the first epoch towards ``FINAL_SHARE`` of it
+    after the last (a function of the epoch alone: a resumed fit continues it)."""
+    lr = settings.learning_rate
+    if settings.schedule == "constant":
+        return lr
+    low = lr * FINAL_SHARE
+    return low + (lr - low) * (1 + math.cos(math.pi * (epoch - 1) / settings.max_epochs)) / 2
+
+
 def train(
     module: nn.Module,
     data,
@@ -92,8 +107,8 @@ def train(
         :class:`~aekit.training.stopping.EarlyStopping`).
     data : training rows, e.g. :class:`aekit.data.table.TensorRows`
         An object with a ``device`` and ``chunks(rank, size)``, which yields
-        ``(x, mask)`` pairs of shapes (n, width) and (n, n_columns), read anew
-        every epoch (process ``rank`` of ``size`` gets its own shard of each);
+        ``(x, mask)`` pairs of shapes (n, width) and (n, n_columns), asked for
+        anew every epoch (process ``rank`` of ``size`` gets its own shard of each);
         rows are shuffled within each chunk.
     validation : rows with ``x`` and ``mask`` tensors, or None
         Early stopping watches the validation loss, or the training loss without it.
@@ -123,7 +138,7 @@ def train(
     with _progress(description, settings, start, step.main) as advance:
         for epoch in range(start, 1 if finished else settings.max_epochs + 1):
             # a pass over the training rows, one optimiser step per batch
-            values = step.epoch(data)
+            values = step.epoch(data, learning_rate(settings, epoch))
             # the loss terms on the validation rows
             if validation is not None:
                 values.update(_evaluate(module, validation, stopping.count))
@@ -174,9 +189,12 @@ class _Steps:
     def main(self) -> bool:
         return self.rank == 0
 
-    def epoch(self, data) -> dict[str, np.ndarray]:
-        """One pass over the rows; the mean training loss terms, one per member."""
+    def epoch(self, data, lr: float) -> dict[str, np.ndarray]:
+        """One pass over the rows at step size ``lr``; the mean training loss
+        terms, one per member."""
         self.module.train()
+        for group in self.optimiser.param_groups:
+            group["lr"] = lr
         cast, members, bs = self.settings.autocast, self.members, self.batch_size
         sums: dict[str, Tensor] = {}
         n = 0

@@ -1,0 +1,110 @@
+"""The paths that make small fits fast: the cosine schedule, the encoding of
+rows in blocks, the monitor's budget for wide rows and the convolutions'
+inference layout. Each must give what the plain path gives."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import aekit
+from aekit import AekitError, Autoencoder
+from aekit.data import tabular
+from aekit.data.schema import infer_schema
+from aekit.data.table import as_table
+from aekit.estimators.holdout import MONITOR_CELLS, HeldOutCells
+from aekit.models.networks import ConvDecoder, ConvEncoder
+from aekit.training import TrainSettings, learning_rate
+
+
+def _factors(n=300, p=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 2)) @ rng.normal(size=(2, p)) + 0.3 * rng.normal(size=(n, p))
+
+
+def test_the_cosine_schedule_falls_from_the_step_size_to_a_hundredth_of_it():
+    s = TrainSettings(
+        batch_size=8, max_epochs=10, learning_rate=0.02, patience=3, schedule="cosine"
+    )
+    rates = [learning_rate(s, e) for e in range(1, 11)]
+    assert rates[0] == 0.02
+    assert all(a > b for a, b in itertools.pairwise(rates))
+    after_last = 0.0002 + (0.02 - 0.0002) * (1 + math.cos(math.pi)) / 2
+    assert rates[-1] > after_last == pytest.approx(0.0002)
+    constant = TrainSettings(batch_size=8, max_epochs=10, learning_rate=0.02, patience=3)
+    assert {learning_rate(constant, e) for e in range(1, 11)} == {0.02}
+
+
+def test_a_cosine_fit_takes_larger_batches_and_trains_differently():
+    X = _factors()
+    kw = dict(latent_dim=2, max_epochs=4, patience=5, validation_fraction=0.0, random_state=0)
+    plain, cosine = Autoencoder(**kw), Autoencoder(**kw, lr_schedule="cosine")
+    assert plain._batch_size(300, 0) == 32  # n // 16 within [32, 256]
+    assert cosine._batch_size(300, 0, schedule="cosine") == 128  # n // 4 within [128, 1024]
+    assert cosine._batch_size(10_000, 0, schedule="cosine") == 1024
+    a, b = plain.fit(X).transform(X), cosine.fit(X).transform(X)
+    assert not np.allclose(a, b)
+    with pytest.raises(AekitError, match="lr_schedule"):
+        Autoencoder(lr_schedule="linear").fit(X)
+
+
+def test_rows_encoded_in_blocks_equal_rows_encoded_at_once(monkeypatch):
+    X = _factors(50)
+    X[::7, 2] = np.nan
+    df = pd.DataFrame(X.astype(np.float32), columns=[f"c{j}" for j in range(6)])
+    encoder = tabular.TabularEncoder.fit(df, infer_schema(df, array=True))
+    whole, whole_mask = encoder.encode(df)
+    monkeypatch.setattr(tabular, "BLOCK_ROWS", 7)
+    blocks, blocks_mask = encoder.encode(df)
+    assert np.array_equal(whole, blocks) and np.array_equal(whole_mask, blocks_mask)
+    # float32 columns are read as they are, float64 ones converted: the same values
+    wide, wide_mask = encoder.encode(df.astype(np.float64))
+    assert np.array_equal(whole, wide) and np.array_equal(whole_mask, wide_mask)
+    before = df.copy()
+    df.iloc[0, 0] = np.inf
+    with pytest.raises(AekitError, match=r"'c0'.*inf"):
+        encoder.encode(df)
+    df.iloc[0, 0] = before.iloc[0, 0]
+    pd.testing.assert_frame_equal(df, before)  # encoding never writes into the frame
+
+
+def test_the_monitor_watches_fewer_rows_of_wide_tables():
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(3000, 400)))
+    narrow = wide.iloc[:, :30]
+    cells = HeldOutCells(0.1, seed=0)
+    seen = {}
+    for name, frame in (("wide", wide), ("narrow", narrow)):
+        watch = cells.monitor(as_table(frame), n_iter=1, n_importance=1)
+        # the closure's frame: the rows the monitor imputes every epoch
+        held = dict(zip(watch.__code__.co_freevars, watch.__closure__, strict=True))
+        seen[name] = len(held["frame"].cell_contents)
+    assert seen["wide"] == MONITOR_CELLS // 400
+    assert seen["narrow"] == 2000
+
+
+def test_convolutions_give_the_same_values_in_inference_layout():
+    torch.manual_seed(0)
+    shape = (1, 9, 7)
+    enc, dec = ConvEncoder(shape, 2, [4, 6], 5), ConvDecoder(shape, [4, 6], 5, 1)
+    x = torch.rand(11, 2 * 9 * 7)
+    trained = dec(enc(x))  # with gradients: the default layout
+    with torch.no_grad():
+        inferred = dec(enc(x))  # channels last
+    assert inferred.shape == (11, 63)
+    torch.testing.assert_close(inferred, trained.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_an_imputer_fitted_with_the_cosine_schedule_fills_every_cell():
+    X = _factors(200, 5)
+    holed = aekit.ampute(X, "mcar", 0.2, random_state=0)
+    model = Autoencoder(
+        noise="masking", mask_input=True, latent_dim=3, lr_schedule="cosine", max_epochs=20
+    )
+    filled = aekit.Imputer(model, random_state=0).fit_transform(holed)
+    assert not np.isnan(filled).any()
+    assert np.array_equal(filled[~np.isnan(holed)], holed[~np.isnan(holed)])

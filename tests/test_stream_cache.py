@@ -1,0 +1,235 @@
+"""A streamed file is read and encoded once: later passes read its encoded chunks
+back from a temporary cache, the same tensors in the same order."""
+
+import gc
+import os
+import tempfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+
+import aekit
+from aekit import AekitWarning, TableFile
+from aekit.data import stream, table
+from aekit.data.table import StreamedRows, TensorRows, as_table, shard
+
+CPU = torch.device("cpu")
+
+
+def mixed(n, seed=0):
+    """Numbers, 0/1 and text, with holes."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "flag": rng.integers(0, 2, n),
+            "town": rng.choice(["Lund", "Malmo", "Ystad"], n),
+            "c": rng.normal(10, 3, n),
+        }
+    )
+    df.loc[rng.random(n) < 0.15, "a"] = np.nan
+    df.loc[rng.random(n) < 0.1, "town"] = None
+    return df
+
+
+def write(df, path):
+    df.to_csv(path, index=False) if path.suffix == ".csv" else df.to_parquet(path, index=False)
+
+
+@pytest.fixture(params=["csv", "parquet"])
+def path(request, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # caches land here
+    (tmp_path / "tmp").mkdir()
+    out = tmp_path / f"data.{request.param}"
+    write(mixed(250), out)
+    return out
+
+
+def rows_of(path, chunk_rows=60, **kwargs):
+    """(the file's streamed rows, the encoder, the source read fresh)."""
+    t = as_table(TableFile(path, chunk_rows))
+    encoder = t.fit_encoder("continuous")
+    return StreamedRows(t.file, encoder, CPU, **kwargs), encoder, t.file
+
+
+def fresh(source, encoder, rank=0, size=1):
+    """Every chunk read from the file and encoded now, as the rows did before caching."""
+    out = []
+    for chunk in source.chunks():
+        x, mask = encoder.encode(shard(chunk, rank, size), name=str(source.path))
+        if len(x):
+            out.append((x, mask))
+    return out
+
+
+def same(passed, expected):
+    assert len(passed) == len(expected)
+    for (x, mask), (ex, emask) in zip(passed, expected, strict=True):
+        assert x.dtype == torch.float32 and mask.dtype == torch.bool
+        np.testing.assert_array_equal(x.numpy(), ex)
+        np.testing.assert_array_equal(mask.numpy(), emask)
+
+
+def cache_files(rows):
+    return sorted(os.listdir(rows.directory)) if rows.directory else []
+
+
+def test_later_passes_read_the_cache_not_the_file(path):
+    rows, encoder, source = rows_of(path)
+    expected = fresh(source, encoder)
+    same(list(rows.chunks()), expected)  # the first pass reads and writes the cache
+    assert len(cache_files(rows)) == 2 * len(expected)
+    write(mixed(250, seed=1), path)  # the file changes: later passes do not see it
+    for _ in range(2):
+        same(list(rows.chunks()), expected)
+    os.remove(path)
+    same(list(rows.chunks()), expected)
+    rows.close()
+
+
+def test_the_cache_is_removed_on_close_on_exit_and_when_collected(path):
+    rows, encoder, source = rows_of(path)
+    list(rows.chunks())
+    directory = rows.directory
+    assert os.path.isdir(directory)
+    rows.close()
+    assert not os.path.exists(directory)
+    same(list(rows.chunks()), fresh(source, encoder))  # closed: the file, uncached
+    assert not os.path.exists(directory)
+    rows.close()  # twice is fine
+
+    with rows_of(path)[0] as rows:
+        list(rows.chunks())
+        directory = rows.directory
+    assert not os.path.exists(directory)
+
+    rows = rows_of(path)[0]
+    list(rows.chunks())
+    directory = rows.directory
+    del rows
+    gc.collect()
+    assert not os.path.exists(directory)
+
+
+@pytest.mark.parametrize("how", ["break", "raise"])
+def test_an_interrupted_first_pass_leaves_no_trusted_cache(path, how):
+    rows, encoder, _ = rows_of(path)
+    if how == "break":
+        passing = rows.chunks()
+        next(passing), next(passing)
+        passing.close()
+    else:
+        with pytest.raises(RuntimeError):
+            for i, _ in enumerate(rows.chunks()):
+                if i == 1:
+                    raise RuntimeError("the consumer stops")
+    assert rows.cached is None and cache_files(rows) == []
+    write(mixed(250, seed=1), path)  # a later pass reads the (new) file...
+    t = as_table(TableFile(path, 60))
+    same(list(rows.chunks()), fresh(t.file, encoder))
+    assert rows.cached is not None  # ... and, whole, is the cache
+    same(list(rows.chunks()), fresh(t.file, encoder))
+    rows.close()
+
+
+def test_a_disk_that_refuses_the_cache_warns_once_and_streams(path, monkeypatch):
+    rows, encoder, source = rows_of(path)
+    save, calls = np.save, []
+
+    def full(file, arr):
+        calls.append(file)
+        if len(calls) > 3:  # the second chunk's mask: the disk is full
+            raise OSError(28, "No space left on device")
+        save(file, arr)
+
+    monkeypatch.setattr(np, "save", full)
+    expected = fresh(source, encoder)
+    with pytest.warns(AekitWarning, match="cannot keep the encoded rows") as caught:
+        for _ in range(3):
+            same(list(rows.chunks()), expected)
+    assert len(caught) == 1 and len(calls) == 4
+    assert rows.cached is None and cache_files(rows) == []  # the partial chunks are gone
+    rows.close()
+
+
+def test_caching_off_reads_the_file_every_pass(path, monkeypatch):
+    monkeypatch.setattr(table, "CACHE", False)
+    rows, encoder, source = rows_of(path)
+    same(list(rows.chunks()), fresh(source, encoder))
+    assert rows.directory is None
+    write(mixed(250, seed=1), path)
+    same(list(rows.chunks()), fresh(as_table(TableFile(path, 60)).file, encoder))
+
+
+def test_each_process_caches_its_own_shard(path):
+    rows, encoder, source = rows_of(path)
+    expected = fresh(source, encoder, rank=1, size=3)
+    for _ in range(3):  # the first pass writes the shard, the others read it
+        same(list(rows.chunks(1, 3)), expected)
+    assert rows.cached is not None and len(rows.cached) == len(expected)
+    write(mixed(250, seed=1), path)
+    same(list(rows.chunks(1, 3)), expected)
+    # another shard (the whole file, after training) reads the file as before
+    same(list(rows.chunks()), fresh(as_table(TableFile(path, 60)).file, encoder))
+    rows.close()
+
+
+def test_rows_in_memory_close_as_streamed_ones_do():
+    x, mask = torch.zeros(4, 2), torch.ones(4, 2, dtype=torch.bool)
+    with TensorRows(x, mask) as rows:
+        rows.close()
+        (got,) = rows.chunks()
+    assert got[0] is x and got[1] is mask
+
+
+def fitted(model, path, monkeypatch, cache):
+    """``model`` fitted on the file at ``path`` (cached or not), and the number of
+    times the file was read."""
+    monkeypatch.setattr(table, "CACHE", cache)
+    reads, read = [], stream.TableFile.chunks
+
+    def counted(self):
+        reads.append(1)
+        return read(self)
+
+    monkeypatch.setattr(stream.TableFile, "chunks", counted)
+    model.fit(TableFile(path, 60))
+    monkeypatch.setattr(stream.TableFile, "chunks", read)
+    left = [d for d in os.listdir(tempfile.gettempdir()) if d.startswith("aekit-rows-")]
+    assert left == []  # the fit closed its rows
+    return model, len(reads)
+
+
+@pytest.mark.parametrize("path", ["csv"], indirect=True)  # fits: the format does not matter
+@pytest.mark.parametrize(
+    ("model", "after"),  # after: passes over the rows once trained
+    [
+        (aekit.Autoencoder(hidden_dims=(8,), latent_dim=2, max_epochs=4, random_state=0), 0),
+        (aekit.VAE(hidden_dims=(8,), prior="student-t", max_epochs=3, random_state=0), 1),
+    ],
+    ids=["autoencoder", "student-t-vae"],
+)
+def test_a_streamed_fit_gives_what_it_gave_before_the_cache(path, monkeypatch, model, after):
+    on, reads_on = fitted(clone(model), path, monkeypatch, cache=True)
+    off, reads_off = fitted(clone(model), path, monkeypatch, cache=False)
+    assert reads_off - reads_on == on.n_epochs_ + after - 1  # one read for every pass
+    pd.testing.assert_frame_equal(on.history_, off.history_)
+    a, b = on.module_.state_dict(), off.module_.state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.mark.parametrize("path", ["parquet"], indirect=True)
+def test_a_streamed_imputer_fits_what_it_fitted_before_the_cache(path, monkeypatch):
+    model = aekit.Autoencoder(hidden_dims=(8,), latent_dim=2, max_epochs=3)
+    imputer = aekit.Imputer(model=model, n_models=2, random_state=0)
+    on, _ = fitted(clone(imputer), path, monkeypatch, cache=True)
+    off, _ = fitted(clone(imputer), path, monkeypatch, cache=False)
+    df = mixed(40, seed=2)
+    pd.testing.assert_frame_equal(on.transform(df), off.transform(df))
+    for m, n in zip(on.models_, off.models_, strict=True):
+        pd.testing.assert_frame_equal(m.history_, n.history_)

@@ -60,13 +60,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import aekit
 from aekit.data.images import hide_pixels, load_digits_images, mask_images
-from aekit.estimators.presets import preset
+from aekit.estimators.presets import default_model, preset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imputation
 from readme import write_section
 
-ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("tables", "vae", "detector", "scaling", "images", "demo")
 # where a fit's time goes: (label, file suffix, function) of the profiled run
 PARTS = [
@@ -304,7 +303,7 @@ def images(rate: float, n: int = 4000, epochs: int = 3) -> list[dict]:
     X = large_digits(n)
     mask = mask_images(X, "blocks", 144 / 784, size=12, random_state=0)
     X_miss = hide_pixels(X, mask)
-    model = preset("default", X.shape[1:]) or preset("dae", X.shape[1:])
+    model = default_model("impute", X.shape[1:])  # what Imputer() picks for images
     imputer = aekit.Imputer(model.set_params(max_epochs=epochs, patience=epochs + 1))
     seconds, _ = timed(imputer.set_params(random_state=0).fit_transform, X_miss)
     per_epoch = seconds / epochs

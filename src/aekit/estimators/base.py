@@ -274,10 +274,9 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
                 "leaves no rows for validation or training; pass more rows or set "
                 "validation_fraction=0"
             )
-        if self.batch_size == "auto" and schedule == "cosine":
-            # fewer, larger steps: ~4 an epoch on small tables, 1024 rows on large ones
-            return min(n_train, 1024, max(128, n_train // 4))
         if self.batch_size == "auto":
+            if schedule == "cosine":  # fewer, larger steps: ~4 an epoch, at most 1024 rows
+                return min(n_train, 1024, max(128, n_train // 4))
             # at least ~16 steps an epoch on small tables, 256 rows a step on large ones
             return min(n_train, 256, max(32, n_train // 16))
         if self.batch_size > n_train:

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import aekit
-from aekit import AekitError, Autoencoder
+from aekit import AekitError, Autoencoder, indexing
 from aekit.data import tabular
 from aekit.data.schema import infer_schema
 from aekit.data.table import as_table
@@ -57,11 +57,20 @@ def test_rows_encoded_in_blocks_equal_rows_encoded_at_once(monkeypatch):
     X = _factors(50)
     X[::7, 2] = np.nan
     df = pd.DataFrame(X.astype(np.float32), columns=[f"c{j}" for j in range(6)])
-    encoder = tabular.TabularEncoder.fit(df, infer_schema(df, array=True))
+    schema = infer_schema(df, array=True)
+    monkeypatch.setattr(indexing, "BLOCK_CELLS", 10**9)  # the whole table at once
+    encoder = tabular.TabularEncoder.fit(df, schema)
     whole, whole_mask = encoder.encode(df)
-    monkeypatch.setattr(tabular, "BLOCK_ROWS", 7)
+    monkeypatch.setattr(indexing, "BLOCK_CELLS", 7 * 6)  # blocks of 7 rows
     blocks, blocks_mask = encoder.encode(df)
     assert np.array_equal(whole, blocks) and np.array_equal(whole_mask, blocks_mask)
+    # the statistics in blocks: the same sums in the same order, so the same bits
+    stats = tabular.TabularEncoder.fit(df, schema)
+    for key in ("center", "scale", "fill", "low", "high"):
+        assert np.array_equal(getattr(stats, key), getattr(encoder, key)), key
+    values = df.to_numpy(np.float64)
+    assert np.allclose(stats.center, np.nanmean(values, axis=0), rtol=1e-14, atol=0)
+    assert np.allclose(stats.scale, np.nanstd(values, axis=0), rtol=1e-14, atol=0)
     # float32 columns are read as they are, float64 ones converted: the same values
     wide, wide_mask = encoder.encode(df.astype(np.float64))
     assert np.array_equal(whole, wide) and np.array_equal(whole_mask, wide_mask)
@@ -71,6 +80,30 @@ def test_rows_encoded_in_blocks_equal_rows_encoded_at_once(monkeypatch):
         encoder.encode(df)
     df.iloc[0, 0] = before.iloc[0, 0]
     pd.testing.assert_frame_equal(df, before)  # encoding never writes into the frame
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "one column", "complete", "huge"])
+def test_column_summaries_in_blocks_equal_one_pass_over_the_table(monkeypatch, layout):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 5)) * [1, 10, 1e-3, 1e4, 1]
+    if layout != "complete":
+        X[rng.random(X.shape) < 0.2] = np.nan
+    if layout == "huge":
+        X[:, 1] *= 1e290  # summed in units of its largest value
+    X = X[:, :1] if layout == "one column" else np.asarray(X, order="F" if layout == "F" else "C")
+    monkeypatch.setattr(indexing, "BLOCK_CELLS", 10**9)
+    whole = tabular._summary(X)
+    for cells in (1, 7, 64):  # blocks of rows of a row-major array, of columns of the other
+        monkeypatch.setattr(indexing, "BLOCK_CELLS", cells)
+        for a, b in zip(whole, tabular._summary(X), strict=True):
+            assert np.array_equal(a, b), cells
+    mean, std, low, high, missing = whole
+    assert np.allclose(mean, np.nanmean(X, axis=0), rtol=1e-13, atol=0)
+    unit = np.nanmax(np.abs(X), axis=0)
+    unit = np.where(unit > 1e150, unit, 1.0)  # nanstd would overflow
+    assert np.allclose(std, np.nanstd(X / unit, axis=0) * unit, rtol=1e-13, atol=0)
+    assert np.array_equal(low, np.nanmin(X, axis=0)) and np.array_equal(high, np.nanmax(X, axis=0))
+    assert np.array_equal(missing, np.isnan(X).any(axis=0))
 
 
 def test_the_monitor_watches_fewer_rows_of_wide_tables():

@@ -1,4 +1,5 @@
-"""Positions of encoded dimensions, read and written as views where they can be.
+"""Positions of encoded dimensions, read and written as views where they can be,
+and the blocks in which a table's columns are summarised.
 
 Shared by the data layer (the encoder writes each family of columns) and the
 model layer (the likelihood reads them): a family whose positions form one run
@@ -7,6 +8,33 @@ backward is a scatter, the costliest kernel of a wide row's training step).
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+BLOCK_CELLS = 1 << 16  # cells of a block of a table processed at a time (float64: in cache)
+
+
+def block_rows(width: int) -> int:
+    """Rows of a block of :data:`BLOCK_CELLS` cells, for a table ``width`` wide."""
+    return max(1, BLOCK_CELLS // max(width, 1))
+
+
+def blocks(values: np.ndarray):
+    """``(columns, block)``: views of ``values`` (n, d) of about :data:`BLOCK_CELLS`
+    cells, in the order of the array's memory, so that each column's reductions
+    run as in one pass over the whole array: blocks of rows of a row-major array
+    (``columns`` is ``slice(None)``), blocks of whole columns of a column-major
+    one (a pandas frame's) or of a single column (whose sums numpy takes
+    pairwise along the column)."""
+    n, d = values.shape
+    if d == 1 or abs(values.strides[0]) < abs(values.strides[1]):  # column-major
+        step = max(1, BLOCK_CELLS // max(n, 1))
+        for s in range(0, d, step):
+            yield slice(s, s + step), values[:, s : s + step]
+    else:
+        step = block_rows(d)
+        for s in range(0, n, step):
+            yield slice(None), values[s : s + step]
 
 
 def contiguous(index) -> slice | None:

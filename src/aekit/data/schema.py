@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError
+from ..indexing import blocks
 from .times import DATETIME, check_datetime, text_format, to_days
 
 KINDS = ("continuous", "binary", "categorical", "unit")
@@ -387,15 +388,24 @@ def _infer_numeric(df: pd.DataFrame, column_types: dict, array: bool) -> dict[in
     # in the columns' own dtype (no float64 copy of a float32 table; a view of a
     # table of one float block)
     values = (df if len(picked) == df.shape[1] else df.iloc[:, picked]).to_numpy()
-    if values.dtype.kind != "f":
-        values = values.astype(np.float64)
-    seen = ~np.isnan(values)
-    zero, one = (values == 0).any(axis=0), (values == 1).any(axis=0)
-    only01 = ((values == 0) | (values == 1) | ~seen).all(axis=0)
-    fine = seen.any(axis=0) & ~np.isinf(values).any(axis=0)
+    d = len(picked)
+    zero, one, seen_any, inf_any = (np.zeros(d, dtype=bool) for _ in range(4))
+    only01, whole = np.ones(d, dtype=bool), np.ones(d, dtype=bool)
+    for cols, block in blocks(values):  # in cache, without copies of the whole table
+        if block.dtype.kind != "f":
+            block = block.astype(np.float64)
+        seen = ~np.isnan(block)
+        is0, is1 = block == 0, block == 1
+        zero[cols] |= is0.any(axis=0)
+        one[cols] |= is1.any(axis=0)
+        only01[cols] &= (is0 | is1 | ~seen).all(axis=0)
+        seen_any[cols] |= seen.any(axis=0)
+        inf_any[cols] |= np.isinf(block).any(axis=0)
+        whole[cols] &= ((block == np.rint(block)) | ~seen).all(axis=0)
+    fine = seen_any & ~inf_any
     floats = np.array([dtypes[i].kind == "f" for i in picked])
     binary = only01 & zero & one & ~(floats & array)
-    whole = floats & ((values == np.rint(values)) | ~seen).all(axis=0)
+    whole &= floats
     out = {}
     for j, i in enumerate(picked):
         if fine[j]:

@@ -22,12 +22,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError
-from ..indexing import as_slice
+from ..indexing import as_slice, block_rows, blocks
 from .schema import Column, check_columns
 from .times import from_days, to_days
 
 MAX_Z = 1e6  # standardised values beyond ±MAX_Z (new rows only) are clipped: scores stay finite
-BLOCK_ROWS = 4096  # rows encoded at a time
 HUGE = 1e150  # columns with values beyond this are summarised in units of their largest value
 
 
@@ -71,14 +70,13 @@ class TabularEncoder:
         schema = list(schema)
         df = _as_numbers(df, schema)
         cont = [c.name for c in schema if c.kind == "continuous"]
-        values = _numeric(df, cont)
-        center, scale = _nan_mean_std(values)
+        center, scale, *extremes = _summary(_numeric(df, cont, keep_floats=True))
         # a constant column has std 0; dividing by 1 keeps it at 0 instead of NaN
         scale = np.where(scale > 0, scale, 1.0)
-        cont_bounds = iter(zip(*numeric_bounds(values, center, scale), strict=True))
-        units = _numeric(df, [c.name for c in schema if c.kind == "unit"])
-        unit_mean = np.nanmean(units, axis=0) if units.shape[1] else np.zeros(0)
-        unit_bounds = iter(zip(*numeric_bounds(units, 0.0, 1.0, unit_mean), strict=True))
+        cont_bounds = iter(zip(*numeric_bounds(*extremes, center, scale), strict=True))
+        units = _numeric(df, [c.name for c in schema if c.kind == "unit"], keep_floats=True)
+        unit_mean, _, *extremes = _summary(units, std=False)
+        unit_bounds = iter(zip(*numeric_bounds(*extremes, 0.0, 1.0, unit_mean), strict=True))
         unit_mean = iter(unit_mean)
         fill, low, high = [], [], []
         for col in schema:
@@ -116,8 +114,9 @@ class TabularEncoder:
             names = [self.schema[i].name for i in self.continuous]
             values = _numeric(df, names, name=name, keep_floats=True)
             dims, cols = as_slice(self.start[self.continuous]), as_slice(self.continuous)
-            for s in range(0, n, BLOCK_ROWS):  # blocks of rows: the arithmetic stays in cache
-                z = values[s : s + BLOCK_ROWS].astype(np.float64)  # a copy: never df's memory
+            step = block_rows(values.shape[1])
+            for s in range(0, n, step):  # blocks of rows: the arithmetic stays in cache
+                z = values[s : s + step].astype(np.float64)  # a copy: never df's memory
                 inf = np.isinf(z)
                 if inf.any():
                     bad = names[int(np.flatnonzero(inf.any(axis=0))[0])]
@@ -127,8 +126,8 @@ class TabularEncoder:
                 np.clip(z, -MAX_Z, MAX_Z, out=z)
                 observed = ~np.isnan(z)
                 np.copyto(z, 0.0, where=~observed)
-                x[s : s + BLOCK_ROWS, dims] = z
-                mask[s : s + BLOCK_ROWS, cols] = observed
+                x[s : s + step, dims] = z
+                mask[s : s + step, cols] = observed
         if self.unit:
             names = [self.schema[i].name for i in self.unit]
             values = _numeric(df, names, name=name)
@@ -246,23 +245,70 @@ def _numeric(df: pd.DataFrame, names, *, name: str = "X", keep_floats=False) -> 
         raise
 
 
-def _nan_mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and (population) standard deviations over the non-NaN cells,
-    as ``np.nanmean`` and ``np.nanstd`` give them, with one temporary array
-    instead of their copies of the whole table. A column with values beyond
-    :data:`HUGE` is summarised in units of its largest value, so that squares
-    do not overflow."""
-    seen = ~np.isnan(values)
-    count = seen.sum(axis=0)
-    big = np.fmax.reduce(np.abs(values), axis=0, initial=0.0)  # NaN-skipping; fast
+def _blocks(values: np.ndarray):
+    """:func:`~aekit.indexing.blocks` of ``values``, as float64 copies."""
+    for cols, block in blocks(values):
+        yield cols, block.astype(np.float64)
+
+
+def _column_sums(values: np.ndarray, term) -> tuple[np.ndarray, np.ndarray]:
+    """(count, sum) over the non-NaN cells of each column of ``term(block,
+    columns)``, block by block (:func:`_blocks`), in the order, and so to the
+    bit, of numpy's column-wise sum over the whole array."""
+    d = values.shape[1]
+    count, total = np.zeros(d, dtype=np.int64), np.zeros(d)
+    for cols, block in _blocks(values):
+        seen = ~np.isnan(block)
+        block = term(block, cols)
+        count[cols] += seen.sum(axis=0)
+        if cols == slice(None):  # a block of rows: added after the rows before it
+            stacked, seen = np.concatenate([total[None], block]), np.concatenate([seen[:1], seen])
+            seen[0] = True
+            total = np.add.reduce(stacked, axis=0, where=seen)
+        else:
+            total[cols] = np.add.reduce(block, axis=0, where=seen)
+    return count, total
+
+
+def _summary(values: np.ndarray, *, std: bool = True):
+    """``(mean, std, low, high, missing)`` of each column of ``values`` (n, d)
+    over its non-NaN cells: the mean and (population) standard deviation as
+    ``np.nanmean`` and ``np.nanstd`` give them (``std=False``: None), the
+    smallest and largest value, and whether a cell is missing. Computed on
+    blocks that stay in cache (:func:`_blocks`), not on copies of the whole
+    table. A column with values beyond :data:`HUGE` is summed in units of its
+    largest value, so that squares do not overflow."""
+    d = values.shape[1]
+    low, high = np.full(d, np.inf), np.full(d, -np.inf)
+
+    def extremes(block, cols):  # fmin and fmax skip NaN
+        low[cols] = np.fmin(low[cols], np.fmin.reduce(block, axis=0, initial=np.inf))
+        high[cols] = np.fmax(high[cols], np.fmax.reduce(block, axis=0, initial=-np.inf))
+        return block
+
+    count, total = _column_sums(values, extremes)
+    big = np.where(count > 0, np.fmax(np.abs(low), np.abs(high)), 0.0)
     unit = np.where(big > HUGE, big, 1.0)
-    if (unit != 1.0).any():
-        values = values / unit
+    scaled = bool((unit != 1.0).any())
+
+    def units(block, cols):
+        return block / unit[cols] if scaled else block
+
+    if scaled:  # summed again, in units of each column's largest value
+        count, total = _column_sums(values, units)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.add.reduce(values, axis=0, where=seen) / count
-        dev = values - mean
-        np.square(dev, out=dev)
-        return mean * unit, np.sqrt(np.add.reduce(dev, axis=0, where=seen) / count) * unit
+        mean = total / count
+    sd = None
+    if std:
+
+        def squares(block, cols):
+            dev = units(block, cols) - mean[cols]
+            return np.square(dev, out=dev)
+
+        _, total = _column_sums(values, squares)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(total / count) * unit
+    return mean * unit, sd, low, high, count < len(values)
 
 
 def numbers(s: pd.Series, col: Column) -> np.ndarray:
@@ -284,16 +330,12 @@ def _as_numbers(df: pd.DataFrame, schema) -> pd.DataFrame:
     return out
 
 
-def numeric_bounds(values: np.ndarray, center, scale, fill=0.0):
+def numeric_bounds(low, high, missing, center, scale, fill=0.0):
     """The encoded extremes of numeric columns, ``(low, high)`` of shape
-    (n_columns,): ``(min - center) / scale`` and ``(max - center) / scale`` over
-    the observed cells, widened to the encoded ``fill`` of a column with missing
-    cells. ``values`` (n, n_columns), NaN where missing."""
-    if not values.shape[1]:
-        return np.zeros(0), np.zeros(0)
-    low = (np.nanmin(values, axis=0) - center) / scale
-    high = (np.nanmax(values, axis=0) - center) / scale
-    missing = np.isnan(values).any(axis=0)
+    (n_columns,): ``(min - center) / scale`` and ``(max - center) / scale`` of
+    the observed extremes ``low`` and ``high``, widened to the encoded ``fill``
+    of a column with ``missing`` cells."""
+    low, high = (low - center) / scale, (high - center) / scale
     fill = np.broadcast_to(fill, low.shape)
     return np.where(missing, np.minimum(low, fill), low), np.where(
         missing, np.maximum(high, fill), high

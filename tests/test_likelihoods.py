@@ -95,3 +95,45 @@ def test_mean_and_sample_are_valid_rows(lik):
     }
     # the draws follow the probabilities: level frequencies near their mean probability
     torch.testing.assert_close(draw[:, 2:5].mean(0), mean[:, 2:5].mean(0), atol=0.07, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "mu_shape, scale_shape",
+    [((40, 6), (6,)), ((5, 40, 6), (6,)), ((3, 40, 6), (3, 1, 6))],  # a row, K draws, members
+)
+def test_gaussian_cells_and_their_gradient_are_the_written_out_expression(mu_shape, scale_shape):
+    from aekit.models.likelihoods import HALF_LOG_2PI, _GaussianLogProb
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 6, generator=gen, dtype=torch.float64)
+    mu = torch.randn(*mu_shape, generator=gen, dtype=torch.float64, requires_grad=True)
+    scale = (torch.rand(*scale_shape, generator=gen, dtype=torch.float64) + 0.5).requires_grad_()
+    ours = _GaussianLogProb.apply(x, mu, scale)
+    z = (x - mu) / scale
+    reference = -0.5 * z.square() - (scale.log() + HALF_LOG_2PI)
+    assert torch.allclose(ours, reference, rtol=1e-12, atol=1e-12)
+    weight = torch.randn(ours.shape, generator=gen, dtype=torch.float64)
+    got = torch.autograd.grad((ours * weight).sum(), (mu, scale))
+    expected = torch.autograd.grad((reference * weight).sum(), (mu, scale))
+    for a, b in zip(got, expected, strict=True):
+        assert a.shape == b.shape and torch.allclose(a, b, rtol=1e-10, atol=1e-10)
+    assert torch.autograd.gradcheck(lambda m, s: _GaussianLogProb.apply(x, m, s), (mu, scale))
+
+
+def test_a_complete_batch_scores_as_a_masked_one_with_every_cell_seen():
+    lik = Likelihood(["continuous", "binary", "categorical"], [1, 1, 3])
+    gen = torch.Generator().manual_seed(1)
+    params = torch.randn(8, 5, generator=gen)
+    x = torch.cat(
+        [torch.randn(8, 1, generator=gen), torch.ones(8, 1), torch.eye(3)[[0, 1, 2] * 2 + [0, 1]]],
+        1,
+    )
+    full = lik.log_prob(params, x, torch.ones(8, 3, dtype=torch.bool))
+    mask = torch.ones(8, 3, dtype=torch.bool)
+    mask[0, 0] = False  # one hidden cell: that cell alone becomes 0
+    part = lik.log_prob(params, x, mask)
+    assert (
+        part[0, 0] == 0
+        and torch.equal(part[1:], full[1:])
+        and torch.equal(part[0, 1:], full[0, 1:])
+    )

@@ -156,8 +156,7 @@ class Likelihood(nn.Module):
         if len(self.cont_cols):
             scale = self.scale
             dims = self.cont_dims if self._cont is None else self._cont
-            z = (x[..., dims] - params[..., dims]) / scale
-            parts.append(-0.5 * z.square() - (scale.log() + HALF_LOG_2PI))
+            parts.append(_GaussianLogProb.apply(x[..., dims], params[..., dims], scale))
         if len(self.bin_cols):
             dims = self.bin_dims if self._bin is None else self._bin
             logits = params[..., dims]
@@ -178,6 +177,8 @@ class Likelihood(nn.Module):
             out = torch.cat([p.expand(*shape, p.shape[-1]) for p in parts], -1)
         if not self._in_order:
             out = out[..., self.column_order]
+        if mask.device.type == "cpu" and bool(mask.all()):  # (a check that syncs a GPU)
+            return out  # nothing to zero: a complete batch skips a kernel and its gradient
         return torch.where(mask, out, torch.zeros((), dtype=out.dtype, device=out.device))
 
     def expand_mask(self, mask: Tensor) -> Tensor:
@@ -228,3 +229,29 @@ class Likelihood(nn.Module):
             onehot = F.one_hot(level, self.cat_index.shape[1]).to(params.dtype)
             out[..., self.cat_index[self.cat_valid]] = onehot[..., self.cat_valid]
         return out
+
+
+class _GaussianLogProb(torch.autograd.Function):
+    """``log N(x | mu, scale)`` per cell, with the gradient written out: the
+    same values as the expression ``-z²/2 - log scale - log √(2π)`` with
+    ``z = (x - mu) / scale``, in three kernels forward and five backward
+    instead of the fourteen autograd runs for it (a small network's training
+    step is mostly such elementwise kernels). ``x`` is data (no gradient);
+    ``mu`` (..., n, d) and ``scale`` (d,) or (members, 1, d) broadcast."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, mu: Tensor, scale: Tensor) -> Tensor:
+        z = (x - mu).div_(scale)
+        ctx.save_for_backward(z, scale)
+        ctx.shapes = mu.shape, scale.shape
+        return torch.addcmul(-(scale.log() + HALF_LOG_2PI), z, z, value=-0.5)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        z, scale = ctx.saved_tensors
+        mu_shape, scale_shape = ctx.shapes
+        gz = grad * z
+        d_mu = (gz / scale).sum_to_size(mu_shape)  # d/dmu = z / scale
+        # d/dscale = (z² - 1) / scale
+        d_scale = (gz * z - grad).sum_to_size(scale_shape) / scale
+        return None, d_mu, d_scale

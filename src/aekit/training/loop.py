@@ -196,7 +196,7 @@ class _Steps:
         for group in self.optimiser.param_groups:
             group["lr"] = lr
         cast, members, bs = self.settings.autocast, self.members, self.batch_size
-        sums: dict[str, Tensor] = {}
+        steps: list[tuple[dict[str, Tensor], int]] = []  # each step's terms and rows
         n = 0
         for x, mask in data.chunks(self.rank, self.size):
             if members is None:
@@ -208,16 +208,24 @@ class _Steps:
                 with torch.autocast(self.device.type, cast, enabled=cast is not None):
                     terms = self.loss_of(x[idx], mask[idx])
                 self.optimiser.zero_grad(set_to_none=True)
-                terms["loss"].sum().backward()  # members are independent: sum their losses
+                loss = terms["loss"]  # members are independent: the sum of their losses
+                (loss.sum() if loss.dim() else loss).backward()
                 if self.settings.max_grad_norm is not None:
                     clip_gradients(self.params, self.settings.max_grad_norm, members)
                 self.optimiser.step()
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0) + v.detach() * idx.shape[-1]
+                steps.append(({k: v.detach() for k, v in terms.items()}, idx.shape[-1]))
             n += len(x)
         if n == 0:
             raise AekitError(f"{self.description}: no training rows")
-        return {f"train_{k}": _per_member(v / n, members or 1) for k, v in sums.items()}
+        # the row-weighted mean of each term, in a few kernels once an epoch rather
+        # than a few every step (a small table's step is mostly kernel launches)
+        rows = torch.tensor([b for _, b in steps], dtype=torch.float32, device=self.device)
+        out = {}
+        for k in steps[0][0]:
+            values = torch.stack([t[k].float() for t, _ in steps])  # (steps,) or (steps, members)
+            total = (values * rows.view(-1, *[1] * (values.dim() - 1))).sum(0)
+            out[f"train_{k}"] = _per_member(total / n, members or 1)
+        return out
 
 
 @contextmanager

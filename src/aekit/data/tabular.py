@@ -124,10 +124,11 @@ class TabularEncoder:
                 z -= self.center
                 z /= self.scale
                 np.clip(z, -MAX_Z, MAX_Z, out=z)
-                observed = ~np.isnan(z)
-                np.copyto(z, 0.0, where=~observed)
+                missing = np.isnan(z)
+                if missing.any():  # a complete block skips the fill
+                    np.copyto(z, 0.0, where=missing)
                 x[s : s + step, dims] = z
-                mask[s : s + step, cols] = observed
+                mask[s : s + step, cols] = ~missing
         if self.unit:
             names = [self.schema[i].name for i in self.unit]
             values = _numeric(df, names, name=name)

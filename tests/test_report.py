@@ -14,7 +14,15 @@ import pytest
 import aekit
 from aekit import VAE, AnomalyDetector, Autoencoder, Imputer
 from aekit.cli import main
-from aekit.report import Report, figures, save_figures
+from aekit.report import (
+    Report,
+    figures,
+    imputation_trace,
+    imputed_distributions,
+    missingness_pattern,
+    save_figures,
+)
+from aekit.report.diagnostics import TRACE_COPIES
 
 QUICK = dict(latent_dim=2, hidden_dims=(16,), max_epochs=15)
 
@@ -68,7 +76,15 @@ def frame():
         (lambda: VAE(**QUICK, random_state=0), {"training", "latent_map", "reconstructions"}),
         (
             lambda: Imputer(Autoencoder(**QUICK, noise="masking"), n_models=2, random_state=0),
-            {"training", "imputation_errors", "latent_map", "reconstructions"},
+            {
+                "training",
+                "imputation_errors",
+                "latent_map",
+                "reconstructions",
+                "imputed_distributions",
+                "missingness_pattern",
+                "imputation_trace",
+            },
         ),
         (
             lambda: AnomalyDetector(VAE(**QUICK), contamination=0.05, random_state=0),
@@ -149,3 +165,49 @@ def test_cli_report_end_to_end(tmp_path, frame, capsys):
         assert main(args) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], err
+
+
+def test_imputation_diagnostics_draw_what_mice_users_check(frame):
+    imputer = Imputer(Autoencoder(**QUICK, noise="masking"), n_models=2, random_state=0)
+    imputer.fit(frame)
+    filled = imputer.transform(frame)
+    holes = frame.isna()
+    # observed against imputed values: a panel per column with missing cells
+    fig = imputed_distributions(imputer, frame, filled)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == int(holes.any().sum()) == 4
+    for ax in panels:
+        name = ax.get_title().split(" (")[0]
+        assert ax.get_title() == f"{name} ({int(holes[name].sum())} imputed)"
+        heights = [p.get_height() for p in ax.patches]
+        assert sum(h > 0 for h in heights) >= 2  # observed and imputed both drawn
+    group = next(ax for ax in panels if ax.get_title().startswith("group"))
+    assert [t.get_text() for t in group.get_xticklabels()] == ["a", "b", "c"]
+    # the missingness pattern: the patterns of the table, the complete rows first
+    fig = missingness_pattern(imputer, frame)
+    shown = fig.axes[0].images[0].get_array()
+    patterns = {tuple(r) for r in holes.to_numpy()}
+    assert shown.shape == (len(patterns), 4, 3)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[0] == f"{int((~holes.any(axis=1)).sum())} rows"
+    assert sum(int(t.split()[0]) for t in labels) == len(frame)
+    # the trace: the last round is what transform wrote, in standard deviations
+    fig = imputation_trace(imputer, frame)
+    lines = {ln.get_label(): ln.get_ydata() for ln in fig.axes[0].lines if ln.get_label()[0] != "_"}
+    assert set(lines) == {"x", "y", "z"}
+    encoder = imputer.models_[0].encoder_
+    for j, name in enumerate(["x", "y", "z"]):
+        assert len(lines[name]) == max(imputer.n_iter_)
+        written = (filled.loc[holes[name], name].mean() - encoder.center[j]) / encoder.scale[j]
+        assert lines[name][-1] == pytest.approx(written, abs=1e-4)
+
+
+def test_the_trace_of_a_vae_imputer_is_by_copy_and_nothing_is_drawn_without_holes(frame):
+    imputer = Imputer(VAE(**QUICK), random_state=0).fit(frame)
+    fig = imputation_trace(imputer, frame)
+    lines = [ln for ln in fig.axes[0].lines if ln.get_label()[0] != "_"]
+    assert len(lines) == 3 and all(len(ln.get_ydata()) == TRACE_COPIES for ln in lines)
+    assert all(np.ptp(ln.get_ydata()) > 0 for ln in lines)  # copies differ: draws
+    complete = frame.dropna()
+    for draw in (imputed_distributions, missingness_pattern, imputation_trace):
+        assert draw(imputer, complete) is None

@@ -1,7 +1,8 @@
 """Figures and reports: PNG with matplotlib, and one self-contained HTML file.
 
 The figure functions take a fitted estimator (and data where the figure needs
-it) and return a matplotlib ``Figure`` (:mod:`.figures`); the image grids take
+it) and return a matplotlib ``Figure`` (:mod:`.figures`, and the diagnostics of
+an imputation in :mod:`.diagnostics`); the image grids take
 arrays (:mod:`.draw`); :class:`Report` collects figures and tables into one HTML
 file whose images are embedded (:mod:`.page`), with no script and no external
 reference, so it can be mailed or archived as it is.
@@ -11,6 +12,7 @@ reference, so it can be mailed or archived as it is.
 >>> report.write("report.html")                              # doctest: +SKIP
 """
 
+from .diagnostics import imputation_trace, imputed_distributions, missingness_pattern
 from .draw import MISSING_COLOUR, image_grid, image_rows, imputation_grid
 from .figures import (
     figures,
@@ -33,7 +35,10 @@ __all__ = [
     "image_rows",
     "imputation_errors",
     "imputation_grid",
+    "imputation_trace",
+    "imputed_distributions",
     "latent_map",
+    "missingness_pattern",
     "reconstruction_grid",
     "reconstructions",
     "sample_grid",

@@ -1,8 +1,9 @@
 """Figures of fitted models: training curves, the latent space,
-reconstructions, imputation errors, anomaly scores, and image grids of
-reconstructions and samples. Each takes a fitted estimator (and data where the
-figure needs it) and returns a matplotlib ``Figure``; :func:`figures` gives
-every one that applies, :func:`save_figures` writes them as PNG."""
+reconstructions, imputation errors and diagnostics (:mod:`.diagnostics`),
+anomaly scores, and image grids of reconstructions and samples. Each takes a
+fitted estimator (and data where the figure needs it) and returns a matplotlib
+``Figure``; :func:`figures` gives every one that applies, :func:`save_figures`
+writes them as PNG."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..data.tabular import numbers
 from ..errors import AekitError
 from ..estimators import AnomalyDetector, Imputer
 from ..estimators.base import BaseAutoencoderEstimator
+from .diagnostics import imputation_trace, imputed_distributions, missingness_pattern
 from .draw import image_grid, image_rows, imputation_grid, subplots, write_png
 
 
@@ -236,6 +238,9 @@ def figures(model, X=None, labels=None) -> dict:
             data = imputer.transform(X)
             if images and np.isnan(np.asarray(X, dtype=np.float64)).any():
                 out["imputations"] = imputation_grid(X, data)
+            out["imputed_distributions"] = imputed_distributions(imputer, X, data)
+            out["missingness_pattern"] = missingness_pattern(imputer, X)
+            out["imputation_trace"] = imputation_trace(imputer, X)
         out["latent_map"] = latent_map(models[0], data, labels)
         out["reconstructions"] = reconstructions(models[0], data)
         if detector is not None:

@@ -23,6 +23,9 @@ TITLES = {
     "reconstructions": "Reconstructions against the data",
     "scores": "Anomaly scores",
     "imputations": "Images with holes (red) and their imputations",
+    "imputed_distributions": "Observed and imputed values per column",
+    "missingness_pattern": "Missingness pattern of the table",
+    "imputation_trace": "Trace of the imputation",
     "samples": "New images drawn from the model",
 }
 

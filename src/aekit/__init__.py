@@ -12,7 +12,7 @@ from . import metrics, report
 from .data.missing import ampute
 from .data.stream import TableFile
 from .errors import AekitError, AekitWarning, ModelFileError
-from .estimators import VAE, AnomalyDetector, Autoencoder, Imputer, load, pool, save
+from .estimators import VAE, AnomalyDetector, Autoencoder, Imputer, analyze, load, pool, save
 from .version import __version__
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "TableFile",
     "__version__",
     "ampute",
+    "analyze",
     "load",
     "metrics",
     "pool",

@@ -4,7 +4,7 @@ from .anomaly import AnomalyDetector
 from .autoencoder import Autoencoder
 from .impute import Imputer
 from .persist import load, save
-from .pooling import PooledEstimate, pool
+from .pooling import PooledEstimate, analyze, pool
 from .vae import VAE
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "Autoencoder",
     "Imputer",
     "PooledEstimate",
+    "analyze",
     "load",
     "pool",
     "save",

@@ -1,31 +1,67 @@
-"""``aekit.pool``: Rubin's rules for the m analyses of m imputed datasets."""
+"""``aekit.pool`` and ``aekit.analyze``: Rubin's rules for the m analyses of m
+imputed datasets, with Barnard & Rubin's small-sample degrees of freedom."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+from scipy import stats
 
 from ..errors import AekitError
 
 
 @dataclass(frozen=True)
 class PooledEstimate:
-    """Rubin's rules applied to m analyses of m imputed datasets."""
+    """Rubin's rules applied to m analyses of m imputed datasets.
+
+    With ``dof_complete`` (ν_com, the complete-data analysis's degrees of
+    freedom) ``dof`` is Barnard & Rubin's (1999) ν̃ = ν_m ν_obs / (ν_m + ν_obs),
+    ν_obs = (ν_com + 1) / (ν_com + 3) · ν_com · (1 - λ), never above ν_com (what
+    R's ``mice::pool`` and SAS's ``PROC MIANALYZE EDF=`` use); without it,
+    Rubin's (1987) ν_m = (m - 1) / λ², as if ν_com were infinite.
+    """
 
     estimate: np.ndarray  # Q̄ = mean of the m estimates
     within: np.ndarray  # Ū = mean of the m variances
     between: np.ndarray  # B = variance of the m estimates (ddof=1)
     total: np.ndarray  # T = Ū + (1 + 1/m) B
-    dof: np.ndarray  # ν = (m - 1) (1 + 1/r)², r = (1 + 1/m) B / Ū
+    dof: np.ndarray  # degrees of freedom of the t reference distribution (see above)
     fmi: np.ndarray  # fraction of missing information, (r + 2/(ν + 3)) / (r + 1)
+    riv: np.ndarray  # r = (1 + 1/m) B / Ū, the relative increase in variance
+    m: int = 2
 
     @property
     def std_error(self) -> np.ndarray:
         return np.sqrt(self.total)
 
+    @property
+    def lambda_(self) -> np.ndarray:
+        """λ = (1 + 1/m) B / T, the share of the total variance due to missingness."""
+        return self.riv / (1 + self.riv)
 
-def pool(estimates, variances) -> PooledEstimate:
+    @property
+    def t(self) -> np.ndarray:
+        """Q̄ / √T, the statistic of the test of Q = 0."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.estimate / self.std_error
+
+    @property
+    def p_value(self) -> np.ndarray:
+        """Two-sided p-value of the test of Q = 0 on ``dof`` degrees of freedom."""
+        return 2 * stats.t.sf(np.abs(self.t), self.dof)
+
+    def interval(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high): the ``level`` confidence interval Q̄ ± t_ν √T."""
+        if not 0 < level < 1:
+            raise AekitError(f"level must lie in (0, 1); got {level!r}")
+        half = stats.t.ppf(0.5 + level / 2, self.dof) * self.std_error
+        return self.estimate - half, self.estimate + half
+
+
+def pool(estimates, variances, *, dof_complete: float | None = None) -> PooledEstimate:
     """Pool m estimates and their variances by Rubin's rules (Rubin 1987).
 
     Parameters
@@ -34,11 +70,17 @@ def pool(estimates, variances) -> PooledEstimate:
         The same quantity estimated on each of the m imputed datasets.
     variances : array-like, same shape
         Each estimate's squared standard error.
+    dof_complete : float, optional
+        The degrees of freedom of the analysis on complete data (n - p for a
+        linear regression with p coefficients): the degrees of freedom are then
+        Barnard & Rubin's (1999) small-sample ones, as in R's ``mice::pool``.
+        None (or inf): Rubin's large-sample ones.
 
     Returns
     -------
     PooledEstimate with ``estimate``, ``within``, ``between``, ``total``,
-    ``dof``, ``fmi`` and ``std_error``.
+    ``dof``, ``fmi``, ``riv``, ``std_error``, ``t``, ``p_value`` and
+    ``interval(level)``.
     """
     q = np.asarray(estimates, dtype=np.float64)
     u = np.asarray(variances, dtype=np.float64)
@@ -48,12 +90,93 @@ def pool(estimates, variances) -> PooledEstimate:
         raise AekitError("pool needs estimates from at least m=2 imputed datasets")
     if not (np.isfinite(q).all() and np.isfinite(u).all()) or (u < 0).any():
         raise AekitError("estimates and variances must be finite, variances non-negative")
+    if dof_complete is not None and not (dof_complete > 0):
+        raise AekitError(f"dof_complete must be positive; got {dof_complete!r}")
     m = q.shape[0]
     q_bar, u_bar = q.mean(0), u.mean(0)
     b = q.var(0, ddof=1)
     total = u_bar + (1 + 1 / m) * b
     with np.errstate(divide="ignore", invalid="ignore"):
         r = (1 + 1 / m) * b / u_bar
-        dof = np.where(b > 0, (m - 1) * (1 + 1 / r) ** 2, np.inf)
+        lam = (1 + 1 / m) * b / total
+        dof = np.where(b > 0, (m - 1) / lam**2, np.inf)  # Rubin (1987): (m - 1)(1 + 1/r)²
+        if dof_complete is not None and np.isfinite(dof_complete):
+            nu = float(dof_complete)
+            observed = (nu + 1) / (nu + 3) * nu * (1 - lam)
+            dof = np.where(b > 0, dof * observed / (dof + observed), observed)
         fmi = np.where(b > 0, (r + 2 / (dof + 3)) / (r + 1), 0.0)
-    return PooledEstimate(q_bar, u_bar, b, total, dof, fmi)
+    return PooledEstimate(q_bar, u_bar, b, total, dof, fmi, np.where(b > 0, r, 0.0), m)
+
+
+def analyze(
+    copies: Sequence[pd.DataFrame], fit: Callable, *, dof_complete: float | None = None
+) -> pd.DataFrame:
+    """Fit an analysis to each of m imputed datasets and pool it, as
+    ``pool(with(imp, fit))`` does in R's mice.
+
+    Parameters
+    ----------
+    copies : sequence of DataFrames
+        The m completed datasets (``Imputer.multiple_imputations``).
+    fit : callable
+        ``fit(copy)`` returns either a fitted statsmodels-like result (with
+        ``params``, ``bse`` and, for the degrees of freedom, ``df_resid``) or a
+        pair ``(estimates, standard_errors)`` (Series or arrays, one entry per
+        parameter).
+    dof_complete : float, optional
+        The complete-data degrees of freedom; by default the results'
+        ``df_resid`` when they have it, else infinite (Rubin's rules without
+        the small-sample correction).
+
+    Returns
+    -------
+    DataFrame, one row per parameter: ``estimate``, ``std_error``, ``t``,
+    ``dof``, ``p_value``, ``ci_low`` and ``ci_high`` (95%), ``fmi`` and ``riv``.
+
+    Examples
+    --------
+    >>> import statsmodels.formula.api as smf                          # doctest: +SKIP
+    >>> copies = imputer.multiple_imputations(df, m=20)                 # doctest: +SKIP
+    >>> aekit.analyze(copies, lambda d: smf.ols("y ~ x1 + x2", d).fit())  # doctest: +SKIP
+    """
+    if len(copies) < 2:
+        raise AekitError("analyze needs at least m=2 imputed datasets")
+    names, estimates, errors, dof = None, [], [], []
+    for i, copy in enumerate(copies):
+        result = fit(copy)
+        if isinstance(result, tuple) and len(result) == 2:
+            est, err = result
+        elif hasattr(result, "params") and hasattr(result, "bse"):
+            est, err = result.params, result.bse
+            dof.append(getattr(result, "df_resid", None))
+        else:
+            raise AekitError(
+                "fit must return a result with params and bse (statsmodels) or a pair "
+                f"(estimates, standard errors); copy {i} gave {type(result).__name__}"
+            )
+        est_names = list(est.index) if isinstance(est, pd.Series) else None
+        if names is None:
+            names = est_names
+        elif est_names != names:
+            raise AekitError(f"copy {i} gave parameters {est_names}; copy 0 gave {names}")
+        estimates.append(np.asarray(est, dtype=np.float64).reshape(-1))
+        errors.append(np.asarray(err, dtype=np.float64).reshape(-1))
+    if dof_complete is None and dof and all(d is not None for d in dof):
+        dof_complete = float(np.mean(dof))  # the same rows in every copy: one value
+    pooled = pool(np.stack(estimates), np.stack(errors) ** 2, dof_complete=dof_complete)
+    low, high = pooled.interval(0.95)
+    index = names if names is not None else range(len(estimates[0]))
+    return pd.DataFrame(
+        {
+            "estimate": pooled.estimate,
+            "std_error": pooled.std_error,
+            "t": pooled.t,
+            "dof": pooled.dof,
+            "p_value": pooled.p_value,
+            "ci_low": low,
+            "ci_high": high,
+            "fmi": pooled.fmi,
+            "riv": pooled.riv,
+        },
+        index=pd.Index(index, name="term"),
+    )

@@ -43,7 +43,7 @@ import aekit
 from aekit.estimators.presets import preset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from readme import write_section
+from readme import publish
 
 N, TRUTH, RATE = 500, 1.0, 0.3
 COEF = np.array([1.0, 0.5, -0.5, 0.25])  # of x1..x4; intercept 1
@@ -211,10 +211,7 @@ def main(argv=None) -> int:
         if args.save:
             results.to_csv(args.save, index=False)
     text = table(results)
-    print(text)
-    if args.write:
-        write_section("multiple-imputation", "Multiple imputation", text)
-    return 0
+    return publish(text, args.write, "multiple-imputation", "Multiple imputation")
 
 
 if __name__ == "__main__":

@@ -21,3 +21,12 @@ def write_section(name: str, title: str, text: str) -> None:
     else:
         updated = current.rstrip() + f"\n\n## {title}\n\n" + block + "\n"
     atomic_write(README, lambda tmp: tmp.write_text(updated))
+
+
+def publish(text: str, write: bool, name: str, title: str) -> int:
+    """Print a benchmark's tables and, with ``write``, put them in their section
+    of benchmarks/README.md (:func:`write_section`); the exit status, 0."""
+    print(text)
+    if write:
+        write_section(name, title, text)
+    return 0

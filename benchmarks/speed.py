@@ -65,7 +65,7 @@ from aekit.estimators.presets import default_model, preset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imputation
-from readme import write_section
+from readme import publish
 
 SECTIONS = ("tables", "vae", "detector", "scaling", "images", "demo")
 # where a fit's time goes: (label, file suffix, function) of the profiled run
@@ -380,10 +380,7 @@ def main(argv=None) -> int:
         log(f"-- {name}")
         out.append(markdown(name, runs[name](rate)))
     text = "\n".join(out)
-    print(text)
-    if args.write:
-        write_section("speed", "Speed", text)
-    return 0
+    return publish(text, args.write, "speed", "Speed")
 
 
 if __name__ == "__main__":

@@ -211,3 +211,17 @@ def test_the_trace_of_a_vae_imputer_is_by_copy_and_nothing_is_drawn_without_hole
     complete = frame.dropna()
     for draw in (imputed_distributions, missingness_pattern, imputation_trace):
         assert draw(imputer, complete) is None
+
+
+def test_levels_coded_as_floats_are_counted_as_their_levels():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=120), "flag": (rng.random(120) < 0.4) * 1.0})
+    df.loc[::7, "flag"] = np.nan  # a binary column read as 0.0 and 1.0
+    df.loc[::5, "a"] = np.nan
+    imputer = Imputer(Autoencoder(**QUICK, noise="masking"), n_models=1, random_state=0)
+    fig = imputed_distributions(imputer.fit(df), df)
+    flag = next(ax for ax in fig.axes if ax.get_title().startswith("flag"))
+    observed = [p.get_height() for p in flag.patches[:2]]
+    seen = df["flag"].dropna()
+    assert observed == pytest.approx([(seen == 0).mean(), (seen == 1).mean()])
+    assert sum(p.get_height() for p in flag.patches[2:]) == pytest.approx(1.0)

@@ -78,12 +78,15 @@ def imputed_distributions(imputer, X, filled: pd.DataFrame | None = None):
             ax.hist(obs, bins=edges, density=True, alpha=0.5, color="C0", label="observed")
             ax.hist(imp, bins=edges, density=True, alpha=0.5, color="C3", label="imputed")
         else:
-            levels = [str(v) for v in schema[name].categories]
-            share_obs = observed.astype(str).value_counts(normalize=True).reindex(levels)
-            share_imp = imputed.astype(str).value_counts(normalize=True).reindex(levels)
+            index = pd.Index(list(schema[name].categories))  # 0.0 finds the level 0
+            levels = [str(v) for v in index]
+            share_obs, share_imp = (
+                np.bincount(index.get_indexer(v), minlength=len(index)) / max(len(v), 1)
+                for v in (observed, imputed)
+            )
             at = np.arange(len(levels))
-            ax.bar(at - 0.2, share_obs.fillna(0), width=0.4, color="C0", label="observed")
-            ax.bar(at + 0.2, share_imp.fillna(0), width=0.4, color="C3", label="imputed")
+            ax.bar(at - 0.2, share_obs, width=0.4, color="C0", label="observed")
+            ax.bar(at + 0.2, share_imp, width=0.4, color="C3", label="imputed")
             ax.set_xticks(at, levels, rotation=45 if len(levels) > 4 else 0, fontsize=7)
         ax.set_title(f"{name} ({int(hole.sum())} imputed)", fontsize=9)
     axes[0].legend(fontsize=7)

@@ -93,7 +93,7 @@ def ols(frame: pd.DataFrame) -> tuple[float, float, int]:
     return float(beta[1]), float(np.sqrt(cov[1, 1])), dof
 
 
-def single(frame: pd.DataFrame) -> tuple[float, float, float, float]:
+def single(frame: pd.DataFrame) -> tuple[float, float, float]:
     """(estimate, low, high) of one analysed table, with its t interval."""
     est, se, dof = ols(frame)
     half = stats.t.ppf(0.975, dof) * se
@@ -101,10 +101,9 @@ def single(frame: pd.DataFrame) -> tuple[float, float, float, float]:
 
 
 def pooled(copies) -> tuple[float, float, float]:
-    fits = [ols(c) for c in copies]
-    p = aekit.pool([f[0] for f in fits], [f[1] ** 2 for f in fits], dof_complete=DOF)
-    low, high = p.interval(0.95)
-    return float(p.estimate), float(low), float(high)
+    """(estimate, low, high) of the m analysed copies, pooled by ``aekit.analyze``."""
+    row = aekit.analyze(copies, lambda d: ols(d)[:2], dof_complete=DOF).iloc[0]
+    return float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"])
 
 
 def method_names() -> list[str]:

@@ -183,6 +183,19 @@ def test_multiple_image_imputations_are_draws(images, holes):
     assert not np.array_equal(copies[0][m], copies[1][m])
 
 
+def test_multiple_image_imputations_from_bootstrapped_conv_daes(holes):
+    mask, X_miss = holes
+    dae = Autoencoder(
+        noise="masking", mask_input=True, validation_fraction=0.0, **{**CONV, "max_epochs": 3}
+    )
+    copies = Imputer(dae, random_state=0).multiple_imputations(X_miss[:40], 2)
+    m = mask[:40]
+    for c in copies:
+        assert c.shape == (40, 8, 8) and np.isfinite(c).all()
+        np.testing.assert_array_equal(c[~m], X_miss[:40][~m])
+    assert not np.array_equal(copies[0][m], copies[1][m])  # two models, two resamples
+
+
 def test_colour_image_imputation_hides_all_channels_of_a_pixel(images):
     colour = np.stack([images, 0.5 * images, 1 - images], axis=1)
     mask = mask_images(colour, "pixels", 0.2, random_state=0)

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
@@ -165,9 +166,45 @@ def test_multiple_imputation_draws_spread_like_the_conditional():
     assert spread.mean() < X.std(0).mean()  # narrower than the marginal
 
 
-def test_multiple_imputation_needs_a_vae(fitted_dae):
-    with pytest.raises(AekitError, match="multiple_imputations needs a VAE model"):
-        fitted_dae.multiple_imputations(np.ones((2, 6)), 2)
+def test_dae_multiple_imputations_are_draws_of_bootstrapped_models(mixed_frame):
+    imp = Imputer(FAST_DAE, random_state=0)  # a (D)AE imputer needs no fit first
+    copies = imp.multiple_imputations(mixed_frame, 3)
+    again = imp.multiple_imputations(mixed_frame, 3)
+    missing = mixed_frame.isna()
+    for c, d in zip(copies, again, strict=True):
+        pd.testing.assert_frame_equal(c, d)  # the imputer's seed repeats them
+        assert (c.dtypes == mixed_frame.dtypes).all() and c.notna().all().all()
+        assert set(c["blood"]) <= set(mixed_frame["blood"].cat.categories)
+        for col in mixed_frame.columns:
+            obs = ~missing[col]
+            pd.testing.assert_series_equal(c[col][obs], mixed_frame[col][obs])
+    ages = np.stack([c.loc[missing["age"], "age"].to_numpy() for c in copies])
+    assert (ages.std(0) > 0).all()  # every missing cell is drawn anew in each copy
+    other = imp.multiple_imputations(mixed_frame, 3, random_state=1)
+    assert not other[0].equals(copies[0])
+    fitted = Imputer(FAST_DAE, random_state=0).fit(mixed_frame)  # fitted: the same columns
+    assert len(fitted.multiple_imputations(mixed_frame, 2)) == 2
+    with pytest.raises(AekitError, match="feature names"):
+        fitted.multiple_imputations(mixed_frame.rename(columns={"age": "years"}), 2)
+    with pytest.raises(NotFittedError):  # a VAE draws from its fitted models
+        Imputer(FAST_VAE).multiple_imputations(mixed_frame, 2)
+
+
+def test_dae_multiple_imputation_recovers_a_regression_slope():
+    """y = 1 + 2 x + N(0, 1), y 40% missing at random given x: the slope of y on
+    x in each completed copy averages near 2 (mean imputation or draws around
+    a shrunk prediction would flatten it) and varies between copies (the
+    models' uncertainty)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 2))
+    y = 1 + 2 * x[:, 0] + rng.normal(size=400)
+    df = pd.DataFrame({"y": y, "x": x[:, 0], "z": x[:, 1]})
+    df.loc[rng.random(400) < 1 / (1 + np.exp(-x[:, 0])) * 0.8, "y"] = np.nan
+    copies = Imputer(FAST_DAE, random_state=0).multiple_imputations(df, 6)
+    slopes = np.array([np.polyfit(c["x"], c["y"], 1)[0] for c in copies])
+    assert abs(slopes.mean() - 2) < 0.12 and slopes.std() > 0.005
+    residual = np.concatenate([c["y"] - 1 - 2 * c["x"] for c in copies])
+    assert 0.8 < residual.std() < 1.25  # the noise of the conditional, not zero
 
 
 def test_bad_model_and_parameters():

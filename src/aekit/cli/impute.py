@@ -131,8 +131,6 @@ def impute(
                 )
             truth, data = data, hide_pixels(data, _hide(hide, data, seed))
         chosen = preset(model, data.shape[1:] if images else None, argument="--model")
-        if m > 1 and not (chosen is not None and hasattr(chosen, "sample")):
-            raise AekitError("--m > 1 needs a model that can draw imputations: vae, tvae or mnar")
         if images and m > 1 and output.suffix.lower() != ".npy":
             raise AekitError(f"output {output}: m > 1 imputations of images are written as .npy")
         n_missing = int(np.isnan(data).sum()) if images else int(pd.isna(data).sum().sum())

@@ -46,6 +46,7 @@ from .params import (
     check_float,
     check_int,
     check_random_state,
+    check_resample,
     draw_seeds,
     fit_seed,
 )
@@ -149,7 +150,7 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
         plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every, self.random_state)
         return self.fit_with(X, checkpoint=plan)
 
-    def fit_with(self, X, *, monitor=None, checkpoint=None, context=None):
+    def fit_with(self, X, *, monitor=None, checkpoint=None, context=None, resample=None):
         """Fit on X, as :meth:`fit`, for a wrapper.
 
         Parameters
@@ -161,16 +162,27 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
         checkpoint : aekit.training.CheckpointPlan, optional
         context : JSON-able, optional
             What else decides the training (part of a checkpoint's fingerprint).
+        resample : array of int, shape (n_samples,), optional
+            Train on these rows of X (a bootstrap resample), not on each row once
+            an epoch; needs X in memory and ``validation_fraction=0``.
 
         Returns
         -------
         self
         """
-        self._fit(X, monitor=monitor, checkpoint=checkpoint, context=context)
+        self._fit(X, monitor=monitor, checkpoint=checkpoint, context=context, resample=resample)
         return self
 
     def fit_copies(
-        self, X, n_copies: int, *, random_state=None, monitor=None, checkpoint=None, context=None
+        self,
+        X,
+        n_copies: int,
+        *,
+        random_state=None,
+        monitor=None,
+        checkpoint=None,
+        context=None,
+        resample=None,
     ) -> list:
         """``n_copies`` fitted clones of this estimator, each seeded by its own draw
         from ``random_state``, so each starts from its own initial weights.
@@ -179,11 +191,13 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
         (about the time of one; see ``aekit.models.networks``), each with its
         own shuffles and noise, stopping at its own best epoch; otherwise one
         after another, each checkpointed in a subdirectory ``model<i>``.
-        ``monitor`` gives one value per copy. The other arguments are as in
-        :meth:`fit_with`.
+        ``monitor`` gives one value per copy; ``resample`` (n_copies, n_samples)
+        each copy's rows. The other arguments are as in :meth:`fit_with`.
         """
         seeds = draw_seeds(random_state, n_copies)
         table = as_table(X)
+        if resample is not None and (np.ndim(resample) != 2 or len(resample) != n_copies):
+            raise AekitError(f"resample must have n_copies={n_copies} rows of row indices")
         if n_copies > 1 and self._batches(table):
             return self._fit(
                 table,
@@ -192,6 +206,7 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
                 monitor=monitor,
                 checkpoint=checkpoint,
                 context=context,
+                resample=resample,
             )
         return [
             clone(self)
@@ -201,15 +216,25 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
                 monitor=monitor,
                 checkpoint=None if checkpoint is None else checkpoint.below(f"model{i}"),
                 context=context,
+                resample=None if resample is None else resample[i],
             )
             for i, seed in enumerate(seeds)
         ]
 
     def _fit(
-        self, X, *, members=None, seed_from=None, monitor=None, checkpoint=None, context=None
+        self,
+        X,
+        *,
+        members=None,
+        seed_from=None,
+        monitor=None,
+        checkpoint=None,
+        context=None,
+        resample=None,
     ) -> list:
         """The one fit path: ``[self]`` fitted, or ``members`` fitted clones trained
-        as one batched network, their seeds drawn from ``seed_from``."""
+        as one batched network, their seeds drawn from ``seed_from``; each on
+        its ``resample`` of the rows when given."""
         settings = self._check_params()
         table = as_table(X)  # data in memory, or a file read in chunks
         self._adopt_columns(table)
@@ -219,8 +244,12 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
         seed = fit_seed(origin, self.device)
         held_out, rest = table.split(self.validation_fraction, seed)  # validation rows, the others
         what = {"seed": seed, "members": members, "context": context}  # decides the training
-        settings = self._settings(settings, table, encoder, len(held_out), checkpoint, what)
         device = self._device()
+        if resample is not None:
+            drawn = check_resample(resample, table, len(held_out))
+            what["resample"] = fingerprint(drawn)
+            settings = dataclasses.replace(settings, resample=torch.from_numpy(drawn).to(device))
+        settings = self._settings(settings, table, encoder, len(held_out), checkpoint, what)
         validation = encoded(encoder, held_out, device, table.name) if len(held_out) else None
         with seeded(seed, device):
             module = self._build_module(encoder, members).to(device)

@@ -4,10 +4,14 @@ incomplete data.
 - DAE imputer (Abiri et al. 2019): missing cells start at the column's observed
   mean, masking noise hides observed cells during training so the network learns
   to reconstruct hidden values, and imputation refines the missing cells
-  iteratively (reconstruct, write back into the missing cells, repeat).
+  iteratively (reconstruct, write back into the missing cells, repeat). Its
+  multiple imputation is proper: each copy from a DAE fitted to its own
+  bootstrap resample of the rows (the approximate Bayesian bootstrap), drawn by
+  Gibbs sampling from that network's calibrated one-column conditionals.
 - VAE imputer (MIWAE, Mattei & Frellsen 2019): the conditional mean
   ``E[x_mis | x_obs]`` by self-normalised importance sampling over posterior
-  draws; multiple imputation by sampling-importance-resampling.
+  draws; multiple imputation by sampling-importance-resampling (improper: the
+  fitted models' parameters are fixed).
 - Missing not at random: ``VAE(missingness="self-masking")`` (not-MIWAE).
 
 Model selection without ground truth (over-imputation, :mod:`.holdout`):
@@ -24,17 +28,22 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..data.schema import image_shape_of
 from ..data.stream import write_chunks
 from ..data.table import as_table
 from ..errors import AekitError, AekitWarning
-from ..training import INFERENCE_CHUNK, CheckpointPlan
+from ..training import INFERENCE_CHUNK, CheckpointPlan, seeded
 from .holdout import HeldOutCells, impute_tensors
 from .params import check_float, check_int, draw_seed, fit_seed
 from .vae import VAE
 from .wrapper import ModelWrapper
+
+BOOTSTRAP_TAG = 0x626F6F74  # seeds the bootstrap resamples of multiple imputation
+GIBBS_SWEEPS = 10  # sweeps over the missing columns before a copy is taken
 
 
 @dataclass(kw_only=True, repr=False, eq=False)  # writes __init__ from the parameters
@@ -202,12 +211,13 @@ class Imputer(TransformerMixin, ModelWrapper):
         per_row = x.shape[1] * (self.n_importance if isinstance(model, VAE) else 4)
         return max(1, min(INFERENCE_CHUNK, (1 << 23) // max(per_row, 1)))
 
-    def _as_user(self, frame: pd.DataFrame, X):
-        """A completed frame in the format of the user's X."""
+    def _as_user(self, frame: pd.DataFrame, X, model=None):
+        """A completed frame in the format of the user's X (as ``model``, by
+        default the fitted one, writes its outputs)."""
         if isinstance(X, pd.DataFrame):
             frame.columns = X.columns
             return frame
-        return self.model_.as_output(frame, False)
+        return (model or self.model_).as_output(frame, False)
 
     def transform(self, X):
         """Fill every missing cell of X; observed cells are returned unchanged.
@@ -264,34 +274,72 @@ class Imputer(TransformerMixin, ModelWrapper):
         return filled
 
     def multiple_imputations(self, X, m=5, *, random_state=None) -> list:
-        """m completed copies of X, drawn from the model's conditional distribution.
+        """m completed copies of X, for an analysis pooled by Rubin's rules
+        (:func:`aekit.analyze`, :func:`aekit.pool`).
 
-        Each copy is a proper draw from ``p(x_mis | x_obs)`` by
-        sampling-importance-resampling over posterior draws (categories are
-        sampled). Needs a VAE model.
+        - (D)AE models (the default): proper imputations, whose copies carry
+          the uncertainty of the model's own parameters (the approximate
+          Bayesian bootstrap). Copy i comes from its own model, fitted here to
+          a bootstrap resample of X's rows with this imputer's settings (the m
+          models train as one batched network, in about the time of one fit;
+          ``models_`` are not used), and its missing cells are a Gibbs draw
+          from that model's one-column conditionals
+          (``AEModule.draw_imputations``).
+        - VAE models: sampling-importance-resampling over posterior draws of
+          the fitted models (copy i from model i mod n_models). Their
+          parameters are fixed, so these copies leave out the parameters'
+          uncertainty (improper, in Rubin's terms): intervals pooled from them
+          are too narrow (``benchmarks/multiple_imputation.py``).
+
+        Categories are sampled, not set to the likeliest level.
 
         Parameters
         ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
+        X : DataFrame or array-like of shape (n_samples, n_features), or images
         m : int, default=5
         random_state : int, RandomState or None
-            None repeats the draws of the fitted seed.
+            None repeats the draws of the fitted seed (unfitted: of the
+            imputer's ``random_state``).
 
         Returns
         -------
         list of m DataFrames or ndarrays, like X
+
+        Examples
+        --------
+        An imputer with a (D)AE model needs no fit first:
+
+        >>> import numpy as np, aekit
+        >>> X = np.random.default_rng(0).normal(size=(200, 3))
+        >>> X[::4, 0] = np.nan
+        >>> copies = aekit.Imputer(random_state=0).multiple_imputations(X, m=2)  # doctest: +SKIP
         """
-        check_is_fitted(self)
         m = check_int("m", m)
-        model = self.model_
-        if not isinstance(model, VAE):
-            raise AekitError(
-                "multiple_imputations needs a VAE model (a DAE gives one imputation); "
-                "use Imputer(model=aekit.VAE())"
-            )
-        seed = model.seed_ if random_state is None else draw_seed(random_state)
-        df = model.frame_of(X)
-        x, mask = model.encode_rows(self._known(df))
+        fitted = hasattr(self, "models_")
+        if not fitted and isinstance(self._make_model(image_shape_of(X)), VAE):
+            check_is_fitted(self)  # the VAE's draws come from the fitted models
+        if fitted:
+            model = self.model_
+            seed = model.seed_ if random_state is None else draw_seed(random_state)
+            df = model.frame_of(X)
+            known = self._known(df)
+        else:  # the frame comes from the models fitted here
+            model, df, known = None, None, None
+            seed = draw_seed(self.random_state if random_state is None else random_state)
+        if isinstance(model, VAE):
+            drawn = self._resampled(known, m, seed)
+        else:  # unseen values (now missing) are kept as given in the copies: _merge
+            source = X if known is df else known
+            drawn, model, frame = self._bootstrapped(source, known, m, seed)
+            df = frame if df is None else df
+        return [
+            self._as_user(_merge(df, model.encoder_.decode(d, index=df.index)), X, model)
+            for d in drawn
+        ]
+
+    def _resampled(self, df: pd.DataFrame, m: int, seed: int) -> list:
+        """m encoded copies drawn by the VAE models' sampling-importance-resampling."""
+        x, mask = self.model_.encode_rows(df)
         # copy i comes from model i mod n_models: draws from the ensemble's mixture
         n_models = len(self.models_)
         per_model = []
@@ -310,12 +358,37 @@ class Imputer(TransformerMixin, ModelWrapper):
                     chunk=self._chunk(member, x),
                 )
             )
+        return [per_model[i % n_models][:, i // n_models] for i in range(m)]
+
+    def _bootstrapped(self, X, known, m: int, seed: int) -> tuple:
+        """(m encoded copies, each a Gibbs draw from a (D)AE fitted to its own
+        bootstrap resample of X's rows; the first of those models; the frame
+        drawn from: ``known``, or when None, X as the models read it)."""
+        table = as_table(X)
+        template = self._make_model(table.image_shape).set_params(validation_fraction=0.0)
+        n = table.n_rows
+        resample = np.random.default_rng([seed, BOOTSTRAP_TAG]).integers(0, n, size=(m, n))
+        cells = HeldOutCells(self._holdout_share(template), seed)
+        models = template.fit_copies(
+            table.map(cells.hide),
+            m,
+            random_state=seed,
+            monitor=cells.monitor(table, self.n_iter, self.n_importance),
+            resample=resample,
+        )
+        encoder = models[0].encoder_
+        df = models[0].frame_of(X) if known is None else known
+        x, mask = models[0].encode_rows(df)
+        fill = torch.from_numpy(encoder.fill).to(x)
         copies = []
-        for i in range(m):
-            drawn = per_model[i % n_models][:, i // n_models]
-            imputed = model.encoder_.decode(drawn, index=df.index)
-            copies.append(self._as_user(_merge(df, imputed), X))
-        return copies
+        for i, member in enumerate(models):
+            counts = torch.from_numpy(np.bincount(resample[i], minlength=n)).to(x)
+            with torch.inference_mode(), seeded(seed + i, x.device):
+                drawn = member.module_.draw_imputations(
+                    x, mask, fill, counts, n_iter=_rounds(member), sweeps=GIBBS_SWEEPS
+                )
+            copies.append(drawn.double().cpu().numpy())
+        return copies, models[0], df
 
     # ------------------------------------------------------------ model files
     def _state(self) -> dict:

@@ -65,3 +65,20 @@ def draw_seeds(random_state, n: int) -> list[int]:
 def fit_seed(random_state, device) -> int:
     """The seed a fit draws from ``random_state``: rank 0's under torchrun."""
     return distributed.agree(draw_seed(random_state), resolve_device(device))
+
+
+def check_resample(resample, table, validation) -> np.ndarray:
+    """Row indices to train on, (n_samples,) or (models, n_samples), as int64:
+    for a table in memory without validation rows (``validation`` is their
+    share or count)."""
+    rows = np.asarray(resample)
+    if not table.in_memory or validation:
+        raise AekitError(
+            "training on a resample of the rows needs the table in memory and validation_fraction=0"
+        )
+    n = table.n_rows
+    if rows.shape[-1:] != (n,) or not np.issubdtype(rows.dtype, np.integer):
+        raise AekitError(f"resample must hold {n} row indices per model; got {rows.shape}")
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        raise AekitError(f"resample holds row indices outside 0..{n - 1}")
+    return rows.astype(np.int64)

@@ -55,6 +55,9 @@ class TrainSettings:
     max_grad_norm: float | None = None  # clip each network's gradient norm to this
     autocast: torch.dtype | None = None  # run the training passes under torch.autocast
     checkpoint: Checkpointer | None = None
+    # row indices, (n,) or (members, n): each network's epoch is a shuffle of its own
+    # resample of the rows (a bootstrap), for rows held in one chunk
+    resample: Tensor | None = None
 
 
 def resolve_device(device) -> torch.device:
@@ -189,6 +192,22 @@ class _Steps:
     def main(self) -> bool:
         return self.rank == 0
 
+    def _order(self, n: int) -> Tensor:
+        """The rows of a chunk of ``n`` in this epoch's order: a shuffle, one per
+        member (members, n), of the rows or of each network's resample of them."""
+        members, resample = self.members, self.settings.resample
+        if resample is None:
+            if members is None:
+                return torch.randperm(n, device=self.device)
+            return torch.rand(members, n, device=self.device).argsort(dim=1)
+        if self.shared or resample.shape[-1] != n:
+            raise AekitError(
+                f"{self.description}: a resample of {resample.shape[-1]} rows needs the "
+                f"training rows in one chunk of one process; got a chunk of {n}"
+            )
+        order = torch.rand(resample.shape, device=self.device).argsort(dim=-1)
+        return resample.gather(-1, order)
+
     def epoch(self, data, lr: float) -> dict[str, np.ndarray]:
         """One pass over the rows at step size ``lr``; the mean training loss
         terms, one per member."""
@@ -199,10 +218,7 @@ class _Steps:
         steps: list[tuple[dict[str, Tensor], int]] = []  # each step's terms and rows
         n = 0
         for x, mask in data.chunks(self.rank, self.size):
-            if members is None:
-                perm = torch.randperm(len(x), device=self.device)
-            else:  # a shuffle per member, (members, n)
-                perm = torch.rand(members, len(x), device=self.device).argsort(dim=1)
+            perm = self._order(len(x))
             for s in range(0, len(x), bs):
                 idx = perm[..., s : s + bs]
                 with torch.autocast(self.device.type, cast, enabled=cast is not None):

@@ -40,20 +40,25 @@ def test_calibration_keeps_what_only_the_network_predicts():
     assert (linear - torch.sin(3 * x)).pow(2).mean() > 0.2  # the linear terms alone fail
 
 
-def test_calibration_fits_on_the_resample_and_scores_out_of_it():
+@pytest.mark.parametrize("out_of_bag", [True, False], ids=["out-of-bag", "in-bag"])
+def test_calibration_fits_on_the_rows_the_network_did_not_see(out_of_bag):
     x, noise = _rows()
     target = x + 0.3 * noise
     observed = torch.ones(len(x), dtype=torch.bool)
     observed[:50] = False  # missing cells play no part in the fit
     target[:50] = 1e6
     weights = torch.from_numpy(np.random.default_rng(1).poisson(1.0, len(x))).double()
+    if not out_of_bag:  # too few rows out of the bag for 3 coefficients: the bag's
+        weights[weights == 0] = 1.0
+        weights[60:64] = 0.0
     mean, scale = calibrated(torch.zeros_like(x), x[:, None], target, observed, weights)
-    w = weights.numpy() * observed.numpy()
+    fit = (weights == 0).double() if out_of_bag else weights
+    w = (fit * observed).numpy()
     slope, intercept = np.polyfit(x.numpy(), target.numpy(), 1, w=np.sqrt(w))  # weighted
     assert torch.allclose(mean, slope * x + intercept, atol=1e-6)
-    unseen = observed & (weights == 0)
-    expected = (target[unseen] - mean[unseen]).pow(2).mean().sqrt()
-    assert float(scale) == pytest.approx(float(expected))
+    residual = (target - mean).numpy()
+    expected = np.sqrt((w * residual**2).sum() / (w.sum() - 3))
+    assert float(scale) == pytest.approx(expected)
 
 
 def _clusters(n=120):

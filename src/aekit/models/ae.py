@@ -111,7 +111,7 @@ class AEModule(EncoderDecoder):
         from ``p(x_j | x_-j)``: a level from the network's probabilities for a
         binary or categorical column; for a continuous one, Gaussian around
         the network's prediction recalibrated by :func:`calibrated` on the
-        rows the network was trained on. A unit column (a pixel) keeps its
+        rows out of its training resample. A unit column (a pixel) keeps its
         conditional mean. ``weights`` (n,) are each row's multiplicity in the
         network's training resample (0: out of the bootstrap's bag). Needs a
         single network.
@@ -218,18 +218,23 @@ def calibrated(predicted, others, target, observed, weights) -> tuple[Tensor, Te
     gave x1 a slope of 0.70-0.83 where the truth is 1), so draws around it bias
     the coefficients an analysis estimates. The mean is therefore a least
     squares fit of the observed ``target`` cells on ``[1, predicted, others]``
-    (the network's prediction and the row's other cells), weighted by each
-    row's multiplicity in the network's resample: exact where the relation
-    is linear, the network's where it is not. The scale is the root mean
-    squared error of that fit on the observed rows out of the resample
-    (weight 0), which it did not see; with fewer than two, its weighted
-    in-sample error over its residual degrees of freedom.
+    (the network's prediction and the row's other cells): exact where the
+    relation is linear, the network's where it is not. It is fitted on the
+    rows out of the network's resample (``weights`` 0), which the network did
+    not see, so that it trusts the prediction as much as the prediction
+    deserves on new rows; with fewer than two per coefficient there, on the
+    resample itself (each row weighted by its multiplicity). The scale is the
+    fit's root mean squared error over its residual degrees of freedom.
 
     Shapes: predicted, target, observed (bool), weights (n,); others (n, q).
     Returns (mean (n,), scale ()) in the dtype of ``predicted``.
     """
     phi = torch.cat([torch.ones_like(predicted)[:, None], predicted[:, None], others], 1).double()
-    w = weights.double() * observed
+    unseen = observed & (weights == 0)
+    if int(unseen.sum()) >= 2 * phi.shape[1]:
+        w = unseen.double()
+    else:
+        w = weights.double() * observed
     root = w.sqrt()[:, None]
     a = phi * root
     gram = a.T @ a
@@ -237,9 +242,5 @@ def calibrated(predicted, others, target, observed, weights) -> tuple[Tensor, Te
     coef = torch.linalg.solve(gram, a.T @ (target.double()[:, None] * root))
     mean = (phi @ coef).squeeze(1)
     squares = (target.double() - mean).pow(2)
-    unseen = observed & (weights == 0)
-    if int(unseen.sum()) >= 2:
-        scale = squares[unseen].mean().sqrt()
-    else:
-        scale = ((w * squares).sum() / max(float(w.sum()) - phi.shape[1], 1.0)).sqrt()
+    scale = ((w * squares).sum() / max(float(w.sum()) - phi.shape[1], 1.0)).sqrt()
     return mean.to(predicted.dtype), scale.to(predicted.dtype)

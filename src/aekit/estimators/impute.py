@@ -211,13 +211,13 @@ class Imputer(TransformerMixin, ModelWrapper):
         per_row = x.shape[1] * (self.n_importance if isinstance(model, VAE) else 4)
         return max(1, min(INFERENCE_CHUNK, (1 << 23) // max(per_row, 1)))
 
-    def _as_user(self, frame: pd.DataFrame, X, model=None):
-        """A completed frame in the format of the user's X (as ``model``, by
-        default the fitted one, writes its outputs)."""
+    def _as_user(self, frame: pd.DataFrame, X, model):
+        """A completed frame in the format of the user's X, as ``model`` (a model
+        fitted on X's columns) writes its outputs."""
         if isinstance(X, pd.DataFrame):
             frame.columns = X.columns
             return frame
-        return (model or self.model_).as_output(frame, False)
+        return model.as_output(frame, False)
 
     def transform(self, X):
         """Fill every missing cell of X; observed cells are returned unchanged.
@@ -237,7 +237,7 @@ class Imputer(TransformerMixin, ModelWrapper):
                 f"transform returns a table in memory; to impute the file {X} chunk by "
                 "chunk, use transform_file(X, output)"
             )
-        return self._as_user(self._fill(X), X)
+        return self._as_user(self._fill(X), X, self.model_)
 
     def transform_file(self, X, output, *, chunk_rows=None, force=False) -> int:
         """Impute a table file chunk by chunk and write the completed table.

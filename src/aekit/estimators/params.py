@@ -67,12 +67,12 @@ def fit_seed(random_state, device) -> int:
     return distributed.agree(draw_seed(random_state), resolve_device(device))
 
 
-def check_resample(resample, table, validation) -> np.ndarray:
+def check_resample(resample, table, n_held: int) -> np.ndarray:
     """Row indices to train on, (n_samples,) or (models, n_samples), as int64:
-    for a table in memory without validation rows (``validation`` is their
-    share or count)."""
+    for a table in memory with no rows held out to validate (``n_held`` is
+    their count)."""
     rows = np.asarray(resample)
-    if not table.in_memory or validation:
+    if not table.in_memory or n_held:
         raise AekitError(
             "training on a resample of the rows needs the table in memory and validation_fraction=0"
         )

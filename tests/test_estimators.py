@@ -179,7 +179,7 @@ def test_verbose_shows_progress(curve, capsys):
     [
         ({"latent_dim": "2"}, "latent_dim must be an integer >= 1; got '2'"),
         ({"latent_dim": 0}, "latent_dim must be an integer >= 1; got 0"),
-        ({"hidden_dims": 32}, "hidden_dims must be a sequence of integers; got 32"),
+        ({"hidden_dims": 32}, "hidden_dims must be a sequence of integers or .auto.; got 32"),
         ({"hidden_dims": (32, 0)}, "each of hidden_dims must be an integer >= 1; got 0"),
         ({"learning_rate": -1}, "learning_rate must be a number in \\(0, inf\\]; got -1"),
         ({"validation_fraction": 1.0}, "validation_fraction must be a number in \\[0, 1\\)"),

@@ -18,6 +18,7 @@ from aekit.data import tabular
 from aekit.data.schema import infer_schema
 from aekit.data.table import as_table
 from aekit.estimators.holdout import MONITOR_CELLS, HeldOutCells
+from aekit.estimators.params import batch_size_for
 from aekit.models.networks import ConvDecoder, ConvEncoder
 from aekit.training import TrainSettings, learning_rate
 
@@ -44,9 +45,9 @@ def test_a_cosine_fit_takes_larger_batches_and_trains_differently():
     X = _factors()
     kw = dict(latent_dim=2, max_epochs=4, patience=5, validation_fraction=0.0, random_state=0)
     plain, cosine = Autoencoder(**kw), Autoencoder(**kw, lr_schedule="cosine")
-    assert plain._batch_size(300, 0) == 32  # n // 16 within [32, 256]
-    assert cosine._batch_size(300, 0, schedule="cosine") == 128  # n // 4 within [128, 1024]
-    assert cosine._batch_size(10_000, 0, schedule="cosine") == 1024
+    assert batch_size_for(plain, 300, 0) == 32  # n // 16 within [32, 256]
+    assert batch_size_for(cosine, 300, 0, schedule="cosine") == 128  # n // 4 within [128, 1024]
+    assert batch_size_for(cosine, 10_000, 0, schedule="cosine") == 1024
     a, b = plain.fit(X).transform(X), cosine.fit(X).transform(X)
     assert not np.allclose(a, b)
     with pytest.raises(AekitError, match="lr_schedule"):

@@ -15,6 +15,7 @@ from ..models import AEModule, Corruption
 from ..models.corruption import NOISES
 from ..training import train
 from .base import BaseAutoencoderEstimator
+from .capacity import AUTO
 from .params import check_choice, check_float
 
 
@@ -29,11 +30,17 @@ class Autoencoder(BaseAutoencoderEstimator):
 
     Parameters
     ----------
-    latent_dim : int, default=2
+    latent_dim : int or "auto", default=2
         Width of the bottleneck ``z``. A plain AE needs it smaller than the
         encoded input (else it can learn the identity); a DAE may be overcomplete.
-    hidden_dims : tuple of int, default=(64,)
-        Encoder widths; the decoder mirrors them.
+        "auto": the size cross-validated probabilistic PCA chooses on a
+        complete numeric table (else half the encoded width, at most 8).
+    hidden_dims : tuple of int or "auto", default=(64,)
+        Encoder widths; the decoder mirrors them. "auto" fits a linear network
+        (PCA's subspace) and a perceptron of 64 units on the same rows, keeps
+        ``validation_fraction`` of them out (a fifth when it is 0) and chooses
+        the one with the higher held-out reconstruction log-likelihood (see
+        :mod:`aekit.estimators.capacity`; ``capacity_scores_`` holds the scores).
     noise : {None, "masking", "gaussian", "salt_pepper"}, default=None
         Corruption of the DAE's input (None: a plain AE).
     noise_level : float, default=0.2
@@ -123,7 +130,7 @@ class Autoencoder(BaseAutoencoderEstimator):
                 "pretrain='stacked' trains perceptron layers one at a time; for images "
                 "set architecture='mlp' with it, or pretrain=None"
             )
-        if self.noise is None and self.latent_dim >= encoder.width:
+        if self.noise is None and self.latent_dim != AUTO and self.latent_dim >= encoder.width:
             raise AekitError(
                 f"Autoencoder got {shape[1]} feature(s) (shape={shape}) while a minimum of "
                 f"{self.latent_dim + 1} is required: latent_dim={self.latent_dim} must be "
@@ -154,10 +161,11 @@ class Autoencoder(BaseAutoencoderEstimator):
                 low,
                 high,
             )
+        latent_dim, hidden_dims = self._capacity()
         return AEModule(
             self._likelihood(encoder, members),
-            tuple(self.hidden_dims),
-            self.latent_dim,
+            hidden_dims,
+            latent_dim,
             corruption,
             mask_input=bool(self.mask_input),
             members=members,

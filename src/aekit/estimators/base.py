@@ -41,7 +41,9 @@ from ..training import (
     seeded,
     train,
 )
+from .capacity import CAPACITY, CapacitySelection, check_capacity
 from .params import (
+    batch_size_for,
     check_choice,
     check_float,
     check_int,
@@ -54,7 +56,7 @@ from .predict import FittedModel
 
 
 @dataclass(kw_only=True, repr=False, eq=False)  # writes __init__ from the parameters
-class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
+class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin, BaseEstimator):
     """Shared base of :class:`~aekit.Autoencoder` and :class:`~aekit.VAE`.
 
     Besides scikit-learn's methods, the estimators offer what their wrappers
@@ -73,8 +75,8 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
     and does nothing else, as scikit-learn expects). They are checked in ``fit``.
     """
 
-    latent_dim: int = 2
-    hidden_dims: tuple = (64,)
+    latent_dim: int | str = 2
+    hidden_dims: tuple | str = (64,)
     architecture: str = "auto"
     pixel_likelihood: str = "bernoulli"
     batch_size: int | str = "auto"
@@ -91,12 +93,7 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ settings
     def _check_params(self) -> TrainSettings:
-        check_int("latent_dim", self.latent_dim)
-        hidden = self.hidden_dims
-        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
-            raise AekitError(f"hidden_dims must be a sequence of integers; got {hidden!r}")
-        for w in hidden:
-            check_int("each of hidden_dims", w)
+        check_capacity(self.latent_dim, self.hidden_dims)
         if self.batch_size != "auto":
             check_int("batch_size", self.batch_size)
         check_float(
@@ -240,6 +237,13 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
         self._adopt_columns(table)
         encoder = table.fit_encoder(self._pixel_kind())  # schema and statistics of every row
         self._check_width(encoder, (table.n_rows, len(table.columns)))
+        if self._auto():  # choose the sizes; a plain fit adopts the chosen candidate
+            plain = members is None and monitor is None and resample is None
+            winner = self._select_capacity(
+                table, encoder, checkpoint=checkpoint, context=context, plain=plain
+            )
+            if winner is not None:
+                return [self._adopt_fit(winner) or self]
         origin = self.random_state if members is None else seed_from
         seed = fit_seed(origin, self.device)
         held_out, rest = table.split(self.validation_fraction, seed)  # validation rows, the others
@@ -282,7 +286,7 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
     def _settings(self, settings, table, encoder, n_held: int, checkpoint, what) -> TrainSettings:
         """The settings with the batch size for this table and, with a checkpoint
         plan, the checkpointer for this data and these settings."""
-        batch_size = self._batch_size(table.n_rows, n_held, table.path, settings.schedule)
+        batch_size = batch_size_for(self, table.n_rows, n_held, table.path, settings.schedule)
         if checkpoint is not None:
             params = self.get_params()
             params = {k: v for k, v in params.items() if k not in ("verbose", "random_state")}
@@ -291,30 +295,6 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
             )
             checkpoint = checkpoint.open(key)
         return dataclasses.replace(settings, batch_size=batch_size, checkpoint=checkpoint)
-
-    def _batch_size(self, n: int, n_val: int, path=None, schedule="constant") -> int:
-        """The batch size for ``n`` rows of which ``n_val`` validate; refuses a split
-        that leaves either side empty, and a batch larger than the training rows."""
-        n_train = n - n_val
-        if self.validation_fraction > 0 and (n_val < 1 or n_train < 1):
-            where = "" if path is None else f" in {path}"
-            raise AekitError(
-                f"validation_fraction={self.validation_fraction} of {n} sample(s){where} "
-                "leaves no rows for validation or training; pass more rows or set "
-                "validation_fraction=0"
-            )
-        if self.batch_size == "auto":
-            if schedule == "cosine":  # fewer, larger steps: ~4 an epoch, at most 1024 rows
-                return min(n_train, 1024, max(128, n_train // 4))
-            # at least ~16 steps an epoch on small tables, 256 rows a step on large ones
-            return min(n_train, 256, max(32, n_train // 16))
-        if self.batch_size > n_train:
-            raise AekitError(
-                f"batch_size={self.batch_size} is larger than the {n_train} training rows "
-                f"({n} sample(s), validation_fraction={self.validation_fraction}); "
-                "lower batch_size or pass more rows"
-            )
-        return self.batch_size
 
     def _members(self, ensemble, encoder: TabularEncoder, histories, random_state) -> list:
         """(estimator, module, history) of each member of a batched ensemble: a clone
@@ -329,7 +309,8 @@ class BaseAutoencoderEstimator(FittedModel, TransformerMixin, BaseEstimator):
     def _finish(self, fitted, module, history, encoder, rows, seed: int, table):
         """Write the fitted state onto ``fitted`` (this estimator, or a clone of it
         for a member of a batched ensemble); return it."""
-        for name in ("n_features_in_", "feature_names_in_", "image_shape_"):  # the columns fit saw
+        # the columns fit saw, and the sizes it chose
+        for name in ("n_features_in_", "feature_names_in_", "image_shape_", *CAPACITY):
             if hasattr(self, name):
                 setattr(fitted, name, getattr(self, name))
         self._after_fit(module, rows)

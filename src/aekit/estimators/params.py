@@ -82,3 +82,29 @@ def check_resample(resample, table, n_held: int) -> np.ndarray:
     if rows.size and (rows.min() < 0 or rows.max() >= n):
         raise AekitError(f"resample holds row indices outside 0..{n - 1}")
     return rows.astype(np.int64)
+
+
+def batch_size_for(est, n: int, n_val: int, path=None, schedule="constant") -> int:
+    """The batch size of estimator ``est`` for ``n`` rows of which ``n_val``
+    validate; refuses a split that leaves either side empty, and a batch larger
+    than the training rows."""
+    n_train = n - n_val
+    if est.validation_fraction > 0 and (n_val < 1 or n_train < 1):
+        where = "" if path is None else f" in {path}"
+        raise AekitError(
+            f"validation_fraction={est.validation_fraction} of {n} sample(s){where} "
+            "leaves no rows for validation or training; pass more rows or set "
+            "validation_fraction=0"
+        )
+    if est.batch_size == "auto":
+        if schedule == "cosine":  # fewer, larger steps: ~4 an epoch, at most 1024 rows
+            return min(n_train, 1024, max(128, n_train // 4))
+        # at least ~16 steps an epoch on small tables, 256 rows a step on large ones
+        return min(n_train, 256, max(32, n_train // 16))
+    if est.batch_size > n_train:
+        raise AekitError(
+            f"batch_size={est.batch_size} is larger than the {n_train} training rows "
+            f"({n} sample(s), validation_fraction={est.validation_fraction}); "
+            "lower batch_size or pass more rows"
+        )
+    return est.batch_size

@@ -132,6 +132,10 @@ class FittedModel:
             "image_shape": None if self.image_shape_ is None else list(self.image_shape_),
             "n_epochs": self.n_epochs_,
             "history": self.history_.to_dict(orient="list"),
+            # the sizes fit chose for "auto" parameters
+            "capacity": [self.latent_dim_, list(self.hidden_dims_), self.residual_, self.mixture_]
+            if hasattr(self, "latent_dim_")
+            else None,
         }
 
     @classmethod
@@ -159,6 +163,10 @@ class FittedModel:
         self.image_shape_ = None if shape is None else tuple(int(d) for d in shape)
         self.n_epochs_ = int(state["n_epochs"])
         self.history_ = pd.DataFrame(state["history"])
+        if state.get("capacity") is not None:
+            self.latent_dim_ = int(state["capacity"][0])
+            self.hidden_dims_ = tuple(int(w) for w in state["capacity"][1])
+            self.residual_, self.mixture_ = (bool(v) for v in state["capacity"][2:4])
         # the shapes the parameters declare, against the weights, before anything is
         # allocated: a file declaring huge networks is refused, not built
         with torch.device("meta"):

@@ -14,10 +14,13 @@ from __future__ import annotations
 from ..errors import AekitError
 from .autoencoder import Autoencoder
 from .base import BaseAutoencoderEstimator
+from .capacity import IMAGE_CAPACITY
 from .vae import VAE
 
 # for architecture "conv", hidden_dims are the channel counts of the convolutions
-IMAGE_NETWORKS = dict(architecture="conv", hidden_dims=(32, 64), latent_dim=16)
+IMAGE_NETWORKS = dict(
+    architecture="conv", hidden_dims=IMAGE_CAPACITY[1], latent_dim=IMAGE_CAPACITY[0]
+)
 
 _DAE_IMPUTER = dict(
     noise="masking",
@@ -98,9 +101,10 @@ def preset(name: str, image_shape=None, *, task: str = "impute", argument="model
 
 def default_model(task: str, image_shape=None) -> BaseAutoencoderEstimator:
     """The model a wrapper uses when given none: the imputer's DAE ensemble member
-    (``task="impute"``) or the detector's VAE (``task="detect"``)."""
-    if task == "detect":  # for images, the image networks' code
-        return preset(
-            "vae", image_shape, task="model", **({} if image_shape else {"latent_dim": 8})
-        )
+    (``task="impute"``) or the detector's VAE (``task="detect"``: for a table,
+    ``VAE()``, which chooses its sizes on held-out rows)."""
+    if task == "detect":  # for images, the image networks
+        if image_shape:
+            return preset("vae", image_shape, task="model")
+        return VAE()  # sizes chosen on held-out rows (see aekit.estimators.capacity)
     return preset("dae", image_shape, task="impute")

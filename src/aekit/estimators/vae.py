@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError
-from ..models import StudentTVAEModule, VAEModule
+from ..models import MixturePriorVAEModule, StudentTVAEModule, VAEModule
 from ..models.vae import SelfMasking
 from ..training import INFERENCE_CHUNK
 from .base import BaseAutoencoderEstimator
+from .capacity import latent_mixture, linear_gaussian
 from .params import check_choice, check_int, draw_seed
 
 PRIORS = {"normal": VAEModule, "student-t": StudentTVAEModule}
@@ -30,9 +32,17 @@ class VAE(BaseAutoencoderEstimator):
 
     Parameters
     ----------
-    latent_dim : int, default=2
-    hidden_dims : tuple of int, default=(64,)
-        Encoder widths; the decoder mirrors them.
+    latent_dim : int or "auto", default="auto"
+    hidden_dims : tuple of int or "auto", default="auto"
+        Encoder widths; the decoder mirrors them. "auto" chooses the sizes on
+        held-out rows (see :mod:`aekit.estimators.capacity`): ``validation_fraction``
+        of the rows are kept out (a fifth when it is 0), and among a linear
+        network (on a complete numeric table: probabilistic PCA or factor
+        analysis, fitted in closed form), the same under a Gaussian-mixture prior,
+        and a perceptron of 64 units around the linear one, the model with the
+        highest held-out log-likelihood is kept; the latent size is the one
+        cross-validated probabilistic PCA chooses (else half the width, at most
+        8). Images: the image networks. Set both to fit one given network.
     prior : {"normal", "student-t"}, default="normal"
     n_samples : int, default=1
         K, posterior samples per row in the training objective.
@@ -51,7 +61,10 @@ class VAE(BaseAutoencoderEstimator):
 
     Attributes
     ----------
-    module_ : aekit.models.VAEModule or StudentTVAEModule
+    module_ : aekit.models.VAEModule, StudentTVAEModule or MixturePriorVAEModule
+    latent_dim_, hidden_dims_ : the sizes fit chose ("auto" only)
+    capacity_scores_ : DataFrame, each candidate's held-out log-likelihood per row
+        and seconds, and which was chosen ("auto" only)
     history_ : DataFrame with the loss and its ``reconstruction`` and ``kl`` terms per epoch
 
     Examples
@@ -63,6 +76,8 @@ class VAE(BaseAutoencoderEstimator):
     ((200,), (3, 5))
     """
 
+    latent_dim: int | str = "auto"
+    hidden_dims: tuple | str = "auto"
     prior: str = "normal"
     n_samples: int = 1
     objective: str = "elbo"
@@ -85,15 +100,49 @@ class VAE(BaseAutoencoderEstimator):
 
     def _build_module(self, encoder: TabularEncoder, members: int | None = None) -> VAEModule:
         likelihood = self._likelihood(encoder)  # one network at a time: no members
-        return PRIORS[self.prior](
+        latent_dim, hidden_dims = self._capacity()
+        prior = MixturePriorVAEModule if getattr(self, "mixture_", False) else PRIORS[self.prior]
+        return prior(
             likelihood,
-            tuple(self.hidden_dims),
-            self.latent_dim,
+            hidden_dims,
+            latent_dim,
             self.n_samples,
             self.objective,
             SelfMasking(likelihood) if self.missingness == "self-masking" else None,
+            skip=bool(getattr(self, "residual_", False)),
             **self._network_args(),
         )
+
+    def _closed_form(self) -> bool:
+        return self.prior == "normal" and self.missingness == "ignorable"
+
+    def _train(self, module, rows, validation, settings, monitor=None) -> pd.DataFrame:
+        form = getattr(self, "closed_form_", None)
+        if form is None or monitor is not None or settings.resample is not None:
+            return super()._train(module, rows, validation, settings, monitor)
+        # probabilistic PCA or factor analysis in closed form (see aekit.estimators.capacity)
+        x, mask = (torch.cat(parts) for parts in zip(*rows.chunks(), strict=True))
+        weight, mean, noise = linear_gaussian(x.double().cpu().numpy(), module.latent_dim, form)
+        module.set_linear_gaussian(*(torch.from_numpy(a) for a in (weight, mean, noise)))
+        if self.residual_:  # the perceptrons around it train from there
+            return super()._train(module, rows, validation, settings, monitor)
+        module.eval()
+        with torch.no_grad():
+            if self.mixture_:  # the prior: a mixture fitted to the codes of the rows
+                q = module.posterior(x)
+                mixture = latent_mixture(
+                    q.mean.double().cpu().numpy(),
+                    q.variance[0].double().cpu().numpy(),
+                    module.COMPONENTS,
+                )
+                module.set_prior(*(torch.from_numpy(a).to(x) for a in mixture))
+            parts = {"train": (x, mask)}
+            if validation is not None:
+                parts["val"] = (validation.x, validation.mask)
+            row = {
+                f"{k}_loss": -float(module.log_likelihood(*xm).mean()) for k, xm in parts.items()
+            }
+        return pd.DataFrame([{"epoch": 0, **row, "best": True}])
 
     def _after_fit(self, module, rows) -> None:
         if isinstance(module, StudentTVAEModule):

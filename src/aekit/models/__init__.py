@@ -4,6 +4,14 @@ from .ae import AEModule
 from .corruption import Corruption
 from .likelihoods import Likelihood
 from .networks import MLP
-from .vae import StudentTVAEModule, VAEModule
+from .vae import MixturePriorVAEModule, StudentTVAEModule, VAEModule
 
-__all__ = ["MLP", "AEModule", "Corruption", "Likelihood", "StudentTVAEModule", "VAEModule"]
+__all__ = [
+    "MLP",
+    "AEModule",
+    "Corruption",
+    "Likelihood",
+    "MixturePriorVAEModule",
+    "StudentTVAEModule",
+    "VAEModule",
+]

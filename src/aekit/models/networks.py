@@ -64,10 +64,20 @@ class MLP(nn.Module):
     """
 
     def __init__(
-        self, in_dim: int, hidden_dims: Sequence[int], out_dim: int, members: int | None = None
+        self,
+        in_dim: int,
+        hidden_dims: Sequence[int],
+        out_dim: int,
+        members: int | None = None,
+        skip: bool = False,
     ):
         super().__init__()
         dims = [in_dim, *hidden_dims, out_dim]
+        # skip: an affine map of the input added to the output (a residual network
+        # around a linear one; see VAEModule.set_linear_gaussian)
+        if skip and members is not None:
+            raise ValueError("a skip connection has no batched-ensemble form")
+        self.skip = nn.Linear(in_dim, out_dim) if skip else None
         if members is None:
             layers = (nn.Linear(a, b) for a, b in pairwise(dims))
         else:
@@ -76,11 +86,12 @@ class MLP(nn.Module):
         self.activation = nn.ELU()
 
     def forward(self, x: Tensor) -> Tensor:
+        inputs = x
         for i, layer in enumerate(self.layers):
             if i:
                 x = self.activation(x)
             x = layer(x)
-        return x
+        return x if self.skip is None else x + self.skip(inputs)
 
 
 def conv_sizes(height: int, width: int, n_layers: int) -> list[tuple[int, int]]:
@@ -171,15 +182,17 @@ def networks(
     out_dim: int,
     members: int | None = None,
     image_shape: Sequence[int] | None = None,
+    skip: bool = False,
 ) -> tuple[nn.Module, nn.Module]:
     """An encoder ``in_dim → hidden_dims → code_dim`` and the decoder mirroring it,
     ``latent_dim → reversed(hidden_dims) → out_dim``: multilayer perceptrons (an
     ensemble of ``members``), or for ``image_shape = (C, H, W)`` a
     :class:`ConvEncoder` and :class:`ConvDecoder` whose ``hidden_dims`` are channel
-    counts (``in_dim`` and ``out_dim`` multiples of H·W)."""
+    counts (``in_dim`` and ``out_dim`` multiples of H·W). ``skip``: perceptrons
+    with an affine skip connection."""
     if image_shape is None:
-        encoder = MLP(in_dim, hidden_dims, code_dim, members)
-        return encoder, MLP(latent_dim, list(hidden_dims)[::-1], out_dim, members)
+        encoder = MLP(in_dim, hidden_dims, code_dim, members, skip)
+        return encoder, MLP(latent_dim, list(hidden_dims)[::-1], out_dim, members, skip)
     if members is not None:
         raise ValueError("convolutional networks have no batched-ensemble form")
     _, h, w = image_shape
@@ -203,13 +216,14 @@ class EncoderDecoder(nn.Module):
         latent_dim: int,
         members: int | None = None,
         image_shape: Sequence[int] | None = None,
+        skip: bool = False,
     ):
         super().__init__()
         self.likelihood = likelihood
         self.members = members
         out_dim = likelihood.width
         self.encoder, self.decoder = networks(
-            in_dim, hidden_dims, code_dim, latent_dim, out_dim, members, image_shape
+            in_dim, hidden_dims, code_dim, latent_dim, out_dim, members, image_shape, skip
         )
 
     def decode(self, z: Tensor) -> Tensor:

@@ -30,15 +30,19 @@ from torch.distributions import (
     Categorical,
     Distribution,
     Independent,
+    MixtureSameFamily,
+    MultivariateNormal,
     Normal,
     StudentT,
     kl_divergence,
 )
 
+from .likelihoods import MIN_SCALE as SCALE_FLOOR
 from .likelihoods import Likelihood
 from .networks import EncoderDecoder
 
 MIN_SCALE = 1e-4  # floor on posterior scales
+UNUSED = -1e4  # the logit of an unused component of a mixture prior (exp(-1e4) = 0)
 
 
 def monte_carlo_kl(q: Distribution, p: Distribution, z: Tensor) -> Tensor:
@@ -95,6 +99,9 @@ class VAEModule(EncoderDecoder):
         A model of the missingness itself (missing not at random).
     image_shape : (C, H, W), optional
         Convolutional encoder and decoder for image rows (see ``AEModule``).
+    skip : bool
+        Perceptrons with an affine skip connection: a nonlinear network around a
+        linear one (see :meth:`set_linear_gaussian`).
     """
 
     n_posterior_params = 2  # μ and σ per latent dimension
@@ -108,10 +115,13 @@ class VAEModule(EncoderDecoder):
         objective: str = "elbo",
         missingness: SelfMasking | None = None,
         image_shape: Sequence[int] | None = None,
+        skip: bool = False,
     ):
         code = latent_dim * self.n_posterior_params  # the posterior's parameters
         width = likelihood.width
-        super().__init__(likelihood, width, hidden_dims, code, latent_dim, image_shape=image_shape)
+        super().__init__(
+            likelihood, width, hidden_dims, code, latent_dim, image_shape=image_shape, skip=skip
+        )
         self.latent_dim = latent_dim
         self.n_samples, self.objective = n_samples, objective
         self.missingness = missingness
@@ -138,6 +148,45 @@ class VAEModule(EncoderDecoder):
             return kl_divergence(q, p)
         except NotImplementedError:
             return monte_carlo_kl(q, p, z)
+
+    def set_linear_gaussian(self, weight: Tensor, mean: Tensor, noise_var: Tensor) -> None:
+        """Become the linear Gaussian model ``x = W z + μ + ε``, ``ε ~ N(0, diag(ψ))``
+        (probabilistic PCA or factor analysis) with its exact posterior.
+
+        Needs a VAE whose columns are all continuous, without hidden layers or
+        with skip connections: these then hold the linear model, and the last
+        layers of the perceptrons are zeroed, so that training starts from it.
+        ``W`` is rotated so that ``Wᵀ Ψ⁻¹ W`` is diagonal (the model is unchanged):
+        the posterior ``N(M⁻¹ Wᵀ Ψ⁻¹ (x - μ), M⁻¹)``, ``M = I + Wᵀ Ψ⁻¹ W``, then
+        has independent coordinates, which the encoder represents exactly, so the
+        ELBO and the importance-weighted bound equal ``log p(x)``.
+        """
+        encoder, decoder = self.encoder, self.decoder
+        linear = encoder.skip is None and len(encoder.layers) == len(decoder.layers) == 1
+        if not (linear or encoder.skip is not None) or self.likelihood.width != len(mean):
+            raise ValueError("a linear Gaussian model needs linear maps and numbers only")
+        if encoder.skip is not None:
+            with torch.no_grad():
+                for net in (encoder, decoder):
+                    net.layers[-1].weight.zero_()
+                    net.layers[-1].bias.zero_()
+        encoder, decoder = (
+            [net.layers[0]] if net.skip is None else [net.skip] for net in (encoder, decoder)
+        )
+        w, mu, psi = (t.to(torch.float64) for t in (weight, mean, noise_var))
+        psi = psi.clamp_min(1e-6)
+        eigenvalues, rotation = torch.linalg.eigh(w.T @ (w / psi[:, None]))
+        w = w @ rotation
+        post_var = 1.0 / (1.0 + eigenvalues.clamp_min(0))
+        gain = post_var[:, None] * (w.T / psi)  # (L, d): the posterior mean's map
+        with torch.no_grad():
+            encoder[0].weight.copy_(torch.cat([gain, torch.zeros_like(gain)]))
+            encoder[0].bias.copy_(
+                torch.cat([-gain @ mu, _softplus_inverse(post_var.sqrt() - MIN_SCALE)])
+            )
+            decoder[0].weight.copy_(w)
+            decoder[0].bias.copy_(mu)
+            self.likelihood.raw_scale.copy_(_softplus_inverse(psi.sqrt() - SCALE_FLOOR))
 
     # -- shared by every variant -------------------------------------------
     def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -277,7 +326,80 @@ class StudentTVAEModule(VAEModule):
         return Independent(StudentT(df, torch.zeros_like(df), torch.ones_like(df)), 1)
 
 
+class MixturePriorVAEModule(VAEModule):
+    """VAE whose prior is a mixture of Gaussians, ``p(z) = Σ_c π_c N(z | m_c, S_c)``
+    (Dilokthanakul et al. 2016), with room for :data:`COMPONENTS` components
+    (unused ones weigh nothing). With a linear decoder and Gaussian columns it
+    is a mixture of Gaussians in the data space whose components share the
+    decoder's subspace, ``p(x) = Σ_c π_c N(x | W m_c + b, W S_c Wᵀ + Ψ)``, and
+    :meth:`log_likelihood` is that exact density (on the observed cells);
+    otherwise the importance-weighted bound. The KL term is Monte Carlo.
+    """
+
+    COMPONENTS = 5
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        c, d = self.COMPONENTS, self.latent_dim
+        self.prior_logits = nn.Parameter(torch.zeros(c))
+        self.prior_loc = nn.Parameter(torch.zeros(c, d))
+        self.prior_tril = nn.Parameter(torch.eye(d).repeat(c, 1, 1))
+
+    def _mixture(self, batch: tuple) -> Distribution:
+        c, d = self.COMPONENTS, self.latent_dim
+        tril = torch.tril(self.prior_tril)
+        return MixtureSameFamily(
+            Categorical(logits=self.prior_logits.expand(*batch, c)),
+            MultivariateNormal(
+                self.prior_loc.expand(*batch, c, d), scale_tril=tril.expand(*batch, c, d, d)
+            ),
+        )
+
+    def prior(self, q: Distribution) -> Distribution:
+        return self._mixture(q.batch_shape)
+
+    def generative_prior(self, n: int) -> Distribution:
+        return self._mixture((n,))
+
+    def set_prior(self, weights: Tensor, means: Tensor, covariances: Tensor) -> None:
+        """Set the mixture (at most :data:`COMPONENTS` components; the rest get no weight)."""
+        used = len(weights)
+        with torch.no_grad():
+            logits = torch.full_like(self.prior_logits, UNUSED)
+            logits[:used] = weights.log()
+            self.prior_logits.copy_(logits)
+            self.prior_loc.zero_()
+            self.prior_loc[:used] = means
+            self.prior_tril.copy_(torch.eye(self.latent_dim).expand_as(self.prior_tril))
+            self.prior_tril[:used] = torch.linalg.cholesky(covariances)
+
+    def log_likelihood(self, x: Tensor, mask: Tensor, k: int = 100, chunk: int = 64) -> Tensor:
+        decoder = self.decoder
+        linear = decoder.skip is None and len(decoder.layers) == 1
+        if not linear or len(self.likelihood.cont_cols) != self.likelihood.width:
+            return super().log_likelihood(x, mask, k, chunk)
+        w, b = decoder.layers[0].weight, decoder.layers[0].bias  # (d, L), (d,)
+        tril = torch.tril(self.prior_tril)
+        loc = self.prior_loc @ w.T + b  # (C, d)
+        cov = w @ tril @ tril.transpose(-1, -2) @ w.T + torch.diag(self.likelihood.scale**2)
+        log_weights = torch.log_softmax(self.prior_logits, 0)
+        out = x.new_empty(len(x))
+        patterns, which = torch.unique(mask, dim=0, return_inverse=True)
+        for p, seen in enumerate(patterns):  # each pattern of observed cells in turn
+            rows, o = which == p, seen.nonzero().squeeze(1)
+            part = MultivariateNormal(loc[:, o], cov[:, o][:, :, o])
+            log_p = part.log_prob(x[rows][:, o].unsqueeze(1))  # (n_p, C)
+            out[rows] = torch.logsumexp(log_p + log_weights, dim=1)
+        return out
+
+
 def _full(out: Tensor, x: Tensor) -> Tensor:
     """A network's output in its input's precision (it is bfloat16 under autocast):
     the posterior, its samples and the KL are computed in full precision."""
     return out if out.dtype == x.dtype else out.to(x.dtype)
+
+
+def _softplus_inverse(y: Tensor) -> Tensor:
+    """x with softplus(x) = y (y floored at 1e-6)."""
+    y = y.clamp_min(1e-6)
+    return y + torch.log(-torch.expm1(-y))

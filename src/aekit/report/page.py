@@ -81,7 +81,7 @@ class Report:
         summary = {
             "estimator": type(model).__name__,
             "model": type(first).__name__,
-            "latent size": first.latent_dim,
+            "latent size": getattr(first, "latent_dim_", first.latent_dim),
             "columns": len(first.encoder_.schema),
             "epochs trained": ", ".join(str(m.n_epochs_) for m in models),
         }

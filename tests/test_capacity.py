@@ -179,7 +179,7 @@ def test_images_take_the_image_networks():
 
 def test_the_autoencoder_chooses_its_widths_by_reconstruction_likelihood():
     x = _factors(n=200, d=6, k=2)
-    ae = aekit.Autoencoder(latent_dim=2, hidden_dims="auto", max_epochs=20, random_state=0)
+    ae = aekit.Autoencoder(latent_dim=2, max_epochs=20, random_state=0)  # hidden_dims="auto"
     ae.fit(x)
     scores = ae.capacity_scores_
     assert list(scores["candidate"]) == ["linear", "(64,)"]

@@ -224,10 +224,11 @@ def _epoch(path: Path) -> int:
 @pytest.mark.parametrize(
     "model",
     [
-        "Autoencoder(latent_dim=3, noise='masking', max_epochs=60, patience=60, random_state=0)",
-        "Autoencoder(latent_dim=3, lr_schedule='cosine', max_epochs=60, patience=60, "
-        "random_state=0)",
-        "VAE(latent_dim=3, max_epochs=60, patience=8, random_state=0)",
+        "Autoencoder(latent_dim=3, hidden_dims=(64,), noise='masking', max_epochs=60, "
+        "patience=60, random_state=0)",
+        "Autoencoder(latent_dim=3, hidden_dims=(64,), lr_schedule='cosine', max_epochs=60, "
+        "patience=60, random_state=0)",
+        "VAE(latent_dim=3, hidden_dims=(64,), max_epochs=60, patience=8, random_state=0)",
     ],
 )
 def test_a_fit_killed_and_resumed_ends_with_the_same_weights(tmp_path, model):

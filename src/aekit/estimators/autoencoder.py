@@ -35,12 +35,13 @@ class Autoencoder(BaseAutoencoderEstimator):
         encoded input (else it can learn the identity); a DAE may be overcomplete.
         "auto": the size cross-validated probabilistic PCA chooses on a
         complete numeric table (else half the encoded width, at most 8).
-    hidden_dims : tuple of int or "auto", default=(64,)
+    hidden_dims : tuple of int or "auto", default="auto"
         Encoder widths; the decoder mirrors them. "auto" fits a linear network
         (PCA's subspace) and a perceptron of 64 units on the same rows, keeps
         ``validation_fraction`` of them out (a fifth when it is 0) and chooses
         the one with the higher held-out reconstruction log-likelihood (see
         :mod:`aekit.estimators.capacity`; ``capacity_scores_`` holds the scores).
+        Images: the image networks (convolutions of 32 and 64 channels).
     noise : {None, "masking", "gaussian", "salt_pepper"}, default=None
         Corruption of the DAE's input (None: a plain AE).
     noise_level : float, default=0.2
@@ -109,6 +110,7 @@ class Autoencoder(BaseAutoencoderEstimator):
     (200, 2)
     """
 
+    hidden_dims: tuple | str = "auto"
     noise: str | None = None
     noise_level: float = 0.2
     mask_input: bool = False

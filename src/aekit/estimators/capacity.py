@@ -45,7 +45,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import KFold
 
 from ..errors import AekitError
-from .params import check_int, draw_seed, fit_seed
+from .params import check_int, fit_seed
 
 AUTO = "auto"
 IMAGE_CAPACITY = (16, (32, 64))  # latent size, channels: the image networks
@@ -54,11 +54,8 @@ IMAGE_CAPACITY = (16, (32, 64))  # latent size, channels: the image networks
 NONLINEAR_WIDTHS = ((64,),)
 SELECT_FRACTION = 0.2  # rows held out to choose, when the estimator holds none out itself
 CV_FOLDS = 5
-CAPACITY = (
-    "latent_dim_",
-    "hidden_dims_",
-    "residual_",
-)  # what fit chose, copied to an ensemble's members
+# what fit chose, copied to the members of an ensemble
+CAPACITY = ("latent_dim_", "hidden_dims_", "residual_", "mixture_")
 
 
 def check_capacity(latent_dim, hidden_dims) -> None:
@@ -197,7 +194,8 @@ class CapacitySelection:
     def _select_capacity(self, table, encoder, *, checkpoint, context, plain: bool):
         """Choose the sizes; return the fitted winner when ``plain`` (a fit with no
         monitor, resample or copies: it can be adopted as it is), else None."""
-        seed = draw_seed(self.random_state)  # every candidate holds out the same rows
+        # one seed for every candidate (the same held-out rows), rank 0's under torchrun
+        seed = fit_seed(self.random_state, self.device)
         share = self.validation_fraction or SELECT_FRACTION
         held, rest = table.split(share, fit_seed(seed, self.device))
         candidates = self._candidates(rest, encoder, seed)  # chosen on the training rows

@@ -133,7 +133,12 @@ class FittedModel:
             "n_epochs": self.n_epochs_,
             "history": self.history_.to_dict(orient="list"),
             # the sizes fit chose for "auto" parameters
-            "capacity": [self.latent_dim_, list(self.hidden_dims_), self.residual_, self.mixture_]
+            "capacity": [
+                self.latent_dim_,
+                list(self.hidden_dims_),
+                getattr(self, "residual_", False),
+                getattr(self, "mixture_", False),
+            ]
             if hasattr(self, "latent_dim_")
             else None,
         }

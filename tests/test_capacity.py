@@ -62,6 +62,16 @@ def test_a_residual_network_starts_at_the_linear_model():
         VAEModule(Likelihood(["continuous"] * d, [1] * d), (16,), k).set_linear_gaussian(*args)
 
 
+@pytest.mark.parametrize(("n", "d"), [(150, 9), (15, 40), (60, 5)])
+def test_every_ppca_size_is_scored_as_scikit_learn_scores_it(n, d):
+    x = _factors(n=n + 10, d=d, standardise=False)
+    train, test = x[:n], x[n:]
+    fast = capacity.ppca_scores(train, test)
+    slow = [PCA(k).fit(train).score(test) for k in range(1, len(fast) + 1)]
+    assert len(fast) == min(n, d) - 1 - (n < d)  # every size below the rank
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-9)
+
+
 def test_the_latent_size_is_the_one_the_data_support():
     x = _factors(k=3, standardise=False)  # isotropic noise: probabilistic PCA's model
     size, noise = capacity.linear_size(x, seed=0)

@@ -93,18 +93,43 @@ class Candidate:
         return f"{kind} + {self.hidden_dims}" if self.residual else f"{self.hidden_dims}"
 
 
+def ppca_scores(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """Mean log-likelihood of the ``test`` rows under probabilistic PCA fitted to
+    ``train``, for every size k = 1 .. K (K below the rank of ``train``): one
+    eigendecomposition for all sizes, the same model as scikit-learn's ``PCA(k)``
+    (variances with n - 1)."""
+    mean = train.mean(0)
+    eigenvalues, vectors = np.linalg.eigh(np.cov(train, rowvar=False).reshape(len(mean), -1))
+    eigenvalues, vectors = np.maximum(eigenvalues[::-1], 0.0), vectors[:, ::-1]
+    d = len(mean)
+    y2 = ((test - mean) @ vectors) ** 2  # squared coordinates in the eigenbasis
+    rank = int((eigenvalues > eigenvalues[0] * 1e-10).sum())
+    ks = np.arange(1, max(2, min(d, rank)))
+    tail = np.cumsum(eigenvalues[::-1])[::-1]  # Σ_{i >= j} λ_i
+    # the noise: the mean of the discarded eigenvalues, of the min(n, d) an SVD finds
+    sigma2 = tail[ks] / (min(len(train), d) - ks)
+    log_lead = np.cumsum(np.log(eigenvalues[: ks[-1]]))[ks - 1]
+    fit_lead = np.cumsum((y2[:, : ks[-1]] / eigenvalues[: ks[-1]]).mean(0))[ks - 1]
+    rest = np.cumsum(y2.mean(0)[::-1])[::-1][ks]  # mean Σ_{i > k} y_i²
+    return -0.5 * (
+        d * np.log(2 * np.pi) + log_lead + (d - ks) * np.log(sigma2) + fit_lead + rest / sigma2
+    )
+
+
 def linear_size(x: np.ndarray, seed: int) -> tuple[int, str]:
-    """The latent size (1 to d-1) and noise kind of the linear Gaussian model with
-    the best 5-fold cross-validated log-likelihood on complete rows ``x``: sizes by
-    probabilistic PCA, then PPCA against factor analysis at that size."""
-    n, d = x.shape
+    """The latent size and noise kind of the linear Gaussian model with the best
+    5-fold cross-validated log-likelihood on complete rows ``x``: the size by
+    probabilistic PCA (every size at the cost of one eigendecomposition a fold),
+    then PPCA against factor analysis at that size."""
+    n = len(x)
     folds = list(KFold(min(CV_FOLDS, n), shuffle=True, random_state=seed % 2**32).split(x))
+    per_fold = [ppca_scores(x[a], x[b]) for a, b in folds]
+    sizes = min(len(s) for s in per_fold)
+    best = int(np.argmax(np.mean([s[:sizes] for s in per_fold], axis=0))) + 1
 
     def cv(model) -> float:
         return float(np.mean([clone(model).fit(x[a]).score(x[b]) for a, b in folds]))
 
-    sizes = range(1, max(2, min(d, n - n // len(folds) - 1)))
-    best = max(sizes, key=lambda k: cv(PCA(n_components=k)))
     if cv(FactorAnalysis(n_components=best, random_state=0)) > cv(PCA(n_components=best)):
         return best, "diagonal"
     return best, "isotropic"

@@ -158,6 +158,14 @@ def test_impute_bad_input_exits_2_with_one_line(tmp_path, capsys, setup, args, m
         assert not (tmp_path / "o.csv").exists()
 
 
+def test_fit_chooses_the_vae_sizes_on_held_out_rows_by_default(table, tmp_path, capsys):
+    model = tmp_path / "model"
+    assert main(["fit", str(table), "-o", str(model)]) == 0
+    fitted = aekit.load(model).model_
+    assert fitted.latent_dim == "auto" and fitted.hidden_dims == "auto"
+    assert f"({fitted.latent_dim_}-d code" in capsys.readouterr().err
+
+
 def test_fit_encode_score_sample_end_to_end(table, tmp_path, capsys):
     model = tmp_path / "model"
     assert main(["fit", str(table), "-o", str(model), "--model", "vae", "--latent-dim", "2"]) == 0

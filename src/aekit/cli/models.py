@@ -47,7 +47,8 @@ def fit(
         typer.Option(
             "--latent-dim",
             min=1,
-            help="Size of the code (default: half the columns, at most 8; 16 for images).",
+            help="Size of the code (default: vae and tvae choose it on held-out rows; ae "
+            "and dae take half the columns, at most 8; 16 for images).",
         ),
     ] = None,
     contamination: Annotated[
@@ -82,9 +83,14 @@ def fit(
         rows = read_data(data, dialect=dialect())
         images = is_images(rows)
         width = rows.shape[1]
-    latent = latent_dim or (16 if images else max(1, min(8, width // 2)))
+    if latent_dim or images:
+        sizes = {"latent_dim": latent_dim or 16}
+    elif model in ("vae", "tvae"):
+        sizes = {}  # chosen on held-out rows, as VAE()'s
+    else:
+        sizes = {"latent_dim": max(1, min(8, width // 2))}
     shape = rows.shape[1:] if images else None
-    chosen = preset(model, shape, task="model", argument="--model", latent_dim=latent)
+    chosen = preset(model, shape, task="model", argument="--model", **sizes)
     detector = AnomalyDetector(
         chosen, contamination=_contamination(contamination), random_state=seed, verbose=not quiet
     ).fit(rows, checkpoint_dir=checkpoint_dir, resume=resume)
@@ -92,8 +98,10 @@ def fit(
     if not quiet:
         shown, which = (next(rows.chunks()), "first chunk") if chunk_rows else (rows, "rows")
         flagged = float(np.mean(detector.predict(shown) == -1))
+        fitted = detector.model_
+        latent = getattr(fitted, "latent_dim_", fitted.latent_dim)
         stderr().print(
-            f"Saved {model} ({latent}-d code, {detector.model_.n_epochs_} epochs) to {output}; "
+            f"Saved {model} ({latent}-d code, {fitted.n_epochs_} epochs) to {output}; "
             f"anomaly threshold {detector.offset_:.4g} nats flags {flagged:.1%} of the {which}"
         )
 

@@ -43,7 +43,8 @@ _VAE_IMPUTER = dict(
     patience=30,
     validation_fraction=0.0,
 )
-_MODEL = dict(hidden_dims=(128, 64), max_epochs=300, patience=20)
+# sizes: the estimators' defaults, chosen on held-out rows (aekit.estimators.capacity)
+_MODEL = dict(max_epochs=300, patience=20)
 _DAE = dict(noise="masking", noise_level=0.25, mask_input=True)
 
 # (task, name) -> (estimator, parameters, parameters added for images)

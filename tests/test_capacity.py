@@ -85,7 +85,7 @@ def test_the_latent_size_is_the_one_the_data_support():
 def test_the_linear_candidate_is_probabilistic_pca_or_factor_analysis(noise, reference):
     x = _factors(k=2, d=6)
     vae = aekit.VAE(latent_dim=2, hidden_dims=(), validation_fraction=0.0, random_state=0)
-    vae.closed_form_, vae.residual_, vae.mixture_ = noise, False, False  # as the choice sets
+    vae._chosen = capacity.Candidate(2, (), noise)  # as the choice marks a candidate it fits
     vae.fit(x)
     expected = reference.fit(x).score_samples(x)
     # the encoder's scale is the columns' own (unit up to the ddof): equal to float32 precision
@@ -157,6 +157,17 @@ def test_explicit_sizes_are_used_as_given():
     assert not hasattr(vae, "capacity_scores_")
     assert vae.transform(x).shape == (120, 2)
     assert vae.module_.encoder.layers[0].out_features == 16
+
+
+def test_a_refit_with_given_sizes_keeps_nothing_of_an_earlier_choice():
+    rng = np.random.default_rng(0)
+    centres = np.array([[-4.0, 0.0], [4.0, 0.0]])
+    x = centres[rng.integers(2, size=300)] @ rng.normal(size=(2, 4)) + rng.normal(size=(300, 4))
+    vae = aekit.VAE(random_state=0, max_epochs=5).fit(x)
+    assert vae.mixture_ or vae.residual_ or vae.hidden_dims_ == ()
+    vae.set_params(latent_dim=2, hidden_dims=(8,)).fit(x)
+    assert type(vae.module_) is VAEModule and vae.module_.encoder.skip is None
+    assert not hasattr(vae, "capacity_scores_") and vae.history_["epoch"].iloc[-1] >= 1
 
 
 def test_mixed_tables_and_missing_cells_train_the_linear_candidate():

@@ -243,7 +243,10 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
                 table, encoder, checkpoint=checkpoint, context=context, plain=plain
             )
             if winner is not None:
-                return [self._adopt_fit(winner) or self]
+                self._adopt_fit(winner)
+                return [self]
+        else:
+            self._take_candidate()
         origin = self.random_state if members is None else seed_from
         seed = fit_seed(origin, self.device)
         held_out, rest = table.split(self.validation_fraction, seed)  # validation rows, the others

@@ -238,7 +238,7 @@ class CapacitySelection:
                 random_state=seed,
                 validation_fraction=share,
             )
-            est.closed_form_, est.residual_, est.mixture_ = c.closed_form, c.residual, c.mixture
+            est._chosen = c  # read (once) by its fit: see _take_candidate
             est.fit_with(
                 table,
                 checkpoint=None if checkpoint is None else checkpoint.below(f"candidate{i}"),
@@ -265,14 +265,20 @@ class CapacitySelection:
         if candidates[best].closed_form and not candidates[best].residual:
             # the linear model in closed form: refitted on every row at no cost
             winner = clone(winner).set_params(validation_fraction=0.0)
-            chosen = candidates[best]
-            winner.closed_form_, winner.residual_, winner.mixture_ = (
-                chosen.closed_form,
-                False,
-                chosen.mixture,
-            )
+            winner._chosen = candidates[best]
             winner.fit_with(table, context=context)
         return winner
+
+    def _take_candidate(self) -> None:
+        """Before a fit with given sizes: the closed-form settings of the candidate
+        it fits for a choice (``_chosen``, set by :meth:`_select_capacity`), or none;
+        nothing is left from an earlier "auto" fit of this estimator."""
+        chosen = self.__dict__.pop("_chosen", None)
+        for name in ("latent_dim_", "hidden_dims_", "capacity_scores_"):
+            self.__dict__.pop(name, None)
+        self.closed_form_ = None if chosen is None else chosen.closed_form
+        self.residual_ = chosen is not None and chosen.residual
+        self.mixture_ = chosen is not None and chosen.mixture
 
     def _resolve(self, chosen: Candidate) -> None:
         self.latent_dim_, self.hidden_dims_ = chosen.latent_dim, tuple(chosen.hidden_dims)
@@ -280,12 +286,8 @@ class CapacitySelection:
         self.mixture_ = chosen.mixture
 
     def _adopt_fit(self, winner) -> None:
-        """Take the fitted state of ``winner`` (a candidate clone) as this estimator's."""
-        scores = self.capacity_scores_
+        """Take the fitted state of ``winner`` (a candidate clone, fitted with the
+        chosen sizes as its parameters) as this estimator's."""
         for name, value in vars(winner).items():
             if (name.endswith("_") and not name.startswith("__")) or name == "_pandas_out":
                 setattr(self, name, value)
-        self.capacity_scores_ = scores
-        self.latent_dim_, self.hidden_dims_ = winner.latent_dim, tuple(winner.hidden_dims)
-        self.residual_ = getattr(winner, "residual_", False)
-        self.mixture_ = getattr(winner, "mixture_", False)

@@ -309,7 +309,9 @@ def test_cli_fit_checkpoints_and_resumes(tmp_path):
     table(80).to_csv(path, index=False)
     base = ["fit", str(path), "--model", "ae", "-q", "--checkpoint-dir", str(tmp_path / "c")]
     assert main([*base, "-o", str(tmp_path / "m1")]) == 0
-    assert (tmp_path / "c" / "autoencoder.safetensors").is_file()
+    # the widths are chosen (hidden_dims="auto"): each candidate checkpoints apart
+    saved = (tmp_path / "c").rglob("autoencoder.safetensors")
+    assert sorted(p.parent.name for p in saved) == ["candidate0", "candidate1"]
     assert main([*base, "-o", str(tmp_path / "m2"), "--resume"]) == 0
     a, b = aekit.load(tmp_path / "m1"), aekit.load(tmp_path / "m2")
     assert a.offset_ == b.offset_

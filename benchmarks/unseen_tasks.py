@@ -182,8 +182,11 @@ def density_methods(quick: bool):
     }
 
 
-def density_rows(names, seeds, quick: bool) -> pd.DataFrame:
-    tables, split = density_tables(), halves(density_tables())
+def density_rows(wanted: set, seeds, quick: bool) -> pd.DataFrame:
+    """The density rows of the tables in the halves ``wanted`` (the first two: quick)."""
+    tables = density_tables()
+    split = halves(tables)
+    names = [n for n, h in split.items() if h in wanted][: 2 if quick else None]
     methods = density_methods(quick)
     rows = []
     for name in names:
@@ -269,8 +272,11 @@ def anomaly_methods(quick: bool):
     return methods
 
 
-def anomaly_rows(names, seeds, quick: bool) -> pd.DataFrame:
-    tasks, split = anomaly_tasks(), halves(anomaly_tasks())
+def anomaly_rows(wanted: set, seeds, quick: bool) -> pd.DataFrame:
+    """The anomaly rows of the tasks in the halves ``wanted`` (the first two: quick)."""
+    tasks = anomaly_tasks()
+    split = halves(tasks)
+    names = [n for n, h in split.items() if h in wanted][: 2 if quick else None]
     methods = anomaly_methods(quick)
     rows = []
     for name in names:
@@ -371,11 +377,9 @@ def main(argv=None) -> int:
     else:
         density = anomaly = pd.DataFrame()
         if args.task in ("density", "both"):
-            names = [n for n, h in halves(density_tables()).items() if h in wanted]
-            density = density_rows(names[:2] if args.quick else names, seeds, args.quick)
+            density = density_rows(wanted, seeds, args.quick)
         if args.task in ("anomaly", "both"):
-            names = [n for n, h in halves(anomaly_tasks()).items() if h in wanted]
-            anomaly = anomaly_rows(names[:2] if args.quick else names, seeds, args.quick)
+            anomaly = anomaly_rows(wanted, seeds, args.quick)
         if args.save:
             for kind, df in [("density", density), ("anomaly", anomaly)]:
                 if len(df):

@@ -276,12 +276,14 @@ class CapacitySelection:
         chosen = self.__dict__.pop("_chosen", None)
         for name in ("latent_dim_", "hidden_dims_", "capacity_scores_"):
             self.__dict__.pop(name, None)
-        self.closed_form_ = None if chosen is None else chosen.closed_form
-        self.residual_ = chosen is not None and chosen.residual
-        self.mixture_ = chosen is not None and chosen.mixture
+        self._set_form(chosen or Candidate(0, ()))  # none: no closed form, no extras
 
     def _resolve(self, chosen: Candidate) -> None:
         self.latent_dim_, self.hidden_dims_ = chosen.latent_dim, tuple(chosen.hidden_dims)
+        self._set_form(chosen)
+
+    def _set_form(self, chosen: Candidate) -> None:
+        """How the networks of ``chosen`` are built and fitted (read by the estimator)."""
         self.closed_form_, self.residual_ = chosen.closed_form, chosen.residual
         self.mixture_ = chosen.mixture
 

@@ -275,6 +275,21 @@ def test_ampute_mechanisms_behave_as_documented():
     assert abs(z[mcar].mean()) < 0.05
 
 
+@pytest.mark.parametrize("mechanism", ["mcar", "mar", "mnar"])
+def test_ampute_with_a_column_missing_in_the_source(mechanism):
+    # a real table can have a column with no observed value: the others are
+    # still amputed at the rate, and the cells missing before stay missing
+    X = low_rank(2000)
+    X[:, 3] = np.nan
+    X[:10, 0] = np.nan
+    X_miss = aekit.ampute(X, mechanism, 0.3, random_state=0)
+    new = np.isnan(X_miss) & ~np.isnan(X)
+    known = ~np.isnan(X)
+    assert abs(new.sum() / known.sum() - 0.3) < 0.05
+    assert new[:, [0, 1, 2, 4, 5]].any(axis=0).sum() >= 3  # MAR keeps 2 columns observed
+    assert np.isnan(X_miss[:, 3]).all() and np.isnan(X_miss[:10, 0]).all()
+
+
 def test_ampute_dataframe_and_errors(mixed_frame):
     out = aekit.ampute(mixed_frame, "mnar", 0.2, random_state=0)
     assert isinstance(out, pd.DataFrame) and out.index.equals(mixed_frame.index)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
@@ -92,7 +94,12 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
         if pd.api.types.is_numeric_dtype(df[c].dtype) and not pd.api.types.is_bool_dtype(df[c])
     ]
     values = df.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
-    values = np.where(np.isnan(values), np.nanmean(values, axis=0), values)
+    # a missing cell drives the mechanism as its column mean; a column with no
+    # observed value at all as 0 (it then has no spread and drives nothing)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fill = np.nan_to_num(np.nanmean(values, axis=0)) if values.size else values
+    values = np.where(np.isnan(values), fill, values)
     prob = np.full((n, p), float(rate))
 
     if mechanism == "mar":

@@ -160,7 +160,7 @@ def tables(rate: float) -> list[dict]:
     aekit.Imputer(random_state=0).fit_transform(warm)  # imports and allocations, untimed
     for name, X in data.items():
         X_miss = aekit.ampute(X, "mcar", 0.3, random_state=0)
-        mask = X_miss.isna().to_numpy() if isinstance(X, pd.DataFrame) else np.isnan(X_miss)
+        mask = np.asarray(pd.isna(X_miss)) & ~np.asarray(pd.isna(X))  # hidden, known cells
         peers = {
             "mice": imputation._numeric_baseline(lambda s, categorical: _mice()),
             "missforest": imputation._numeric_baseline(lambda s, categorical: _missforest()),

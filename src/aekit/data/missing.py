@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import numbers
-
 import warnings
 
 import numpy as np

@@ -175,9 +175,13 @@ def score(X, X_imp, mask) -> tuple[float, float]:
     return aekit.metrics.nrmse(X, X_imp, mask), err
 
 
+def hidden_cells(X, X_miss) -> np.ndarray:
+    """The cells to score: missing after amputation, known in the source."""
+    return np.asarray(pd.isna(X_miss)) & ~np.asarray(pd.isna(X))
+
+
 def run_one(method, X, X_miss, seed) -> dict:
-    # the hidden cells: missing now, known in the source
-    mask = np.asarray(pd.isna(X_miss)) & ~np.asarray(pd.isna(X))
+    mask = hidden_cells(X, X_miss)
     start = time.perf_counter()
     X_imp = IMPUTERS[method](X_miss, seed)
     seconds = time.perf_counter() - start

@@ -34,7 +34,8 @@ MAX_ROWS = 3000
 TUNED_ON_BEFORE = ("breast_cancer", "diabetes", "penguins", "wine")
 
 
-def _statsmodels(name: str) -> pd.DataFrame:
+def statsmodels_table(name: str) -> pd.DataFrame:
+    """One of statsmodels' bundled datasets as a DataFrame."""
     return importlib.import_module(f"statsmodels.datasets.{name}").load_pandas().data
 
 
@@ -73,7 +74,7 @@ def _seattle_weather() -> pd.DataFrame:
 
 def _fertility() -> pd.DataFrame:
     """Births per woman by country (rows) and year 1960-2013 (columns)."""
-    df = _statsmodels("fertility")
+    df = statsmodels_table("fertility")
     years = [c for c in df.columns if str(c).isdigit()]
     df = df[years].astype(float)
     return df[df.notna().any(axis=1)].reset_index(drop=True)
@@ -88,22 +89,24 @@ def _categories(df: pd.DataFrame, columns) -> pd.DataFrame:
 
 LOADERS = {
     "anes96": lambda: _categories(
-        _statsmodels("anes96").drop(columns="popul"), ["PID", "educ", "vote"]
+        statsmodels_table("anes96").drop(columns="popul"), ["PID", "educ", "vote"]
     ),
     "breast_cancer": lambda: _sklearn(load_breast_cancer, "diagnosis"),
     "diabetes": _diabetes,
-    "fair": lambda: _categories(_statsmodels("fair"), ["occupation", "occupation_husb"]),
+    "fair": lambda: _categories(statsmodels_table("fair"), ["occupation", "occupation_husb"]),
     "fertility": _fertility,
-    "grunfeld": lambda: _categories(_statsmodels("grunfeld"), ["firm"]),
+    "grunfeld": lambda: _categories(statsmodels_table("grunfeld"), ["firm"]),
     "iris": lambda: _sklearn(load_iris, "species"),
-    "macrodata": lambda: _statsmodels("macrodata"),
+    "macrodata": lambda: statsmodels_table("macrodata"),
     "modechoice": lambda: _categories(
-        _statsmodels("modechoice").drop(columns="individual"), ["mode", "choice"]
+        statsmodels_table("modechoice").drop(columns="individual"), ["mode", "choice"]
     ),
     "penguins": lambda: _categories(load_penguins().drop(columns="year"), []),
-    "randhie": lambda: _categories(_statsmodels("randhie"), ["idp", "hlthg", "hlthf", "hlthp"]),
+    "randhie": lambda: _categories(
+        statsmodels_table("randhie"), ["idp", "hlthg", "hlthf", "hlthp"]
+    ),
     "seattle_weather": _seattle_weather,
-    "star98": lambda: _statsmodels("star98"),
+    "star98": lambda: statsmodels_table("star98"),
     "stocks": _stocks,
     "wine": lambda: _sklearn(load_wine, "cultivar", ["1", "2", "3"]),
 }

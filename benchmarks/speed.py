@@ -48,7 +48,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.datasets import load_breast_cancer
 from sklearn.decomposition import PCA
@@ -160,7 +159,7 @@ def tables(rate: float) -> list[dict]:
     aekit.Imputer(random_state=0).fit_transform(warm)  # imports and allocations, untimed
     for name, X in data.items():
         X_miss = aekit.ampute(X, "mcar", 0.3, random_state=0)
-        mask = np.asarray(pd.isna(X_miss)) & ~np.asarray(pd.isna(X))  # hidden, known cells
+        mask = imputation.hidden_cells(X, X_miss)
         peers = {
             "mice": imputation._numeric_baseline(lambda s, categorical: _mice()),
             "missforest": imputation._numeric_baseline(lambda s, categorical: _missforest()),

@@ -54,6 +54,7 @@ import aekit
 from aekit.data.datasets import load_digits, load_penguins
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from imputation_data import statsmodels_table
 from readme import publish
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -70,12 +71,6 @@ def halves(names) -> dict[str, str]:
 
 
 # -------------------------------------------------------------------- data
-def _statsmodels(name: str) -> pd.DataFrame:
-    import importlib
-
-    return importlib.import_module(f"statsmodels.datasets.{name}").load_pandas().data
-
-
 def _continuous(df: pd.DataFrame) -> np.ndarray:
     num = df.select_dtypes("number").dropna()
     keep = [c for c in num.columns if num[c].nunique() >= 10]
@@ -93,13 +88,13 @@ def density_tables() -> dict[str, np.ndarray]:
     return {
         "breast cancer": _continuous(sk(load_breast_cancer)),
         "diabetes": _continuous(sk(load_diabetes)),
-        "engel": _continuous(_statsmodels("engel")),
-        "grunfeld": _continuous(_statsmodels("grunfeld")),
+        "engel": _continuous(statsmodels_table("engel")),
+        "grunfeld": _continuous(statsmodels_table("grunfeld")),
         "iris": _continuous(sk(load_iris)),
-        "macrodata": _continuous(_statsmodels("macrodata")),
+        "macrodata": _continuous(statsmodels_table("macrodata")),
         "penguins": _continuous(load_penguins()),
-        "randhie": _continuous(_statsmodels("randhie")),
-        "star98": _continuous(_statsmodels("star98")),
+        "randhie": _continuous(statsmodels_table("randhie")),
+        "star98": _continuous(statsmodels_table("star98")),
         "wine": _continuous(sk(load_wine)),
     }
 
@@ -129,12 +124,12 @@ def anomaly_tasks() -> dict[str, tuple[np.ndarray, np.ndarray, bool]]:
         is_it = (penguins["species"] == species).to_numpy()
         x = numeric.to_numpy(dtype=float)
         out[f"penguins {species}"] = (x[is_it], x[~is_it], False)
-    anes = _statsmodels("anes96")
+    anes = statsmodels_table("anes96")
     features = anes.drop(columns=["vote"]).to_numpy(dtype=float)
     for v in (0, 1):
         is_v = (anes["vote"] == v).to_numpy()
         out[f"anes96 vote {v}"] = (features[is_v], features[~is_v], False)
-    fair = _statsmodels("fair")
+    fair = statsmodels_table("fair")
     x = fair.drop(columns=["affairs"]).to_numpy(dtype=float)
     none = (fair["affairs"] == 0).to_numpy()
     rng = np.random.default_rng(0)

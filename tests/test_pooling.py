@@ -20,6 +20,24 @@ OXYGEN = [47.0120, 47.2407, 47.4995, 47.1485, 47.0042]
 OXYGEN_SE = [0.95984, 0.93540, 1.00766, 0.95439, 0.96528]
 
 
+def test_matches_the_printed_example_of_mice_pool_scalar():
+    """R's mice 3.10.3, the Examples of ``?pool.scalar`` (its reference page, as
+    printed): five imputations of nhanes, Q = the mean of bmi, U = its variance /
+    25, ``pool.scalar(Q, U, n = 25, k = 1)``, i.e. complete-data dof n - k = 24."""
+    q = [26.816, 26.184, 26.692, 27.076, 26.528]
+    u = [0.7888227, 0.5449227, 0.7764973, 0.6764760, 0.5379173]
+    p = aekit.pool(q, u, dof_complete=24)
+    assert p.m == 5
+    # every number mice prints, to the digits it prints them (R's 7 significant)
+    assert float(f"{p.estimate:.7g}") == 26.6592
+    assert float(f"{p.within:.7g}") == 0.6649272
+    assert float(f"{p.between:.7g}") == 0.1106032
+    assert float(f"{p.total:.7g}") == 0.797651
+    assert float(f"{p.dof:.7g}") == 16.41929
+    assert float(f"{p.riv:.7g}") == 0.1996066
+    assert float(f"{p.fmi:.7g}") == 0.2522468
+
+
 def test_barnard_rubin_degrees_of_freedom_by_hand():
     p = aekit.pool(OXYGEN, np.square(OXYGEN_SE), dof_complete=30)
     assert p.estimate == pytest.approx(47.18098, abs=1e-9)

@@ -73,8 +73,10 @@ def pool(estimates, variances, *, dof_complete: float | None = None) -> PooledEs
     dof_complete : float, optional
         The degrees of freedom of the analysis on complete data (n - p for a
         linear regression with p coefficients): the degrees of freedom are then
-        Barnard & Rubin's (1999) small-sample ones, as in R's ``mice::pool``.
-        None (or inf): Rubin's large-sample ones.
+        Barnard & Rubin's (1999) small-sample ones, as in R's ``mice::pool``
+        (the printed example of ``mice::pool.scalar`` is reproduced to its
+        digits in ``tests/test_pooling.py``). None (or inf): Rubin's
+        large-sample ones.
 
     Returns
     -------

@@ -317,15 +317,31 @@ def half_tables(results: pd.DataFrame, methods, half: str) -> str:
         )
     if DEFAULT in methods:
         out.append("")
+        # each seed's cells too: a mean over seeds can hide a split
+        per_seed = res.groupby([*keys, "seed", "method"])["nrmse"].mean().unstack("method")
         for peer in ("missforest", "miceforest", "mice"):
             if peer in methods:
                 wins = int((nrmse[DEFAULT] < nrmse[peer]).sum())
-                out.append(f"- {DEFAULT} beats {peer} on NRMSE in {wins} of {len(nrmse)} cells.")
+                text = f"- {DEFAULT} beats {peer} on NRMSE in {wins} of {len(nrmse)} cells"
+                if per_seed.index.get_level_values("seed").nunique() > 1:
+                    both = per_seed[[DEFAULT, peer]].dropna()
+                    text += (
+                        f" (mean over seeds); in {int((both[DEFAULT] < both[peer]).sum())} "
+                        f"of {len(both)} cell-seed pairs"
+                    )
+                out.append(text + ".")
         if "missforest" in methods:
-            per = res.groupby(["dataset", "method"])["seconds"].sum().unstack("method")
-            ratio = per[DEFAULT] / per["missforest"]
-            parts = ", ".join(f"{d} {r:.2f}x" for d, r in ratio.items())
-            out.append(f"- {DEFAULT}'s seconds / missforest's, per table: {parts}.")
+            # side by side within a run: one ratio per thread count the runs used
+            threads = res["threads"] if "threads" in res else pd.Series(N_JOBS, res.index)
+            for n, run in res.groupby(threads):
+                per = run.groupby(["dataset", "method"])["seconds"].sum().unstack("method")
+                ratio = per[DEFAULT] / per["missforest"]
+                parts = ", ".join(f"{d} {r:.2f}x" for d, r in ratio.items())
+                which = ", ".join(str(int(s)) for s in sorted(run["seed"].unique()))
+                out.append(
+                    f"- {DEFAULT}'s seconds / missforest's, per table ({int(n)} thread(s), "
+                    f"seed(s) {which}): {parts}."
+                )
         lost = nrmse[nrmse[DEFAULT] > nrmse.drop(columns=DEFAULT).min(axis=1)]
         if len(lost):
             best = lost.drop(columns=DEFAULT).idxmin(axis=1)
@@ -363,10 +379,12 @@ def half_tables(results: pd.DataFrame, methods, half: str) -> str:
 
 
 def tables(results: pd.DataFrame, methods, not_miwae=None, miwae=None) -> str:
-    threads = int(results["threads"].iloc[0]) if "threads" in results else N_JOBS
+    used = sorted(results["threads"].unique()) if "threads" in results else [N_JOBS]
+    threads = " or ".join(str(int(n)) for n in used)
     out = [
         f"{os.cpu_count()} CPU cores; torch {torch.__version__}, missForest's and "
-        f"miceforest's trees with {threads} thread(s). NRMSE: RMSE on the hidden numeric "
+        f"miceforest's trees with {threads} thread(s) (the same for every method of a "
+        "run). NRMSE: RMSE on the hidden numeric "
         "cells in standardised units (lower is better; 1.0 is about a guess one standard "
         "deviation off).",
         "",

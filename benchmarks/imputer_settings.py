@@ -1,0 +1,146 @@
+"""Training settings of the default imputer against its time, on the development half.
+
+The speed issue asks for the default ``Imputer`` at half missForest's time with
+its accuracy kept. Its time is its optimiser steps (about 16 an epoch, a few
+hundred epochs), so the settings that set the number of steps are the levers:
+the early-stopping patience, the step size and the batch size. This script
+fits the default imputer with each named set of changes on the development
+tables of ``benchmarks/imputation.py`` (the same holes: ``aekit.ampute`` with
+the seed of the row) and prints, per table, the mean NRMSE and the summed
+seconds beside the unchanged default's. Times compare only within one run:
+the settings of one process, or of processes run side by side. The reporting
+half is never touched here.
+
+    python benchmarks/imputer_settings.py --threads 1 --save raw.csv
+    # or the default beside the others, one process each on two cores:
+    python benchmarks/imputer_settings.py --settings default --save a.csv &
+    python benchmarks/imputer_settings.py --settings "patience 25" \
+        "patience 25, step 6e-3" --save b.csv; wait
+    python benchmarks/imputer_settings.py --tables-from a.csv b.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+import aekit
+from aekit.estimators.presets import preset
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import imputation
+
+# name -> changes to the default imputer's model ("default": none)
+SETTINGS = {
+    "default": {},
+    "patience 25": {"patience": 25},
+    "patience 25, step 6e-3": {"patience": 25, "learning_rate": 6e-3},
+}
+
+
+def run(settings, rates, seed: int, names=None) -> pd.DataFrame:
+    data = imputation.datasets("dev")
+    unknown = set(names or ()) - set(data)
+    if unknown:
+        raise SystemExit(f"not development tables: {sorted(unknown)}; they are {sorted(data)}")
+    data = {k: v for k, v in data.items() if not names or k in names}
+    # the first fit of a process imports torch's compiler stack: not timed
+    aekit.Imputer(preset("dae", max_epochs=2)).fit(
+        aekit.ampute(data[next(iter(data))], "mcar", 0.3)
+    )
+    rows = []
+    for name, X in data.items():
+        for mech in imputation.MECHANISMS:
+            for rate in rates:
+                X_miss = aekit.ampute(X, mech, rate, random_state=seed)
+                cells = imputation.hidden_cells(X, X_miss)
+                for label in settings:
+                    start = time.perf_counter()
+                    imputer = aekit.Imputer(preset("dae", **SETTINGS[label]), random_state=seed)
+                    filled = imputer.fit_transform(X_miss)
+                    seconds = time.perf_counter() - start
+                    nrmse, err = imputation.score(X, filled, cells)
+                    epochs = max(len(m.history_) for m in imputer.models_)
+                    imputation.log(
+                        f"{name:14s} {mech} {rate:.1f} {label:24s} nrmse {nrmse:.4f} "
+                        f"{seconds:6.1f}s {epochs} epochs"
+                    )
+                    rows.append(
+                        dict(
+                            dataset=name,
+                            mechanism=mech,
+                            rate=rate,
+                            seed=seed,
+                            settings=label,
+                            nrmse=nrmse,
+                            error_rate=err,
+                            seconds=seconds,
+                            epochs=epochs,
+                        )
+                    )
+    return pd.DataFrame(rows)
+
+
+def table(raw: pd.DataFrame) -> str:
+    """Per table: mean NRMSE and summed seconds of each setting, and the change
+    against the default's."""
+    keys = ["dataset", "mechanism", "rate", "seed"]
+    base = raw[raw.settings == "default"].set_index(keys)
+    lines = []
+    for label in [s for s in raw.settings.unique() if s != "default"]:
+        other = raw[raw.settings == label].set_index(keys)
+        both = base.merge(other, left_index=True, right_index=True, suffixes=("_d", "_o"))
+        per = both.groupby("dataset").agg(
+            d=("nrmse_d", "mean"), o=("nrmse_o", "mean"), td=("seconds_d", "sum"),
+            to=("seconds_o", "sum"),
+        )  # fmt: skip
+        lines += [
+            f"{label} against the default ({len(both)} cells)",
+            "",
+            "| table | NRMSE default | NRMSE | change | seconds default | seconds | time ratio |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in per.iterrows():
+            lines.append(
+                f"| {name} | {r.d:.3f} | {r.o:.3f} | {100 * (r.o / r.d - 1):+.1f}% "
+                f"| {r.td:.1f} | {r.to:.1f} | {r.to / r.td:.2f} |"
+            )
+        mean_d, mean_o = both.nrmse_d.mean(), both.nrmse_o.mean()
+        ratio = both.seconds_o.sum() / both.seconds_d.sum()
+        lines += [
+            f"| **all** | {mean_d:.3f} | {mean_o:.3f} | {100 * (mean_o / mean_d - 1):+.1f}% "
+            f"| {both.seconds_d.sum():.0f} | {both.seconds_o.sum():.0f} | {ratio:.2f} |",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--rates", type=float, nargs="+", default=list(imputation.RATES))
+    parser.add_argument("--datasets", nargs="+", help="development tables (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--save", type=Path, help="save the raw results here (CSV)")
+    parser.add_argument("--tables-from", type=Path, nargs="*", help="raw CSVs to tabulate")
+    args = parser.parse_args(argv)
+    if args.tables_from:
+        print(table(pd.concat([pd.read_csv(p) for p in args.tables_from])))
+        return 0
+    torch.set_num_threads(args.threads)
+    raw = run(args.settings, args.rates, args.seed, args.datasets)
+    if args.save:
+        raw.to_csv(args.save, index=False)
+    if "default" in args.settings:
+        print(table(raw))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,9 +11,9 @@ An *ensemble* module holds ``members`` copies of a network: every parameter has
 a leading dimension of size ``members``, inputs are shaped ``(members, n, ...)``
 (an input without that dimension is shared by all members), and member ``e`` of
 the ensemble is exactly the single network whose parameters are the ``[e]``
-slices (see :func:`member_state`). On small networks a training step costs
-little more for three members than for one: the time goes to launching
-kernels, not to arithmetic.
+slices, weights transposed (see :func:`member_state`). On small networks a
+training step costs little more for three members than for one: the time goes
+to launching kernels, not to arithmetic.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ class EnsembleLinear(nn.Module):
     ``nn.Linear``'s weight, and ``bias`` (members, 1, out); initialised like
     ``nn.Linear`` (uniform on ±1/√in). Stored so, the weight's gradient comes
     out of the backward product already in its layout: stored as ``nn.Linear``
-    stores it, every step copied each gradient into place (a third of a small
-    table's step).
+    stores it, every step copied each gradient into place (8-14% of a small
+    table's fit on one CPU thread).
     """
 
     def __init__(self, members: int, in_dim: int, out_dim: int):

@@ -2,7 +2,7 @@
 to fit a continuous column's conditional mean and noise compared on the same
 fitted networks, in the simulation of ``multiple_imputation.py``.
 
-``aekit.models.ae.calibrated`` fits each hidden cell's conditional mean as a
+``aekit.models.gibbs.calibrated`` fits each hidden cell's conditional mean as a
 least-squares fit of the observed cells on [1, network prediction, the row's
 other cells] and draws the cell around it. The variants differ in the rows
 that fit uses and in whether its coefficients and noise are drawn:
@@ -40,7 +40,7 @@ import pandas as pd
 import torch
 
 import aekit
-import aekit.models.ae as ae_module
+import aekit.models.gibbs as gibbs_module
 from aekit.estimators.base import BaseAutoencoderEstimator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -52,7 +52,7 @@ VARIANTS = ["oob", "all", "all-bayes", "oob-bayes"]
 def variant(kind: str):
     """A replacement for ``calibrated`` fitted on ``kind``'s rows, drawn or not."""
 
-    def calibrate(predicted, others, target, observed, weights):
+    def calibrate(predicted, others, target, observed, weights=None, *, draw=False):
         phi = torch.cat([torch.ones_like(predicted)[:, None], predicted[:, None], others], 1)
         phi = phi.double()
         if kind.startswith("all"):
@@ -62,7 +62,7 @@ def variant(kind: str):
         root = w.sqrt()[:, None]
         a = phi * root
         gram = a.T @ a
-        gram.diagonal().add_(ae_module.RIDGE * (gram.diagonal().mean() + 1.0))
+        gram.diagonal().add_(gibbs_module.RIDGE * (gram.diagonal().mean() + 1.0))
         coef = torch.linalg.solve(gram, a.T @ (target.double()[:, None] * root))
         resid = target.double() - (phi @ coef).squeeze(1)
         dof = max(float(w.sum()) - phi.shape[1], 1.0)
@@ -81,7 +81,7 @@ def variant(kind: str):
 
 
 def run(mechanism: str, reps: int, variants: list[str], m: int, seed: int) -> pd.DataFrame:
-    shipped, fit_copies = ae_module.calibrated, BaseAutoencoderEstimator.fit_copies
+    shipped, fit_copies = gibbs_module.calibrated, BaseAutoencoderEstimator.fit_copies
     fitted: dict = {}
 
     def fit_once(self, X, n, **kwargs):  # every variant draws from the same networks
@@ -100,7 +100,7 @@ def run(mechanism: str, reps: int, variants: list[str], m: int, seed: int) -> pd
             base = mi.single(full)[0]
             results = {"IterativeImputer": mi.run_method(mi.method_names()[3], full, holed, m, s)}
             for kind in variants:
-                ae_module.calibrated = shipped if kind == "oob" else variant(kind)
+                gibbs_module.calibrated = shipped if kind == "oob" else variant(kind)
                 copies = aekit.Imputer(random_state=s).multiple_imputations(holed, m)
                 results[kind] = mi.pooled(copies)
             for name, (est, low, high) in results.items():
@@ -110,7 +110,7 @@ def run(mechanism: str, reps: int, variants: list[str], m: int, seed: int) -> pd
                 )  # fmt: skip
             mi.log(f"{mechanism} rep {rep + 1}/{reps}")
     finally:
-        ae_module.calibrated, BaseAutoencoderEstimator.fit_copies = shipped, fit_copies
+        gibbs_module.calibrated, BaseAutoencoderEstimator.fit_copies = shipped, fit_copies
     return pd.DataFrame(rows)
 
 

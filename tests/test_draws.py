@@ -2,11 +2,12 @@
 the rows, and the calibrated one-column conditionals of the Gibbs draws."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from aekit import AekitError, Autoencoder
-from aekit.models.ae import calibrated
+from aekit import VAE, AekitError, Autoencoder, Imputer
+from aekit.models.gibbs import calibrated
 
 
 def _rows(n=400, seed=0):
@@ -59,6 +60,57 @@ def test_calibration_fits_on_the_rows_the_network_did_not_see(out_of_bag):
     residual = (target - mean).numpy()
     expected = np.sqrt((w * residual**2).sum() / (w.sum() - 3))
     assert float(scale) == pytest.approx(expected)
+
+
+def test_drawn_calibration_spreads_like_the_fit_s_posterior():
+    """draw=True: the line and the noise drawn around the least-squares fit, as
+    chained equations' Bayesian regression draws them: slopes centred on the
+    estimate with its standard error, sigma^2 = RSS / chi^2(dof)."""
+    x, noise = _rows(200)
+    target = 1 + 2 * x + noise
+    observed = torch.ones(len(x), dtype=torch.bool)
+    zeros = torch.zeros_like(x)  # no network: the calibration alone
+    fixed, fixed_scale = calibrated(zeros, x[:, None], target, observed)
+    slope, intercept = np.polyfit(x.numpy(), target.numpy(), 1)
+    assert torch.allclose(fixed, slope * x + intercept, atol=1e-6)
+    torch.manual_seed(0)
+    slopes, variances = [], []
+    for _ in range(2000):
+        mean, scale = calibrated(zeros, x[:, None], target, observed, draw=True)
+        slopes.append(np.polyfit(x.numpy(), mean.numpy(), 1)[0])
+        variances.append(float(scale) ** 2)
+    slopes = np.array(slopes)
+    dof = len(x) - 2  # the zero column adds no degree of freedom's worth of fit
+    rss = float((target - fixed).pow(2).sum())
+    se = np.sqrt(rss / dof / ((x - x.mean()).pow(2).sum().item()))
+    assert abs(slopes.mean() - slope) < 4 * se / np.sqrt(len(slopes))
+    assert slopes.std() == pytest.approx(se, rel=0.1)
+    dof_used = len(x) - 3  # calibrated counts the zero column's coefficient
+    assert np.mean(variances) == pytest.approx(rss / (dof_used - 2), rel=0.03)
+    assert float(fixed_scale) ** 2 == pytest.approx(rss / dof_used)
+
+
+def test_vae_copies_are_recalibrated_unless_missing_not_at_random():
+    """A fitted VAE's copies go through Gibbs sweeps with drawn calibrations:
+    y = 1 + 2 x + N(0, 1), y 40% missing at random given x: each copy's slope
+    of y on x near 2 (the VAE's own draws flatten it) and varying between
+    copies; a VAE with a missingness model keeps its own draws."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 2))
+    y = 1 + 2 * x[:, 0] + rng.normal(size=400)
+    df = pd.DataFrame({"y": y, "x": x[:, 0], "z": x[:, 1]})
+    df.loc[rng.random(400) < 1 / (1 + np.exp(-x[:, 0])) * 0.8, "y"] = np.nan
+    vae = VAE(latent_dim=2, hidden_dims=(16,), max_epochs=40, random_state=0)
+    copies = Imputer(vae, n_models=1, random_state=0).fit(df).multiple_imputations(df, 6)
+    slopes = np.array([np.polyfit(c["x"], c["y"], 1)[0] for c in copies])
+    assert abs(slopes.mean() - 2) < 0.12 and slopes.std() > 0.005
+    residual = np.concatenate([c["y"] - 1 - 2 * c["x"] for c in copies])
+    assert 0.8 < residual.std() < 1.25
+    state = torch.zeros(4, 3)
+    mnar = VAE(missingness="self-masking", latent_dim=1, hidden_dims=(4,), max_epochs=1)
+    module = Imputer(mnar, n_models=1, random_state=0).fit(df.iloc[:40]).model_.module_
+    same = module.redraw(state, state, torch.ones(4, 3, dtype=torch.bool), state[0], 10)
+    assert same is state
 
 
 def _clusters(n=120):

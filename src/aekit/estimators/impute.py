@@ -10,8 +10,9 @@ incomplete data.
   Gibbs sampling from that network's calibrated one-column conditionals.
 - VAE imputer (MIWAE, Mattei & Frellsen 2019): the conditional mean
   ``E[x_mis | x_obs]`` by self-normalised importance sampling over posterior
-  draws; multiple imputation by sampling-importance-resampling (improper: the
-  fitted models' parameters are fixed).
+  draws; multiple imputation by sampling-importance-resampling, then Gibbs
+  sweeps over the VAE's calibrated one-column conditionals whose calibrations
+  are drawn from their posterior (the network itself is fitted once).
 - Missing not at random: ``VAE(missingness="self-masking")`` (not-MIWAE).
 
 Model selection without ground truth (over-imputation, :mod:`.holdout`):
@@ -286,10 +287,15 @@ class Imputer(TransformerMixin, ModelWrapper):
           from that model's one-column conditionals
           (``AEModule.draw_imputations``).
         - VAE models: sampling-importance-resampling over posterior draws of
-          the fitted models (copy i from model i mod n_models). Their
-          parameters are fixed, so these copies leave out the parameters'
-          uncertainty (improper, in Rubin's terms): intervals pooled from them
-          are too narrow (``benchmarks/multiple_imputation.py``).
+          the fitted models (copy i from model i mod n_models), then Gibbs
+          sweeps over the VAE's one-column conditionals, each continuous
+          column's recalibrated by a least-squares fit on the network's
+          prediction and the row's other cells whose parameters are drawn
+          from their posterior, as chained equations draw theirs
+          (``VAEModule.redraw``). The networks are fitted once, so the
+          uncertainty of their own weights is left out; that of the
+          calibrations is carried. With a missingness model (not-MIWAE) the
+          copies are the resampled draws alone.
 
         Categories are sampled, not set to the likeliest level.
 
@@ -338,7 +344,8 @@ class Imputer(TransformerMixin, ModelWrapper):
         ]
 
     def _resampled(self, df: pd.DataFrame, m: int, seed: int) -> list:
-        """m encoded copies drawn by the VAE models' sampling-importance-resampling."""
+        """m encoded copies drawn by the VAE models' sampling-importance-resampling,
+        then recalibrated by Gibbs sweeps (``VAEModule.redraw``)."""
         x, mask = self.model_.encode_rows(df)
         # copy i comes from model i mod n_models: draws from the ensemble's mixture
         n_models = len(self.models_)
@@ -358,7 +365,15 @@ class Imputer(TransformerMixin, ModelWrapper):
                     chunk=self._chunk(member, x),
                 )
             )
-        return [per_model[i % n_models][:, i // n_models] for i in range(m)]
+        fill = torch.from_numpy(self.model_.encoder_.fill).to(x)
+        copies = []
+        for i in range(m):  # each copy recalibrated on every row (see VAEModule.redraw)
+            state = torch.from_numpy(per_model[i % n_models][:, i // n_models]).to(x)
+            with torch.inference_mode(), seeded(seed + n_models + i, x.device):
+                module = self.models_[i % n_models].module_
+                drawn = module.redraw(state, x, mask, fill, GIBBS_SWEEPS)
+            copies.append(drawn.double().cpu().numpy())
+        return copies
 
     def _bootstrapped(self, X, known, m: int, seed: int) -> tuple:
         """(m encoded copies, each a Gibbs draw from a (D)AE fitted to its own

@@ -19,10 +19,9 @@ import torch
 from torch import Tensor, nn
 
 from .corruption import Corruption, corrupt_hidden
+from .gibbs import gibbs_sweeps
 from .likelihoods import Likelihood
 from .networks import EncoderDecoder
-
-RIDGE = 1e-8  # of a calibration's normal equations, relative to their mean diagonal
 
 
 class AEModule(EncoderDecoder):
@@ -110,37 +109,14 @@ class AEModule(EncoderDecoder):
         observed values or current draws, and its missing cells are drawn anew
         from ``p(x_j | x_-j)``: a level from the network's probabilities for a
         binary or categorical column; for a continuous one, Gaussian around
-        the network's prediction recalibrated by :func:`calibrated` on the
-        rows out of its training resample. A unit column (a pixel) keeps its
+        the network's prediction recalibrated on the rows out of its training
+        resample (:mod:`aekit.models.gibbs`). A unit column (a pixel) keeps its
         conditional mean. ``weights`` (n,) are each row's multiplicity in the
         network's training resample (0: out of the bootstrap's bag). Needs a
         single network.
         """
-        lik = self.likelihood
         state = self.impute(x, mask, n_iter=n_iter)
-        drawable = ~mask.all(0)
-        drawable[lik.unit_cols] = False
-        columns = torch.nonzero(drawable).flatten().tolist()
-        pairs = zip(lik.cont_cols.tolist(), lik.cont_dims.tolist(), strict=True)
-        gaussian = dict(pairs)  # continuous column -> its encoded dimension
-        for _ in range(sweeps):
-            for j in (columns[i] for i in torch.randperm(len(columns)).tolist()):
-                dims = lik.column_of_dim == j
-                hidden = mask.clone()
-                hidden[:, j] = False
-                params = self.decode(self.encode(torch.where(dims, fill, state), hidden))
-                missing = ~mask[:, j]
-                if j in gaussian:
-                    d = gaussian[j]
-                    mean, scale = calibrated(
-                        params[:, d], state[:, ~dims], x[:, d], ~missing, weights
-                    )
-                    drawn = mean + scale * torch.randn_like(mean)
-                    state[missing, d] = drawn[missing]
-                else:
-                    drawn = torch.where(dims, lik.sample(params), state)
-                    state[missing] = drawn[missing]
-        return state
+        return gibbs_sweeps(self, state, x, mask, fill, sweeps=sweeps, weights=weights)
 
     def loss(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
         """Mean over the batch of ``-log p(x | f(g(x̃)))`` on observed cells.
@@ -207,40 +183,3 @@ class LayerwiseDAE(nn.Module):
             # first hidden layer, never the raw input
             reconstruction = 0.5 * (act(out) - h).pow(2).sum(-1)
         return {"loss": reconstruction.mean(), "reconstruction": reconstruction.mean()}
-
-
-def calibrated(predicted, others, target, observed, weights) -> tuple[Tensor, Tensor]:
-    """A continuous column's conditional mean and noise scale for a Gibbs draw.
-
-    An early-stopped network's prediction of a hidden cell is shrunk towards
-    the column's mean and blends the effects of correlated columns (on
-    ``benchmarks/multiple_imputation.py``'s data, its conditional mean of y
-    gave x1 a slope of 0.70-0.83 where the truth is 1), so draws around it bias
-    the coefficients an analysis estimates. The mean is therefore a least
-    squares fit of the observed ``target`` cells on ``[1, predicted, others]``
-    (the network's prediction and the row's other cells): exact where the
-    relation is linear, the network's where it is not. It is fitted on the
-    rows out of the network's resample (``weights`` 0), which the network did
-    not see, so that it trusts the prediction as much as the prediction
-    deserves on new rows; with fewer than two per coefficient there, on the
-    resample itself (each row weighted by its multiplicity). The scale is the
-    fit's root mean squared error over its residual degrees of freedom.
-
-    Shapes: predicted, target, observed (bool), weights (n,); others (n, q).
-    Returns (mean (n,), scale ()) in the dtype of ``predicted``.
-    """
-    phi = torch.cat([torch.ones_like(predicted)[:, None], predicted[:, None], others], 1).double()
-    unseen = observed & (weights == 0)
-    if int(unseen.sum()) >= 2 * phi.shape[1]:
-        w = unseen.double()
-    else:
-        w = weights.double() * observed
-    root = w.sqrt()[:, None]
-    a = phi * root
-    gram = a.T @ a
-    gram.diagonal().add_(RIDGE * (gram.diagonal().mean() + 1.0))  # one-hot groups are collinear
-    coef = torch.linalg.solve(gram, a.T @ (target.double()[:, None] * root))
-    mean = (phi @ coef).squeeze(1)
-    squares = (target.double() - mean).pow(2)
-    scale = ((w * squares).sum() / max(float(w.sum()) - phi.shape[1], 1.0)).sqrt()
-    return mean.to(predicted.dtype), scale.to(predicted.dtype)

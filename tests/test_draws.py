@@ -106,6 +106,10 @@ def test_vae_copies_are_recalibrated_unless_missing_not_at_random():
     assert abs(slopes.mean() - 2) < 0.12 and slopes.std() > 0.005
     residual = np.concatenate([c["y"] - 1 - 2 * c["x"] for c in copies])
     assert 0.8 < residual.std() < 1.25
+    imputer = Imputer(vae, n_models=1, random_state=0).fit(df)
+    one = df[df["y"].isna()].head(1)  # one new row: too few cells to calibrate on
+    drawn = [c["y"].iloc[0] for c in imputer.multiple_imputations(one, 4)]
+    assert np.isfinite(drawn).all() and len(set(drawn)) == 4  # the network's own draws
     state = torch.zeros(4, 3)
     mnar = VAE(missingness="self-masking", latent_dim=1, hidden_dims=(4,), max_epochs=1)
     module = Imputer(mnar, n_models=1, random_state=0).fit(df.iloc[:40]).model_.module_

@@ -6,9 +6,10 @@ Both the autoencoder and the VAE draw their copies here (see
 each sweep visits the columns with missing cells in a random order, hides
 column j in every row, asks the network for ``p(x_j | x_-j)`` and draws the
 missing cells of j anew. A continuous column's draw is Gaussian around the
-network's prediction recalibrated by :func:`calibrated`; a binary or
-categorical one is a level sampled from the network's probabilities; a unit
-column (a pixel) is left as the state holds it.
+network's prediction recalibrated by :func:`calibrated` (with fewer than two
+observed cells per coefficient of that fit, a few new rows say, the network's
+own Gaussian); a binary or categorical one is a level sampled from the
+network's probabilities; a unit column (a pixel) is left as the state holds it.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def gibbs_sweeps(
             hidden[:, j] = False
             params = module.decode(module.encode(torch.where(dims, fill, state), hidden))
             missing = ~mask[:, j]
-            if j in gaussian:
+            # a calibration needs two observed cells per coefficient
+            if j in gaussian and int(mask[:, j].sum()) >= 2 * (int((~dims).sum()) + 2):
                 d = gaussian[j]
                 mean, scale = calibrated(
                     params[:, d], state[:, ~dims], x[:, d], ~missing, weights, draw=draw

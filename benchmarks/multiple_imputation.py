@@ -15,11 +15,13 @@ mean imputation (one completed table, naive standard errors), scikit-learn's
 the default imputer's ``multiple_imputations`` (m DAEs, each fitted to a
 bootstrap resample, Gibbs draws from their calibrated conditionals), the same
 imputer's single completed table as a user who analyses its output would, and
-the VAE presets' m copies. The m analyses are pooled by ``aekit.analyze`` with
-Barnard & Rubin's degrees of freedom (``dof_complete`` = n - 5).
+the VAE presets' m copies (resampled posterior draws of the fitted VAEs, then
+Gibbs sweeps with calibrations drawn from their posterior). The m analyses are
+pooled by ``aekit.analyze`` with Barnard & Rubin's degrees of freedom
+(``dof_complete`` = n - 5).
 
-Settings of the default's draws were chosen on replications of seed 1; the
-README quotes seed 0's.
+Settings of the default's and the VAE's draws were chosen on replications of
+seed 1; the README quotes seed 0's.
 
     python benchmarks/multiple_imputation.py --reps 200 --mechanism mar
     python benchmarks/multiple_imputation.py --reps 200 --mechanism mcar --save results.csv

@@ -49,33 +49,13 @@ import multiple_imputation as mi
 VARIANTS = ["oob", "all", "all-bayes", "oob-bayes"]
 
 
-def variant(kind: str):
-    """A replacement for ``calibrated`` fitted on ``kind``'s rows, drawn or not."""
+def variant(kind: str, shipped):
+    """``shipped`` (``calibrated``) fitted on ``kind``'s rows (None: every
+    observed row), its fit drawn from the posterior for "-bayes"."""
 
     def calibrate(predicted, others, target, observed, weights=None, *, draw=False):
-        phi = torch.cat([torch.ones_like(predicted)[:, None], predicted[:, None], others], 1)
-        phi = phi.double()
-        if kind.startswith("all"):
-            w = observed.double()
-        else:
-            w = (observed & (weights == 0)).double()
-        root = w.sqrt()[:, None]
-        a = phi * root
-        gram = a.T @ a
-        gram.diagonal().add_(gibbs_module.RIDGE * (gram.diagonal().mean() + 1.0))
-        coef = torch.linalg.solve(gram, a.T @ (target.double()[:, None] * root))
-        resid = target.double() - (phi @ coef).squeeze(1)
-        dof = max(float(w.sum()) - phi.shape[1], 1.0)
-        rss = (w * resid.pow(2)).sum()
-        if kind.endswith("bayes"):
-            chi2 = torch.distributions.Chi2(torch.tensor(dof, dtype=torch.float64)).sample()
-            sigma2 = rss / chi2
-            root_inv = torch.linalg.cholesky(torch.linalg.inv(gram))
-            coef = coef + sigma2.sqrt() * root_inv @ torch.randn_like(coef)
-        else:
-            sigma2 = rss / dof
-        mean = (phi @ coef).squeeze(1)
-        return mean.to(predicted.dtype), sigma2.sqrt().to(predicted.dtype)
+        rows = None if kind.startswith("all") else weights
+        return shipped(predicted, others, target, observed, rows, draw=kind.endswith("bayes"))
 
     return calibrate
 
@@ -100,7 +80,7 @@ def run(mechanism: str, reps: int, variants: list[str], m: int, seed: int) -> pd
             base = mi.single(full)[0]
             results = {"IterativeImputer": mi.run_method(mi.method_names()[3], full, holed, m, s)}
             for kind in variants:
-                gibbs_module.calibrated = shipped if kind == "oob" else variant(kind)
+                gibbs_module.calibrated = variant(kind, shipped)
                 copies = aekit.Imputer(random_state=s).multiple_imputations(holed, m)
                 results[kind] = mi.pooled(copies)
             for name, (est, low, high) in results.items():

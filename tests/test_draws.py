@@ -101,12 +101,12 @@ def test_vae_copies_are_recalibrated_unless_missing_not_at_random():
     df = pd.DataFrame({"y": y, "x": x[:, 0], "z": x[:, 1]})
     df.loc[rng.random(400) < 1 / (1 + np.exp(-x[:, 0])) * 0.8, "y"] = np.nan
     vae = VAE(latent_dim=2, hidden_dims=(16,), max_epochs=40, random_state=0)
-    copies = Imputer(vae, n_models=1, random_state=0).fit(df).multiple_imputations(df, 6)
+    imputer = Imputer(vae, n_models=1, random_state=0).fit(df)
+    copies = imputer.multiple_imputations(df, 6)
     slopes = np.array([np.polyfit(c["x"], c["y"], 1)[0] for c in copies])
     assert abs(slopes.mean() - 2) < 0.12 and slopes.std() > 0.005
     residual = np.concatenate([c["y"] - 1 - 2 * c["x"] for c in copies])
     assert 0.8 < residual.std() < 1.25
-    imputer = Imputer(vae, n_models=1, random_state=0).fit(df)
     one = df[df["y"].isna()].head(1)  # one new row: too few cells to calibrate on
     drawn = [c["y"].iloc[0] for c in imputer.multiple_imputations(one, 4)]
     assert np.isfinite(drawn).all() and len(set(drawn)) == 4  # the network's own draws

@@ -32,6 +32,11 @@ same run. The first fit of a process also imports torch's compiler stack
     python benchmarks/speed.py --threads 2                  # every section
     python benchmarks/speed.py --threads 2 --only tables vae
     python benchmarks/speed.py --write                      # ... into benchmarks/README.md
+    python benchmarks/speed.py --device cuda --only tables vae detector images --no-missforest
+
+``--device`` places aekit's networks (the peers run on the CPU); the matrix
+rate and the floors are then the device's. ``--full-images`` also times the
+default image imputer's whole fit (not only 1 and 4 epochs) with its SSIM.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ import imputation
 from readme import publish
 
 SECTIONS = ("tables", "vae", "detector", "scaling", "images", "demo")
+DEVICE = "auto"  # where aekit's networks train (--device)
 # where a fit's time goes: (label, file suffix, function) of the profiled run
 PARTS = [
     ("training steps", "training/loop.py", "epoch"),
@@ -83,22 +89,46 @@ def log(*parts):
 
 
 # ------------------------------------------------------------ measurements
+def device() -> torch.device:
+    return (
+        torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if DEVICE == "auto"
+        else torch.device(DEVICE)
+    )
+
+
+def synchronize() -> None:
+    if device().type == "cuda":
+        torch.cuda.synchronize()
+
+
+def model(task: str = "impute", image_shape=None, name=None, **params):
+    """The model aekit picks for ``task`` (or the preset ``name``), on :data:`DEVICE`."""
+    if name is not None:
+        return preset(name, image_shape, device=DEVICE, **params)
+    return default_model(task, image_shape).set_params(device=DEVICE, **params)
+
+
 def matrix_rate(rows: int = 512, width: int = 128, repeats: int = 200) -> float:
     """GFLOP/s of float32 products at a small network's shapes (rows x width by
     width x width): the rate a training step's arithmetic could reach here."""
-    a, b = torch.randn(rows, width), torch.randn(width, width)
+    a, b = (torch.randn(n, width, device=device()) for n in (rows, width))
     for _ in range(10):
         a @ b
+    synchronize()
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    synchronize()
     return 2 * rows * width * width * repeats / (time.perf_counter() - start) / 1e9
 
 
 def timed(fn, *args, **kwargs):
-    """(seconds, result) of ``fn(*args, **kwargs)``."""
+    """(seconds, result) of ``fn(*args, **kwargs)``, the device's queued work included."""
+    synchronize()
     start = time.perf_counter()
     out = fn(*args, **kwargs)
+    synchronize()
     return time.perf_counter() - start, out
 
 
@@ -132,7 +162,9 @@ def floor_seconds(models, n_rows: int, rate: float) -> float:
     for model in models:
         module, rows = model.module_, 64
         width, columns = module.likelihood.width, module.likelihood.n_columns
-        x, mask = torch.zeros(rows, width), torch.ones(rows, columns, dtype=torch.bool)
+        where = next(module.parameters()).device
+        x = torch.zeros(rows, width, device=where)
+        mask = torch.ones(rows, columns, dtype=torch.bool, device=where)
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             module.loss(x, mask)
         total += 3.0 * counter.get_total_flops() / rows * n_rows * model.n_epochs_
@@ -152,25 +184,24 @@ def _mice():
     return IterativeImputer(BayesianRidge(), max_iter=10, random_state=0)
 
 
-def tables(rate: float) -> list[dict]:
+def tables(rate: float, missforest: bool = True, names=None) -> list[dict]:
     rows = []
-    data = imputation.datasets()
-    warm = aekit.ampute(data["wine"], "mcar", 0.3, random_state=1)
-    aekit.Imputer(random_state=0).fit_transform(warm)  # imports and allocations, untimed
+    data = imputation.imputation_data.load(names) if names else imputation.datasets()
+    warm = aekit.ampute(next(iter(data.values())), "mcar", 0.3, random_state=1)
+    aekit.Imputer(model(), random_state=0).fit_transform(warm)  # imports, allocations: untimed
     for name, X in data.items():
         X_miss = aekit.ampute(X, "mcar", 0.3, random_state=0)
         mask = imputation.hidden_cells(X, X_miss)
-        peers = {
-            "mice": imputation._numeric_baseline(lambda s, categorical: _mice()),
-            "missforest": imputation._numeric_baseline(lambda s, categorical: _missforest()),
-        }
-        times = {}
+        peers = {"mice": imputation._numeric_baseline(lambda s, categorical: _mice())}
+        if missforest:
+            peers["missforest"] = imputation._numeric_baseline(lambda s, categorical: _missforest())
+        times = {"missforest": np.nan}
         for peer, run in peers.items():
             times[peer], _ = timed(run, X_miss, 0)
-        imputer = aekit.Imputer(random_state=0)
+        imputer = aekit.Imputer(model(), random_state=0)
         seconds, filled = timed(imputer.fit_transform, X_miss)
         nrmse = imputation.score(X, filled, mask)[0]
-        shares = profile(aekit.Imputer(random_state=0).fit_transform, X_miss)
+        shares = profile(aekit.Imputer(model(), random_state=0).fit_transform, X_miss)
         floor = floor_seconds(imputer.models_, len(X), rate)
         rows.append(
             dict(
@@ -198,10 +229,10 @@ def vae_table(seed: int = 0, n: int = 500) -> tuple[np.ndarray, np.ndarray]:
 
 def vae(rate: float) -> list[dict]:
     X, X_miss = vae_table()
-    aekit.Imputer(preset("vae", max_epochs=2), random_state=0).fit(X_miss)  # untimed
+    aekit.Imputer(model(name="vae", max_epochs=2), random_state=0).fit(X_miss)  # untimed
 
     def ours():
-        fit_s, imputer = timed(aekit.Imputer(preset("vae"), random_state=0).fit, X_miss)
+        fit_s, imputer = timed(aekit.Imputer(model(name="vae"), random_state=0).fit, X_miss)
         copies_s, _ = timed(imputer.multiple_imputations, X_miss, m=10)
         return imputer, fit_s, copies_s
 
@@ -230,10 +261,10 @@ def vae(rate: float) -> list[dict]:
 
 def detector(rate: float) -> list[dict]:
     X = StandardScaler().fit_transform(load_breast_cancer().data)
-    aekit.AnomalyDetector(random_state=0).fit(X[:100])  # untimed
+    aekit.AnomalyDetector(model("detect"), random_state=0).fit(X[:100])  # untimed
 
     def ours():
-        det = aekit.AnomalyDetector(random_state=0).fit(X)
+        det = aekit.AnomalyDetector(model("detect"), random_state=0).fit(X)
         return det, det.score_samples(X)
 
     seconds, (det, _) = timed(ours)
@@ -262,7 +293,7 @@ def scaling(rate: float, sizes=(1_000, 10_000, 100_000)) -> list[dict]:
     rows = []
     for n in sizes:
         _, X_miss = factor_table(n)
-        imputer = aekit.Imputer(random_state=0)
+        imputer = aekit.Imputer(model(), random_state=0)
         seconds, _ = timed(imputer.fit_transform, X_miss)
         mice_s, _ = timed(_mice().fit_transform, X_miss)
         mf_s = timed(_missforest().fit_transform, X_miss)[0] if n <= 1_000 else np.nan
@@ -296,33 +327,42 @@ def large_digits(n: int = 4000, seed: int = 0) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def images(rate: float, n: int = 4000, short: int = 1, long: int = 4) -> list[dict]:
+def images(
+    rate: float, n: int = 4000, short: int = 1, long: int = 4, full: bool = False
+) -> list[dict]:
     """The default image imputer's cost on n 28 x 28 images: its three networks
     fitted for ``short`` and for ``long`` epochs, imputation included; the
     difference gives the seconds an epoch of training costs, the rest the fixed
     cost of a fit (the held-out pixels' refinement rounds, the imputation), and
     so the epochs five minutes allow (a full fit stops on held-out pixels after
-    hundreds: 206-273 a network on the 8 x 8 development patches)."""
+    hundreds: 206-273 a network on the 8 x 8 development patches). ``full``: the
+    default's whole fit + transform is timed as well, with its mean SSIM on the
+    hidden blocks' images."""
     X = large_digits(n)
     mask = mask_images(X, "blocks", 144 / 784, size=12, random_state=0)
     X_miss = hide_pixels(X, mask)
     seconds = {}
     for epochs in (short, long):
-        model = default_model("impute", X.shape[1:])  # what Imputer() picks for images
-        imputer = aekit.Imputer(model.set_params(max_epochs=epochs, patience=epochs + 1))
-        seconds[epochs], _ = timed(imputer.set_params(random_state=0).fit_transform, X_miss)
+        short_fit = model("impute", X.shape[1:], max_epochs=epochs, patience=epochs + 1)
+        imputer = aekit.Imputer(short_fit, random_state=0)  # what Imputer() picks, shortened
+        seconds[epochs], _ = timed(imputer.fit_transform, X_miss)
     per_epoch = (seconds[long] - seconds[short]) / (long - short)
     fixed = seconds[short] - short * per_epoch
     floor = floor_seconds(imputer.models_, n, rate) / long
-    return [
-        dict(
-            images=f"{n} x 28 x 28, 12 x 12 block",
-            s_per_epoch=per_epoch,
-            floor_s_per_epoch=floor,
-            fixed_s=fixed,
-            epochs_in_5_min=max(0, int((300 - fixed) / per_epoch)),
-        )
-    ]
+    row = dict(
+        images=f"{n} x 28 x 28, 12 x 12 block",
+        s_per_epoch=per_epoch,
+        floor_s_per_epoch=floor,
+        fixed_s=fixed,
+        epochs_in_5_min=max(0, int((300 - fixed) / per_epoch)),
+    )
+    log(row)
+    if full:
+        imputer = aekit.Imputer(model("impute", X.shape[1:]), random_state=0)
+        row["full_fit_s"], filled = timed(imputer.fit_transform, X_miss)
+        row["epochs"] = [m.n_epochs_ for m in imputer.models_]
+        row["ssim"] = float(np.mean(aekit.metrics.ssim(X, filled, data_range=1.0)))
+    return [row]
 
 
 def demo(rate: float) -> list[dict]:
@@ -359,20 +399,29 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--write", action="store_true", help="write benchmarks/README.md")
+    parser.add_argument("--device", default="auto", help='aekit\'s device: "auto", "cpu", "cuda"')
+    parser.add_argument("--no-missforest", action="store_true", help="tables: skip missForest")
+    parser.add_argument("--tables", nargs="+", default=None, help="tables: these (default all)")
+    parser.add_argument("--full-images", action="store_true", help="images: the whole fit too")
     args = parser.parse_args(argv)
+    global DEVICE
+    DEVICE = args.device
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
     rate = matrix_rate()
+    where = f"{os.cpu_count()} CPU cores, {args.threads} thread(s)"
+    if device().type == "cuda":
+        where += f"; aekit on {torch.cuda.get_device_name()}"
     out = [
-        f"{os.cpu_count()} CPU cores, {args.threads} thread(s); torch {torch.__version__}; "
-        f"float32 matrix rate at a small network's shapes: {rate:.1f} GFLOP/s.\n"
+        f"{where}; torch {torch.__version__}; float32 matrix rate at a small network's "
+        f"shapes ({device().type}): {rate:.1f} GFLOP/s.\n"
     ]
     runs = {
-        "tables": tables,
+        "tables": lambda r: tables(r, not args.no_missforest, args.tables),
         "vae": vae,
         "detector": detector,
         "scaling": lambda r: scaling(r, args.rows),
-        "images": images,
+        "images": lambda r: images(r, full=args.full_images),
         "demo": demo,
     }
     for name in args.only:

@@ -21,14 +21,21 @@ Samples per second count training rows seen (rows x epochs), over the whole
 runs once untimed first (one-time imports and allocations). The fraction of
 peak counts forward plus backward as three times the forward matmul FLOPs.
 
+On a GPU (``--device cuda``) every contender trains there: the DataLoader loop
+moves each batch from host memory to the device, as such a loop is written;
+the slicing loops and aekit hold the rows on the device. Clocks stop after the
+device has finished its queued work.
+
     python benchmarks/throughput.py                  # batch 256 and 1024
     python benchmarks/throughput.py --threads 2 --epochs 3 --repeats 5
+    python benchmarks/throughput.py --device cuda --rows 65536
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import itertools
 import os
 import sys
@@ -63,11 +70,19 @@ def data(n: int, seed: int = 0) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ contenders
-def matmul_peak(batch: int, steps: int = 20, dtype=torch.float32) -> float:
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (a GPU's kernels run asynchronously)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(batch: int, steps: int = 20, dtype=torch.float32, device="cpu") -> float:
     """GFLOP/s of the training step's products at these shapes, timed alone."""
+    device = torch.device(device)
     mats = []
     for a, b in layer_shapes():
-        x, w, g = (torch.randn(*shape).to(dtype) for shape in ((batch, a), (a, b), (batch, b)))
+        shapes = ((batch, a), (a, b), (batch, b))
+        x, w, g = (torch.randn(*shape, device=device).to(dtype) for shape in shapes)
         mats.append((x, w, g))
 
     def once():
@@ -77,9 +92,11 @@ def matmul_peak(batch: int, steps: int = 20, dtype=torch.float32) -> float:
             torch.mm(x.t(), g)  # gradient of the weight
 
     once()
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(steps):
         once()
+    synchronize(device)
     seconds = time.perf_counter() - start
     return train_flops_per_row() * batch * steps / seconds / 1e9
 
@@ -93,37 +110,45 @@ def plain_network() -> nn.Module:
     return nn.Sequential(*layers)
 
 
-def plain_loop(X, batch, epochs, *, loader: bool, bf16: bool = False) -> tuple[float, float]:
+def plain_loop(
+    X, batch, epochs, *, loader: bool, bf16: bool = False, device="cpu"
+) -> tuple[float, float]:
     """(seconds, final MSE): the loop a user writes."""
+    device = torch.device(device)
     torch.manual_seed(0)
-    net = plain_network()
+    net = plain_network().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = nn.MSELoss()
-    data_t = torch.from_numpy(X)
+    host = torch.from_numpy(X)
+    synchronize(device)
     start = time.perf_counter()
+    data_t = host.to(device)  # the slicing loop's copy to the device is timed
     for _ in range(epochs):
         if loader:
             batches = torch.utils.data.DataLoader(
-                torch.utils.data.TensorDataset(data_t), batch_size=batch, shuffle=True
+                torch.utils.data.TensorDataset(host), batch_size=batch, shuffle=True
             )
-            batches = (b for (b,) in batches)
+            batches = (b.to(device) for (b,) in batches)
         else:
-            perm = torch.randperm(len(data_t))
+            perm = torch.randperm(len(data_t), device=device)
             batches = (data_t[perm[s : s + batch]] for s in range(0, len(data_t), batch))
         for xb in batches:
             opt.zero_grad()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 out = net(xb)
             loss = loss_fn(out.float(), xb)
             loss.backward()
             opt.step()
+    synchronize(device)
     seconds = time.perf_counter() - start
     with torch.no_grad():
         mse = float(loss_fn(net(data_t), data_t))
     return seconds, mse
 
 
-def aekit_fit(X, batch, epochs, *, kind: str, precision="float32") -> tuple[float, float]:
+def aekit_fit(
+    X, batch, epochs, *, kind: str, precision="float32", device="cpu"
+) -> tuple[float, float]:
     common = dict(
         precision=precision,
         latent_dim=WIDTHS[-1],
@@ -134,11 +159,13 @@ def aekit_fit(X, batch, epochs, *, kind: str, precision="float32") -> tuple[floa
         validation_fraction=0.0,
         learning_rate=1e-3,
         random_state=0,
-        device="cpu",
+        device=device,
     )
     model = aekit.Autoencoder(**common) if kind == "ae" else aekit.VAE(**common)
+    synchronize(torch.device(device))
     start = time.perf_counter()
     model.fit(X)
+    synchronize(torch.device(device))
     seconds = time.perf_counter() - start
     mse = float(np.mean((model.reconstruct(X) - X) ** 2))
     return seconds, mse
@@ -226,16 +253,22 @@ def quiet():
 
 
 # ------------------------------------------------------------------ the run
-def contenders():
+def contenders(device: str = "cpu"):
+    loop, fit = (
+        functools.partial(plain_loop, device=device),
+        functools.partial(aekit_fit, device=device),
+    )
     out = {
-        "DataLoader loop": lambda X, b, e: plain_loop(X, b, e, loader=True),
-        "slicing loop": lambda X, b, e: plain_loop(X, b, e, loader=False),
-        "slicing loop bfloat16": lambda X, b, e: plain_loop(X, b, e, loader=False, bf16=True),
-        "aekit AE": lambda X, b, e: aekit_fit(X, b, e, kind="ae"),
-        "aekit VAE": lambda X, b, e: aekit_fit(X, b, e, kind="vae"),
-        "aekit AE bfloat16": lambda X, b, e: aekit_fit(X, b, e, kind="ae", precision="bfloat16"),
-        "aekit VAE bfloat16": lambda X, b, e: aekit_fit(X, b, e, kind="vae", precision="bfloat16"),
+        "DataLoader loop": lambda X, b, e: loop(X, b, e, loader=True),
+        "slicing loop": lambda X, b, e: loop(X, b, e, loader=False),
+        "slicing loop bfloat16": lambda X, b, e: loop(X, b, e, loader=False, bf16=True),
+        "aekit AE": lambda X, b, e: fit(X, b, e, kind="ae"),
+        "aekit VAE": lambda X, b, e: fit(X, b, e, kind="vae"),
+        "aekit AE bfloat16": lambda X, b, e: fit(X, b, e, kind="ae", precision="bfloat16"),
+        "aekit VAE bfloat16": lambda X, b, e: fit(X, b, e, kind="vae", precision="bfloat16"),
     }
+    if device != "cpu":  # the peers below train on the CPU
+        return out
     for name, module, fn in (("pythae AE", "pythae", pythae_fit), ("PyOD AE", "pyod", pyod_fit)):
         try:
             __import__(module)
@@ -253,14 +286,18 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batches", type=int, nargs="+", default=[256, 1024])
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default="cpu", help='"cpu", or "cuda" for a GPU')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     X = data(args.rows)
-    runs = contenders()
+    runs = contenders(args.device)
+    where = f"{torch.get_num_threads()} thread(s)"
+    if torch.device(args.device).type == "cuda":
+        where = f"{torch.cuda.get_device_name(args.device)}"
     print(
         f"{args.rows} rows x 784, {args.epochs} epochs, {args.repeats} interleaved "
-        f"repetitions, {torch.get_num_threads()} thread(s), torch {torch.__version__}\n"
+        f"repetitions, {where}, torch {torch.__version__}\n"
     )
     warm = X[:2048]
     for fn in runs.values():  # first calls pay one-time imports and allocations: not timed
@@ -269,8 +306,10 @@ def main(argv=None) -> int:
         rates = {name: [] for name in ["matmul peak", "bfloat16 peak", *runs]}
         losses = {name: [] for name in runs}
         for _ in range(args.repeats):
-            rates["matmul peak"].append(matmul_peak(batch))
-            rates["bfloat16 peak"].append(matmul_peak(batch, dtype=torch.bfloat16))
+            rates["matmul peak"].append(matmul_peak(batch, device=args.device))
+            rates["bfloat16 peak"].append(
+                matmul_peak(batch, dtype=torch.bfloat16, device=args.device)
+            )
             for name, fn in runs.items():
                 seconds, mse = fn(X, batch, args.epochs)
                 rates[name].append(args.rows * args.epochs / seconds)

@@ -46,6 +46,7 @@ from sklearn.impute import IterativeImputer
 
 import aekit
 from aekit.estimators.presets import preset
+from aekit.io import atomic_write
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from readme import publish
@@ -146,9 +147,14 @@ def run_method(name: str, full, holed, m: int, seed: int):
     return pooled(imputer.multiple_imputations(holed, m, random_state=seed))
 
 
-def run(mechanism: str, reps: int, methods: list[str], m: int, seed: int) -> pd.DataFrame:
+def run(
+    mechanism: str, reps: int, methods: list[str], m: int, seed: int, first: int = 0, keep=None
+) -> pd.DataFrame:
+    """Replications ``first`` .. ``first + reps - 1``: each one's data and seeds
+    depend on its number alone, so runs of consecutive ranges add up to one run.
+    ``keep``, if given, is called with the rows so far after each replication."""
     rows = []
-    for rep in range(reps):
+    for rep in range(first, first + reps):
         rng = np.random.default_rng([seed, rep])
         full, holed = simulate(rng, mechanism)
         for name in methods:
@@ -165,9 +171,11 @@ def run(mechanism: str, reps: int, methods: list[str], m: int, seed: int) -> pd.
                     seconds=time.perf_counter() - start,
                 )
             )
-        log(f"{mechanism} rep {rep + 1}/{reps}: " + ", ".join(
+        log(f"{mechanism} rep {rep + 1}/{first + reps}: " + ", ".join(
             f"{r['method']} {r['estimate']:.3f}" for r in rows[-len(methods):]
         ))  # fmt: skip
+        if keep is not None:
+            keep(pd.DataFrame(rows))
     return pd.DataFrame(rows)
 
 
@@ -196,6 +204,7 @@ def table(results: pd.DataFrame) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--first-rep", type=int, default=0, help="number of the first replication")
     parser.add_argument("--mechanism", nargs="+", default=["mcar", "mar"], choices=["mcar", "mar"])
     parser.add_argument("--methods", nargs="+", default=method_names(), choices=method_names())
     parser.add_argument("--m", type=int, default=10)
@@ -211,12 +220,17 @@ def main(argv=None) -> int:
     if args.tables_from:
         results = pd.concat([pd.read_csv(p) for p in args.tables_from], ignore_index=True)
     else:
-        results = pd.concat(
-            [run(mech, args.reps, args.methods, args.m, args.seed) for mech in args.mechanism],
-            ignore_index=True,
-        )
-        if args.save:
-            results.to_csv(args.save, index=False)
+        done: list[pd.DataFrame] = []
+
+        def keep(partial: pd.DataFrame) -> None:  # a long run keeps what it has done
+            if args.save:
+                frame = pd.concat([*done, partial], ignore_index=True)
+                atomic_write(args.save, lambda tmp: frame.to_csv(tmp, index=False))
+
+        for mech in args.mechanism:
+            first = args.first_rep
+            done.append(run(mech, args.reps, args.methods, args.m, args.seed, first, keep))
+        results = pd.concat(done, ignore_index=True)
     text = table(results)
     return publish(text, args.write, "multiple-imputation", "Multiple imputation")
 

@@ -18,8 +18,8 @@ incomplete data.
 Model selection without ground truth (over-imputation, :mod:`.holdout`):
 ``holdout_fraction`` of the observed cells are hidden from training; early
 stopping watches the error of imputing them, and ``expected_error_`` reports it
-per column. Rubin's rules for the analyses of multiple imputations are in
-:mod:`.pooling`.
+per column. The copies of multiple imputation are drawn in :mod:`.copies`;
+Rubin's rules for their analyses are in :mod:`.pooling`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -37,14 +36,12 @@ from ..data.schema import image_shape_of
 from ..data.stream import write_chunks
 from ..data.table import as_table
 from ..errors import AekitError, AekitWarning
-from ..training import INFERENCE_CHUNK, CheckpointPlan, seeded
+from ..training import CheckpointPlan
+from . import copies
 from .holdout import HeldOutCells, impute_tensors
 from .params import check_float, check_int, draw_seed, fit_seed
 from .vae import VAE
 from .wrapper import ModelWrapper
-
-BOOTSTRAP_TAG = 0x626F6F74  # seeds the bootstrap resamples of multiple imputation
-GIBBS_SWEEPS = 10  # sweeps over the missing columns before a copy is taken
 
 
 @dataclass(kw_only=True, repr=False, eq=False)  # writes __init__ from the parameters
@@ -152,7 +149,9 @@ class Imputer(TransformerMixin, ModelWrapper):
         self.model_ = self.models_[0]
         # refinement rounds at each model's kept epoch; without held-out cells to
         # choose them, no refinement (it can drift)
-        self.n_iter_ = None if isinstance(template, VAE) else tuple(map(_rounds, self.models_))
+        self.n_iter_ = (
+            None if isinstance(template, VAE) else tuple(map(copies.kept_rounds, self.models_))
+        )
         self.expected_error_ = cells.errors(self._fill, table, self.model_.encoder_)
         return self._adopt(self.model_)
 
@@ -181,7 +180,7 @@ class Imputer(TransformerMixin, ModelWrapper):
                     ),
                     x,
                     mask,
-                    chunk=self._chunk(model, x),
+                    chunk=copies.rows_per_pass(model, x, self.n_importance),
                 )
                 for model, n in zip(self.models_, iters, strict=True)
             ],
@@ -206,11 +205,6 @@ class Imputer(TransformerMixin, ModelWrapper):
             stacklevel=4,
         )
         return df.mask(unseen)
-
-    def _chunk(self, model, x) -> int:
-        """Rows per forward pass, so that k draws × rows × width stays near 8M floats."""
-        per_row = x.shape[1] * (self.n_importance if isinstance(model, VAE) else 4)
-        return max(1, min(INFERENCE_CHUNK, (1 << 23) // max(per_row, 1)))
 
     def _as_user(self, frame: pd.DataFrame, X, model):
         """A completed frame in the format of the user's X, as ``model`` (a model
@@ -333,7 +327,8 @@ class Imputer(TransformerMixin, ModelWrapper):
             model, df, known = None, None, None
             seed = draw_seed(self.random_state if random_state is None else random_state)
         if isinstance(model, VAE):
-            drawn = self._resampled(known, m, seed)
+            x, mask = model.encode_rows(known)
+            drawn = copies.resampled(self.models_, x, mask, m, seed, self.n_importance)
         else:  # unseen values (now missing) are kept as given in the copies: _merge
             source = X if known is df else known
             drawn, model, frame = self._bootstrapped(source, known, m, seed)
@@ -343,67 +338,19 @@ class Imputer(TransformerMixin, ModelWrapper):
             for d in drawn
         ]
 
-    def _resampled(self, df: pd.DataFrame, m: int, seed: int) -> list:
-        """m encoded copies drawn by the VAE models' sampling-importance-resampling,
-        then recalibrated by Gibbs sweeps (``VAEModule.redraw``)."""
-        x, mask = self.model_.encode_rows(df)
-        # copy i comes from model i mod n_models: draws from the ensemble's mixture
-        n_models = len(self.models_)
-        per_model = []
-        for j, member in enumerate(self.models_):
-            count = len(range(j, m, n_models))
-            if count == 0:
-                break
-            per_model.append(  # (n, count, width) so that map_chunks can chunk over rows
-                member.map_chunks(
-                    lambda x, msk, module=member.module_, c=count: module.draw_imputations(
-                        x, msk, c, k=self.n_importance
-                    ).transpose(0, 1),
-                    x,
-                    mask,
-                    seed=seed + j,
-                    chunk=self._chunk(member, x),
-                )
-            )
-        fill = torch.from_numpy(self.model_.encoder_.fill).to(x)
-        copies = []
-        for i in range(m):  # each copy recalibrated on every row (see VAEModule.redraw)
-            state = torch.from_numpy(per_model[i % n_models][:, i // n_models]).to(x)
-            with torch.inference_mode(), seeded(seed + n_models + i, x.device):
-                module = self.models_[i % n_models].module_
-                drawn = module.redraw(state, x, mask, fill, GIBBS_SWEEPS)
-            copies.append(drawn.double().cpu().numpy())
-        return copies
-
     def _bootstrapped(self, X, known, m: int, seed: int) -> tuple:
         """(m encoded copies, each a Gibbs draw from a (D)AE fitted to its own
         bootstrap resample of X's rows; the first of those models; the frame
         drawn from: ``known``, or when None, X as the models read it)."""
         table = as_table(X)
-        template = self._make_model(table.image_shape).set_params(validation_fraction=0.0)
-        n = table.n_rows
-        resample = np.random.default_rng([seed, BOOTSTRAP_TAG]).integers(0, n, size=(m, n))
-        cells = HeldOutCells(self._holdout_share(template), seed)
-        models = template.fit_copies(
-            table.map(cells.hide),
-            m,
-            random_state=seed,
-            monitor=cells.monitor(table, self.n_iter, self.n_importance),
-            resample=resample,
+        template = self._make_model(table.image_shape)
+        share = self._holdout_share(template)
+        models, resample = copies.bootstrap_models(
+            template, table, m, seed, share, self.n_iter, self.n_importance
         )
-        encoder = models[0].encoder_
         df = models[0].frame_of(X) if known is None else known
         x, mask = models[0].encode_rows(df)
-        fill = torch.from_numpy(encoder.fill).to(x)
-        copies = []
-        for i, member in enumerate(models):
-            counts = torch.from_numpy(np.bincount(resample[i], minlength=n)).to(x)
-            with torch.inference_mode(), seeded(seed + i, x.device):
-                drawn = member.module_.draw_imputations(
-                    x, mask, fill, counts, n_iter=_rounds(member), sweeps=GIBBS_SWEEPS
-                )
-            copies.append(drawn.double().cpu().numpy())
-        return copies, models[0], df
+        return copies.bootstrapped(models, resample, x, mask, seed), models[0], df
 
     # ------------------------------------------------------------ model files
     def _state(self) -> dict:
@@ -424,14 +371,6 @@ class Imputer(TransformerMixin, ModelWrapper):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         return tags
-
-
-def _rounds(model) -> int:
-    """The refinement rounds of a (D)AE at its kept epoch (1 without held-out cells)."""
-    history = model.history_
-    if "val_rounds" not in history:
-        return 1
-    return int(history.loc[history["best"], "val_rounds"].iloc[-1])
 
 
 def _merge(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:

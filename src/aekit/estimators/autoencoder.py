@@ -85,12 +85,17 @@ class Autoencoder(BaseAutoencoderEstimator):
     verbose : bool, default=False
         Show a progress bar.
     device : str, default="auto"
-        "auto" uses CUDA when available.
+        "auto" uses CUDA when available. A small table's step is many tiny
+        kernels, which a GPU launches more slowly than a CPU computes them:
+        for tables up to some thousands of rows "cpu" can be the faster choice
+        (``benchmarks/README.md``, "On a GPU").
     precision : {"float32", "bfloat16"}, default="float32"
         "bfloat16" trains under ``torch.autocast``: the networks' products in
-        bfloat16, weights, optimiser and likelihood in float32. Several times
-        faster on GPUs and on CPUs with bfloat16 instructions (AVX512-BF16,
-        AMX), at a slightly different loss; predictions stay in float32.
+        bfloat16, weights, optimiser and likelihood in float32. Faster where
+        the products are what a step waits on (CPUs with AVX512-BF16 or AMX;
+        large networks and batches on GPUs), slower where kernel launches are
+        (small networks on a GPU); a slightly different loss; predictions stay
+        in float32.
 
     Attributes
     ----------

@@ -66,6 +66,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import aekit
 from aekit.data.images import hide_pixels, load_digits_images, mask_images
 from aekit.estimators.presets import default_model, preset
+from aekit.training import resolve_device
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imputation
@@ -90,11 +91,8 @@ def log(*parts):
 
 # ------------------------------------------------------------ measurements
 def device() -> torch.device:
-    return (
-        torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        if DEVICE == "auto"
-        else torch.device(DEVICE)
-    )
+    """Where aekit's networks train: :data:`DEVICE` resolved as the estimators do."""
+    return resolve_device(DEVICE)
 
 
 def synchronize() -> None:

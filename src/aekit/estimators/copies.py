@@ -71,8 +71,10 @@ def resampled(models: list, x, mask, m: int, seed: int, n_importance: int) -> li
 
 
 def bootstrap_models(template, table, m: int, seed: int, holdout: float, n_iter, n_importance):
-    """(m unfitted-template copies fitted to bootstrap resamples of ``table``'s
-    rows, the resamples as an (m, n) array of row indices)."""
+    """(m models fitted from ``template``, each to its own bootstrap resample of
+    ``table``'s rows, as one batched network; the resamples, an (m, n) array of
+    row indices). ``template`` (a fresh clone) is set to hold out no rows: the
+    cells out of each resample and ``holdout`` of the observed cells do that."""
     n = table.n_rows
     resample = np.random.default_rng([seed, BOOTSTRAP_TAG]).integers(0, n, size=(m, n))
     cells = HeldOutCells(holdout, seed)

@@ -22,8 +22,7 @@ def test_calibration_restores_a_shrunk_linear_prediction():
     target = 2 * x + 0.5 * noise
     shrunk = 0.6 * x + 0.1  # an early-stopped network's prediction: pulled to the mean
     observed = torch.ones(len(x), dtype=torch.bool)
-    weights = torch.ones(len(x), dtype=torch.float64)
-    mean, scale = calibrated(shrunk, x[:, None], target, observed, weights)
+    mean, scale = calibrated(shrunk, x[:, None], target, observed)
     slope, intercept = np.polyfit(x.numpy(), target.numpy(), 1)  # least squares
     assert torch.allclose(mean, slope * x + intercept, atol=1e-6) and abs(slope - 2) < 0.1
     residual = target - mean
@@ -34,32 +33,23 @@ def test_calibration_keeps_what_only_the_network_predicts():
     x, noise = _rows()
     target = torch.sin(3 * x) + 0.1 * noise  # no linear term of x predicts it
     observed = torch.ones(len(x), dtype=torch.bool)
-    weights = torch.ones(len(x), dtype=torch.float64)
-    mean, scale = calibrated(torch.sin(3 * x), x[:, None], target, observed, weights)
+    mean, scale = calibrated(torch.sin(3 * x), x[:, None], target, observed)
     assert torch.allclose(mean, torch.sin(3 * x), atol=0.05) and float(scale) < 0.12
-    linear, _ = calibrated(torch.zeros_like(x), x[:, None], target, observed, weights)
+    linear, _ = calibrated(torch.zeros_like(x), x[:, None], target, observed)
     assert (linear - torch.sin(3 * x)).pow(2).mean() > 0.2  # the linear terms alone fail
 
 
-@pytest.mark.parametrize("out_of_bag", [True, False], ids=["out-of-bag", "in-bag"])
-def test_calibration_fits_on_the_rows_the_network_did_not_see(out_of_bag):
+def test_calibration_fits_on_the_observed_cells_only():
     x, noise = _rows()
     target = x + 0.3 * noise
     observed = torch.ones(len(x), dtype=torch.bool)
-    observed[:50] = False  # missing cells play no part in the fit
+    observed[:50] = False  # missing cells (their state is a draw) play no part in the fit
     target[:50] = 1e6
-    weights = torch.from_numpy(np.random.default_rng(1).poisson(1.0, len(x))).double()
-    if not out_of_bag:  # too few rows out of the bag for 3 coefficients: the bag's
-        weights[weights == 0] = 1.0
-        weights[60:64] = 0.0
-    mean, scale = calibrated(torch.zeros_like(x), x[:, None], target, observed, weights)
-    fit = (weights == 0).double() if out_of_bag else weights
-    w = (fit * observed).numpy()
-    slope, intercept = np.polyfit(x.numpy(), target.numpy(), 1, w=np.sqrt(w))  # weighted
+    mean, scale = calibrated(torch.zeros_like(x), x[:, None], target, observed)
+    slope, intercept = np.polyfit(x[50:].numpy(), target[50:].numpy(), 1)
     assert torch.allclose(mean, slope * x + intercept, atol=1e-6)
-    residual = (target - mean).numpy()
-    expected = np.sqrt((w * residual**2).sum() / (w.sum() - 3))
-    assert float(scale) == pytest.approx(expected)
+    residual = (target - mean)[50:].numpy()
+    assert float(scale) == pytest.approx(np.sqrt((residual**2).sum() / (len(residual) - 3)))
 
 
 def test_drawn_calibration_spreads_like_the_fit_s_posterior():

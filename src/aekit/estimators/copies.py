@@ -3,11 +3,13 @@
 - :func:`bootstrapped`: (D)AE models, one per copy, each fitted to its own
   bootstrap resample of the rows (the approximate Bayesian bootstrap; the m
   models train as one batched network), each copy a Gibbs draw from its
-  model's one-column conditionals recalibrated on the rows out of its resample
-  (``AEModule.draw_imputations``).
+  model's one-column conditionals (``AEModule.draw_imputations``).
 - :func:`resampled`: the fitted VAE models' sampling-importance-resampling
-  (copy i from model i mod n_models), then Gibbs sweeps whose calibrations are
-  drawn from their posterior (``VAEModule.redraw``).
+  (copy i from model i mod n_models), then Gibbs sweeps (``VAEModule.redraw``).
+
+The sweeps of both recalibrate a continuous column's conditional by a
+least-squares fit whose parameters are drawn from their posterior
+(:mod:`aekit.models.gibbs`).
 
 Both return float64 arrays (n, width) that the fitted encoder decodes.
 """
@@ -71,33 +73,31 @@ def resampled(models: list, x, mask, m: int, seed: int, n_importance: int) -> li
 
 
 def bootstrap_models(template, table, m: int, seed: int, holdout: float, n_iter, n_importance):
-    """(m models fitted from ``template``, each to its own bootstrap resample of
-    ``table``'s rows, as one batched network; the resamples, an (m, n) array of
-    row indices). ``template`` (a fresh clone) is set to hold out no rows: the
-    cells out of each resample and ``holdout`` of the observed cells do that."""
+    """m models fitted from ``template``, each to its own bootstrap resample of
+    ``table``'s rows, as one batched network. ``template`` (a fresh clone) is
+    set to hold out no rows: the cells out of each resample and ``holdout`` of
+    the observed cells do that."""
     n = table.n_rows
     resample = np.random.default_rng([seed, BOOTSTRAP_TAG]).integers(0, n, size=(m, n))
     cells = HeldOutCells(holdout, seed)
-    models = template.set_params(validation_fraction=0.0).fit_copies(
+    return template.set_params(validation_fraction=0.0).fit_copies(
         table.map(cells.hide),
         m,
         random_state=seed,
         monitor=cells.monitor(table, n_iter, n_importance),
         resample=resample,
     )
-    return models, resample
 
 
-def bootstrapped(models: list, resample, x, mask, seed: int) -> list:
+def bootstrapped(models: list, x, mask, seed: int) -> list:
     """An encoded copy of ``(x, mask)`` from each bootstrapped (D)AE model: a
-    Gibbs draw from its conditionals, recalibrated on the rows out of its resample."""
+    Gibbs draw from its conditionals, their calibrations drawn from their posterior."""
     fill = torch.from_numpy(models[0].encoder_.fill).to(x)
     copies = []
     for i, member in enumerate(models):
-        counts = torch.from_numpy(np.bincount(resample[i], minlength=resample.shape[1])).to(x)
         with torch.inference_mode(), seeded(seed + i, x.device):
             drawn = member.module_.draw_imputations(
-                x, mask, fill, counts, n_iter=kept_rounds(member), sweeps=GIBBS_SWEEPS
+                x, mask, fill, n_iter=kept_rounds(member), sweeps=GIBBS_SWEEPS
             )
         copies.append(drawn.double().cpu().numpy())
     return copies

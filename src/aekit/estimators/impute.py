@@ -282,16 +282,17 @@ class Imputer(TransformerMixin, ModelWrapper):
           (``AEModule.draw_imputations``).
         - VAE models: sampling-importance-resampling over posterior draws of
           the fitted models (copy i from model i mod n_models), then Gibbs
-          sweeps over the VAE's one-column conditionals, each continuous
-          column's recalibrated by a least-squares fit on the network's
-          prediction and the row's other cells whose parameters are drawn
-          from their posterior, as chained equations draw theirs
+          sweeps over the VAE's one-column conditionals
           (``VAEModule.redraw``). The networks are fitted once, so the
-          uncertainty of their own weights is left out; that of the
-          calibrations is carried. With a missingness model (not-MIWAE) the
-          copies are the resampled draws alone.
+          uncertainty of their own weights is left out. With a missingness
+          model (not-MIWAE) the copies are the resampled draws alone.
 
-        Categories are sampled, not set to the likeliest level.
+        In both, a continuous column's cells are drawn around the network's
+        prediction recalibrated by a least-squares fit on that prediction and
+        the row's other cells, whose coefficients and noise are drawn from
+        their posterior, as chained equations draw theirs
+        (:mod:`aekit.models.gibbs`). Categories are sampled, not set to the
+        likeliest level.
 
         Parameters
         ----------
@@ -345,12 +346,12 @@ class Imputer(TransformerMixin, ModelWrapper):
         table = as_table(X)
         template = self._make_model(table.image_shape)
         share = self._holdout_share(template)
-        models, resample = copies.bootstrap_models(
+        models = copies.bootstrap_models(
             template, table, m, seed, share, self.n_iter, self.n_importance
         )
         df = models[0].frame_of(X) if known is None else known
         x, mask = models[0].encode_rows(df)
-        return copies.bootstrapped(models, resample, x, mask, seed), models[0], df
+        return copies.bootstrapped(models, x, mask, seed), models[0], df
 
     # ------------------------------------------------------------ model files
     def _state(self) -> dict:

@@ -97,7 +97,7 @@ class AEModule(EncoderDecoder):
         return current
 
     def draw_imputations(
-        self, x: Tensor, mask: Tensor, fill: Tensor, weights: Tensor, *, n_iter=1, sweeps=10
+        self, x: Tensor, mask: Tensor, fill: Tensor, *, n_iter=1, sweeps=10
     ) -> Tensor:
         """One draw of the missing cells from ``p(x_mis | x_obs)``, (n, width), by
         Gibbs sampling over the network's one-column conditionals.
@@ -109,14 +109,13 @@ class AEModule(EncoderDecoder):
         observed values or current draws, and its missing cells are drawn anew
         from ``p(x_j | x_-j)``: a level from the network's probabilities for a
         binary or categorical column; for a continuous one, Gaussian around
-        the network's prediction recalibrated on the rows out of its training
-        resample (:mod:`aekit.models.gibbs`). A unit column (a pixel) keeps its
-        conditional mean. ``weights`` (n,) are each row's multiplicity in the
-        network's training resample (0: out of the bootstrap's bag). Needs a
-        single network.
+        the network's prediction recalibrated by a least-squares fit whose
+        parameters are drawn from their posterior (:mod:`aekit.models.gibbs`).
+        A unit column (a pixel) keeps its conditional mean. Needs a single
+        network.
         """
         state = self.impute(x, mask, n_iter=n_iter)
-        return gibbs_sweeps(self, state, x, mask, fill, sweeps=sweeps, weights=weights)
+        return gibbs_sweeps(self, state, x, mask, fill, sweeps)
 
     def loss(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
         """Mean over the batch of ``-log p(x | f(g(x̃)))`` on observed cells.

@@ -21,9 +21,7 @@ from torch.distributions import Chi2
 RIDGE = 1e-8  # of a calibration's normal equations, relative to their mean diagonal
 
 
-def calibrated(
-    predicted, others, target, observed, weights=None, *, draw=False
-) -> tuple[Tensor, Tensor]:
+def calibrated(predicted, others, target, observed, *, draw=False) -> tuple[Tensor, Tensor]:
     """A continuous column's conditional mean and noise scale for a Gibbs draw.
 
     An early-stopped network's prediction of a hidden cell is shrunk towards
@@ -33,15 +31,9 @@ def calibrated(
     the coefficients an analysis estimates. The mean is therefore a least
     squares fit of the observed ``target`` cells on ``[1, predicted, others]``
     (the network's prediction and the row's other cells): exact where the
-    relation is linear, the network's where it is not.
-
-    ``weights`` (each row's multiplicity in the network's bootstrap resample)
-    choose the rows: those out of the resample (weight 0), which the network
-    did not see, so that the fit trusts the prediction as much as it deserves
-    on new rows; with fewer than two per coefficient there, the resample
-    itself, each row weighted by its multiplicity. None: every observed row
-    once. The scale is the fit's root mean squared error over its residual
-    degrees of freedom.
+    relation is linear, the network's where it is not. It is fitted on every
+    row whose ``target`` is observed; the scale is its root mean squared
+    error over its residual degrees of freedom.
 
     ``draw=True`` draws the fit's parameters from their posterior instead of
     taking the estimates, as chained equations' Bayesian linear regression
@@ -55,14 +47,7 @@ def calibrated(
     Returns (mean (n,), scale ()) in the dtype of ``predicted``.
     """
     phi = torch.cat([torch.ones_like(predicted)[:, None], predicted[:, None], others], 1).double()
-    if weights is None:
-        w = observed.double()
-    else:
-        unseen = observed & (weights == 0)
-        if int(unseen.sum()) >= 2 * phi.shape[1]:
-            w = unseen.double()
-        else:
-            w = weights.double() * observed
+    w = observed.double()
     root = w.sqrt()[:, None]
     a = phi * root
     gram = a.T @ a
@@ -81,10 +66,7 @@ def calibrated(
     return mean.to(predicted.dtype), variance.sqrt().to(predicted.dtype)
 
 
-def gibbs_sweeps(
-    module, state: Tensor, x: Tensor, mask: Tensor, fill: Tensor, *, sweeps: int,
-    weights: Tensor | None = None, draw: bool = False,
-) -> Tensor:  # fmt: skip
+def gibbs_sweeps(module, state: Tensor, x: Tensor, mask: Tensor, fill: Tensor, sweeps: int):
     """``state`` (n, width), the rows with their missing cells at a first
     guess, after ``sweeps`` Gibbs sweeps over ``module``'s one-column
     conditionals (modified in place and returned).
@@ -92,8 +74,9 @@ def gibbs_sweeps(
     ``module`` gives ``encode(x, mask)``, ``decode(z)`` and ``likelihood``;
     column j is hidden by setting its cells to ``fill`` and its mask off, and
     its conditional is the decoder's output at the code of the row so hidden.
-    ``x`` and ``mask`` are the encoded rows and their observed cells;
-    ``weights`` and ``draw`` go to :func:`calibrated`.
+    ``x`` and ``mask`` are the encoded rows and their observed cells; a
+    continuous column's calibration is drawn from its posterior
+    (:func:`calibrated` with ``draw=True``).
     """
     lik = module.likelihood
     drawable = ~mask.all(0)
@@ -112,7 +95,7 @@ def gibbs_sweeps(
             if j in gaussian and int(mask[:, j].sum()) >= 2 * (int((~dims).sum()) + 2):
                 d = gaussian[j]
                 mean, scale = calibrated(
-                    params[:, d], state[:, ~dims], x[:, d], ~missing, weights, draw=draw
+                    params[:, d], state[:, ~dims], x[:, d], ~missing, draw=True
                 )
                 drawn = mean + scale * torch.randn_like(mean)
                 state[missing, d] = drawn[missing]

@@ -306,7 +306,7 @@ class VAEModule(EncoderDecoder):
         """
         if self.missingness is not None:
             return state
-        return gibbs_sweeps(self, state, x, mask, fill, sweeps=sweeps, draw=True)
+        return gibbs_sweeps(self, state, x, mask, fill, sweeps)
 
     def sample(self, n: int) -> Tensor:
         """Draw n new encoded rows: z ~ p(z), x ~ p_θ(x|z), shape (n, width)."""

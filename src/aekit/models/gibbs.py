@@ -47,15 +47,12 @@ def calibrated(predicted, others, target, observed, *, draw=False) -> tuple[Tens
     Returns (mean (n,), scale ()) in the dtype of ``predicted``.
     """
     phi = torch.cat([torch.ones_like(predicted)[:, None], predicted[:, None], others], 1).double()
-    w = observed.double()
-    root = w.sqrt()[:, None]
-    a = phi * root
-    gram = a.T @ a
+    seen, known = phi[observed], target.double()[observed]
+    gram = seen.T @ seen
     gram.diagonal().add_(RIDGE * (gram.diagonal().mean() + 1.0))  # one-hot groups are collinear
-    coef = torch.linalg.solve(gram, a.T @ (target.double()[:, None] * root))
-    squares = (target.double() - (phi @ coef).squeeze(1)).pow(2)
-    rss = (w * squares).sum()
-    dof = max(float(w.sum()) - phi.shape[1], 1.0)
+    coef = torch.linalg.solve(gram, seen.T @ known[:, None])
+    rss = (known - (seen @ coef).squeeze(1)).pow(2).sum()
+    dof = max(len(known) - phi.shape[1], 1.0)
     if draw:
         variance = rss / Chi2(torch.tensor(dof, dtype=torch.float64, device=rss.device)).sample()
         root_inverse = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(gram)))

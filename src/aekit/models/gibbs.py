@@ -63,7 +63,9 @@ def calibrated(predicted, others, target, observed, *, draw=False) -> tuple[Tens
     return mean.to(predicted.dtype), variance.sqrt().to(predicted.dtype)
 
 
-def gibbs_sweeps(module, state: Tensor, x: Tensor, mask: Tensor, fill: Tensor, sweeps: int):
+def gibbs_sweeps(
+    module, state: Tensor, x: Tensor, mask: Tensor, fill: Tensor, sweeps: int
+) -> Tensor:
     """``state`` (n, width), the rows with their missing cells at a first
     guess, after ``sweeps`` Gibbs sweeps over ``module``'s one-column
     conditionals (modified in place and returned).

@@ -36,6 +36,8 @@ import argparse
 import sys
 import time
 import warnings
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -99,42 +101,59 @@ def density_tables() -> dict[str, np.ndarray]:
     }
 
 
-def anomaly_tasks() -> dict[str, tuple[np.ndarray, np.ndarray, bool]]:
-    """name -> (normal rows, anomalous rows, whether they are 8 x 8 images)."""
+def anomaly_tasks() -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray, bool]]]:
+    """name -> a loader of (normal rows, anomalous rows, whether they are 8 x 8
+    images); loaded only when run, so that the names (and the split) never need
+    the optional packages."""
     out = {}
-    digits, labels = load_digits()
+
+    def digit(d):
+        digits, labels = load_digits()
+        return digits[labels == d], digits[labels != d], True
+
     for d in range(10):
-        out[f"digits {d}"] = (digits[labels == d], digits[labels != d], True)
+        out[f"digits {d}"] = partial(digit, d)
+
+    def sklearn_class(load, k):
+        b = load()
+        return b.data[b.target == k], b.data[b.target != k], False
+
     for load, name, classes in [
         (load_wine, "wine", ["class 0", "class 1", "class 2"]),
         (load_iris, "iris", ["setosa", "versicolor", "virginica"]),
     ]:
-        b = load()
         for k, cls in enumerate(classes):
-            out[f"{name} {cls}"] = (b.data[b.target == k], b.data[b.target != k], False)
-    cancer = load_breast_cancer()
-    out["breast cancer benign"] = (
-        cancer.data[cancer.target == 1],
-        cancer.data[cancer.target == 0],
-        False,
-    )
-    penguins = load_penguins().dropna()
-    numeric = penguins.select_dtypes("number").drop(columns="year", errors="ignore")
-    for species in sorted(penguins["species"].unique()):
+            out[f"{name} {cls}"] = partial(sklearn_class, load, k)
+    out["breast cancer benign"] = partial(sklearn_class, load_breast_cancer, 1)
+
+    def penguin(species):
+        penguins = load_penguins().dropna()
+        numeric = penguins.select_dtypes("number").drop(columns="year", errors="ignore")
         is_it = (penguins["species"] == species).to_numpy()
         x = numeric.to_numpy(dtype=float)
-        out[f"penguins {species}"] = (x[is_it], x[~is_it], False)
-    anes = statsmodels_table("anes96")
-    features = anes.drop(columns=["vote"]).to_numpy(dtype=float)
+        return x[is_it], x[~is_it], False
+
+    for species in ("Adelie", "Chinstrap", "Gentoo"):
+        out[f"penguins {species}"] = partial(penguin, species)
+
+    def anes(v):
+        table = statsmodels_table("anes96")
+        features = table.drop(columns=["vote"]).to_numpy(dtype=float)
+        is_v = (table["vote"] == v).to_numpy()
+        return features[is_v], features[~is_v], False
+
     for v in (0, 1):
-        is_v = (anes["vote"] == v).to_numpy()
-        out[f"anes96 vote {v}"] = (features[is_v], features[~is_v], False)
-    fair = statsmodels_table("fair")
-    x = fair.drop(columns=["affairs"]).to_numpy(dtype=float)
-    none = (fair["affairs"] == 0).to_numpy()
-    rng = np.random.default_rng(0)
-    normal = x[none][rng.choice(none.sum(), MAX_ROWS // 2, replace=False)]
-    out["fair no affairs"] = (normal, x[~none], False)
+        out[f"anes96 vote {v}"] = partial(anes, v)
+
+    def fair():
+        table = statsmodels_table("fair")
+        x = table.drop(columns=["affairs"]).to_numpy(dtype=float)
+        none = (table["affairs"] == 0).to_numpy()
+        rng = np.random.default_rng(0)
+        normal = x[none][rng.choice(none.sum(), MAX_ROWS // 2, replace=False)]
+        return normal, x[~none], False
+
+    out["fair no affairs"] = fair
     return out
 
 
@@ -267,15 +286,19 @@ def anomaly_methods(quick: bool):
     return methods
 
 
-def anomaly_rows(wanted: set, seeds, quick: bool) -> pd.DataFrame:
-    """The anomaly rows of the tasks in the halves ``wanted`` (the first two: quick)."""
+def anomaly_rows(wanted: set, seeds, quick: bool, only=None, methods_only=None) -> pd.DataFrame:
+    """The anomaly rows of the tasks in the halves ``wanted`` (the first two: quick),
+    of the tasks ``only`` and the methods ``methods_only`` when given."""
     tasks = anomaly_tasks()
     split = halves(tasks)
-    names = [n for n, h in split.items() if h in wanted][: 2 if quick else None]
+    names = [n for n, h in split.items() if h in wanted and (not only or n in only)]
+    names = names[: 2 if quick else None]
     methods = anomaly_methods(quick)
+    if methods_only:
+        methods = {m: run for m, run in methods.items() if m in methods_only}
     rows = []
     for name in names:
-        normal, odd, is_image = tasks[name]
+        normal, odd, is_image = tasks[name]()
         for seed in seeds:
             rng = np.random.default_rng(seed)
             order = rng.permutation(len(normal))
@@ -308,6 +331,17 @@ def anomaly_rows(wanted: set, seeds, quick: bool) -> pd.DataFrame:
                 )
                 log(f"anomaly {name:22s} seed {seed} {method:32s} AUC {auc:.3f} {seconds:6.1f}s")
     return pd.DataFrame(rows)
+
+
+def replaced(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` with its rows of the (task, seed, method)s in ``new`` replaced by them,
+    in ``old``'s order (new ones last)."""
+    key = ["task", "seed", "method"]
+    fresh = new.set_index(key)
+    kept = old.set_index(key)
+    kept.update(fresh)
+    added = fresh.loc[fresh.index.difference(kept.index)]
+    return pd.concat([kept, added]).reset_index()[old.columns]
 
 
 # ------------------------------------------------------------------ tables
@@ -360,6 +394,13 @@ def main(argv=None) -> int:
     parser.add_argument("--save", type=Path, help="CSV prefix for the raw results")
     parser.add_argument("--tables-from", type=Path, nargs="*", help="raw CSVs to tabulate")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--tasks", nargs="*", help="anomaly tasks to run (default: all)")
+    parser.add_argument("--methods", nargs="*", help="anomaly methods to run (default: all)")
+    parser.add_argument(
+        "--update",
+        type=Path,
+        help="a raw anomaly CSV whose rows of the same task, seed and method this run replaces",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -374,7 +415,10 @@ def main(argv=None) -> int:
         if args.task in ("density", "both"):
             density = density_rows(wanted, seeds, args.quick)
         if args.task in ("anomaly", "both"):
-            anomaly = anomaly_rows(wanted, seeds, args.quick)
+            anomaly = anomaly_rows(wanted, seeds, args.quick, args.tasks, args.methods)
+            if args.update:
+                anomaly = replaced(pd.read_csv(args.update), anomaly)
+                anomaly.to_csv(args.update, index=False)
         if args.save:
             for kind, df in [("density", density), ("anomaly", anomaly)]:
                 if len(df):

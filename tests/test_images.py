@@ -376,3 +376,15 @@ def test_mnar_preset_models_pixels_as_gaussians(holes):
     assert model.pixel_likelihood == "gaussian"
     filled = Imputer(model, n_models=1, random_state=0).fit_transform(X_miss[:60])
     assert filled.shape == (60, 8, 8) and np.isfinite(filled).all()
+
+
+def test_image_models_wait_longer_before_stopping():
+    """A few hundred images give a noisy validation loss: the models fitted for their
+    own sake (and the detector's default) wait 50 epochs on images, 20 on tables."""
+    from aekit.estimators.presets import default_model
+
+    for name in ("ae", "dae", "vae", "tvae"):
+        assert preset(name, (8, 8), task="model").patience == 50
+        assert preset(name, task="model").patience == 20
+    assert default_model("detect", (8, 8)).patience == 50
+    assert preset("dae", (8, 8)).patience == preset("dae").patience  # imputers unchanged

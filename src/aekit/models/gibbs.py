@@ -43,7 +43,7 @@ def calibrated(predicted, others, target, observed, *, draw=False) -> tuple[Tens
     generator. That carries the fit's own uncertainty into the copies when
     the network was not refitted for each (a fitted VAE's).
 
-    Shapes: predicted, target, observed (bool), weights (n,); others (n, q).
+    Shapes: predicted, target, observed (bool) (n,); others (n, q).
     Returns (mean (n,), scale ()) in the dtype of ``predicted``.
     """
     phi = torch.cat([torch.ones_like(predicted)[:, None], predicted[:, None], others], 1).double()

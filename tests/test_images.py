@@ -13,7 +13,7 @@ from aekit import VAE, AekitError, Autoencoder, Imputer
 from aekit.cli import main
 from aekit.data.files import read_data, write_data
 from aekit.data.images import hide_pixels, mask_images
-from aekit.estimators.presets import IMAGE_NETWORKS, preset
+from aekit.estimators.presets import IMAGE_NETWORKS, default_model, preset
 from aekit.metrics import ssim
 from aekit.models.networks import MLP, ConvDecoder, ConvEncoder
 from aekit.report import Report, figures, imputation_grid, sample_grid
@@ -381,8 +381,6 @@ def test_mnar_preset_models_pixels_as_gaussians(holes):
 def test_image_models_wait_longer_before_stopping():
     """A few hundred images give a noisy validation loss: the models fitted for their
     own sake (and the detector's default) wait 50 epochs on images, 20 on tables."""
-    from aekit.estimators.presets import default_model
-
     for name in ("ae", "dae", "vae", "tvae"):
         assert preset(name, (8, 8), task="model").patience == 50
         assert preset(name, task="model").patience == 20

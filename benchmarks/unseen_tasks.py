@@ -290,10 +290,13 @@ def anomaly_rows(wanted: set, seeds, quick: bool, only=None, methods_only=None) 
     """The anomaly rows of the tasks in the halves ``wanted`` (the first two: quick),
     of the tasks ``only`` and the methods ``methods_only`` when given."""
     tasks = anomaly_tasks()
+    methods = anomaly_methods(quick)
+    for asked, known, what in [(only, tasks, "tasks"), (methods_only, methods, "methods")]:
+        if set(asked or ()) - set(known):
+            raise SystemExit(f"unknown {what}: {sorted(set(asked) - set(known))}; {sorted(known)}")
     split = halves(tasks)
     names = [n for n, h in split.items() if h in wanted and (not only or n in only)]
     names = names[: 2 if quick else None]
-    methods = anomaly_methods(quick)
     if methods_only:
         methods = {m: run for m, run in methods.items() if m in methods_only}
     rows = []

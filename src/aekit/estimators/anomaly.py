@@ -45,8 +45,10 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
     Parameters
     ----------
     model : Autoencoder or VAE, default=None
-        The (unfitted) model; it is cloned. None: the default shown best in
-        ``benchmarks/tasks.py`` (a VAE).
+        The (unfitted) model; it is cloned. None: for a table ``VAE()``, its
+        sizes chosen on held-out rows; for images the convolutional VAE of
+        ``preset("vae", image_shape, task="model")`` (early stopping after 50
+        epochs without improvement). See ``benchmarks/unseen_tasks.py``.
     contamination : "auto" or float in (0, 0.5], default="auto"
         "auto": ``holdout_fraction`` of the rows are kept out of training, and
         the threshold is the lower Tukey fence of their scores, ``Q1 - 1.5 IQR``:

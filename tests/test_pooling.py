@@ -131,3 +131,19 @@ def test_analyze_refuses_what_it_cannot_pool(copies):
 
     with pytest.raises(AekitError, match="copy 1 gave parameters"):
         aekit.analyze(renamed, odd)
+
+
+def test_analyze_takes_the_long_table_of_the_command_line(copies):
+    long = pd.concat(
+        [c.rename_axis(".id").reset_index().assign(**{".imp": i + 1}) for i, c in enumerate(copies)]
+    )[[".imp", ".id", "x", "y"]]
+    seen = []
+
+    def fit(d):
+        seen.append(list(d.columns))
+        return _ols(d)
+
+    pd.testing.assert_frame_equal(aekit.analyze(long, fit), aekit.analyze(copies, _ols))
+    assert seen == [["x", "y"]] * 5
+    with pytest.raises(AekitError, match=r"an '\.imp' column"):
+        aekit.analyze(copies[0], _ols)

@@ -191,9 +191,9 @@ def fitted(model, path, monkeypatch, cache):
     monkeypatch.setattr(table, "CACHE", cache)
     reads, read = [], stream.TableFile.chunks
 
-    def counted(self):
+    def counted(self, **kwargs):
         reads.append(1)
-        return read(self)
+        return read(self, **kwargs)
 
     monkeypatch.setattr(stream.TableFile, "chunks", counted)
     model.fit(TableFile(path, 60))

@@ -87,15 +87,9 @@ def atomic_directory(path: Path, fill) -> None:
         raise
 
 
-def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
-    """Write ``weights`` and ``config`` into the directory ``path``, all or nothing.
-
-    Both files are written into a hidden sibling directory that then takes the
-    place of ``path`` (:func:`atomic_directory`); an existing ``path`` may hold
-    only a model's files. Under torchrun only the process of rank 0 writes.
-    """
-    if not is_main_process():
-        return
+def check_model_dir(path) -> None:
+    """Refuse a path a model cannot be saved to: a file, or a directory that holds
+    files other than a model's (saving replaces the directory)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise AekitError(f"{path} exists and is not a directory; a model is saved as a directory")
@@ -106,6 +100,19 @@ def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
                 f"{path} holds other files ({', '.join(others[:3])}); a model is saved into "
                 "a directory of its own, which saving replaces"
             )
+
+
+def write_model(path, config: dict, weights: dict[str, torch.Tensor]) -> None:
+    """Write ``weights`` and ``config`` into the directory ``path``, all or nothing.
+
+    Both files are written into a hidden sibling directory that then takes the
+    place of ``path`` (:func:`atomic_directory`); an existing ``path`` may hold
+    only a model's files. Under torchrun only the process of rank 0 writes.
+    """
+    if not is_main_process():
+        return
+    path = Path(path)
+    check_model_dir(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # a copy each: tensors that share memory (e.g. buffers of models built from one
     # encoder) are refused by safetensors

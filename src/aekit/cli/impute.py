@@ -98,8 +98,11 @@ def impute(
     from ..data.stream import TableFile
     from ..estimators import Imputer, save
     from ..estimators.presets import preset
+    from ..io import check_model_dir
 
     check_output(output, force=force, inputs=[input])  # before reading or training
+    if save_model is not None:
+        check_model_dir(save_model)
     csv = dialect()
     if chunk_rows is not None:
         if m > 1 or hide is not None or grid is not None:
@@ -133,6 +136,8 @@ def impute(
         chosen = preset(model, data.shape[1:] if images else None, argument="--model")
         if images and m > 1 and output.suffix.lower() != ".npy":
             raise AekitError(f"output {output}: m > 1 imputations of images are written as .npy")
+        if m > 1 and not images:
+            _check_long_names(data, input)
         n_missing = int(np.isnan(data).sum()) if images else int(pd.isna(data).sum().sum())
         imputer = Imputer(chosen, random_state=seed, verbose=not quiet)
         imputer.fit(data, checkpoint_dir=checkpoint_dir, resume=resume)
@@ -148,20 +153,47 @@ def impute(
         _summary(imputer, input, output, n_missing, images, truth, result, grid)
 
 
+LONG = (".imp", ".id")  # the columns that number the copies and the rows of long output
+
+
+def _check_long_names(data: pd.DataFrame, input) -> None:
+    """Refuse, before training, a table whose long output would name a column twice."""
+    from ..data.files import keeps_index
+
+    index = [n for n in data.index.names if n is not None] if keeps_index(data) else []
+    taken = [str(n) for n in [*index, *data.columns] if str(n) in LONG]
+    if taken:
+        raise AekitError(
+            f"--m writes a long table whose columns {list(LONG)} number the copies and "
+            f"the rows; {input} has a column named {taken[0]!r}: rename it (a table "
+            "written by --m is imputed already)"
+        )
+
+
 def _impute(imputer, data, m: int, images: bool):
     """One completed table (or stack of images), or m of them: images as one array
     (m, n, ...), tables in long format (.imp 1..m and .id, the input's row number,
-    before the data)."""
+    before the data; then the input's index where it names rows, e.g. a Parquet
+    file's stored ids)."""
+    from ..data.files import keeps_index
+
     if m == 1:
         return imputer.transform(data)
     copies = imputer.multiple_imputations(data, m)
     if images:
         return np.stack(copies)
-    return pd.concat(
-        [c.reset_index(drop=True).rename_axis(".id").reset_index() for c in copies],
-        keys=range(1, m + 1),
-        names=[".imp", None],
-    ).reset_index(level=0)
+    return (
+        pd.concat(
+            [
+                c.reset_index(drop=not keeps_index(c)).rename_axis(LONG[1]).reset_index()
+                for c in copies
+            ],
+            keys=range(1, m + 1),
+            names=[LONG[0], None],
+        )
+        .reset_index(level=0)
+        .reset_index(drop=True)
+    )
 
 
 def _hide(spec: str, images: np.ndarray, seed: int) -> np.ndarray:

@@ -74,8 +74,10 @@ def fit(
     from ..data.stream import TableFile
     from ..estimators import AnomalyDetector, save
     from ..estimators.presets import preset
+    from ..io import check_model_dir
 
     check_output(output, "any", force=force, inputs=[data])
+    check_model_dir(output)  # before training
     if chunk_rows is not None:
         rows = TableFile(data, chunk_rows, dialect=dialect())
         images, width = False, len(next(rows.chunks()).columns)
@@ -157,9 +159,12 @@ def score(
     check_output(output, "table", force=force, inputs=[data])
     detector = load_model(model_dir, need="detector")
     csv = dialect()
-    scores = detector.score_samples(read_data(data, dialect=csv))
+    X = read_data(data, dialect=csv)
+    scores = detector.score_samples(X)
     flags = scores < detector.offset_
-    rows = pd.DataFrame({"score": scores, "anomaly": flags})
+    # a table's index (a Parquet file's stored ids) names the rows scored
+    index = X.index if isinstance(X, pd.DataFrame) else None
+    rows = pd.DataFrame({"score": scores, "anomaly": flags}, index=index)
     write_table(rows, output, force=force, dialect=dialect_of(data, csv))
     if not quiet:
         stderr().print(f"{int(flags.sum())} of {len(flags)} rows flagged -> {output}")

@@ -26,9 +26,20 @@ ACCEPTED = (
 
 def _format(path: Path, what: str) -> str:
     fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None and _compressed_table(path):
+        raise AekitError(
+            f"{what} {path}: a compressed table; aekit reads .csv and .parquet files as "
+            "they are, so decompress it first (Parquet compresses its columns itself)"
+        )
     if fmt is None:
         raise AekitError(f"{what} {path}: unknown file type {path.suffix!r}; {ACCEPTED}")
     return fmt
+
+
+def _compressed_table(path: Path) -> bool:
+    """A name such as ``data.csv.gz``: a table inside a compressed file."""
+    suffixes = [s.lower() for s in path.suffixes]
+    return len(suffixes) > 1 and suffixes[-2] in FORMATS
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,7 @@ def check_header(path, header: list) -> None:
 def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
     """Read a CSV file (in ``dialect``, else the one its first lines tell, see
     :func:`inspect_csv`) or a Parquet file; text columns become categories' raw
-    material. A header with a name twice is refused."""
+    material. A header with a name twice, or without rows, is refused."""
     path = Path(path)
     fmt = _format(path, "input")
     if not path.is_file():
@@ -128,10 +139,48 @@ def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
         if fmt == "csv":
             dialect, header = inspect_csv(path, dialect)
             check_header(path, header)
-            return pd.read_csv(path, sep=dialect.sep, decimal=dialect.decimal)
-        df = pd.read_parquet(path)
-    check_header(path, list(df.columns))
+            args = {"sep": dialect.sep, "decimal": dialect.decimal}
+            df = _exact_integers(path, pd.read_csv(path, **args), args)
+        else:
+            df = pd.read_parquet(path)
+            check_header(path, list(df.columns))
+    if len(df) == 0:
+        raise AekitError(f"input {path} holds no rows (a header only)")
     return df
+
+
+def _exact_integers(path: Path, df: pd.DataFrame, args: dict) -> pd.DataFrame:
+    """``df`` (read from the CSV file ``path`` with ``args``) with its columns of
+    whole numbers beyond 2**53, which pandas reads as floats when they have
+    empty cells, read again as 64-bit integers (Int64), so that they are written
+    back as they were."""
+    big = [c for c in df.columns if beyond_float(df[c])]
+    if not big:
+        return df
+    text = pd.read_csv(path, **args, usecols=big, dtype=str)
+    for c in big:
+        written = text[c].dropna()
+        if not written.str.fullmatch(r"\s*[-+]?\d+\s*").all():
+            continue  # numbers written as floats (1e300)
+        values = [int(v) for v in written]
+        if max(map(abs, values)) >= 2**63:
+            continue  # pandas reads those as Python integers, exactly
+        column = pd.Series(pd.NA, index=df.index, dtype="Int64")
+        column[written.index] = values
+        df[c] = column
+    return df
+
+
+def beyond_float(s: pd.Series) -> bool:
+    """Whether ``s`` holds floats that are whole numbers beyond 2**53, as pandas
+    reads a CSV column of large integers (identifiers, timestamps in
+    nanoseconds) that has empty cells: a float64 keeps such integers only to
+    the nearest even number or coarser, so written back they would change."""
+    if s.dtype != np.float64:
+        return False
+    v = s.to_numpy()
+    v = v[~np.isnan(v)]
+    return bool(len(v)) and bool(np.all(v == np.rint(v))) and bool(np.abs(v).max() >= 2**53)
 
 
 @contextmanager
@@ -157,7 +206,8 @@ def reading(path: Path):
 def csv_text(df: pd.DataFrame, dialect: Dialect = PLAIN) -> tuple[pd.DataFrame, dict]:
     """The frame to write as CSV text, and ``to_csv``'s arguments: float columns
     whose values are all whole numbers are written as integers (``3``, not
-    ``3.0``: a count column read as floats because of its holes, once imputed)."""
+    ``3.0``: a count column read as floats because of its holes, once imputed);
+    an index other than row numbers (:func:`keeps_index`) is written as columns."""
     out = df
     for name in df.columns:
         s = df[name]
@@ -168,7 +218,13 @@ def csv_text(df: pd.DataFrame, dialect: Dialect = PLAIN) -> tuple[pd.DataFrame, 
         if len(v) and np.all(v == np.rint(v)) and np.all(np.abs(v) < 2**53):
             out = df.copy(deep=False) if out is df else out
             out[name] = s.astype("Int64")
-    return out, {"index": False, "sep": dialect.sep, "decimal": dialect.decimal}
+    return out, {"index": keeps_index(df), "sep": dialect.sep, "decimal": dialect.decimal}
+
+
+def keeps_index(df: pd.DataFrame) -> bool:
+    """Whether a written table stores ``df``'s index: one that names rows (ids,
+    labels, a Parquet file's stored index), not the row numbers of a RangeIndex."""
+    return not isinstance(df.index, pd.RangeIndex)
 
 
 def write_table(df: pd.DataFrame, path, *, force: bool = False, dialect=PLAIN) -> Path:
@@ -180,7 +236,7 @@ def write_table(df: pd.DataFrame, path, *, force: bool = False, dialect=PLAIN) -
         frame, args = csv_text(df, dialect)
         atomic_write(path, lambda tmp: frame.to_csv(tmp, **args))
     else:
-        atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+        atomic_write(path, lambda tmp: df.to_parquet(tmp, index=keeps_index(df)))
     return path
 
 
@@ -192,7 +248,7 @@ def _is_idx_name(path: Path) -> bool:
 
 def _image_kind(path: Path) -> str | None:
     """ "npy", "idx" or "png" for a path that names images, None for a table."""
-    if path.suffix.lower() in FORMATS:
+    if path.suffix.lower() in FORMATS or _compressed_table(path):
         return None
     if path.suffix.lower() == ".npy":
         return "npy"
@@ -264,6 +320,8 @@ def check_output(path, kind: str = "data", *, force: bool = False, inputs=()) ->
         raise AekitError(f"output {path}: a table is written as .csv or .parquet")
     if path.exists() and not force:
         raise AekitError(f"output {path} exists; pass --force to overwrite it")
+    if found not in ("png", "") and path.is_dir():
+        raise AekitError(f"output {path} is a folder; name a file to write")
     if found not in ("png", "") and not path.parent.is_dir():
         raise AekitError(f"output {path}: folder {path.parent} does not exist")
     return found

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError
-from .schema import Column, infer_column, refuse_stray_text
+from .cells import refuse_stray_text
+from .schema import Column, infer_column
 from .tabular import HUGE, TabularEncoder, level_bounds
 from .times import DATETIME, to_days
 

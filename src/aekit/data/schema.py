@@ -21,7 +21,6 @@ float column whose observed values are all whole numbers gets whole numbers).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +29,7 @@ import pandas as pd
 
 from ..errors import AekitError
 from ..indexing import blocks
+from .cells import check_cells, refuse_stray_text
 from .times import DATETIME, check_datetime, text_format, to_days
 
 KINDS = ("continuous", "binary", "categorical", "unit")
@@ -109,6 +109,7 @@ def as_frame(X, *, name: str = "X") -> tuple[pd.DataFrame, bool]:
         dupes = X.columns[X.columns.duplicated()].unique().tolist()
         if dupes:
             raise AekitError(f"{name} has duplicate column names: {dupes}")
+        check_cells(X, name)
         return X, True
     if isinstance(X, pd.Series):
         raise AekitError(f"{name} must be 2-D (a DataFrame or an array); got a Series")
@@ -285,40 +286,6 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = F
     raise AekitError(
         f"{label} mixes types ({inferred}: e.g. {example!r} of type {type(example).__name__}); "
         "make it all numbers or all text"
-    )
-
-
-# what people type for "no value", and numbers written with a decimal comma or
-# thousands separators: text that means a numeric column was read as text
-COMMA_NUMBERS = r"^\s*[-+]?\d{1,3}([,. ]\d{3})+([.,]\d+)?\s*$|^\s*[-+]?\d+,\d+\s*$"
-MISSING_MARKERS = re.compile(
-    r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$|"
-    + COMMA_NUMBERS,
-    re.IGNORECASE,
-)
-
-
-def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
-    """A text column whose cells are numbers but for a few missing-value markers
-    ("n/a", "?", "") or numbers written with a comma ("12,5") is a numeric column
-    read as text: modelling it as categories would be silent garbage, so say
-    which cells are at fault (``counts``: the cells of each value; ``hint``: how
-    to mend it). Other text ("K", "02134-1234") is left alone: the column is
-    then categorical, as any text column."""
-    values = counts.index.to_series(index=range(len(counts)))
-    numeric = pd.to_numeric(values.astype(object), errors="coerce").notna().to_numpy()
-    # numbers written with a decimal comma or thousands separators are numbers too
-    written = numeric | values.astype(str).str.match(COMMA_NUMBERS).to_numpy()
-    cells = counts.to_numpy()
-    total, numbers = int(cells.sum()), int(cells[numeric].sum())
-    stray = values[~numeric].tolist()
-    if not stray or cells[written].sum() < 0.9 * total:
-        return
-    if not all(isinstance(v, str) and MISSING_MARKERS.match(v) for v in stray):
-        return
-    examples = ", ".join(repr(v) for v in stray[:3])
-    raise AekitError(
-        f"{label} holds numbers but {total - numbers} cell(s) of text ({examples}); {hint}"
     )
 
 

@@ -40,10 +40,12 @@ from ..io import atomic_write
 from .files import (
     FORMATS,
     PLAIN,
+    beyond_float,
     check_header,
     check_output,
     csv_text,
     inspect_csv,
+    keeps_index,
     reading,
 )
 
@@ -75,9 +77,17 @@ class TableFile:
     """
 
     def __init__(
-        self, path, chunk_rows: int = DEFAULT_CHUNK_ROWS, *, dialect=None, text_columns=()
+        self,
+        path,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        *,
+        dialect=None,
+        text_columns=(),
+        integer_columns=(),
     ):
         self.text_columns = tuple(text_columns)  # CSV columns read as text throughout
+        # CSV columns of whole numbers beyond 2**53, read as Int64 (floats would round them)
+        self.integer_columns = tuple(integer_columns)
         self._settled = False  # whether settled() has looked at this file's types
         self.path = Path(path)
         self.format = FORMATS.get(self.path.suffix.lower())
@@ -104,19 +114,25 @@ class TableFile:
     def __repr__(self) -> str:
         return f"TableFile({str(self.path)!r}, chunk_rows={self.chunk_rows})"
 
-    def chunks(self) -> Iterator[pd.DataFrame]:
+    def chunks(self, *, stored_index: bool = False) -> Iterator[pd.DataFrame]:
         """The file's rows, chunk by chunk; each chunk's index numbers its rows
-        in the file (0, 1, ... over the whole file)."""
+        in the file (0, 1, ... over the whole file), or with ``stored_index`` is
+        the index a Parquet file stores (written from pandas with one) where it
+        has one."""
         offset = 0
         for chunk in self._read():
-            chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+            if not stored_index or isinstance(chunk.index, pd.RangeIndex):
+                chunk.index = pd.RangeIndex(offset, offset + len(chunk))
             offset += len(chunk)
             yield chunk
 
     def _read(self) -> Iterator[pd.DataFrame]:
         with reading(self.path):
             if self.format == "csv":
-                dtype = dict.fromkeys(self.text_columns, str) or None
+                dtype = {
+                    **dict.fromkeys(self.integer_columns, "Int64"),
+                    **dict.fromkeys(self.text_columns, str),
+                } or None
                 d = self.dialect
                 with pd.read_csv(
                     self.path, chunksize=self.chunk_rows, dtype=dtype, sep=d.sep, decimal=d.decimal
@@ -136,20 +152,31 @@ class TableFile:
     def settled(self) -> TableFile:
         """This file, with the CSV columns that hold text in some chunks and numbers
         in others read as text throughout, as reading the whole file would type
-        them (one pass over a CSV file; a Parquet file's types are fixed)."""
+        them, and those of whole numbers beyond 2**53 as 64-bit integers (see
+        :func:`~aekit.data.files.beyond_float`); one pass over a CSV file, a
+        Parquet file's types are fixed."""
         if self.format != "csv" or self._settled:
             return self
-        text, numbers = set(), set()
+        text, numbers, big = set(), set(), set()
         for chunk in self.chunks():
             for name in chunk.columns:
                 s = chunk[name].dropna()
                 if not len(s) or pd.api.types.is_bool_dtype(s.dtype):
                     continue
                 (numbers if pd.api.types.is_numeric_dtype(s.dtype) else text).add(name)
+                if beyond_float(s) and s.abs().max() < 2**63:  # Int64 holds them
+                    big.add(name)
         both = [name for name in text if name in numbers]
+        whole = [name for name in big if name not in text]
         out = (
-            TableFile(self.path, self.chunk_rows, dialect=self.dialect, text_columns=both)
-            if both
+            TableFile(
+                self.path,
+                self.chunk_rows,
+                dialect=self.dialect,
+                text_columns=both,
+                integer_columns=whole,
+            )
+            if both or whole
             else self
         )
         out._settled = True
@@ -180,8 +207,8 @@ class Mapped:
     def dialect(self):
         return self.file.dialect
 
-    def chunks(self) -> Iterator[pd.DataFrame]:
-        for i, chunk in enumerate(self.file.chunks()):
+    def chunks(self, *, stored_index: bool = False) -> Iterator[pd.DataFrame]:
+        for i, chunk in enumerate(self.file.chunks(stored_index=stored_index)):
             for fn in self.fns:
                 chunk = fn(i, chunk)
             yield chunk
@@ -224,10 +251,11 @@ def write_chunks(
             if not wrote:
                 raise AekitError(f"no rows to write to {path}")
             return
-        writer, schema = None, None
+        writer, schema, index = None, None, None
         try:
             for frame in frames:
-                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+                index = keeps_index(frame) if index is None else index
+                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=index)
                 if writer is None:
                     schema = table.schema
                     writer = pq.ParquetWriter(tmp, schema)

@@ -357,8 +357,9 @@ class FileTable:
     def n_rows(self) -> int:
         return self.summary.n_rows if self._n_rows is None else self._n_rows
 
-    def chunks(self) -> Iterator[pd.DataFrame]:
-        return self.file.chunks()
+    def chunks(self, *, stored_index: bool = False) -> Iterator[pd.DataFrame]:
+        """The file's chunks (see :meth:`aekit.data.stream.TableFile.chunks`)."""
+        return self.file.chunks(stored_index=stored_index)
 
     def map(self, fn: Callable[[int, pd.DataFrame], pd.DataFrame]) -> FileTable:
         return FileTable(self.file.map(fn))

@@ -234,16 +234,20 @@ def _numeric(df: pd.DataFrame, names, *, name: str = "X", keep_floats=False) -> 
     try:  # every column: no copy of the frame first
         return part.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):
-        for c in names:  # find the column at fault, for the message
-            try:
-                df[c].to_numpy(dtype=np.float64, na_value=np.nan)
-            except (TypeError, ValueError):
-                bad = pd.to_numeric(df[c], errors="coerce").isna() & df[c].notna()
-                example = df[c][bad].iloc[0]
-                raise AekitError(
-                    f"column {c!r} of {name} is numeric but holds {example!r}; use numbers or NaN"
-                ) from None
-        raise
+        pass
+    # column by column: object columns of numbers with pd.NA among them convert
+    # alone, not in a frame of mixed dtypes; else this finds the column at fault
+    out = np.empty((len(df), len(names)))
+    for j, c in enumerate(names):
+        try:
+            out[:, j] = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            bad = pd.to_numeric(df[c], errors="coerce").isna() & df[c].notna()
+            example = df[c][bad].iloc[0]
+            raise AekitError(
+                f"column {c!r} of {name} is numeric but holds {example!r}; use numbers or NaN"
+            ) from None
+    return out
 
 
 def _blocks(values: np.ndarray):

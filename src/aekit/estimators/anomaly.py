@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,7 @@ from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.table import as_table
-from ..errors import AekitError
+from ..errors import AekitError, AekitWarning
 from ..training import CheckpointPlan
 from .params import check_float, check_int, fit_seed
 from .vae import VAE
@@ -129,7 +130,12 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         # the rows trained on depend on these: a checkpoint must know them
         context = {"holdout_fraction": self.holdout_fraction, "seed": seed} if auto else None
         self.model_ = model.fit_with(rest if auto else table, checkpoint=plan, context=context)
-        scores = self.score_samples(scored)
+        with warnings.catch_warnings():  # rows with no observed cell: set aside
+            warnings.simplefilter("ignore", AekitWarning)
+            scores = self.score_samples(scored)
+        scores = scores[~np.isnan(scores)]
+        if len(scores) == 0:
+            raise AekitError(f"no row of {table.name} that sets the threshold has an observed cell")
         if auto:
             q1, q3 = np.percentile(scores, [25, 75])
             self.offset_ = float(q1 - TUKEY * (q3 - q1))
@@ -139,20 +145,35 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
 
     def score_samples(self, X) -> np.ndarray:
         """Log-likelihood of each row in nats, rescaled to a full row when cells are
-        missing; higher means more normal.
+        missing; higher means more normal. A row with no observed cell has no
+        score: NaN, with a warning naming it (it is never flagged).
 
         Returns
         -------
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "model_")
+        df = self.model_.frame_of(X)
+        empty = df.isna().all(axis=1).to_numpy()
+        if empty.all():
+            raise AekitError("every row of X has no observed cell: there is nothing to score")
+        if not empty.any():
+            return self._scores(df)
+        warnings.warn(
+            f"{int(empty.sum())} row(s) of X have no observed cell (index "
+            f"{df.index[empty][:5].tolist()}); their score is NaN",
+            AekitWarning,
+            stacklevel=2,
+        )
+        scores = np.full(len(df), np.nan)
+        scores[~empty] = self._scores(df[~empty])
+        return scores
+
+    def _scores(self, df: pd.DataFrame) -> np.ndarray:
+        """:meth:`score_samples` of rows that each have an observed cell."""
         model = self.model_
-        df = model.frame_of(X)
         observed = df.notna().to_numpy()
         n_observed = observed.sum(axis=1)
-        if (n_observed == 0).any():
-            rows = np.flatnonzero(n_observed == 0)[:5].tolist()
-            raise AekitError(f"row(s) at position {rows} have no observed cell to score")
         known, unseen = self._known(df)
         if isinstance(model, VAE):
             scores = model.score_samples(known, n_importance=self.n_importance)
@@ -174,7 +195,8 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         return self.score_samples(X) - self.offset_
 
     def predict(self, X) -> np.ndarray:
-        """+1 for a normal row, -1 for an anomaly."""
+        """+1 for a normal row, -1 for an anomaly (a row with no observed cell,
+        which has no score, is +1)."""
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def feature_scores(self, X) -> pd.DataFrame:

@@ -54,6 +54,9 @@ IMAGE_CAPACITY = (16, (32, 64))  # latent size, channels: the image networks
 NONLINEAR_WIDTHS = ((64,),)
 SELECT_FRACTION = 0.2  # rows held out to choose, when the estimator holds none out itself
 CV_FOLDS = 5
+# the least noise variance of a linear Gaussian model, in standardised units: columns
+# that are exact linear functions of others (a unit converted) leave none
+MIN_NOISE = 1e-6
 # what fit chose, copied to the members of an ensemble
 CAPACITY = ("latent_dim_", "hidden_dims_", "residual_", "mixture_")
 
@@ -107,7 +110,7 @@ def ppca_scores(train: np.ndarray, test: np.ndarray) -> np.ndarray:
     ks = np.arange(1, max(2, min(d, rank)))
     tail = np.cumsum(eigenvalues[::-1])[::-1]  # Σ_{i >= j} λ_i
     # the noise: the mean of the discarded eigenvalues, of the min(n, d) an SVD finds
-    sigma2 = tail[ks] / (min(len(train), d) - ks)
+    sigma2 = np.maximum(tail[ks] / (min(len(train), d) - ks), MIN_NOISE)
     log_lead = np.cumsum(np.log(eigenvalues[: ks[-1]]))[ks - 1]
     fit_lead = np.cumsum((y2[:, : ks[-1]] / eigenvalues[: ks[-1]]).mean(0))[ks - 1]
     rest = np.cumsum(y2.mean(0)[::-1])[::-1][ks]  # mean Σ_{i > k} y_i²
@@ -127,10 +130,9 @@ def linear_size(x: np.ndarray, seed: int) -> tuple[int, str]:
     sizes = min(len(s) for s in per_fold)
     best = int(np.argmax(np.mean([s[:sizes] for s in per_fold], axis=0))) + 1
 
-    def cv(model) -> float:
-        return float(np.mean([clone(model).fit(x[a]).score(x[b]) for a, b in folds]))
-
-    if cv(FactorAnalysis(n_components=best, random_state=0)) > cv(PCA(n_components=best)):
+    ppca = float(np.mean([s[best - 1] for s in per_fold]))  # PCA(best), cross-validated
+    fa = FactorAnalysis(n_components=best, random_state=0)
+    if np.mean([clone(fa).fit(x[a]).score(x[b]) for a, b in folds]) > ppca:
         return best, "diagonal"
     return best, "isotropic"
 
@@ -140,11 +142,12 @@ def linear_gaussian(x: np.ndarray, latent_dim: int, noise: str):
     (W (d, L), μ (d,), ψ (d,)) by PCA (ψ equal) or factor analysis."""
     if noise == "isotropic":
         pca = PCA(n_components=latent_dim).fit(x)
-        gain = np.sqrt(np.maximum(pca.explained_variance_ - pca.noise_variance_, 0.0))
-        psi = np.full(x.shape[1], pca.noise_variance_)
+        noise_variance = max(pca.noise_variance_, MIN_NOISE)
+        gain = np.sqrt(np.maximum(pca.explained_variance_ - noise_variance, 0.0))
+        psi = np.full(x.shape[1], noise_variance)
         return pca.components_.T * gain, pca.mean_, psi
     fa = FactorAnalysis(n_components=latent_dim, random_state=0).fit(x)
-    return fa.components_.T, fa.mean_, fa.noise_variance_
+    return fa.components_.T, fa.mean_, np.maximum(fa.noise_variance_, MIN_NOISE)
 
 
 def latent_mixture(codes: np.ndarray, posterior_var: np.ndarray, most: int):

@@ -24,6 +24,7 @@ Rubin's rules for their analyses are in :mod:`.pooling`.
 
 from __future__ import annotations
 
+import decimal
 import warnings
 from dataclasses import dataclass
 
@@ -238,7 +239,8 @@ class Imputer(TransformerMixin, ModelWrapper):
         """Impute a table file chunk by chunk and write the completed table.
 
         Memory holds one chunk at a time; the output (``.csv`` or ``.parquet``) is
-        written whole or not at all, in the input's row order.
+        written whole or not at all, in the input's row order, with the index a
+        Parquet input stores (written from pandas with one).
 
         Parameters
         ----------
@@ -264,7 +266,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             return self.transform(chunk)
 
         inputs = [] if table.path is None else [table.path]
-        frames = (fill(c) for c in table.chunks())
+        frames = (fill(c) for c in table.chunks(stored_index=True))  # a Parquet file's ids kept
         write_chunks(frames, output, inputs=inputs, force=force, dialect=table.dialect)
         return filled
 
@@ -385,5 +387,16 @@ def _merge(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
         elif missing.all():  # nothing observed here (a chunk may read such a column as
             out[col] = filled  # floats): the imputed column in the fitted dtype
         else:
-            out[col] = s.where(~missing, filled.astype(s.dtype))
+            out[col] = s.where(~missing, _cast_like(s, filled))
     return pd.DataFrame(out, index=df.index, columns=df.columns)
+
+
+def _cast_like(s: pd.Series, filled: pd.Series) -> pd.Series:
+    """``filled`` in the dtype of ``s``. A column of ``decimal.Decimal`` values
+    (e.g. a Parquet decimal column) gets Decimals to the places its observed
+    values have, so that it stays a column of one type."""
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "decimal":
+        places = [v.as_tuple().exponent for v in s.dropna()]
+        step = decimal.Decimal(1).scaleb(min(p for p in places if isinstance(p, int)))
+        return filled.map(lambda v: decimal.Decimal(repr(float(v))).quantize(step))
+    return filled.astype(s.dtype)

@@ -118,8 +118,10 @@ def analyze(
 
     Parameters
     ----------
-    copies : sequence of DataFrames
-        The m completed datasets (``Imputer.multiple_imputations``).
+    copies : sequence of DataFrames, or one DataFrame in long format
+        The m completed datasets (``Imputer.multiple_imputations``), or the
+        long table ``aekit impute --m`` writes: its ``.imp`` column numbers the
+        copies (``.imp`` and ``.id`` are dropped before ``fit`` sees a copy).
     fit : callable
         ``fit(copy)`` returns either a fitted statsmodels-like result (with
         ``params``, ``bse`` and, for the degrees of freedom, ``df_resid``) or a
@@ -141,6 +143,14 @@ def analyze(
     >>> copies = imputer.multiple_imputations(df, m=20)                 # doctest: +SKIP
     >>> aekit.analyze(copies, lambda d: smf.ols("y ~ x1 + x2", d).fit())  # doctest: +SKIP
     """
+    if isinstance(copies, pd.DataFrame):
+        if ".imp" not in copies.columns:
+            raise AekitError(
+                "copies must be a sequence of DataFrames, or one DataFrame in long format "
+                "with an '.imp' column numbering the copies (as aekit impute --m writes)"
+            )
+        rows = copies.drop(columns=[c for c in (".imp", ".id") if c in copies.columns])
+        copies = [part.reset_index(drop=True) for _, part in rows.groupby(copies[".imp"])]
     if len(copies) < 2:
         raise AekitError("analyze needs at least m=2 imputed datasets")
     names, estimates, errors, dof = None, [], [], []

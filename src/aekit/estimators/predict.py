@@ -105,9 +105,11 @@ class FittedModel:
         return float(np.mean(self.score_samples(X)))
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the latent dimensions: ``latent0``, ``latent1``, ..."""
+        """Names of the latent dimensions: ``latent0``, ``latent1``, ... (as many as
+        the fitted size, chosen by fit when ``latent_dim="auto"``)."""
         check_is_fitted(self)
-        return np.asarray([f"latent{i}" for i in range(self.latent_dim)], dtype=object)
+        latent_dim, _ = self._capacity()
+        return np.asarray([f"latent{i}" for i in range(latent_dim)], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

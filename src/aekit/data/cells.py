@@ -1,0 +1,71 @@
+"""What a table's cells may hold: one number or one text value each; text in a
+column of numbers only where it says the number is missing ("n/a", "?") or is
+written in another way ("12,5"), and then the column is refused, not modelled
+as categories."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from ..errors import AekitError
+
+
+def check_cells(df: pd.DataFrame, name: str) -> None:
+    """Refuse column names of strings and other types together (scikit-learn's
+    checks would), and cells that hold a list, an array or a dict: aekit models one
+    value per cell."""
+    kinds = {isinstance(c, str) for c in df.columns}
+    if len(kinds) > 1:
+        mixed = [c for c in df.columns if not isinstance(c, str)][:3]
+        raise AekitError(
+            f"{name} has column names that are strings and others that are not (e.g. "
+            f"{mixed!r}); make them all strings, e.g. df.columns = df.columns.astype(str)"
+        )
+    for c in df.columns[(df.dtypes == "object").to_numpy()]:
+        s = df[c]
+        if pd.api.types.infer_dtype(s, skipna=False) != "mixed":
+            continue
+        nested = s.map(lambda v: pd.api.types.is_list_like(v) and not isinstance(v, str))
+        if nested.any():
+            example = s[nested].iloc[0]
+            raise AekitError(
+                f"column {c!r} of {name} holds {type(example).__name__} values (e.g. "
+                f"{example!r}); aekit models one number or text value per cell"
+            )
+
+
+# what people type for "no value", and numbers written with a decimal comma or
+# thousands separators: text that means a numeric column was read as text
+COMMA_NUMBERS = r"^\s*[-+]?\d{1,3}([,. ]\d{3})+([.,]\d+)?\s*$|^\s*[-+]?\d+,\d+\s*$"
+MISSING_MARKERS = re.compile(
+    r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$|"
+    + COMMA_NUMBERS,
+    re.IGNORECASE,
+)
+
+
+def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
+    """A text column whose cells are numbers but for missing-value markers
+    ("n/a", "?", "") or numbers written with a comma ("12,5") is a numeric column
+    read as text: modelling it as categories would be silent garbage, so say
+    which cells are at fault (``counts``: the cells of each value; ``hint``: how
+    to mend it). Other text ("K", "02134-1234") is left alone: the column is
+    then categorical, as any text column."""
+    values = counts.index.to_series(index=range(len(counts)))
+    numeric = pd.to_numeric(values.astype(object), errors="coerce").notna().to_numpy()
+    # numbers written with a decimal comma or thousands separators are numbers too
+    written = numeric | values.astype(str).str.match(COMMA_NUMBERS).to_numpy()
+    cells = counts.to_numpy()
+    total, numbers = int(cells.sum()), int(cells[numeric].sum())
+    stray = values[~numeric].tolist()
+    # however many the markers: a marker modelled as a level would be imputed
+    if not stray or not cells[written].any():
+        return
+    if not all(isinstance(v, str) and MISSING_MARKERS.match(v) for v in stray):
+        return
+    examples = ", ".join(repr(v) for v in stray[:3])
+    raise AekitError(
+        f"{label} holds numbers but {total - numbers} cell(s) of text ({examples}); {hint}"
+    )

@@ -251,3 +251,25 @@ def test_a_column_that_is_a_linear_function_of_another_is_modelled():
     detector = aekit.AnomalyDetector(random_state=0).fit(df)
     odd = df.iloc[:1].assign(inches=df["cm"].iloc[0])  # the two columns disagree
     assert detector.score_samples(odd)[0] < np.percentile(detector.score_samples(df), 1)
+
+
+# ------------------------------------------------------------ CSV cells as written
+@pytest.mark.parametrize("extra", [[], ["--chunk-rows", "25"]])
+def test_csv_to_csv_writes_observed_cells_and_header_as_the_input_did(tmp_path, extra, quick_cli):
+    rng = np.random.default_rng(0)
+    lines = ["zip,flag,,note,y"]
+    for i in range(60):
+        zip_code = "" if i % 7 == 3 else f"0{1000 + i}"  # leading zeros
+        flag = "" if i % 5 == 2 else ("TRUE" if rng.random() < 0.5 else "FALSE")
+        y = "" if i % 6 == 1 else f"{rng.normal():.2f}0"  # a trailing zero
+        lines.append(f'{zip_code},{flag},{i}.10,"{"ac"[i % 2]}, b",{y}')
+    path, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["impute", str(path), "-o", str(out), "-q", *extra]) == 0
+    before = pd.read_csv(path, dtype=str, keep_default_na=False)
+    after = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert out.read_text().splitlines()[0] == lines[0]  # the empty name stays empty
+    observed = (before != "").to_numpy()
+    assert (after.to_numpy()[observed] == before.to_numpy()[observed]).all()
+    assert (after != "").all().all()
+    assert set(after["flag"]) == {"TRUE", "FALSE"}  # imputed in the file's spelling

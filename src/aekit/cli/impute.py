@@ -93,7 +93,15 @@ def impute(
 
     Example: aekit impute big.parquet -o big-imputed.parquet --chunk-rows 100000
     """
-    from ..data.files import check_output, dialect_of, read_data, write_data
+    from ..data.files import (
+        as_written,
+        cell_text,
+        check_output,
+        dialect_of,
+        inspect_csv,
+        read_data,
+        write_data,
+    )
     from ..data.images import hide_pixels
     from ..data.stream import TableFile
     from ..estimators import Imputer, save
@@ -142,7 +150,13 @@ def impute(
         imputer = Imputer(chosen, random_state=seed, verbose=not quiet)
         imputer.fit(data, checkpoint_dir=checkpoint_dir, resume=resume)
         result = _impute(imputer, data, m, images)
-        write_data(result, output, force=force, dialect=dialect_of(input, csv))
+        out_dialect = dialect_of(input, csv)
+        if m == 1 and not images and {input.suffix.lower(), output.suffix.lower()} == {".csv"}:
+            # CSV to CSV: the observed cells and the header as the input wrote them
+            header = inspect_csv(input, csv)[1]
+            text = cell_text(input, out_dialect)
+            result = as_written(result, text, data.notna().to_numpy(), header, out_dialect)
+        write_data(result, output, force=force, dialect=out_dialect)
         if grid is not None:
             from ..report import imputation_grid
 

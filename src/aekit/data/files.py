@@ -4,6 +4,7 @@ folders of PNG files), read, and written atomically."""
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import re
 from contextlib import contextmanager
@@ -219,6 +220,57 @@ def csv_text(df: pd.DataFrame, dialect: Dialect = PLAIN) -> tuple[pd.DataFrame, 
             out = df.copy(deep=False) if out is df else out
             out[name] = s.astype("Int64")
     return out, {"index": keeps_index(df), "sep": dialect.sep, "decimal": dialect.decimal}
+
+
+def cell_text(path, dialect: Dialect, chunk_rows: int | None = None):
+    """The cells of the CSV file ``path`` as they are written there ("" where
+    empty): a DataFrame of strings, or with ``chunk_rows`` its chunks, cut where
+    ``pd.read_csv`` cuts the typed ones."""
+    args = {"sep": dialect.sep, "dtype": str, "keep_default_na": False, "na_filter": False}
+    return pd.read_csv(path, chunksize=chunk_rows, **args)
+
+
+def as_written(
+    typed: pd.DataFrame, text: pd.DataFrame, observed: np.ndarray, header, dialect=PLAIN
+) -> pd.DataFrame:
+    """The completed table ``typed`` as the text of a CSV file whose observed
+    cells read as its input wrote them (``text``, from :func:`cell_text`):
+    ``01001`` stays ``01001``, ``1.10`` stays ``1.10``, ``TRUE`` stays ``TRUE``,
+    and an imputed value takes the observed spelling it matches but for case
+    (an imputed ``True`` in a column of ``TRUE``/``FALSE`` is ``TRUE``; an
+    imputed ``3`` in a column of whole numbers written ``2.0`` is ``3.0``). The
+    columns are named by ``header``, the input's own (an empty name stays
+    empty)."""
+    frame, args = csv_text(typed, dialect)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, **{**args, "index": False})
+    buffer.seek(0)
+    filled = pd.read_csv(
+        buffer, sep=dialect.sep, dtype=str, keep_default_na=False, na_filter=False
+    ).to_numpy()
+    written = text.to_numpy()
+    for j in range(written.shape[1]):
+        holes = ~observed[:, j]
+        filled[holes, j] = _spelled_like(filled[holes, j], set(written[observed[:, j], j]))
+    cells = np.where(observed, written, filled)
+    return pd.DataFrame(cells, index=typed.index, columns=list(header))
+
+
+_WHOLE_WRITTEN = re.compile(r"[-+]?\d+([.,]0+)")  # "3.0": a whole number written as a float
+
+
+def _spelled_like(imputed: list, seen: set) -> list:
+    """Imputed cells' text in the spelling of a column's observed cells ``seen``:
+    the observed spelling that matches but for case (``TRUE`` for ``True``), and
+    whole numbers with the column's zero decimals (``3.0`` for ``3``) when every
+    observed cell is written so."""
+    spelled = {v.lower(): v for v in seen}
+    out = [v if v in seen else spelled.get(v.lower(), v) for v in imputed]
+    tails = {m.group(1) if (m := _WHOLE_WRITTEN.fullmatch(v)) else None for v in seen}
+    if len(tails) == 1 and None not in tails:
+        (tail,) = tails
+        out = [v + tail if v.lstrip("+-").isdigit() else v for v in out]
+    return out
 
 
 def keeps_index(df: pd.DataFrame) -> bool:

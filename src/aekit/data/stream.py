@@ -40,7 +40,9 @@ from ..io import atomic_write
 from .files import (
     FORMATS,
     PLAIN,
+    as_written,
     beyond_float,
+    cell_text,
     check_header,
     check_output,
     csv_text,
@@ -107,6 +109,7 @@ class TableFile:
         with reading(self.path):
             if self.format == "csv":
                 self.dialect, header = inspect_csv(self.path, dialect)
+                self.header = header  # as written, for outputs that keep it
             else:
                 header = pq.ParquetFile(self.path).schema_arrow.names
         check_header(self.path, header)
@@ -142,6 +145,14 @@ class TableFile:
                 with pq.ParquetFile(self.path) as f:
                     for batch in f.iter_batches(batch_size=self.chunk_rows):
                         yield batch.to_pandas()
+
+    def as_written(self, completed: Iterator[tuple[pd.DataFrame, np.ndarray]]):
+        """The chunks of this CSV file, completed, as CSV text whose observed
+        cells read as the file wrote them (see :func:`aekit.data.files.as_written`);
+        ``completed``: each chunk completed, in order, with its observed cells."""
+        with reading(self.path), cell_text(self.path, self.dialect, self.chunk_rows) as texts:
+            for (frame, observed), text in zip(completed, texts, strict=True):
+                yield as_written(frame, text, observed, self.header, self.dialect)
 
     def fingerprint(self) -> list:
         """What identifies this file's contents for a checkpoint: path, size,

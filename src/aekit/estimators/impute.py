@@ -27,6 +27,7 @@ from __future__ import annotations
 import decimal
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -240,7 +241,8 @@ class Imputer(TransformerMixin, ModelWrapper):
 
         Memory holds one chunk at a time; the output (``.csv`` or ``.parquet``) is
         written whole or not at all, in the input's row order, with the index a
-        Parquet input stores (written from pandas with one).
+        Parquet input stores (written from pandas with one). From CSV to CSV the
+        observed cells and the header are written as the input wrote them.
 
         Parameters
         ----------
@@ -266,7 +268,12 @@ class Imputer(TransformerMixin, ModelWrapper):
             return self.transform(chunk)
 
         inputs = [] if table.path is None else [table.path]
-        frames = (fill(c) for c in table.chunks(stored_index=True))  # a Parquet file's ids kept
+        chunks = table.chunks(stored_index=True)  # a Parquet file's ids kept
+        if getattr(table.file, "format", "") == "csv" and Path(output).suffix.lower() == ".csv":
+            # CSV to CSV: the observed cells as the input wrote them
+            frames = table.file.as_written((fill(c), c.notna().to_numpy()) for c in chunks)
+        else:
+            frames = (fill(c) for c in chunks)
         write_chunks(frames, output, inputs=inputs, force=force, dialect=table.dialect)
         return filled
 

@@ -273,3 +273,114 @@ def test_csv_to_csv_writes_observed_cells_and_header_as_the_input_did(tmp_path, 
     assert (after.to_numpy()[observed] == before.to_numpy()[observed]).all()
     assert (after != "").all().all()
     assert set(after["flag"]) == {"TRUE", "FALSE"}  # imputed in the file's spelling
+
+
+# ------------------------------------------------------------ a second round from outside
+def test_a_detector_knows_every_level_of_the_table_it_was_fitted_on(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"c": [f"cat{i}" for i in rng.integers(0, 50, 60)], "x": rng.normal(size=60)})
+    model = aekit.VAE(max_epochs=2)
+    detector = aekit.AnomalyDetector(model, random_state=0).fit(df)  # 20% set the threshold
+    assert detector.model_.transform(df).shape[0] == 60  # no level unseen in fit
+    df.to_csv(tmp_path / "levels.csv", index=False)
+    streamed = aekit.AnomalyDetector(model, random_state=0).fit(
+        aekit.TableFile(tmp_path / "levels.csv", 20)
+    )
+    assert streamed.model_.transform(df).shape[0] == 60
+
+
+def test_imputation_metrics_match_cells_by_column_and_row():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(50, 2)), columns=["x", "y"], index=range(100, 150))
+    everywhere = np.ones((50, 2), dtype=bool)
+    assert aekit.metrics.nrmse(X, X[["y", "x"]].iloc[::-1], everywhere) == 0.0
+    with pytest.raises(AekitError, match="same columns and index"):
+        aekit.metrics.nrmse(X, X.rename(columns={"x": "z"}), everywhere)
+    holed = X.copy()
+    holed.loc[100, "x"] = np.nan
+    with pytest.raises(AekitError, match=r"1 missing cell\(s\) among those the mask scores"):
+        aekit.metrics.nrmse(X, holed, everywhere)
+
+
+def test_a_model_saved_for_cuda_names_the_way_out_on_a_machine_without_it(tmp_path):
+    if torch_has_cuda():
+        pytest.skip("this machine has CUDA")
+    vae = aekit.VAE(max_epochs=2, random_state=0).fit(frame().dropna())
+    aekit.save(vae, tmp_path / "m")
+    config = tmp_path / "m" / "config.json"
+    config.write_text(config.read_text().replace('"device": "auto"', '"device": "cuda"'))
+    with pytest.raises(AekitError, match=r"device='cpu'"):
+        aekit.load(tmp_path / "m")
+    assert aekit.load(tmp_path / "m", device="cpu").transform(frame().dropna()).shape[1] >= 1
+
+
+def torch_has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def test_the_imputer_takes_part_in_pandas_pipelines():
+    from sklearn.compose import ColumnTransformer
+
+    df = frame().assign(c=np.arange(80.0))
+    imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0)
+    both = ColumnTransformer([("i", imputer, ["a", "b"])], remainder="passthrough")
+    out = both.set_output(transform="pandas").fit_transform(df)
+    assert list(out.columns) == ["i__a", "i__b", "remainder__c"] and out.notna().all().all()
+    fitted = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df.to_numpy())
+    assert fitted.get_feature_names_out().tolist() == ["x0", "x1", "x2"]
+
+
+def test_an_object_column_of_integers_is_imputed_with_integers():
+    values = pd.Series([i if i % 5 else None for i in range(60)], dtype=object)
+    out = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit_transform(
+        pd.DataFrame({"o": values, "y": np.arange(60.0)})
+    )
+    assert out["o"].dtype == object and all(type(v) is int for v in out["o"])
+
+
+def test_small_chunks_are_named_when_they_leave_no_threshold(tmp_path):
+    frame().dropna().to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(AekitError, match=r"chunks of 1 row\(s\).*--chunk-rows"):
+        aekit.AnomalyDetector(aekit.VAE(max_epochs=2)).fit(aekit.TableFile(tmp_path / "t.csv", 1))
+
+
+def test_ssim_says_what_images_too_small_need():
+    with pytest.raises(AekitError, match="at least 3 x 3 pixels"):
+        aekit.metrics.ssim(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)), data_range=1.0)
+
+
+def test_a_folder_of_png_files_is_imputed_under_its_own_names(tmp_path, quick_cli):
+    from aekit.data.images import load_images, save_png_folder
+
+    rng = np.random.default_rng(0)
+    images = rng.random((12, 6, 6)).round(2)
+    images[rng.random(images.shape) < 0.2] = np.nan
+    names = [f"scan_{i}.png" for i in (1, 2, 10, 3, 4, 5, 6, 7, 8, 9, 11, 12)]
+    save_png_folder(images, tmp_path / "scans", names=names)
+    out = tmp_path / "filled"
+    assert main(["impute", str(tmp_path / "scans"), "-o", str(out), "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    # both folders read in name order: each output image is its input's, completed
+    before, after = load_images(tmp_path / "scans", missing=True), load_images(out)
+    observed = ~np.isnan(before)
+    assert np.isfinite(after).all() and np.allclose(after[observed], before[observed])
+
+
+def test_mar_is_driven_by_a_column_that_varies():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {"empty": np.nan, "b": rng.normal(size=300), "c": rng.normal(size=300)}
+    ).assign(flag=rng.random(300) < 0.5)
+    for seed in range(4):  # whichever order the columns are drawn in
+        out = aekit.ampute(df, "mar", 0.3, random_state=seed)
+        driver = out[["b", "c"]].notna().all()
+        assert driver.sum() == 1  # one always observed...
+        holes = out[driver.index[~driver][0]].isna()
+        values = df[driver.index[driver][0]]
+        # ...and the other's holes depend on it: MAR, not completely at random
+        assert abs(values[holes].mean() - values[~holes].mean()) > 0.3
+        assert out["flag"].dtype == "boolean"
+    with pytest.raises(AekitError, match="whose observed values vary"):
+        aekit.ampute(df.assign(b=1.0, c=np.nan), "mar", 0.3, random_state=0)

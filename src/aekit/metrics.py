@@ -33,13 +33,37 @@ def rmse(X_true, X_pred, mask=None) -> float:
 
 
 def _frames(X_true, X_imputed, mask):
-    a, _ = as_frame(X_true, name="X_true")
-    b, _ = as_frame(X_imputed, name="X_imputed")
+    """The two tables cell for cell: DataFrames by column name and index (the
+    same labels, perhaps in another order), arrays by position; the mask's
+    cells must be filled in the imputation."""
+    a, a_frame = as_frame(X_true, name="X_true")
+    b, b_frame = as_frame(X_imputed, name="X_imputed")
     if a.shape != b.shape:
         raise AekitError(f"X_true has shape {a.shape} but X_imputed has shape {b.shape}")
+    if a_frame and b_frame:
+        if set(a.columns) != set(b.columns) or not a.index.sort_values().equals(
+            b.index.sort_values()
+        ):
+            raise AekitError(
+                "X_true and X_imputed must have the same columns and index (in any order); "
+                f"columns {list(a.columns)[:5]} and {list(b.columns)[:5]}"
+            )
+        if not a.index.is_unique:
+            if not a.index.equals(b.index):
+                raise AekitError("X_true's index has repeats: X_imputed must have it in order")
+        else:
+            b = b.loc[a.index]
+        b = b[a.columns]
     m = np.asarray(mask, dtype=bool)
     if m.shape != a.shape:
         raise AekitError(f"mask has shape {m.shape}; expected {a.shape}")
+    unfilled = b.isna().to_numpy() & m
+    if unfilled.any():
+        column = a.columns[np.flatnonzero(unfilled.any(axis=0))[0]]
+        raise AekitError(
+            f"X_imputed has {int(unfilled.sum())} missing cell(s) among those the mask "
+            f"scores (e.g. in column {column!r}): nothing to score there"
+        )
     return a, b, m
 
 
@@ -260,10 +284,14 @@ def ssim(
     a, b = _image_pair(image_true, image_test)
     height, width = a.shape[-2:]
     if min(height, width) < win_size:
+        if min(height, width) < 3:
+            way = "SSIM needs images of at least 3 x 3 pixels"
+        else:
+            largest = min(height, width) - (min(height, width) % 2 == 0)
+            way = f"pass gaussian_weights=False or a smaller odd win_size (3 to {largest})"
         raise AekitError(
             f"{origin} exceeds the image side: the images are {height} x {width} "
-            f"(shape {a.shape}); pass gaussian_weights=False or a smaller odd win_size "
-            f"(at most {min(height, width)}, at least 3)"
+            f"(shape {a.shape}); {way}"
         )
 
     lead = a.shape[:-2]

@@ -367,7 +367,10 @@ def check_output(path, kind: str = "data", *, force: bool = False, inputs=()) ->
             raise AekitError(f"output {path}: unknown file type {path.suffix!r}; {ACCEPTED}")
         found = "table"
     if kind == "images" and found == "table":
-        raise AekitError(f"output {path}: images are not a table; {ACCEPTED}")
+        raise AekitError(
+            f"output {path}: images are not a table; write them as .npy, an IDX name or "
+            "a folder (a path without a suffix) of PNG files"
+        )
     if kind == "table" and found != "table":
         raise AekitError(f"output {path}: a table is written as .csv or .parquet")
     if path.exists() and not force:
@@ -379,10 +382,11 @@ def check_output(path, kind: str = "data", *, force: bool = False, inputs=()) ->
     return found
 
 
-def write_data(data, path, *, force: bool = False, dialect=PLAIN) -> Path:
+def write_data(data, path, *, force: bool = False, dialect=PLAIN, names=None) -> Path:
     """Write a DataFrame as CSV or Parquet, or an array of images as ``.npy``,
     an IDX file (float32; gzipped for a name ending in ``.gz``) or a folder of
-    PNG files (a path without a suffix); whole or not at all."""
+    PNG files (a path without a suffix; named ``names`` when given); whole or
+    not at all."""
     path = Path(path)
     if isinstance(data, pd.DataFrame):
         return write_table(data, path, force=force, dialect=dialect)
@@ -391,7 +395,7 @@ def write_data(data, path, *, force: bool = False, dialect=PLAIN) -> Path:
     if kind == "table":
         return write_table(pd.DataFrame(data), path, force=force)
     if kind == "png":
-        return save_png_folder(data, path, force=force)
+        return save_png_folder(data, path, force=force, names=names)
     if kind == "idx":
         return write_idx(path, data.astype(np.float32), force=force)
 

@@ -255,13 +255,17 @@ def _read_png(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     raise AekitError(f"input {path}: an image of unexpected shape {image.shape}")
 
 
+def png_files(folder) -> list[Path]:
+    """The PNG files of a folder in the order :func:`load_images` reads them (by name)."""
+    files = (p for p in Path(folder).iterdir() if p.suffix.lower() == ".png" and p.is_file())
+    return sorted(files, key=lambda p: p.name)
+
+
 def _load_png_folder(folder: Path, missing: bool = False) -> np.ndarray:
     entries = list(folder.iterdir())
     if not entries:
         raise AekitError(f"input {folder}: the folder is empty; {ACCEPTED}")
-    files = sorted(
-        (p for p in entries if p.suffix.lower() == ".png" and p.is_file()), key=lambda p: p.name
-    )
+    files = png_files(folder)
     if not files:
         raise AekitError(
             f"input {folder}: no .png files in the folder ({len(entries)} other entries); "
@@ -317,8 +321,9 @@ def load_digits_images():
 # --------------------------------------------------------------------------- saving
 
 
-def save_png_folder(images, folder, *, force: bool = False) -> Path:
-    """Write images as PNG files ``img00000.png``, ``img00001.png``, ... in a new folder.
+def save_png_folder(images, folder, *, force: bool = False, names=None) -> Path:
+    """Write images as PNG files ``img00000.png``, ``img00001.png``, ... (or
+    ``names``) in a new folder.
 
     Parameters
     ----------
@@ -337,6 +342,9 @@ def save_png_folder(images, folder, *, force: bool = False) -> Path:
     force : bool, default=False
         Replace an existing folder; only one that holds nothing but PNG files
         (e.g. an earlier output), so that no other file is lost.
+    names : sequence of str, optional
+        The files' names, one per image (e.g. those of the folder the images
+        were read from, :func:`png_files`): distinct, ending in ``.png``.
 
     Returns
     -------
@@ -397,10 +405,15 @@ def save_png_folder(images, folder, *, force: bool = False) -> Path:
     alpha = np.where(hidden, 0, 255).astype(np.uint8)[..., None]
     rgba = np.concatenate([np.broadcast_to(levels, (*levels.shape[:3], 3)), alpha], axis=3)
     width = max(5, len(str(len(levels))))
+    names = [f"img{i:0{width}d}.png" for i in range(len(rgba))] if names is None else names
+    if len(names) != len(rgba) or len(set(names)) != len(names):
+        raise AekitError(f"names must be {len(rgba)} distinct file names, one per image")
+    if any(Path(n).name != n or not n.lower().endswith(".png") for n in names):
+        raise AekitError("names must be plain file names ending in .png")
 
     def fill(tmp: Path) -> None:
-        for i, image in enumerate(rgba):
-            mpimg.imsave(str(tmp / f"img{i:0{width}d}.png"), image, format="png")
+        for name, image in zip(names, rgba, strict=True):
+            mpimg.imsave(str(tmp / name), image, format="png")
 
     atomic_directory(folder, fill)
     return folder

@@ -106,6 +106,11 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
             raise AekitError("mechanism='mar' needs at least two numeric columns")
         n_keep = max(1, round(observed_fraction * len(numeric)))
         order = rng.permutation(len(numeric))
+        # columns that do not vary (or have no observed value) drive nothing: last
+        varies = np.ptp(values, axis=0) > 0
+        if not varies.any():
+            raise AekitError("mechanism='mar' needs a numeric column whose observed values vary")
+        order = np.r_[order[varies[order]], order[~varies[order]]]
         keep, drive = order[:n_keep], order[n_keep:]
         z = _standardised(values[:, keep])
         score = _standardised(z @ rng.normal(size=len(keep))[:, None])[:, 0]
@@ -128,7 +133,9 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
             prob[:, j] = 1 / (1 + np.exp(-(SLOPE * z[:, k] + b)))
 
     hide = rng.random_sample((n, p)) < prob
-    out = df.mask(hide)
+    # a column of bool takes missing cells as pandas' nullable boolean, not as objects
+    flags = {c: "boolean" for c in df.columns if df[c].dtype == bool}
+    out = (df.astype(flags) if flags else df).mask(hide)
     if is_frame:
         return out
     return out.to_numpy(dtype=np.float64)

@@ -243,6 +243,9 @@ class FrameTable:
     float_array : bool, default=False
         The user gave a NumPy array of floats: its columns are continuous
         whatever values they hold (they stay so when cells are hidden).
+    schema_rows : DataFrame, optional
+        The whole table this is a part of (:meth:`split`): the schema's source,
+        so that a model of the part knows every level of the whole.
     """
 
     name = "X"
@@ -250,9 +253,17 @@ class FrameTable:
     in_memory = True
     dialect = PLAIN
 
-    def __init__(self, frame: pd.DataFrame, *, is_frame: bool, image_shape=None, float_array=False):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        *,
+        is_frame: bool,
+        image_shape=None,
+        float_array=False,
+        schema_rows: pd.DataFrame | None = None,
+    ):
         self.frame, self.is_frame, self.image_shape = frame, is_frame, image_shape
-        self.float_array = float_array
+        self.float_array, self.schema_rows = float_array, schema_rows
 
     @property
     def columns(self) -> pd.Index:
@@ -273,13 +284,14 @@ class FrameTable:
         return self.with_frame(fn(0, self.frame))
 
     def fit_encoder(self, pixel_kind: str) -> TabularEncoder:
-        """Schema and statistics of the whole table; pixels are columns of
-        ``pixel_kind`` ("unit" or "continuous")."""
+        """Schema (of ``schema_rows`` for a part) and statistics of the table;
+        pixels are columns of ``pixel_kind`` ("unit" or "continuous")."""
         frame = self.frame
+        whole = self.schema_rows if self.schema_rows is not None else frame
         if self.image_shape is not None:
-            schema = image_schema(frame, pixel_kind)
+            schema = image_schema(whole, pixel_kind)
         else:
-            schema = infer_schema(frame, array=self.float_array)
+            schema = infer_schema(whole, array=self.float_array)
         encoder = TabularEncoder.fit(frame, schema)
         if len(frame) > 1 and self.is_frame:  # arrays (pixels always 0, ...): quietly
             counts = frame.nunique(dropna=True).to_numpy()
@@ -295,16 +307,15 @@ class FrameTable:
         return encoder
 
     def split(self, share: float, seed: int, purpose: int = VALIDATION):
-        """(held-out rows, the table of the others): ``round(n * share)`` rows drawn
-        by a permutation seeded by (seed, purpose), both kept in row order."""
+        """(held-out rows, the others with this table's schema): ``round(n * share)``
+        rows by a permutation seeded by (seed, purpose), both kept in row order."""
         if share <= 0:
             return self.frame.iloc[:0], self
-        if share >= 1:
-            return self.frame, self.with_frame(self.frame.iloc[:0])
         order = np.random.default_rng([seed, purpose]).permutation(len(self.frame))
-        k = round(len(self.frame) * share)
-        held, rest = np.sort(order[:k]), np.sort(order[k:])
-        return self.frame.iloc[held], self.with_frame(self.frame.iloc[rest])
+        k = min(len(self.frame), round(len(self.frame) * share))
+        part = self.with_frame(self.frame.iloc[np.sort(order[k:])])
+        part.schema_rows = self.frame if self.schema_rows is None else self.schema_rows
+        return self.frame.iloc[np.sort(order[:k])], part
 
     def rows(self, encoder: TabularEncoder, device) -> TensorRows:
         return encoded(encoder, self.frame, device)
@@ -370,7 +381,8 @@ class FileTable:
     def split(self, share: float, seed: int, purpose: int = VALIDATION):
         """(held-out rows, the table of the others): the rows drawn below ``share``
         (:func:`~aekit.data.stream.draws`), at most one chunk of them: when more
-        are drawn, those with the smallest draws (a uniform sample)."""
+        are drawn, those with the smallest draws (a uniform sample). The others
+        keep this file's schema and statistics (no pass of their own)."""
         if share <= 0:
             return pd.DataFrame(columns=self.columns), self
         sample = _Sample(share, self.file.chunk_rows, seed, purpose)
@@ -381,8 +393,9 @@ class FileTable:
         if n_rows == 0:
             raise AekitError(f"input {self.name} holds no rows")
         held, threshold = sample.result()
-        rest = self.file.map(_rows_above(seed, purpose, threshold))
-        return held, FileTable(rest, n_rows - len(held))
+        rest = FileTable(self.file.map(_rows_above(seed, purpose, threshold)), n_rows - len(held))
+        rest.summary = self.summary  # the whole file's schema and statistics: every level
+        return held, rest
 
     def rows(self, encoder: TabularEncoder, device) -> StreamedRows:
         return StreamedRows(self.file, encoder, device)

@@ -120,6 +120,12 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         seed = fit_seed(model.random_state, model.device)
         # "auto": rows kept out of training; else all of them (a file: a sample)
         scored, rest = table.split(self.holdout_fraction if auto else 1.0, seed, THRESHOLD_ROWS)
+        if auto and len(scored) < 2 and not table.in_memory and rest.n_rows >= 2:
+            raise AekitError(
+                f"contamination='auto' sets the threshold on a sample of at most one chunk "
+                f"of {table.name}, and chunks of {table.file.chunk_rows} row(s) leave "
+                f"{len(scored)}; read the file in larger chunks (--chunk-rows)"
+            )
         if auto and (len(scored) < 2 or rest.n_rows < 2):
             raise AekitError(
                 f"contamination='auto' keeps holdout_fraction={self.holdout_fraction} of "

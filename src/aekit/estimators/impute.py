@@ -236,6 +236,15 @@ class Imputer(TransformerMixin, ModelWrapper):
             )
         return self._as_user(self._fill(X), X, self.model_)
 
+    def get_feature_names_out(self, input_features=None):
+        """The completed table's columns: the input's (``x0``, ``x1``, ... for an
+        array), so that ``set_output`` and pipelines work as for any transformer."""
+        check_is_fitted(self)
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{i}" for i in range(self.n_features_in_)]
+        return np.asarray(names, dtype=object)
+
     def transform_file(self, X, output, *, chunk_rows=None, force=False) -> int:
         """Impute a table file chunk by chunk and write the completed table.
 
@@ -399,11 +408,14 @@ def _merge(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cast_like(s: pd.Series, filled: pd.Series) -> pd.Series:
-    """``filled`` in the dtype of ``s``. A column of ``decimal.Decimal`` values
-    (e.g. a Parquet decimal column) gets Decimals to the places its observed
-    values have, so that it stays a column of one type."""
-    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "decimal":
+    """``filled`` in the dtype of ``s``. An object column keeps one type of value:
+    ``decimal.Decimal`` values (e.g. a Parquet decimal column) get Decimals to
+    the places its observed values have, Python integers get integers."""
+    kind = pd.api.types.infer_dtype(s, skipna=True) if s.dtype == object else ""
+    if kind == "decimal":
         places = [v.as_tuple().exponent for v in s.dropna()]
         step = decimal.Decimal(1).scaleb(min(p for p in places if isinstance(p, int)))
         return filled.map(lambda v: decimal.Decimal(repr(float(v))).quantize(step))
+    if kind == "integer":  # imputed as whole numbers (the column's schema says so)
+        return filled.map(lambda v: round(float(v))).astype(object)
     return filled.astype(s.dtype)

@@ -94,6 +94,20 @@ def _load_model(spec: dict, weights: dict, device) -> BaseAutoencoderEstimator:
     return cls.from_fitted(spec.get("params") or {}, spec["state"], weights, device=device)
 
 
+def _check_saved_device(path, config: dict) -> None:
+    """Refuse, with the way out, a model saved for a CUDA device on a machine
+    without one (its saved ``device`` is used when load is given none)."""
+    specs = [config, *(config.get("models") or [])] if isinstance(config, dict) else []
+    for spec in specs:
+        params = spec.get("params") if isinstance(spec, dict) else None
+        saved = params.get("device") if isinstance(params, dict) else None
+        if isinstance(saved, str) and saved.startswith("cuda") and not torch.cuda.is_available():
+            raise AekitError(
+                f"{path} was saved with device={saved!r} and this machine has no CUDA "
+                "device; load it with aekit.load(path, device='cpu')"
+            )
+
+
 def load(path, *, device=None):
     """Load an estimator saved by :func:`save`; its outputs equal the saved one's.
 
@@ -105,6 +119,8 @@ def load(path, *, device=None):
         Override the saved ``device`` parameter (e.g. ``"cpu"``).
     """
     config, weights = io.read_model(path)
+    if device is None:
+        _check_saved_device(path, config)
     try:
         wrapper = WRAPPERS.get(config.get("estimator"))
         if wrapper is None:

@@ -25,7 +25,7 @@ def check_cells(df: pd.DataFrame, name: str) -> None:
         )
     for c in df.columns[(df.dtypes == "object").to_numpy()]:
         s = df[c]
-        if pd.api.types.infer_dtype(s, skipna=False) != "mixed":
+        if pd.api.types.infer_dtype(s, skipna=True) != "mixed":  # text with NaN: "string"
             continue
         nested = s.map(lambda v: pd.api.types.is_list_like(v) and not isinstance(v, str))
         if nested.any():

@@ -384,3 +384,45 @@ def test_mar_is_driven_by_a_column_that_varies():
         assert out["flag"].dtype == "boolean"
     with pytest.raises(AekitError, match="whose observed values vary"):
         aekit.ampute(df.assign(b=1.0, c=np.nan), "mar", 0.3, random_state=0)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda enc: enc["scale"].__setitem__(0, 0.0), "scales finite and > 0"),
+        (lambda enc: enc["scale"].__setitem__(0, float("nan")), "scales finite and > 0"),
+        (lambda enc: enc["columns"][0].__setitem__("dtype", "os.system"), "unknown dtype"),
+    ],
+)
+def test_a_model_file_with_edited_statistics_is_refused(tmp_path, edit, message):
+    import json
+
+    vae = aekit.VAE(max_epochs=2, random_state=0).fit(frame().dropna())
+    aekit.save(vae, tmp_path / "m")
+    path = tmp_path / "m" / "config.json"
+    config = json.loads(path.read_text())
+    edit(config["state"]["encoder"])
+    path.write_text(json.dumps(config))
+    with pytest.raises(aekit.ModelFileError, match=message):
+        aekit.load(tmp_path / "m")
+
+
+def test_a_folder_of_16_bit_png_files_is_written_back_at_16_bits(tmp_path, quick_cli):
+    from PIL import Image
+
+    from aekit.data.images import load_images
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    levels = rng.integers(0, 65536, (10, 6, 6)).astype(np.uint16)
+    for i, image in enumerate(levels):
+        Image.fromarray(image).save(folder / f"s{i}.png")
+    out = tmp_path / "filled"
+    args = ["impute", str(folder), "-o", str(out), "--hide", "pixels:0.2", "-q"]
+    assert main(args) == 0
+    back = np.stack([np.asarray(Image.open(out / f"s{i}.png")) for i in range(10)])
+    assert back.dtype == np.uint16
+    hidden = np.rint(load_images(out) * 65535).astype(np.uint16) != levels
+    assert 0.1 < hidden.mean() < 0.3  # the imputed pixels differ; the others are written exactly
+    np.testing.assert_array_equal(back, np.rint(load_images(out) * 65535).astype(np.uint16))

@@ -102,7 +102,7 @@ def impute(
         read_data,
         write_data,
     )
-    from ..data.images import hide_pixels, png_files
+    from ..data.images import hide_pixels
     from ..data.stream import TableFile
     from ..estimators import Imputer, save
     from ..estimators.presets import preset
@@ -156,9 +156,9 @@ def impute(
             header = inspect_csv(input, csv)[1]
             text = cell_text(input, out_dialect)
             result = as_written(result, text, data.notna().to_numpy(), header, out_dialect)
-        # a folder of PNG files to a folder: each image under its input's name
-        names = [p.name for p in png_files(input)] if input.is_dir() and m == 1 else None
-        write_data(result, output, force=force, dialect=out_dialect, names=names)
+        # a folder of PNG files to a folder: each image under its input's name and depth
+        like = input if input.is_dir() and m == 1 else None
+        write_data(result, output, force=force, dialect=out_dialect, like=like)
         if grid is not None:
             from ..report import imputation_grid
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import AekitError
 from ..io import atomic_write
-from .images import load_images, save_png_folder, write_idx
+from .images import load_images, png_files, save_png_folder, write_idx
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 ACCEPTED = (
@@ -382,11 +382,24 @@ def check_output(path, kind: str = "data", *, force: bool = False, inputs=()) ->
     return found
 
 
-def write_data(data, path, *, force: bool = False, dialect=PLAIN, names=None) -> Path:
+def _png_bits(folder) -> int:
+    """16 when every PNG file of the folder is 16-bit grayscale (as scanners and
+    microscopes write), else 8: the depth to write images read from it."""
+    from PIL import Image
+
+    modes = set()
+    for file in png_files(folder):
+        with Image.open(file) as image:
+            modes.add(image.mode)
+    return 16 if modes and modes <= {"I;16", "I;16B", "I"} else 8
+
+
+def write_data(data, path, *, force: bool = False, dialect=PLAIN, like=None) -> Path:
     """Write a DataFrame as CSV or Parquet, or an array of images as ``.npy``,
     an IDX file (float32; gzipped for a name ending in ``.gz``) or a folder of
-    PNG files (a path without a suffix; named ``names`` when given); whole or
-    not at all."""
+    PNG files (a path without a suffix; ``like`` a folder of PNG files the
+    images were read from: under its files' names and at its bit depth);
+    whole or not at all."""
     path = Path(path)
     if isinstance(data, pd.DataFrame):
         return write_table(data, path, force=force, dialect=dialect)
@@ -395,7 +408,10 @@ def write_data(data, path, *, force: bool = False, dialect=PLAIN, names=None) ->
     if kind == "table":
         return write_table(pd.DataFrame(data), path, force=force)
     if kind == "png":
-        return save_png_folder(data, path, force=force, names=names)
+        if like is None:
+            return save_png_folder(data, path, force=force)
+        names = [p.name for p in png_files(like)]
+        return save_png_folder(data, path, force=force, names=names, bits=_png_bits(like))
     if kind == "idx":
         return write_idx(path, data.astype(np.float32), force=force)
 

@@ -321,7 +321,7 @@ def load_digits_images():
 # --------------------------------------------------------------------------- saving
 
 
-def save_png_folder(images, folder, *, force: bool = False, names=None) -> Path:
+def save_png_folder(images, folder, *, force: bool = False, names=None, bits: int = 8) -> Path:
     """Write images as PNG files ``img00000.png``, ``img00001.png``, ... (or
     ``names``) in a new folder.
 
@@ -345,6 +345,10 @@ def save_png_folder(images, folder, *, force: bool = False, names=None) -> Path:
     names : sequence of str, optional
         The files' names, one per image (e.g. those of the folder the images
         were read from, :func:`png_files`): distinct, ending in ``.png``.
+    bits : {8, 16}, default=8
+        16: grayscale images without missing pixels are written as 16-bit
+        grayscale PNG files (65,536 levels), so that images read from such
+        files are written back exactly.
 
     Returns
     -------
@@ -411,9 +415,18 @@ def save_png_folder(images, folder, *, force: bool = False, names=None) -> Path:
     if any(Path(n).name != n or not n.lower().endswith(".png") for n in names):
         raise AekitError("names must be plain file names ending in .png")
 
+    if bits == 16 and levels.shape[-1] == 1 and not hidden.any():
+        deep = np.rint(np.nan_to_num(X.astype(np.float64)).reshape(rgba.shape[:3]) * 65535)
+        rgba = deep.astype(np.uint16)  # one grayscale channel of 16 bits
+
     def fill(tmp: Path) -> None:
+        from PIL import Image
+
         for name, image in zip(names, rgba, strict=True):
-            mpimg.imsave(str(tmp / name), image, format="png")
+            if image.dtype == np.uint16:
+                Image.fromarray(image).save(tmp / name, format="png")
+            else:
+                mpimg.imsave(str(tmp / name), image, format="png")
 
     atomic_directory(folder, fill)
     return folder

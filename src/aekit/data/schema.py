@@ -73,6 +73,11 @@ class Column:
     def from_dict(cls, d: dict) -> Column:
         if d.get("kind") not in KINDS:
             raise AekitError(f"schema: unknown column kind {d.get('kind')!r}")
+        if d["dtype"] != "category":
+            try:
+                pd.api.types.pandas_dtype(d["dtype"])
+            except TypeError:
+                raise AekitError(f"schema: unknown dtype {d['dtype']!r}") from None
         return cls(
             name=d["name"],
             kind=d["kind"],

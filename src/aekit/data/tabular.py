@@ -219,7 +219,11 @@ class TabularEncoder:
     @classmethod
     def from_state(cls, state: dict) -> TabularEncoder:
         schema = [Column.from_dict(c) for c in state["columns"]]
-        return cls(schema, state["center"], state["scale"], state["fill"])
+        center = np.asarray(state["center"], dtype=np.float64)
+        scale = np.asarray(state["scale"], dtype=np.float64)
+        if not (np.isfinite(center).all() and np.isfinite(scale).all() and (scale > 0).all()):
+            raise AekitError("encoder statistics: centres must be finite, scales finite and > 0")
+        return cls(schema, center, scale, state["fill"])
 
 
 def _numeric(df: pd.DataFrame, names, *, name: str = "X", keep_floats=False) -> np.ndarray:

@@ -160,8 +160,10 @@ def test_load_idx_images(tmp_path):
     floats = np.linspace(0, 1, 24, dtype=np.float64).reshape(2, 3, 4)
     write_idx(tmp_path / "f.idx", floats)
     X = load_images(tmp_path / "f.idx")
-    assert X.dtype == np.float32
-    np.testing.assert_allclose(X, floats, rtol=1e-7)
+    assert X.dtype == np.float64  # a float64 file keeps its precision
+    np.testing.assert_array_equal(X, floats)
+    write_idx(tmp_path / "f32.idx", floats.astype(np.float32))
+    assert load_images(tmp_path / "f32.idx").dtype == np.float32
 
 
 @pytest.mark.parametrize(

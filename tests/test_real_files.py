@@ -426,3 +426,18 @@ def test_a_folder_of_16_bit_png_files_is_written_back_at_16_bits(tmp_path, quick
     hidden = np.rint(load_images(out) * 65535).astype(np.uint16) != levels
     assert 0.1 < hidden.mean() < 0.3  # the imputed pixels differ; the others are written exactly
     np.testing.assert_array_equal(back, np.rint(load_images(out) * 65535).astype(np.uint16))
+
+
+def test_an_idx_file_of_float64_is_imputed_at_float64(tmp_path, quick_cli):
+    from aekit.data.images import read_idx, write_idx
+
+    rng = np.random.default_rng(0)
+    images = rng.random((20, 5, 5))  # float64: values a float32 would round
+    images[rng.random(images.shape) < 0.2] = np.nan
+    write_idx(tmp_path / "in.idx", images)
+    out = tmp_path / "out.idx"
+    assert main(["impute", str(tmp_path / "in.idx"), "-o", str(out), "-q"]) == 0
+    back = read_idx(out)
+    observed = ~np.isnan(images)
+    assert back.dtype.kind == "f" and back.dtype.itemsize == 8 and np.isfinite(back).all()
+    np.testing.assert_array_equal(back[observed], images[observed])

@@ -396,7 +396,7 @@ def _png_bits(folder) -> int:
 
 def write_data(data, path, *, force: bool = False, dialect=PLAIN, like=None) -> Path:
     """Write a DataFrame as CSV or Parquet, or an array of images as ``.npy``,
-    an IDX file (float32; gzipped for a name ending in ``.gz``) or a folder of
+    an IDX file (float32, or float64 kept; gzipped for a name ending in ``.gz``) or a folder of
     PNG files (a path without a suffix; ``like`` a folder of PNG files the
     images were read from: under its files' names and at its bit depth);
     whole or not at all."""
@@ -413,7 +413,8 @@ def write_data(data, path, *, force: bool = False, dialect=PLAIN, like=None) -> 
         names = [p.name for p in png_files(like)]
         return save_png_folder(data, path, force=force, names=names, bits=_png_bits(like))
     if kind == "idx":
-        return write_idx(path, data.astype(np.float32), force=force)
+        keep = data.dtype == np.float64  # float64 stays (e.g. read from such a file)
+        return write_idx(path, data if keep else data.astype(np.float32), force=force)
 
     def save(tmp: Path) -> None:
         with open(tmp, "wb") as f:  # np.save would add ".npy" to a temporary name

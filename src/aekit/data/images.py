@@ -194,8 +194,8 @@ def load_images(path, *, missing: bool = False) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (n, H, W) (grayscale) or (n, 3, H, W) (colour), float32,
-    values in [0, 1] (or NaN where missing).
+    ndarray of shape (n, H, W) (grayscale) or (n, 3, H, W) (colour), float32
+    (float64 from an IDX file of float64), values in [0, 1] (or NaN where missing).
     """
     path = Path(path)
     if path.is_dir():
@@ -231,7 +231,7 @@ def load_images(path, *, missing: bool = False) -> np.ndarray:
             f"input {path}: float pixel values must lie in [0, 1]; found "
             f"{values.min():g} to {values.max():g}"
         )
-    return array.astype(np.float32)
+    return array.astype(np.float64 if array.dtype.itemsize == 8 else np.float32)
 
 
 def _read_png(path: Path) -> tuple[np.ndarray, np.ndarray | None]:

@@ -328,7 +328,9 @@ def test_rubins_rules_by_hand():
     assert p.fmi == pytest.approx((r + 2 / (dof + 3)) / (r + 1))
     assert p.std_error == pytest.approx(np.sqrt(t))
     same = aekit.pool([1.0, 1.0], [0.2, 0.2])
-    assert same.between == 0 and np.isinf(same.dof) and same.fmi == 0
+    # no between variance: lambda held at 1e-4, as mice::pool does
+    assert same.between == 0 and same.dof == pytest.approx(1 / 1e-4**2)
+    assert same.fmi == pytest.approx(2 / (same.dof + 3)) and same.riv == 0
     vec = aekit.pool(np.array([[1.0, 5.0], [3.0, 5.0]]), np.ones((2, 2)))
     assert vec.estimate.tolist() == [2.0, 5.0]
     with pytest.raises(AekitError, match="at least m=2"):

@@ -60,8 +60,14 @@ def test_barnard_rubin_degrees_of_freedom_by_hand():
     assert (low, high) == pytest.approx((47.18098 - half, 47.18098 + half))
     assert p.t == pytest.approx(47.18098 / np.sqrt(p.total))
     assert p.p_value == pytest.approx(2 * stats.t.sf(p.t, p.dof))
-    same = aekit.pool([1.0, 1.0], [0.2, 0.2], dof_complete=30)  # no between variance
-    assert same.dof == pytest.approx(31 / 33 * 30) and same.fmi == 0
+    # no between variance: as mice::pool, lambda is held at 1e-4 in the dof, and the
+    # fraction of missing information is the limit of the formula as B falls to 0
+    same = aekit.pool([1.0, 1.0], [0.2, 0.2], dof_complete=30)
+    old, observed = (2 - 1) / 1e-4**2, 31 / 33 * 30 * (1 - 1e-4)
+    assert same.dof == pytest.approx(old * observed / (old + observed), rel=1e-12)
+    assert same.fmi == pytest.approx(2 / (same.dof + 3), rel=1e-12) and same.riv == 0
+    almost = aekit.pool([1.0, 1.0 + 1e-12], [0.2, 0.2], dof_complete=30)
+    assert almost.dof == pytest.approx(same.dof) and almost.fmi == pytest.approx(same.fmi)
     with pytest.raises(AekitError, match="dof_complete"):
         aekit.pool(OXYGEN, OXYGEN_SE, dof_complete=0)
     with pytest.raises(AekitError, match="level"):

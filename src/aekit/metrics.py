@@ -17,9 +17,13 @@ def rmse(X_true, X_pred, mask=None) -> float:
     Parameters
     ----------
     X_true, X_pred : array-like of shape (n_samples, n_features)
+        Two DataFrames are matched by column name and index, as in :func:`nrmse`.
     mask : array-like of bool, same shape, optional
         Cells to score, e.g. the ones that were hidden before imputation.
     """
+    if isinstance(X_true, pd.DataFrame) and isinstance(X_pred, pd.DataFrame):
+        full = np.ones(X_true.shape, dtype=bool) if mask is None else mask
+        X_true, X_pred, mask = _frames(X_true, X_pred, full, names=("X_true", "X_pred"))
     a = np.asarray(X_true, dtype=np.float64)
     b = np.asarray(X_pred, dtype=np.float64)
     if a.shape != b.shape:
@@ -32,39 +36,54 @@ def rmse(X_true, X_pred, mask=None) -> float:
     return float(np.sqrt(np.mean((a[m] - b[m]) ** 2)))
 
 
-def _frames(X_true, X_imputed, mask):
+def _frames(X_true, X_imputed, mask, names=("X_true", "X_imputed")):
     """The two tables cell for cell: DataFrames by column name and index (the
-    same labels, perhaps in another order), arrays by position; the mask's
-    cells must be filled in the imputation."""
-    a, a_frame = as_frame(X_true, name="X_true")
-    b, b_frame = as_frame(X_imputed, name="X_imputed")
+    same labels, perhaps in another order; a DataFrame mask too), arrays by
+    position; the mask's cells must be filled in both."""
+    first, second = names
+    a, a_frame = as_frame(X_true, name=first)
+    b, b_frame = as_frame(X_imputed, name=second)
     if a.shape != b.shape:
-        raise AekitError(f"X_true has shape {a.shape} but X_imputed has shape {b.shape}")
+        raise AekitError(f"{first} has shape {a.shape} but {second} has shape {b.shape}")
     if a_frame and b_frame:
         if set(a.columns) != set(b.columns) or not a.index.sort_values().equals(
             b.index.sort_values()
         ):
             raise AekitError(
-                "X_true and X_imputed must have the same columns and index (in any order); "
+                f"{first} and {second} must have the same columns and index (in any order); "
                 f"columns {list(a.columns)[:5]} and {list(b.columns)[:5]}"
             )
-        if not a.index.is_unique:
-            if not a.index.equals(b.index):
-                raise AekitError("X_true's index has repeats: X_imputed must have it in order")
-        else:
-            b = b.loc[a.index]
-        b = b[a.columns]
+        b = _like(b, a, second)
+    if a_frame and isinstance(mask, pd.DataFrame):
+        if set(mask.columns) != set(a.columns):
+            raise AekitError(
+                f"mask's columns {list(mask.columns)[:5]} are not {first}'s {list(a.columns)[:5]}"
+            )
+        mask = _like(mask, a, "mask")
     m = np.asarray(mask, dtype=bool)
     if m.shape != a.shape:
         raise AekitError(f"mask has shape {m.shape}; expected {a.shape}")
-    unfilled = b.isna().to_numpy() & m
-    if unfilled.any():
-        column = a.columns[np.flatnonzero(unfilled.any(axis=0))[0]]
-        raise AekitError(
-            f"X_imputed has {int(unfilled.sum())} missing cell(s) among those the mask "
-            f"scores (e.g. in column {column!r}): nothing to score there"
-        )
+    for label, frame in ((second, b), (first, a)):
+        unfilled = frame.isna().to_numpy() & m
+        if unfilled.any():
+            column = a.columns[np.flatnonzero(unfilled.any(axis=0))[0]]
+            raise AekitError(
+                f"{label} has {int(unfilled.sum())} missing cell(s) among those the mask "
+                f"scores (e.g. in column {column!r}): nothing to score there"
+            )
     return a, b, m
+
+
+def _like(frame: pd.DataFrame, like: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``frame`` with the rows and columns of ``like`` in their order, matched by label."""
+    if not like.index.is_unique:
+        if not like.index.equals(frame.index):
+            raise AekitError(f"the index has repeats: {name} must have it in the same order")
+    elif not frame.index.sort_values().equals(like.index.sort_values()):
+        raise AekitError(f"{name} must have the same index as the data (in any order)")
+    else:
+        frame = frame.loc[like.index]
+    return frame[like.columns]
 
 
 def _is_numeric(s) -> bool:

@@ -43,13 +43,16 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
 
     Parameters
     ----------
-    X : DataFrame or array-like of shape (n_samples, n_features)
+    X : DataFrame or array-like of shape (n_samples, n_features), or images
         Complete data (cells already missing stay missing and are not counted).
+        Images, (n, H, W) or (n, C, H, W), have pixels hidden as cells of a
+        table with a column per pixel (:func:`mask_images` hides blocks).
     mechanism : {"mcar", "mar", "mnar"}
         - ``"mcar"``, missing completely at random: each cell is hidden with
           probability ``rate``, independently of everything.
         - ``"mar"``, missing at random: a share ``observed_fraction`` of the
-          numeric columns (at least one) is never hidden; every other cell is
+          numeric columns (at least one, and one fewer than all) is never
+          hidden; every other cell is
           hidden with probability ``sigmoid(2 · s_i + b_j)``, where ``s_i`` is a
           standardised random linear combination of row i's always-observed
           values, so missingness depends only on observed data. ``b_j`` is set
@@ -62,13 +65,14 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
         every mechanism.
     rate : float in (0, 1)
         Share of cells to hide.
-    random_state : int, RandomState or None
+    random_state : int, RandomState, Generator or None
     observed_fraction : float in (0, 1), default=0.3
         MAR only: share of numeric columns kept fully observed.
 
     Returns
     -------
-    DataFrame or ndarray like X, with NaN in the hidden cells. X is not modified.
+    DataFrame or ndarray like X (of X's shape), with NaN in the hidden cells. X
+    is not modified.
 
     Examples
     --------
@@ -85,7 +89,7 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
     if not 0 < observed_fraction < 1:
         raise AekitError(f"observed_fraction must be in (0, 1); got {observed_fraction!r}")
     df, is_frame = as_frame(X)
-    rng = check_random_state(random_state)
+    rng = _random_state(random_state)
     n, p = df.shape
     numeric = [
         j
@@ -104,7 +108,7 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
     if mechanism == "mar":
         if len(numeric) < 2:
             raise AekitError("mechanism='mar' needs at least two numeric columns")
-        n_keep = max(1, round(observed_fraction * len(numeric)))
+        n_keep = min(max(1, round(observed_fraction * len(numeric))), len(numeric) - 1)
         order = rng.permutation(len(numeric))
         # columns that do not vary (or have no observed value) drive nothing: last
         varies = np.ptp(values, axis=0) > 0
@@ -138,7 +142,7 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
     out = (df.astype(flags) if flags else df).mask(hide)
     if is_frame:
         return out
-    return out.to_numpy(dtype=np.float64)
+    return out.to_numpy(dtype=np.float64).reshape(np.shape(X))
 
 
 # ------------------------------------------------------------------ missing pixels of images

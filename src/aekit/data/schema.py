@@ -130,6 +130,8 @@ def as_frame(X, *, name: str = "X") -> tuple[pd.DataFrame, bool]:
         raise TypeError(
             f"{name} must be a pandas DataFrame or a 2-D array-like; got {type(X).__name__}"
         )
+    if isinstance(X, np.ma.MaskedArray):  # masked cells are missing cells
+        X = X.astype(np.float64 if X.dtype.kind in "biuf" else object).filled(np.nan)
     arr = np.asarray(X)
     if arr.ndim in (3, 4):
         return _image_frame(arr, name), False
@@ -231,7 +233,9 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = F
         days = to_days(observed, DATETIME)
         whole = bool(np.all(days == np.rint(days)))  # midnights: a column of dates
         return Column(name, "continuous", str(dtype), whole=whole, time=DATETIME)
-    if pd.api.types.is_timedelta64_dtype(dtype):
+    if pd.api.types.is_timedelta64_dtype(dtype) or isinstance(
+        dtype, (pd.PeriodDtype, pd.IntervalDtype)
+    ):
         raise AekitError(f"{label} has dtype {dtype}, which aekit cannot model; convert it")
     if pd.api.types.is_complex_dtype(dtype):
         raise AekitError(f"Complex data not supported: {label} holds complex numbers")
@@ -266,7 +270,10 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = F
     # object / string columns: text is categorical, numbers stored as objects are numbers
     inferred = pd.api.types.infer_dtype(observed, skipna=True)
     if inferred in ("floating", "integer", "decimal", "mixed-integer-float"):
-        return infer_column(name, pd.to_numeric(s), column_type, array=array)
+        # NaN for every missing marker (pd.NaT, None, pd.NA), which to_numeric refuses
+        return infer_column(
+            name, pd.to_numeric(s.where(s.notna(), np.nan)), column_type, array=array
+        )
     if inferred == "boolean":
         return Column(name, "binary", "boolean", (False, True))
     time = text_format(observed) if column_type is None and inferred == "string" else ""
@@ -288,10 +295,26 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = F
             levels = list(levels)
         return Column(name, "categorical", str(dtype), tuple(levels))
     example = next((v for v in observed if not isinstance(v, str)), observed.iloc[0])
+    if inferred in OBJECT_KINDS:  # one type of value, but not one aekit models
+        raise AekitError(
+            f"{label} holds {type(example).__name__} values (e.g. {example!r}), which aekit "
+            f"cannot model; convert it ({OBJECT_KINDS[inferred]})"
+        )
     raise AekitError(
         f"{label} mixes types ({inferred}: e.g. {example!r} of type {type(example).__name__}); "
         "make it all numbers or all text"
     )
+
+
+# object columns of one kind of value aekit does not model, and the way out
+OBJECT_KINDS = {
+    "datetime": "pd.to_datetime(df[name]) makes it a column of times",
+    "date": "pd.to_datetime(df[name]) makes it a column of times",
+    "period": "e.g. df[name].dt.to_timestamp(), or its ordinal numbers",
+    "interval": "e.g. to the intervals' midpoints",
+    "timedelta": "e.g. to a number of seconds or days",
+    "time": "e.g. to hours since midnight",
+}
 
 
 def is_discrete(s: pd.Series) -> bool:

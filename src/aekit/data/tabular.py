@@ -106,7 +106,9 @@ class TabularEncoder:
         mask : ndarray of shape (n_samples, n_columns), bool
             True where the cell was observed.
         """
-        df = _as_numbers(check_columns(df, self.schema, name=name), self.schema)
+        df = check_columns(df, self.schema, name=name)
+        _check_numbers(df, self.schema, name)
+        df = _as_numbers(df, self.schema)
         n = len(df)
         x = np.empty((n, self.width), dtype=np.float32)
         mask = np.empty((n, len(self.schema)), dtype=bool)
@@ -324,7 +326,27 @@ def numbers(s: pd.Series, col: Column) -> np.ndarray:
     """A continuous or unit column's values as float64 (times in days), NaN where missing."""
     if col.time:
         return to_days(s, col.time)
-    return pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.to_numeric(s.where(s.notna(), np.nan)).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _check_numbers(df: pd.DataFrame, schema, name: str) -> None:
+    """Refuse a column of numbers in fit that comes as times, durations or flags:
+    read as numbers they would mean something else (nanoseconds, 0/1)."""
+    for col in schema:
+        if col.kind not in ("continuous", "unit") or col.time:
+            continue
+        dtype = df[col.name].dtype
+        types = pd.api.types
+        if (
+            types.is_bool_dtype(dtype)
+            or types.is_datetime64_any_dtype(dtype)
+            or types.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype))
+        ):
+            raise AekitError(
+                f"column {col.name!r} of {name} has dtype {dtype}; it held numbers "
+                f"({col.dtype}) in fit: give it its dtype of fit"
+            )
 
 
 def _as_numbers(df: pd.DataFrame, schema) -> pd.DataFrame:
@@ -383,9 +405,18 @@ def _restore_numeric(raw: np.ndarray, col: Column) -> pd.Series:
     if col.whole:
         raw = np.rint(raw)
     if pd.api.types.is_integer_dtype(dtype):
-        info = np.iinfo(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype)
-        raw = np.clip(np.rint(raw), info.min, info.max)
+        raw = np.clip(np.rint(raw), *integer_range(dtype))
     return pd.Series(raw).astype(dtype)
+
+
+def integer_range(dtype) -> tuple[float, float]:
+    """The floats nearest the ends of an integer dtype's range that lie inside it
+    (2**63 - 1 is not a float64: clipping to its rounding would overflow)."""
+    info = np.iinfo(dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype)
+    low, high = float(info.min), float(info.max)
+    if int(high) > info.max:
+        high = float(np.nextafter(high, 0.0))
+    return low, high
 
 
 def _restore_levels(level: np.ndarray, col: Column) -> pd.Series:

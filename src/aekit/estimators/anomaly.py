@@ -161,6 +161,8 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         check_is_fitted(self, "model_")
         df = self.model_.frame_of(X)
         empty = df.isna().all(axis=1).to_numpy()
+        if len(df) == 0:
+            return np.zeros(0)
         if empty.all():
             raise AekitError("every row of X has no observed cell: there is nothing to score")
         if not empty.any():

@@ -347,7 +347,15 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
 
     def _likelihood(self, encoder: TabularEncoder, members: int | None = None) -> Likelihood:
         kinds, widths = [c.kind for c in encoder.schema], [c.width for c in encoder.schema]
-        return Likelihood(kinds, widths, members)
+        # a categorical level's fill is its observed frequency: 0 for a level never seen
+        never = [
+            int(encoder.start[i]) + k
+            for i, c in enumerate(encoder.schema)
+            if c.kind == "categorical"
+            for k in range(c.width)
+            if encoder.fill[encoder.start[i] + k] == 0
+        ]
+        return Likelihood(kinds, widths, members, never)
 
     def _conv_shape(self) -> tuple[int, int, int] | None:
         """(C, H, W) when the networks are convolutional, else None."""
@@ -417,7 +425,15 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
             n = len(tensors[0])
             for s in range(0, n, chunk):
                 outs.append(fn(*(t[s : s + chunk] for t in tensors)).cpu())
-        return torch.cat(outs).double().numpy() if outs else np.zeros((0,))
+            if n == 0:  # no rows: the output's shape, from one stand-in row (observed zeros)
+                stand_in = (
+                    t.new_ones((1, *t.shape[1:]))
+                    if t.dtype == torch.bool
+                    else t.new_zeros((1, *t.shape[1:]))
+                    for t in tensors
+                )
+                outs.append(fn(*stand_in)[:0].cpu())
+        return torch.cat(outs).double().numpy()
 
     def as_output(self, frame: pd.DataFrame, as_frame: bool):
         """A decoded table in the user's format: the frame itself, or float64 rows,

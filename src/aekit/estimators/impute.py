@@ -24,7 +24,6 @@ Rubin's rules for their analyses are in :mod:`.pooling`.
 
 from __future__ import annotations
 
-import decimal
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import pandas as pd
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..data.merge import merge_observed
 from ..data.schema import image_shape_of
 from ..data.stream import write_chunks
 from ..data.table import as_table
@@ -188,11 +188,11 @@ class Imputer(TransformerMixin, ModelWrapper):
             ],
             axis=0,
         )
-        return _merge(df, first.encoder_.decode(filled, index=df.index))
+        return merge_observed(df, first.encoder_.decode(filled, index=df.index))
 
     def _known(self, df: pd.DataFrame) -> pd.DataFrame:
         """``df`` with the values fit never saw missing (they are kept as given in
-        the output, :func:`_merge`), and a warning naming them."""
+        the output, :func:`~aekit.data.merge.merge_observed`), and a warning naming them."""
         unseen = self.model_.encoder_.unseen(df)
         if not unseen.any():
             return df
@@ -348,12 +348,12 @@ class Imputer(TransformerMixin, ModelWrapper):
         if isinstance(model, VAE):
             x, mask = model.encode_rows(known)
             drawn = copies.resampled(self.models_, x, mask, m, seed, self.n_importance)
-        else:  # unseen values (now missing) are kept as given in the copies: _merge
+        else:  # unseen values (now missing) are kept as given in the copies: merge_observed
             source = X if known is df else known
             drawn, model, frame = self._bootstrapped(source, known, m, seed)
             df = frame if df is None else df
         return [
-            self._as_user(_merge(df, model.encoder_.decode(d, index=df.index)), X, model)
+            self._as_user(merge_observed(df, model.encoder_.decode(d, index=df.index)), X, model)
             for d in drawn
         ]
 
@@ -390,32 +390,3 @@ class Imputer(TransformerMixin, ModelWrapper):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         return tags
-
-
-def _merge(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
-    """df with its missing cells taken from imputed; observed cells untouched."""
-    out = {}
-    for col in df.columns:
-        s, filled = df[col], imputed[col]
-        missing = s.isna()
-        if not missing.any():
-            out[col] = s
-        elif missing.all():  # nothing observed here (a chunk may read such a column as
-            out[col] = filled  # floats): the imputed column in the fitted dtype
-        else:
-            out[col] = s.where(~missing, _cast_like(s, filled))
-    return pd.DataFrame(out, index=df.index, columns=df.columns)
-
-
-def _cast_like(s: pd.Series, filled: pd.Series) -> pd.Series:
-    """``filled`` in the dtype of ``s``. An object column keeps one type of value:
-    ``decimal.Decimal`` values (e.g. a Parquet decimal column) get Decimals to
-    the places its observed values have, Python integers get integers."""
-    kind = pd.api.types.infer_dtype(s, skipna=True) if s.dtype == object else ""
-    if kind == "decimal":
-        places = [v.as_tuple().exponent for v in s.dropna()]
-        step = decimal.Decimal(1).scaleb(min(p for p in places if isinstance(p, int)))
-        return filled.map(lambda v: decimal.Decimal(repr(float(v))).quantize(step))
-    if kind == "integer":  # imputed as whole numbers (the column's schema says so)
-        return filled.map(lambda v: round(float(v))).astype(object)
-    return filled.astype(s.dtype)

@@ -3,7 +3,8 @@ imputed datasets, with Barnard & Rubin's small-sample degrees of freedom."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import numbers
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,9 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import AekitError
+
+MIN_LAMBDA = 1e-4  # λ's floor in the degrees of freedom, as in R's mice::pool
+MIN_DOF = 0.001  # the t distribution's least degrees of freedom, as in mice::pool
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,11 @@ class PooledEstimate:
     freedom) ``dof`` is Barnard & Rubin's (1999) ν̃ = ν_m ν_obs / (ν_m + ν_obs),
     ν_obs = (ν_com + 1) / (ν_com + 3) · ν_com · (1 - λ), never above ν_com (what
     R's ``mice::pool`` and SAS's ``PROC MIANALYZE EDF=`` use); without it,
-    Rubin's (1987) ν_m = (m - 1) / λ², as if ν_com were infinite.
+    Rubin's (1987) ν_m = (m - 1) / λ², as if ν_com were infinite. As in
+    ``mice::pool``, λ is taken as at least 1e-4 in these degrees of freedom (no
+    division by zero when the m estimates agree: ``fmi`` is then 2 / (ν + 3),
+    the value it tends to as B falls to zero), and the t distribution's degrees
+    of freedom are at least 0.001 (ν_obs is 0 when every variance is 0).
     """
 
     estimate: np.ndarray  # Q̄ = mean of the m estimates
@@ -51,13 +59,13 @@ class PooledEstimate:
     @property
     def p_value(self) -> np.ndarray:
         """Two-sided p-value of the test of Q = 0 on ``dof`` degrees of freedom."""
-        return 2 * stats.t.sf(np.abs(self.t), self.dof)
+        return 2 * stats.t.sf(np.abs(self.t), np.maximum(self.dof, MIN_DOF))
 
     def interval(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """(low, high): the ``level`` confidence interval Q̄ ± t_ν √T."""
         if not 0 < level < 1:
             raise AekitError(f"level must lie in (0, 1); got {level!r}")
-        half = stats.t.ppf(0.5 + level / 2, self.dof) * self.std_error
+        half = stats.t.ppf(0.5 + level / 2, np.maximum(self.dof, MIN_DOF)) * self.std_error
         return self.estimate - half, self.estimate + half
 
 
@@ -67,9 +75,11 @@ def pool(estimates, variances, *, dof_complete: float | None = None) -> PooledEs
     Parameters
     ----------
     estimates : array-like of shape (m,) or (m, n_params)
-        The same quantity estimated on each of the m imputed datasets.
+        The same quantity estimated on each of the m imputed datasets. A
+        sequence of pandas Series (or a DataFrame) is matched by its labels:
+        every copy must name the same parameters, in any order.
     variances : array-like, same shape
-        Each estimate's squared standard error.
+        Each estimate's squared standard error (labelled like ``estimates``).
     dof_complete : float, optional
         The degrees of freedom of the analysis on complete data (n - p for a
         linear regression with p coefficients): the degrees of freedom are then
@@ -84,30 +94,70 @@ def pool(estimates, variances, *, dof_complete: float | None = None) -> PooledEs
     ``dof``, ``fmi``, ``riv``, ``std_error``, ``t``, ``p_value`` and
     ``interval(level)``.
     """
-    q = np.asarray(estimates, dtype=np.float64)
-    u = np.asarray(variances, dtype=np.float64)
+    q, u = _by_label(estimates, variances)
     if q.shape != u.shape:
         raise AekitError(f"estimates have shape {q.shape} but variances have shape {u.shape}")
     if q.ndim == 0 or q.shape[0] < 2:
         raise AekitError("pool needs estimates from at least m=2 imputed datasets")
     if not (np.isfinite(q).all() and np.isfinite(u).all()) or (u < 0).any():
         raise AekitError("estimates and variances must be finite, variances non-negative")
-    if dof_complete is not None and not (dof_complete > 0):
-        raise AekitError(f"dof_complete must be positive; got {dof_complete!r}")
+    if dof_complete is not None and not (
+        isinstance(dof_complete, numbers.Real)
+        and not isinstance(dof_complete, bool)
+        and dof_complete > 0
+    ):
+        raise AekitError(f"dof_complete must be a positive number; got {dof_complete!r}")
     m = q.shape[0]
     q_bar, u_bar = q.mean(0), u.mean(0)
     b = q.var(0, ddof=1)
     total = u_bar + (1 + 1 / m) * b
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = (1 + 1 / m) * b / u_bar
-        lam = (1 + 1 / m) * b / total
-        dof = np.where(b > 0, (m - 1) / lam**2, np.inf)  # Rubin (1987): (m - 1)(1 + 1/r)²
+        r = np.where(b > 0, (1 + 1 / m) * b / u_bar, 0.0)  # inf when every variance is 0
+        lam = np.where(b > 0, (1 + 1 / m) * b / total, 0.0)
+        lam = np.maximum(lam, MIN_LAMBDA)
+        dof = (m - 1) / lam**2  # Rubin (1987): (m - 1)(1 + 1/r)²
         if dof_complete is not None and np.isfinite(dof_complete):
             nu = float(dof_complete)
             observed = (nu + 1) / (nu + 3) * nu * (1 - lam)
-            dof = np.where(b > 0, dof * observed / (dof + observed), observed)
-        fmi = np.where(b > 0, (r + 2 / (dof + 3)) / (r + 1), 0.0)
-    return PooledEstimate(q_bar, u_bar, b, total, dof, fmi, np.where(b > 0, r, 0.0), m)
+            dof = dof * observed / (dof + observed)
+        fmi = np.where(np.isinf(r), 1.0, (r + 2 / (dof + 3)) / (r + 1))
+    return PooledEstimate(q_bar, u_bar, b, total, dof, fmi, r, m)
+
+
+def _by_label(estimates, variances) -> tuple[np.ndarray, np.ndarray]:
+    """``estimates`` and ``variances`` as float arrays, labelled ones (Series per
+    copy, or DataFrames) put in the first copy's order of labels."""
+    frames = []
+    for name, given in (("estimates", estimates), ("variances", variances)):
+        if isinstance(given, pd.DataFrame):
+            given = [row for _, row in given.iterrows()]
+        if (
+            isinstance(given, (list, tuple))
+            and given
+            and all(isinstance(s, pd.Series) for s in given)
+        ):
+            frames.append((name, given))
+        else:
+            frames.append((name, None))
+    if all(parts is None for _, parts in frames):
+        return np.asarray(estimates, dtype=np.float64), np.asarray(variances, dtype=np.float64)
+    labelled = [parts for _, parts in frames if parts is not None]
+    order = list(labelled[0][0].index)
+    out = []
+    for name, parts in frames:
+        if parts is None:
+            raise AekitError(
+                "estimates and variances must both be labelled (Series or DataFrames) or "
+                f"both plain arrays; {name} is not labelled"
+            )
+        for i, s in enumerate(parts):
+            if not s.index.is_unique or set(s.index) != set(order) or len(s) != len(order):
+                raise AekitError(
+                    f"{name}[{i}] names the parameters {list(s.index)}; the first copy's "
+                    f"estimates name {order}"
+                )
+        out.append(np.stack([s.loc[order].to_numpy(dtype=np.float64) for s in parts]))
+    return out[0], out[1]
 
 
 def analyze(
@@ -151,6 +201,13 @@ def analyze(
             )
         rows = copies.drop(columns=[c for c in (".imp", ".id") if c in copies.columns])
         copies = [part.reset_index(drop=True) for _, part in rows.groupby(copies[".imp"])]
+    elif isinstance(copies, Iterable) and not isinstance(copies, (str, bytes)):
+        copies = list(copies)  # a generator of copies, too
+    else:
+        raise AekitError(
+            f"copies must be a sequence of DataFrames or one long DataFrame; got "
+            f"{type(copies).__name__}"
+        )
     if len(copies) < 2:
         raise AekitError("analyze needs at least m=2 imputed datasets")
     names, estimates, errors, dof = None, [], [], []

@@ -35,9 +35,10 @@ class FittedModel:
         """
         check_is_fitted(self)
         z = np.asarray(X, dtype=np.float32)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+        latent_dim, _ = self._capacity()  # the fitted size, also for latent_dim="auto"
+        if z.ndim != 2 or z.shape[1] != latent_dim:
             raise AekitError(
-                f"inverse_transform expects latent codes of shape (n_samples, {self.latent_dim});"
+                f"inverse_transform expects latent codes of shape (n_samples, {latent_dim});"
                 f" got {z.shape}"
             )
         z_t = torch.from_numpy(z).to(self._device())
@@ -102,7 +103,10 @@ class FittedModel:
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`: higher is better (for model selection)."""
-        return float(np.mean(self.score_samples(X)))
+        scores = self.score_samples(X)
+        if len(scores) == 0:
+            raise AekitError("X has no rows: there is no mean log-likelihood to give")
+        return float(np.mean(scores))
 
     def get_feature_names_out(self, input_features=None):
         """Names of the latent dimensions: ``latent0``, ``latent1``, ... (as many as

@@ -29,6 +29,7 @@ from torch.distributions import Bernoulli, Categorical, Normal
 from ..indexing import contiguous
 
 MIN_SCALE = 1e-3  # floor on the Gaussian scale, in standardised units
+NEVER_LOGIT = -1e4  # the logit of a level no training row holds: probability 0 in float32
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -44,9 +45,19 @@ class Likelihood(nn.Module):
     members : int, optional
         For an ensemble (see ``aekit.models.networks``): one learned Gaussian
         scale per member, for parameters shaped (members, n, width).
+    never : sequence of int, optional
+        Encoded dimensions of categorical levels that no training row holds (a
+        category of the column's dtype left unused): their logits are held at
+        ``NEVER_LOGIT``, so they get no probability to be drawn or imputed.
     """
 
-    def __init__(self, kinds: Sequence[str], widths: Sequence[int], members: int | None = None):
+    def __init__(
+        self,
+        kinds: Sequence[str],
+        widths: Sequence[int],
+        members: int | None = None,
+        never: Sequence[int] = (),
+    ):
         super().__init__()
         kinds, widths = list(kinds), [int(w) for w in widths]
         starts = [0]
@@ -69,9 +80,14 @@ class Likelihood(nn.Module):
         # cat_index[g, k]: encoded dimension of level k of group g (padding repeats dim 0)
         cat_index = torch.zeros(len(cat_cols), k_max, dtype=torch.long)
         cat_valid = torch.zeros(len(cat_cols), k_max, dtype=torch.bool)
+        cat_never = torch.zeros(len(cat_cols), k_max, dtype=torch.bool)
+        never = {int(d) for d in never}
         for g, (i, lo) in enumerate(zip(cat_cols, cat_starts, strict=True)):
             cat_index[g, : widths[i]] = torch.arange(lo, lo + widths[i])
             cat_valid[g, : widths[i]] = True
+            cat_never[g, : widths[i]] = torch.tensor(
+                [d in never for d in range(lo, lo + widths[i])]
+            )
         for name, value in [
             ("cont_cols", cont_cols),
             ("cont_dims", cont_dims),
@@ -88,6 +104,15 @@ class Likelihood(nn.Module):
         column_of_dim = [i for i, w in enumerate(widths) for _ in range(w)]
         self.register_buffer("column_of_dim", torch.tensor(column_of_dim), persistent=False)
         self.register_buffer("cat_valid", cat_valid, persistent=False)
+        self.register_buffer("cat_never", cat_never, persistent=False)
+        self._never = bool(
+            never
+            & set(
+                d
+                for i, lo in zip(cat_cols, cat_starts, strict=True)
+                for d in range(lo, lo + widths[i])
+            )
+        )
         # log_prob concatenates [continuous, binary, categorical] cells; this puts
         # them back in column order
         family_order = cont_cols + bin_cols + cat_cols
@@ -113,8 +138,10 @@ class Likelihood(nn.Module):
 
     def _cat_logits(self, params: Tensor) -> Tensor:
         # (..., width) -> (..., G, K_max), padding at -inf
-        logits = params[..., self.cat_index]
-        return logits.masked_fill(~self.cat_valid, float("-inf"))
+        logits = params[..., self.cat_index].masked_fill(~self.cat_valid, float("-inf"))
+        if self._never:  # finite: a row that holds such a level still gets a score
+            logits = logits.masked_fill(self.cat_never, NEVER_LOGIT)
+        return logits
 
     def distributions(self, params: Tensor) -> dict:
         """The families present, for a batch of decoder outputs (..., width).

@@ -65,9 +65,15 @@ def resolve_device(device) -> torch.device:
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        chosen = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise AekitError(f"device={device!r} is not a torch device ({exc})") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise AekitError(
+            f"device={device!r}, but this torch sees no CUDA device (torch.cuda.is_available() "
+            "is False); pass device='cpu', or 'auto' to use a GPU where there is one"
+        )
+    return chosen
 
 
 @contextmanager

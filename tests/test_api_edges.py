@@ -221,3 +221,15 @@ def test_metrics_match_frames_and_masks_by_label():
     holes.loc[0, "a"] = np.nan
     with pytest.raises(AekitError, match="X_true has 1 missing cell"):
         aekit.metrics.nrmse(holes, X, np.ones(X.shape, dtype=bool))
+
+
+def test_real_numbers_written_as_text_are_categories_with_a_warning():
+    rng = np.random.default_rng(0)
+    codes = [f"{v:05d}" for v in rng.integers(0, 99999, 40)]  # codes: categories, quietly
+    numbers = [f"{v:.3f}" for v in rng.normal(size=40)]
+    quiet = table(40).assign(z=codes)
+    aekit.Imputer(preset("dae", max_epochs=1), n_models=1).fit(quiet)
+    with pytest.warns(AekitWarning, match="column 't' holds numbers written as text"):
+        aekit.Imputer(preset("dae", max_epochs=1), n_models=1).fit(quiet.assign(t=numbers))
+    as_levels = quiet.assign(t=pd.Categorical(numbers))
+    aekit.Imputer(preset("dae", max_epochs=1), n_models=1).fit(as_levels)

@@ -6,10 +6,11 @@ as categories."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import pandas as pd
 
-from ..errors import AekitError
+from ..errors import AekitError, AekitWarning
 
 
 def check_cells(df: pd.DataFrame, name: str) -> None:
@@ -55,6 +56,14 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     then categorical, as any text column."""
     values = counts.index.to_series(index=range(len(counts)))
     numeric = pd.to_numeric(values.astype(object), errors="coerce").notna().to_numpy()
+    if numeric.all() and values.astype(str).str.contains(r"[.eE]").any():
+        warnings.warn(
+            f"{label} holds numbers written as text (e.g. {values.iloc[0]!r}): it is "
+            f"modelled as {len(values)} categories; pd.to_numeric(...) makes it numbers, "
+            "a pandas category keeps it categories without this warning",
+            AekitWarning,
+            stacklevel=6,
+        )
     # numbers written with a decimal comma or thousands separators are numbers too
     written = numeric | values.astype(str).str.match(COMMA_NUMBERS).to_numpy()
     cells = counts.to_numpy()

@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from aekit.estimators.presets import PRESETS
+
 
 @pytest.fixture
 def mixed_frame():
@@ -37,3 +39,20 @@ def curve():
     t = rng.uniform(-np.pi, np.pi, 300)
     X = np.column_stack([np.sin(t), np.cos(2 * t), t / np.pi])
     return X + 0.01 * rng.normal(size=X.shape)
+
+
+@pytest.fixture
+def quick_cli(monkeypatch):
+    """The command line's models at a few epochs: these tests are about files."""
+    monkeypatch.setitem(PRESETS["impute", "dae"][1], "max_epochs", 3)
+    monkeypatch.setitem(PRESETS["model", "vae"][1], "max_epochs", 3)
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Make training an error: a refusal must come before it."""
+
+    def train(*args, **kwargs):
+        raise AssertionError("trained before refusing the input")
+
+    monkeypatch.setattr("aekit.estimators.base.train", train)

@@ -233,3 +233,17 @@ def test_real_numbers_written_as_text_are_categories_with_a_warning():
         aekit.Imputer(preset("dae", max_epochs=1), n_models=1).fit(quiet.assign(t=numbers))
     as_levels = quiet.assign(t=pd.Categorical(numbers))
     aekit.Imputer(preset("dae", max_epochs=1), n_models=1).fit(as_levels)
+
+
+def test_a_level_no_training_row_held_scores_as_an_unseen_value():
+    rng = np.random.default_rng(0)
+    df = table(200).assign(
+        k=pd.Categorical(rng.choice(["x", "y"], 200), categories=["x", "y", "z"])
+    )
+    detector = aekit.AnomalyDetector(aekit.VAE(latent_dim=2, hidden_dims=(8,), **QUICK)).fit(df)
+    rows = df.iloc[:2].copy()
+    rows.loc[rows.index[0], "k"] = "z"
+    held = df.iloc[:2].astype({"k": object})
+    held.loc[held.index[0], "k"] = "q"  # not even a category of the dtype
+    seen = detector.score_samples(rows)
+    assert np.isfinite(seen).all() and seen[0] == pytest.approx(detector.score_samples(held)[0])

@@ -13,32 +13,15 @@ import pytest
 import aekit
 from aekit import AekitError, AekitWarning
 from aekit.cli import main
-from aekit.estimators.presets import PRESETS, preset
+from aekit.estimators.presets import preset
 
 QUICK = dict(max_epochs=2)
-
-
-@pytest.fixture
-def quick_cli(monkeypatch):
-    """The command line's models at a few epochs: these tests are about files."""
-    monkeypatch.setitem(PRESETS["impute", "dae"][1], "max_epochs", 3)
-    monkeypatch.setitem(PRESETS["model", "vae"][1], "max_epochs", 3)
 
 
 def frame(n=80, seed=0):
     rng = np.random.default_rng(seed)
     a = rng.normal(size=n)
     return pd.DataFrame({"a": np.where(rng.random(n) < 0.2, np.nan, a), "b": 2 * a + 0.3})
-
-
-@pytest.fixture
-def no_training(monkeypatch):
-    """Make training an error: a refusal must come before it."""
-
-    def train(*args, **kwargs):
-        raise AssertionError("trained before refusing the input")
-
-    monkeypatch.setattr("aekit.estimators.base.train", train)
 
 
 def test_the_guard_catches_training(no_training):

@@ -292,6 +292,7 @@ def test_the_models_seed_fixes_the_imputers_held_out_cells():
     pd.testing.assert_frame_equal(a.transform(df), b.transform(df))
 
 
+@pytest.mark.filterwarnings("ignore:.*have no observed cell:aekit.AekitWarning")
 def test_a_finished_checkpoint_resumes_to_the_same_model_at_once(tmp_path):
     df = table(120)
     kw = dict(n_models=2, random_state=0)

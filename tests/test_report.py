@@ -213,6 +213,7 @@ def test_the_trace_of_a_vae_imputer_is_by_copy_and_nothing_is_drawn_without_hole
         assert draw(imputer, complete) is None
 
 
+@pytest.mark.filterwarnings("ignore:.*have no observed cell:aekit.AekitWarning")
 def test_levels_coded_as_floats_are_counted_as_their_levels():
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"a": rng.normal(size=120), "flag": (rng.random(120) < 0.4) * 1.0})

@@ -8,13 +8,16 @@ answers without loading torch.
 from __future__ import annotations
 
 import functools
+import signal
+import threading
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from ..errors import AekitError
+from ..errors import AekitError, AekitWarning
 from ..version import __version__
 
 app = typer.Typer(
@@ -48,6 +51,15 @@ ChunkRows = Annotated[
 Sep = Annotated[
     str | None, typer.Option("--sep", help="CSV separator (default: told by the file).")
 ]
+MissingText = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--na",
+        help="CSV text of a missing cell; repeat for several (default: empty cells and "
+        "pandas' markers: NA, N/A, NaN, null, None, ...). --na '' makes only empty cells "
+        "missing, so that a text NA (Namibia) stays text.",
+    ),
+]
 DecimalMark = Annotated[
     str | None, typer.Option("--decimal", help="CSV decimal mark (default: told by the file).")
 ]
@@ -78,14 +90,30 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     sep: Sep = None,
     decimal: DecimalMark = None,
+    na: MissingText = None,
 ):
     """Options for every command: e.g. aekit --sep ';' --decimal ',' impute in.csv -o out.csv"""
     _state["debug"] = debug
     _state["dialect"] = None
-    if sep is not None or decimal is not None:
-        from ..data.files import PLAIN, Dialect
+    if sep is not None or decimal is not None or na is not None:
+        from ..data.files import Dialect
 
-        _state["dialect"] = Dialect(sep or PLAIN.sep, decimal or PLAIN.decimal)
+        sep = {"\\t": "\t", "tab": "\t"}.get(sep, sep)  # backslash-t, as typed: a tab
+        if sep is not None and (len(sep) != 1 or sep in '"\r\n'):
+            raise typer.BadParameter(
+                f"one character, e.g. ';', or '\\t' for tabs; got {sep!r}", param_hint="--sep"
+            )
+        if decimal is not None and decimal not in (".", ","):
+            raise typer.BadParameter(f"'.' or ','; got {decimal!r}", param_hint="--decimal")
+        # a separator given: decimal points unless told; none: both told by each file
+        point = "." if sep is not None else None
+        dialect = Dialect(sep, decimal or point, None if na is None else tuple(na))
+        if dialect.sep is not None and dialect.sep == dialect.decimal:
+            raise typer.BadParameter(
+                f"the separator and the decimal mark are both {dialect.sep!r}",
+                param_hint="--sep",
+            )
+        _state["dialect"] = dialect
 
 
 def stderr() -> Console:
@@ -102,7 +130,11 @@ def friendly(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                if not _state["debug"]:  # aekit's warnings said, as one line each
+                    warnings.simplefilter("default", AekitWarning)
+                    warnings.showwarning = _show_warning
+                return fn(*args, **kwargs)
         except (AekitError, OSError) as exc:
             if _state["debug"]:
                 raise
@@ -111,6 +143,19 @@ def friendly(fn):
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, AekitWarning):
+        typer.echo(f"aekit: warning: {' '.join(str(message).split())}", err=True)
+    else:
+        typer.echo(warnings.formatwarning(message, category, filename, lineno, line), err=True)
+
+
+def _terminate(signum, frame):
+    """SIGTERM (a job scheduler's stop, ``kill``) as an exit that unwinds: a file
+    being written is removed, as on Ctrl-C."""
+    raise SystemExit(128 + signum)
 
 
 def is_images(data) -> bool:
@@ -128,6 +173,21 @@ def check_grid(grid: Path | None, force: bool, *others: Path) -> None:
     check_output(grid, "any", force=force, inputs=others)
     if grid.suffix.lower() != ".png":
         raise AekitError(f"--grid {grid}: the grid is a .png file")
+
+
+def check_apart(**paths: Path | None) -> None:
+    """Refuse, before any work, two options that name the same path, or an output
+    inside a folder another option fills (``--save-model``, ``--checkpoint-dir``):
+    each would spoil the other after training."""
+    given = {name: Path(p).resolve() for name, p in paths.items() if p is not None}
+    for a, path in given.items():
+        for b, other in given.items():
+            if a != b and (path == other or other in path.parents):
+                flag = "--" + b.replace("_", "-")
+                raise AekitError(
+                    f"--{a.replace('_', '-')} {paths[a]} is {'' if path == other else 'inside '}"
+                    f"{flag} {paths[b]}; give them paths apart"
+                )
 
 
 def dialect():
@@ -164,8 +224,13 @@ def load_model(model_dir: Path, *, need: str):
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     _state.update(debug=False, dialect=None)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         app(args=argv, prog_name="aekit")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
     return 0

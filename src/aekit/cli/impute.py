@@ -18,6 +18,7 @@ from .app import (
     Resume,
     Seed,
     app,
+    check_apart,
     check_grid,
     dialect,
     friendly,
@@ -108,6 +109,7 @@ def impute(
     from ..estimators.presets import preset
     from ..io import check_model_dir
 
+    check_apart(output=output, save_model=save_model, checkpoint_dir=checkpoint_dir)
     check_output(output, force=force, inputs=[input])  # before reading or training
     if save_model is not None:
         check_model_dir(save_model)
@@ -149,13 +151,17 @@ def impute(
         n_missing = int(np.isnan(data).sum()) if images else int(pd.isna(data).sum().sum())
         imputer = Imputer(chosen, random_state=seed, verbose=not quiet)
         imputer.fit(data, checkpoint_dir=checkpoint_dir, resume=resume)
-        result = _impute(imputer, data, m, images)
         out_dialect = dialect_of(input, csv)
-        if m == 1 and not images and {input.suffix.lower(), output.suffix.lower()} == {".csv"}:
+        written = None
+        if not images and {input.suffix.lower(), output.suffix.lower()} == {".csv"}:
             # CSV to CSV: the observed cells and the header as the input wrote them
             header = inspect_csv(input, csv)[1]
-            text = cell_text(input, out_dialect)
-            result = as_written(result, text, data.notna().to_numpy(), header, out_dialect)
+            text, observed = cell_text(input, out_dialect), data.notna().to_numpy()
+
+            def written(table):
+                return as_written(table, text, observed, header, out_dialect)
+
+        result = _impute(imputer, data, m, images, written)
         # a folder of PNG files to a folder: each image under its input's name and depth
         like = input if input.is_dir() and m == 1 else None
         write_data(result, output, force=force, dialect=out_dialect, like=like)
@@ -186,18 +192,22 @@ def _check_long_names(data: pd.DataFrame, input) -> None:
         )
 
 
-def _impute(imputer, data, m: int, images: bool):
+def _impute(imputer, data, m: int, images: bool, written=None):
     """One completed table (or stack of images), or m of them: images as one array
     (m, n, ...), tables in long format (.imp 1..m and .id, the input's row number,
     before the data; then the input's index where it names rows, e.g. a Parquet
-    file's stored ids)."""
+    file's stored ids). ``written``: what each table becomes (its text as the
+    input CSV file wrote its cells)."""
     from ..data.files import keeps_index
 
     if m == 1:
-        return imputer.transform(data)
+        table = imputer.transform(data)
+        return table if written is None else written(table)
     copies = imputer.multiple_imputations(data, m)
     if images:
         return np.stack(copies)
+    if written is not None:
+        copies = [written(c) for c in copies]
     return (
         pd.concat(
             [

@@ -24,6 +24,7 @@ from .app import (
     Seed,
     TableOutput,
     app,
+    check_apart,
     check_grid,
     dialect,
     friendly,
@@ -78,6 +79,7 @@ def fit(
 
     check_output(output, "any", force=force, inputs=[data])
     check_model_dir(output)  # before training
+    check_apart(output=output, checkpoint_dir=checkpoint_dir)
     if chunk_rows is not None:
         rows = TableFile(data, chunk_rows, dialect=dialect())
         images, width = False, len(next(rows.chunks()).columns)
@@ -204,9 +206,18 @@ def sample(
     check_grid(grid, force, output)
     if grid is not None and not images:
         raise AekitError(f"--grid draws images; model {model_dir} was fitted on a table")
+    if not images:  # a table: drawn and written a piece at a time (any number of rows)
+        from ..data.stream import write_chunks
+
+        names = [c.name for c in model.encoder_.schema]
+        pieces = model.sample_chunks(n, random_state=seed)
+        write_chunks(
+            (p if isinstance(p, pd.DataFrame) else pd.DataFrame(p, columns=names) for p in pieces),
+            output,
+            force=force,
+        )
+        return
     rows = model.sample(n, random_state=seed)
-    if not images and not isinstance(rows, pd.DataFrame):
-        rows = pd.DataFrame(rows, columns=[c.name for c in model.encoder_.schema])
     write_data(rows, output, force=force)
     if grid is not None:
         from ..report import image_rows

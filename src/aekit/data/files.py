@@ -3,19 +3,17 @@ folders of PNG files), read, and written atomically."""
 
 from __future__ import annotations
 
-import csv
 import io
-import itertools
 import re
-from contextlib import contextmanager
-from dataclasses import dataclass
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import AekitError
+from ..errors import AekitError, AekitWarning
 from ..io import atomic_write
+from .dialect import PLAIN, Dialect, inspect_csv, reading
 from .images import load_images, png_files, save_png_folder, write_idx
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -43,79 +41,13 @@ def _compressed_table(path: Path) -> bool:
     return len(suffixes) > 1 and suffixes[-2] in FORMATS
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """How a CSV file writes its fields: the separator and the decimal mark."""
-
-    sep: str = ","
-    decimal: str = "."
-
-
-PLAIN = Dialect()  # separated by commas, decimal points
-SEPARATORS = (",", ";", "\t", "|")
-SAMPLE_LINES = 1000  # lines read to tell a CSV file's dialect
-# a number with a decimal comma for sure: "1,5", "12,57", "0,125"; not "1,234", which
-# may as well be a thousand two hundred and thirty-four
-_DECIMAL_COMMA = re.compile(r"^[-+]?(\d+,\d{1,2}|\d+,\d{4,}|0,\d+)$")
-_DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
-
-
-def inspect_csv(path, dialect: Dialect | None = None) -> tuple[Dialect, list[str]]:
-    """A CSV file's dialect and header, from its first lines (``dialect``: the
-    user's, which is then only used to read the header).
-
-    The separator is the first of :data:`SEPARATORS` (a comma first) that splits
-    every line into the same number of fields, more than one; with another
-    separator than the comma, numbers written for sure with a decimal comma
-    (``1,5``) and none with a point make the decimal mark a comma (a European
-    CSV file). One column: commas and points. A header that splits at another
-    separator while the lines do not split evenly is refused (it would be read
-    as one column): the message says how to pass the dialect.
-    """
-    path = Path(path)
-    with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
-        lines = list(itertools.islice(f, SAMPLE_LINES + 1))
-    cut = len(lines) > SAMPLE_LINES  # the last line read may be cut short
-    if dialect is not None:
-        return dialect, (_rows(lines, dialect.sep, cut) or [[]])[0]
-    for sep in SEPARATORS:
-        rows = _rows(lines, sep, cut)
-        if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
-            continue
-        cells = [c.strip() for r in rows[1:] for c in r]
-        comma = any(_DECIMAL_COMMA.match(c) for c in cells)
-        point = any(_DECIMAL_POINT.match(c) for c in cells)
-        return Dialect(sep, "," if sep != "," and comma and not point else "."), rows[0]
-    header = (_rows(lines[:1], ",", False) or [[]])[0]
-    for sep in SEPARATORS[1:]:
-        split = (_rows(lines[:1], sep, False) or [[]])[0]
-        if len(split) > 1 and len(header) == 1:
-            raise AekitError(
-                f"input {path}: the header splits at {sep!r} into {len(split)} names but the "
-                f"lines do not all split into as many fields; pass the dialect (on the "
-                f"command line: aekit --sep {sep!r} COMMAND ..., with --decimal ',' for "
-                "decimal commas)"
-            )
-    return PLAIN, header
-
-
-def _rows(lines: list[str], sep: str, cut: bool) -> list[list[str]]:
-    """The non-empty rows of ``lines`` split at ``sep`` (the last one dropped when
-    ``cut``); none when a field is too long for the csv module (pandas reads it)."""
-    try:
-        rows = [r for r in csv.reader(lines, delimiter=sep) if r]
-    except csv.Error:
-        return []
-    return rows[:-1] if cut else rows
-
-
 def dialect_of(path, dialect: Dialect | None = None) -> Dialect:
     """The dialect of a CSV file (``dialect`` if given, else :func:`inspect_csv`);
     commas and points for any other file, so that outputs follow their input."""
     path = Path(path)
     if FORMATS.get(path.suffix.lower()) != "csv" or not path.is_file():
         return PLAIN
-    return dialect or inspect_csv(path)[0]
+    return inspect_csv(path, dialect)[0]
 
 
 def check_header(path, header: list) -> None:
@@ -140,14 +72,55 @@ def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
         if fmt == "csv":
             dialect, header = inspect_csv(path, dialect)
             check_header(path, header)
-            args = {"sep": dialect.sep, "decimal": dialect.decimal}
-            df = _exact_integers(path, pd.read_csv(path, **args), args)
+            args = dialect.read_args()
+            df = _exact_integers(path, check_fields(path, pd.read_csv(path, **args)), args)
+            if dialect.na is None:
+                _warn_text_markers(path, df, args)
         else:
             df = pd.read_parquet(path)
             check_header(path, list(df.columns))
     if len(df) == 0:
         raise AekitError(f"input {path} holds no rows (a header only)")
     return df
+
+
+def check_fields(path, df: pd.DataFrame) -> pd.DataFrame:
+    """Refuse a CSV table whose rows have more fields than its header has names:
+    pandas would take the first fields as row labels and shift every column."""
+    if not isinstance(df.index, pd.RangeIndex):
+        raise AekitError(
+            f"input {path}: its rows have more fields than its header has names "
+            f"({df.shape[1]}: {list(df.columns)[:4]}); is there a line above the header (a "
+            "title or a comment), or a separator at the end of each row? Make every line "
+            "split into as many fields as the header"
+        )
+    return df
+
+
+def _warn_text_markers(path: Path, df: pd.DataFrame, args: dict) -> None:
+    """Warn where a text column has cells that pandas' markers ("NA", "None",
+    "null", ...) made missing: a country code NA or an answer None would be
+    imputed over. Say how to keep them (``--na ''``)."""
+    types = pd.api.types
+    text = [
+        c
+        for c in df.columns
+        if (df[c].dtype == object or types.is_string_dtype(df[c].dtype)) and df[c].isna().any()
+    ]
+    if not text:
+        return
+    written = pd.read_csv(path, **args, usecols=text, dtype=str, keep_default_na=False)
+    for c in text:
+        markers = written[c][df[c].isna() & (written[c].str.strip() != "")]
+        if len(markers):
+            words = sorted(set(markers))[:3]
+            warnings.warn(
+                f"column {c!r} of {path}: {len(markers)} cell(s) written {words} are read as "
+                "missing (pandas' markers); if they are values, pass --na '' on the command "
+                "line (read_csv(keep_default_na=False, na_values=['']) in Python)",
+                AekitWarning,
+                stacklevel=3,
+            )
 
 
 def _exact_integers(path: Path, df: pd.DataFrame, args: dict) -> pd.DataFrame:
@@ -182,26 +155,6 @@ def beyond_float(s: pd.Series) -> bool:
     v = s.to_numpy()
     v = v[~np.isnan(v)]
     return bool(len(v)) and bool(np.all(v == np.rint(v))) and bool(np.abs(v).max() >= 2**53)
-
-
-@contextmanager
-def reading(path: Path):
-    """Turn what pandas and pyarrow raise on a bad table file into one clear error."""
-    try:
-        yield
-    except AekitError:
-        raise
-    except UnicodeDecodeError as exc:
-        raise AekitError(
-            f"input {path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise AekitError(f"input {path}: the file is empty") from None
-    except pd.errors.ParserError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise AekitError(f"input {path}: malformed CSV ({first})") from None
-    except (OSError, ValueError) as exc:
-        raise AekitError(f"input {path}: cannot read it ({exc})") from None
 
 
 def csv_text(df: pd.DataFrame, dialect: Dialect = PLAIN) -> tuple[pd.DataFrame, dict]:
@@ -247,7 +200,7 @@ def as_written(
     buffer.seek(0)
     filled = pd.read_csv(
         buffer, sep=dialect.sep, dtype=str, keep_default_na=False, na_filter=False
-    ).to_numpy()
+    ).to_numpy(copy=True)  # written to below: never a read-only view of one column's block
     written = text.to_numpy()
     for j in range(written.shape[1]):
         holes = ~observed[:, j]
@@ -263,9 +216,14 @@ def _spelled_like(imputed: list, seen: set) -> list:
     """Imputed cells' text in the spelling of a column's observed cells ``seen``:
     the observed spelling that matches but for case (``TRUE`` for ``True``), and
     whole numbers with the column's zero decimals (``3.0`` for ``3``) when every
-    observed cell is written so."""
+    observed cell is written so, and with the leading zeros of a column of codes
+    written with as many digits each (``01008`` for ``1008``)."""
     spelled = {v.lower(): v for v in seen}
     out = [v if v in seen else spelled.get(v.lower(), v) for v in imputed]
+    widths = {len(v) for v in seen}
+    if len(widths) == 1 and all(v.isdigit() for v in seen) and any(v[0] == "0" for v in seen):
+        (width,) = widths
+        out = [v.zfill(width) if v.isdigit() else v for v in out]
     tails = {m.group(1) if (m := _WHOLE_WRITTEN.fullmatch(v)) else None for v in seen}
     if len(tails) == 1 and None not in tails:
         (tail,) = tails
@@ -275,8 +233,12 @@ def _spelled_like(imputed: list, seen: set) -> list:
 
 def keeps_index(df: pd.DataFrame) -> bool:
     """Whether a written table stores ``df``'s index: one that names rows (ids,
-    labels, a Parquet file's stored index), not the row numbers of a RangeIndex."""
-    return not isinstance(df.index, pd.RangeIndex)
+    labels, a Parquet file's stored index, a named range or one that does not
+    start at 0), not the row numbers 0, 1, ... of an unnamed RangeIndex."""
+    index = df.index
+    if not isinstance(index, pd.RangeIndex):
+        return True
+    return index.name is not None or (len(index) > 0 and (index.start, index.step) != (0, 1))
 
 
 def write_table(df: pd.DataFrame, path, *, force: bool = False, dialect=PLAIN) -> Path:

@@ -43,6 +43,7 @@ from .files import (
     as_written,
     beyond_float,
     cell_text,
+    check_fields,
     check_header,
     check_output,
     csv_text,
@@ -86,10 +87,12 @@ class TableFile:
         dialect=None,
         text_columns=(),
         integer_columns=(),
+        float_columns=(),
     ):
         self.text_columns = tuple(text_columns)  # CSV columns read as text throughout
         # CSV columns of whole numbers beyond 2**53, read as Int64 (floats would round them)
         self.integer_columns = tuple(integer_columns)
+        self.float_columns = tuple(float_columns)  # CSV columns read as float64 throughout
         self._settled = False  # whether settled() has looked at this file's types
         self.path = Path(path)
         self.format = FORMATS.get(self.path.suffix.lower())
@@ -123,24 +126,41 @@ class TableFile:
         the index a Parquet file stores (written from pandas with one) where it
         has one."""
         offset = 0
+        start, step, name = self._stored_range() if stored_index else (0, 1, None)
         for chunk in self._read():
             if not stored_index or isinstance(chunk.index, pd.RangeIndex):
-                chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+                first, stop = start + offset * step, start + (offset + len(chunk)) * step
+                chunk.index = pd.RangeIndex(first, stop, step, name=name)
             offset += len(chunk)
             yield chunk
+
+    def _stored_range(self) -> tuple[int, int, str | None]:
+        """(start, step, name) of the RangeIndex a Parquet file written by pandas
+        stores as metadata (ids 1000, 1001, ... named "visit_id"), else (0, 1, None)."""
+        if self.format == "csv":
+            return 0, 1, None
+        with reading(self.path):
+            meta = pq.ParquetFile(self.path).schema_arrow.pandas_metadata or {}
+        ranges = [i for i in meta.get("index_columns", []) if isinstance(i, dict)]
+        if len(ranges) != 1 or ranges[0].get("kind") != "range":
+            return 0, 1, None
+        index = ranges[0]
+        return int(index.get("start", 0)), int(index.get("step", 1)), index.get("name")
 
     def _read(self) -> Iterator[pd.DataFrame]:
         with reading(self.path):
             if self.format == "csv":
                 dtype = {
                     **dict.fromkeys(self.integer_columns, "Int64"),
+                    **dict.fromkeys(self.float_columns, "float64"),
                     **dict.fromkeys(self.text_columns, str),
                 } or None
                 d = self.dialect
                 with pd.read_csv(
-                    self.path, chunksize=self.chunk_rows, dtype=dtype, sep=d.sep, decimal=d.decimal
+                    self.path, chunksize=self.chunk_rows, dtype=dtype, **d.read_args()
                 ) as reader:
-                    yield from reader
+                    for chunk in reader:
+                        yield check_fields(self.path, chunk)
             else:
                 with pq.ParquetFile(self.path) as f:
                     for batch in f.iter_batches(batch_size=self.chunk_rows):
@@ -168,17 +188,27 @@ class TableFile:
         Parquet file's types are fixed."""
         if self.format != "csv" or self._settled:
             return self
-        text, numbers, big = set(), set(), set()
+        text, numbers, flags, big, ints, floats = set(), set(), set(), set(), set(), set()
         for chunk in self.chunks():
             for name in chunk.columns:
                 s = chunk[name].dropna()
-                if not len(s) or pd.api.types.is_bool_dtype(s.dtype):
+                if not len(s):
+                    continue
+                types = pd.api.types  # True/False (with holes: objects): text if others come
+                if types.is_bool_dtype(s.dtype) or types.infer_dtype(s) == "boolean":
+                    flags.add(name)
                     continue
                 (numbers if pd.api.types.is_numeric_dtype(s.dtype) else text).add(name)
                 if beyond_float(s) and s.abs().max() < 2**63:  # Int64 holds them
                     big.add(name)
-        both = [name for name in text if name in numbers]
+                if pd.api.types.is_integer_dtype(chunk[name].dtype):
+                    ints.add(name)
+                elif pd.api.types.is_float_dtype(chunk[name].dtype):
+                    floats.add(name)
+        both = [name for name in text if name in numbers or name in flags]
         whole = [name for name in big if name not in text]
+        # whole numbers in some chunks, holes or fractions in others: floats throughout
+        real = [name for name in ints & floats if name not in text and name not in big]
         out = (
             TableFile(
                 self.path,
@@ -186,8 +216,9 @@ class TableFile:
                 dialect=self.dialect,
                 text_columns=both,
                 integer_columns=whole,
+                float_columns=real,
             )
-            if both or whole
+            if both or whole or real
             else self
         )
         out._settled = True
@@ -253,11 +284,14 @@ def write_chunks(
 
     def write(tmp: Path) -> None:
         if fmt == "csv":
-            wrote = False
+            wrote, index = False, None
             with open(tmp, "w", newline="") as f:
                 for frame in frames:
                     text, args = csv_text(frame, dialect)
-                    text.to_csv(f, header=not wrote, **args)
+                    # the first chunk tells whether the rows have ids (later ones number
+                    # on from it: not a reason to write their numbers)
+                    index = args["index"] if index is None else index
+                    text.to_csv(f, header=not wrote, **{**args, "index": index})
                     wrote = True
             if not wrote:
                 raise AekitError(f"no rows to write to {path}")

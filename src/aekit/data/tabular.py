@@ -164,13 +164,18 @@ class TabularEncoder:
     def unseen(self, df: pd.DataFrame, *, name: str = "X") -> np.ndarray:
         """The cells of ``df`` (columns in the fitted order) whose values this
         encoder does not know (a category, or a binary column's value, absent
-        in fit), shape (n, n_columns) bool; :meth:`encode` refuses them."""
+        in fit, or a category no row of fit held: the model gives it no
+        probability), shape (n, n_columns) bool; :meth:`encode` refuses the first."""
         df = check_columns(df, self.schema, name=name)
         out = np.zeros(df.shape, dtype=bool)
         for i, col in enumerate(self.schema):
             if col.kind in ("binary", "categorical"):
-                s = df[col.name]
-                known = pd.Index(list(col.categories)).get_indexer(s) >= 0
+                s = flags_as_levels(df[col.name], col)
+                code = pd.Index(list(col.categories)).get_indexer(s)
+                known = code >= 0
+                if col.kind == "categorical":  # a level's fill is its frequency in fit
+                    seen = self.fill[self.start[i] : self.start[i] + col.width] > 0
+                    known &= seen[np.where(known, code, 0)]
                 out[:, i] = ~known & s.notna().to_numpy()
         return out
 
@@ -385,6 +390,7 @@ def level_bounds(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _codes(s: pd.Series, col: Column, *, name: str = "X") -> np.ndarray:
     """Level index of each cell, -1 where missing; unseen levels are an error."""
+    s = flags_as_levels(s, col)
     codes = pd.Index(list(col.categories)).get_indexer(s).astype(np.int64)
     notna = s.notna().to_numpy()
     codes[~notna] = -1
@@ -396,6 +402,22 @@ def _codes(s: pd.Series, col: Column, *, name: str = "X") -> np.ndarray:
             f"known values are {list(col.categories)}"
         )
     return codes
+
+
+def flags_as_levels(s: pd.Series, col: Column) -> pd.Series:
+    """A binary column's cells as its fitted levels where they are the same flags
+    written the other way: 1/0 for a column of True/False, or True/False for a
+    column of 1/0 (a file written by another tool)."""
+    if col.kind != "binary" or not len(s):
+        return s
+    # False == 0 and True == 1 in Python: the levels' types tell flags from numbers
+    flags = all(isinstance(c, (bool, np.bool_)) for c in col.categories)
+    types = pd.api.types
+    if types.is_bool_dtype(s.dtype) or types.infer_dtype(s, skipna=True) == "boolean":
+        return s if flags else s.astype(object).map({False: 0, True: 1}, na_action="ignore")
+    if flags and types.is_numeric_dtype(s.dtype) and s.dropna().isin([0, 1]).all():
+        return s.astype(object).map({0: False, 1: True}, na_action="ignore")
+    return s
 
 
 def _restore_numeric(raw: np.ndarray, col: Column) -> pd.Series:

@@ -234,7 +234,9 @@ class Imputer(TransformerMixin, ModelWrapper):
                 f"transform returns a table in memory; to impute the file {X} chunk by "
                 "chunk, use transform_file(X, output)"
             )
-        return self._as_user(self._fill(X), X, self.model_)
+        filled = self._fill(X)
+        _warn_empty_rows(self.model_.frame_of(X))
+        return self._as_user(filled, X, self.model_)
 
     def get_feature_names_out(self, input_features=None):
         """The completed table's columns: the input's (``x0``, ``x1``, ... for an
@@ -390,3 +392,16 @@ class Imputer(TransformerMixin, ModelWrapper):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         return tags
+
+
+def _warn_empty_rows(df: pd.DataFrame) -> None:
+    """Say which rows had nothing to impute from (e.g. the empty lines a spreadsheet
+    leaves at the end of an export): each was filled with the same values."""
+    empty = df.index[df.isna().all(axis=1).to_numpy()] if df.shape[1] > 1 else df.index[:0]
+    if len(empty):
+        warnings.warn(
+            f"{len(empty)} row(s) of X have no observed cell (e.g. {empty[:3].tolist()}): "
+            "nothing in them to impute from, so each gets the same values",
+            AekitWarning,
+            stacklevel=3,
+        )

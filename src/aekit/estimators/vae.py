@@ -14,6 +14,7 @@ from ..errors import AekitError
 from ..models import MixturePriorVAEModule, StudentTVAEModule, VAEModule
 from ..models.vae import SelfMasking
 from ..training import INFERENCE_CHUNK
+from ..training.loop import seeded
 from .base import BaseAutoencoderEstimator
 from .capacity import latent_mixture, linear_gaussian
 from .params import check_choice, check_int, draw_seed
@@ -198,3 +199,22 @@ class VAE(BaseAutoencoderEstimator):
         dummy = torch.empty(n, 0, device=self._device())
         drawn = self.map_chunks(lambda t: self.module_.sample(len(t)), dummy, seed=seed)
         return self._output(drawn, None, self._pandas_out)
+
+    def sample_chunks(self, n_samples, *, chunk_rows=65536, random_state=None):
+        """:meth:`sample`'s rows a piece at a time (of ``chunk_rows``, rounded to
+        whole passes of the network), the same rows as one call, for more rows
+        than memory holds; each piece is indexed from 0."""
+        check_is_fitted(self)
+        n = check_int("n_samples", n_samples)
+        step = max(1, check_int("chunk_rows", chunk_rows, low=1) // INFERENCE_CHUNK)
+        seed = self.seed_ if random_state is None else draw_seed(random_state)
+        device = self._device()
+        with torch.inference_mode(), seeded(seed, device):  # one stream of draws, as sample
+            self.module_.eval()
+            for start in range(0, n, step * INFERENCE_CHUNK):
+                rows = min(step * INFERENCE_CHUNK, n - start)
+                parts = [
+                    self.module_.sample(min(INFERENCE_CHUNK, rows - s)).cpu()
+                    for s in range(0, rows, INFERENCE_CHUNK)
+                ]
+                yield self._output(torch.cat(parts).double().numpy(), None, self._pandas_out)

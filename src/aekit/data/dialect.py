@@ -1,0 +1,128 @@
+"""How a CSV file is written: its separator, decimal mark and missing cells'
+texts, told from its first lines; and one clear error for what pandas and
+pyarrow raise on a bad table file."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import AekitError
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a CSV file writes its fields: the separator and the decimal mark (None:
+    told by the file, see :func:`inspect_csv`), and the texts of a missing cell
+    (None: empty cells and pandas' markers, "NA", "N/A", "NaN", "null", "None", ...;
+    ``("",)``: empty cells only, so that a text "NA" stays text)."""
+
+    sep: str | None = ","
+    decimal: str | None = "."
+    na: tuple[str, ...] | None = None
+
+    def read_args(self) -> dict:
+        """``pd.read_csv``'s arguments for this dialect."""
+        args = {"sep": self.sep, "decimal": self.decimal}
+        if self.na is not None:
+            args.update(keep_default_na=False, na_values=list(self.na))
+        return args
+
+
+PLAIN = Dialect()  # separated by commas, decimal points
+SEPARATORS = (",", ";", "\t", "|")
+SAMPLE_LINES = 1000  # lines read to tell a CSV file's dialect
+# a number with a decimal comma for sure: "1,5", "12,57", "0,125"; not "1,234", which
+# may as well be a thousand two hundred and thirty-four
+_DECIMAL_COMMA = re.compile(r"^[-+]?(\d+,\d{1,2}|\d+,\d{4,}|0,\d+)$")
+_DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
+
+
+def inspect_csv(path, dialect: Dialect | None = None) -> tuple[Dialect, list[str]]:
+    """A CSV file's dialect and header, from its first lines (``dialect``: the
+    user's, which is then only used to read the header).
+
+    The separator is the first of :data:`SEPARATORS` (a comma first) that splits
+    every line into the same number of fields, more than one; with another
+    separator than the comma, numbers written for sure with a decimal comma
+    (``1,5``) and none with a point make the decimal mark a comma (a European
+    CSV file). One column: commas and points. A header that splits at another
+    separator while the lines do not split evenly is refused (it would be read
+    as one column): the message says how to pass the dialect.
+    """
+    path = Path(path)
+    if dialect is not None and dialect.sep is None:  # only the missing cells' texts given
+        told, header = inspect_csv(path)
+        return replace(told, decimal=dialect.decimal or told.decimal, na=dialect.na), header
+    with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
+        lines = list(itertools.islice(f, SAMPLE_LINES + 1))
+    cut = len(lines) > SAMPLE_LINES  # the last line read may be cut short
+    if dialect is not None:
+        rows = _rows(lines, dialect.sep, cut)
+        header = (rows or [[]])[0]
+        if len(header) == 1:  # one column: or a file that splits at another separator
+            for sep in SEPARATORS:
+                split = _rows(lines, sep, cut)
+                if sep != dialect.sep and split and len(split[0]) > 1:
+                    if len({len(r) for r in split}) == 1:
+                        raise AekitError(
+                            f"input {path}: its lines do not split at the separator "
+                            f"{dialect.sep!r} given but at {sep!r} (into {len(split[0])} "
+                            f"fields); pass --sep {sep!r}, or leave --sep out"
+                        )
+        return dialect, header
+    for sep in SEPARATORS:
+        rows = _rows(lines, sep, cut)
+        if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
+            continue
+        cells = [c.strip() for r in rows[1:] for c in r]
+        comma = any(_DECIMAL_COMMA.match(c) for c in cells)
+        point = any(_DECIMAL_POINT.match(c) for c in cells)
+        return Dialect(sep, "," if sep != "," and comma and not point else "."), rows[0]
+    header = (_rows(lines[:1], ",", False) or [[]])[0]
+    for sep in SEPARATORS[1:]:
+        split = (_rows(lines[:1], sep, False) or [[]])[0]
+        if len(split) > 1 and len(header) == 1:
+            raise AekitError(
+                f"input {path}: the header splits at {sep!r} into {len(split)} names but the "
+                f"lines do not all split into as many fields; pass the dialect (on the "
+                f"command line: aekit --sep {sep!r} COMMAND ..., with --decimal ',' for "
+                "decimal commas)"
+            )
+    return PLAIN, header
+
+
+def _rows(lines: list[str], sep: str, cut: bool) -> list[list[str]]:
+    """The non-empty rows of ``lines`` split at ``sep`` (the last one dropped when
+    ``cut``); none when a field is too long for the csv module (pandas reads it)."""
+    try:
+        rows = [r for r in csv.reader(lines, delimiter=sep) if r]
+    except csv.Error:
+        return []
+    return rows[:-1] if cut else rows
+
+
+@contextmanager
+def reading(path: Path):
+    """Turn what pandas and pyarrow raise on a bad table file into one clear error."""
+    try:
+        yield
+    except AekitError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise AekitError(
+            f"input {path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise AekitError(f"input {path}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise AekitError(f"input {path}: malformed CSV ({first})") from None
+    except (OSError, ValueError) as exc:
+        raise AekitError(f"input {path}: cannot read it ({exc})") from None

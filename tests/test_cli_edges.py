@@ -1,0 +1,234 @@
+"""The command line on files as people have them, as a test from outside found
+them: text that pandas reads as missing, long output from CSV to CSV, a
+Parquet file's range of row ids, lines that do not match the header, a wrong
+separator, flags written 1/0, empty rows, a stop signal while writing, paths
+that clash, and columns that change type between chunks."""
+
+import os
+import signal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import aekit
+from aekit.cli import main
+
+
+def write_csv(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def numbers_csv(path, n=60):
+    """a, b with holes in a, and a text column."""
+    lines = ["a,b,c"] + [
+        f"{'' if i % 7 == 0 else i * 0.5},{i * 1.5},{'xy'[i % 2]}" for i in range(n)
+    ]
+    return write_csv(path, lines)
+
+
+# ------------------------------------------------------------ missing cells' texts
+def test_text_pandas_reads_as_missing_is_named_and_kept_with_na(tmp_path, quick_cli, capsys):
+    rows = [f"{'NA' if i % 3 == 0 else 'US'},{'' if i % 5 == 0 else i * 0.5}" for i in range(60)]
+    source = write_csv(tmp_path / "in.csv", ["country,x", *rows])
+    assert main(["impute", str(source), "-o", str(tmp_path / "default.csv"), "-q"]) == 0
+    assert "column 'country'" in capsys.readouterr().err  # a warning names them
+    assert (
+        "NA" not in pd.read_csv(tmp_path / "default.csv", keep_default_na=False)["country"].tolist()
+    )
+    out = tmp_path / "kept.csv"
+    assert main(["--na", "", "impute", str(source), "-o", str(out), "-q"]) == 0
+    country = pd.read_csv(out, keep_default_na=False)["country"]
+    assert country.tolist() == [r.split(",")[0] for r in rows]  # NA (Namibia) kept as text
+    x = pd.read_csv(out, keep_default_na=False)["x"]
+    assert (x != "").all()  # the empty cells are still imputed
+
+
+def test_long_output_from_csv_to_csv_keeps_observed_cells_as_written(tmp_path, quick_cli):
+    flags = ["" if i % 5 == 2 else ("FALSE", "TRUE")[i % 2] for i in range(60)]
+    lines = ["zip,flag,price"] + [
+        f"{'' if i % 7 == 3 else f'0{1000 + i}'},{flags[i]},{i}.10" for i in range(60)
+    ]
+    source = write_csv(tmp_path / "in.csv", lines)
+    out = tmp_path / "long.csv"
+    assert main(["impute", str(source), "-o", str(out), "-q", "--m", "2"]) == 0
+    text = pd.read_csv(out, dtype=str, keep_default_na=False)
+    for _, copy in text.groupby(".imp"):
+        assert copy["price"].tolist() == [f"{i}.10" for i in range(60)]
+        assert copy["zip"].str.fullmatch(r"0\d{4}").all()  # imputed codes padded like the rest
+        assert set(copy["flag"]) == {"TRUE", "FALSE"}
+
+
+# ------------------------------------------------------------ row ids
+@pytest.mark.parametrize("extra", [[], ["--chunk-rows", "50"]])
+def test_a_parquet_files_range_of_row_ids_is_kept(tmp_path, extra, quick_cli):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=120)
+    index = pd.RangeIndex(1000, 1120, name="visit_id")
+    df = pd.DataFrame({"a": np.where(rng.random(120) < 0.15, np.nan, a), "b": 2 * a}, index=index)
+    df.to_parquet(tmp_path / "in.parquet")
+    out = tmp_path / "out.parquet"
+    assert main(["impute", str(tmp_path / "in.parquet"), "-o", str(out), "-q", *extra]) == 0
+    back = pd.read_parquet(out)
+    assert back.index.name == "visit_id" and back.index.tolist() == list(range(1000, 1120))
+
+
+# ------------------------------------------------------------ lines, separators
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["# exported by LabTool", "a,b,c", *[f"{i},{i * 2},x" for i in range(30)]],
+        ["a,b,c", *[f"{'' if i % 9 == 0 else i},{i * 2},x," for i in range(30)]],
+    ],
+    ids=["a comment above the header", "a separator at the end of each row"],
+)
+@pytest.mark.parametrize("extra", [[], ["--chunk-rows", "10"]])
+def test_rows_longer_than_the_header_are_refused(tmp_path, lines, extra, no_training, capsys):
+    source = write_csv(tmp_path / "in.csv", lines)
+    assert main(["impute", str(source), "-o", str(tmp_path / "out.csv"), *extra]) == 2
+    assert "more fields than its header" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_separator_the_file_does_not_use_is_refused(tmp_path, no_training, capsys):
+    source = numbers_csv(tmp_path / "in.csv")
+    assert main(["--sep", ";", "impute", str(source), "-o", str(tmp_path / "out.csv")]) == 2
+    assert "do not split at the separator ';' given but at ','" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sep", ["::", ""])
+def test_a_separator_must_be_one_character(tmp_path, sep, no_training, capsys):
+    source = numbers_csv(tmp_path / "in.csv")
+    assert main(["--sep", sep, "impute", str(source), "-o", str(tmp_path / "o.csv")]) == 2
+    assert "one character" in capsys.readouterr().err
+
+
+def test_backslash_t_is_a_tab(tmp_path, quick_cli):
+    lines = ["a\tb", *[f"{'' if i % 4 == 0 else i}\t{i * 2}" for i in range(40)]]
+    source = write_csv(tmp_path / "in.tsv.csv", lines)
+    assert main(["--sep", "\\t", "impute", str(source), "-o", str(tmp_path / "o.csv"), "-q"]) == 0
+    assert pd.read_csv(tmp_path / "o.csv", sep="\t").shape == (40, 2)
+
+
+def test_a_table_of_one_column_goes_from_csv_to_csv(tmp_path, quick_cli):
+    lines = ["weight", *["" if i % 7 == 0 else str(60 + i % 9 + 0.5) for i in range(60)]]
+    source = write_csv(tmp_path / "in.csv", lines)
+    for extra in ([], ["--chunk-rows", "20"]):
+        out = tmp_path / f"out{len(extra)}.csv"
+        assert main(["impute", str(source), "-o", str(out), "-q", *extra]) == 0
+        assert pd.read_csv(out)["weight"].notna().all()
+
+
+# ------------------------------------------------------------ types across chunks
+def test_whole_numbers_then_fractions_stream_to_parquet(tmp_path, quick_cli):
+    lines = ["n,y"] + [
+        f"{i if i < 50 else i + 0.5},{'' if i % 9 == 0 else i % 7}" for i in range(100)
+    ]
+    source = write_csv(tmp_path / "in.csv", lines)
+    out = tmp_path / "out.parquet"
+    assert main(["impute", str(source), "-o", str(out), "--chunk-rows", "40", "-q"]) == 0
+    back = pd.read_parquet(out)
+    assert back["n"].tolist() == [i if i < 50 else i + 0.5 for i in range(100)]
+
+
+def test_flags_that_gain_a_text_level_later_stream_as_in_memory(tmp_path, quick_cli):
+    flags = [
+        ("True", "False")[i % 2] if i < 60 else ("True", "False", "unknown")[i % 3]
+        for i in range(120)
+    ]
+    lines = ["flag,x"] + [f"{'' if i % 9 == 0 else f},{i * 0.1:.1f}" for i, f in enumerate(flags)]
+    source = write_csv(tmp_path / "in.csv", lines)
+    out = tmp_path / "streamed.csv"
+    assert main(["impute", str(source), "-o", str(out), "--chunk-rows", "50", "-q"]) == 0
+    written = pd.read_csv(out, dtype=str)["flag"]
+    observed = [i for i in range(120) if i % 9]
+    assert written[observed].tolist() == [flags[i] for i in observed]
+
+
+# ------------------------------------------------------------ scores, empty rows, sampling
+def test_flags_written_1_0_score_as_true_false(tmp_path, quick_cli, capsys):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=200)
+    df = pd.DataFrame(
+        {"a": a, "b": 2 * a + 0.1 * rng.normal(size=200), "member": rng.random(200) < 0.5}
+    )
+    df.to_csv(tmp_path / "train.csv", index=False)
+    df.assign(member=df["member"].astype(int)).to_csv(tmp_path / "ones.csv", index=False)
+    assert main(["fit", str(tmp_path / "train.csv"), "-o", str(tmp_path / "model"), "-q"]) == 0
+    scores = []
+    for name in ("train", "ones"):
+        out = tmp_path / f"s_{name}.csv"
+        assert (
+            main(["score", str(tmp_path / "model"), str(tmp_path / f"{name}.csv"), "-o", str(out)])
+            == 0
+        )
+        scores.append(pd.read_csv(out)["score"].to_numpy())
+    np.testing.assert_allclose(scores[0], scores[1])
+
+
+def test_rows_with_no_observed_cell_are_named(tmp_path, quick_cli, capsys):
+    source = numbers_csv(tmp_path / "in.csv")
+    with open(source, "a") as f:
+        f.write(",,\n,,\n")
+    assert main(["impute", str(source), "-o", str(tmp_path / "out.csv"), "-q"]) == 0
+    assert (
+        "aekit: warning: 2 row(s) of X have no observed cell (e.g. [60, 61])"
+        in capsys.readouterr().err
+    )
+
+
+def test_samples_drawn_in_pieces_are_the_rows_of_one_draw(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=100)
+    df = pd.DataFrame({"a": a, "b": 2 * a, "k": rng.choice(["x", "y"], 100)})
+    vae = aekit.VAE(max_epochs=2, latent_dim=2, random_state=0).fit(df)
+    whole = vae.sample(9000, random_state=5)
+    pieces = list(vae.sample_chunks(9000, chunk_rows=4096, random_state=5))
+    assert [len(p) for p in pieces] == [4096, 4096, 808]
+    pd.testing.assert_frame_equal(pd.concat(pieces, ignore_index=True), whole)
+    aekit.save(vae, tmp_path / "model")
+    out = tmp_path / "drawn.csv"
+    assert (
+        main(["sample", str(tmp_path / "model"), "-n", "9000", "-o", str(out), "--seed", "5"]) == 0
+    )
+    assert len(pd.read_csv(out)) == 9000
+
+
+# ------------------------------------------------------------ stopping and paths
+def test_a_stop_signal_while_writing_leaves_no_file(tmp_path, quick_cli, monkeypatch):
+    import aekit.data.files as files
+
+    source = numbers_csv(tmp_path / "in.csv")
+    written = files.csv_text
+
+    def stopped(*args, **kwargs):  # the job scheduler stops the job in the middle of the write
+        os.kill(os.getpid(), signal.SIGTERM)
+        return written(*args, **kwargs)
+
+    monkeypatch.setattr(files, "csv_text", stopped)
+    before = signal.getsignal(signal.SIGTERM)
+    assert (
+        main(["impute", str(source), "-o", str(tmp_path / "out.parquet.csv"), "-q"])
+        == 128 + signal.SIGTERM
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["-o", "{d}/out.csv", "--checkpoint-dir", "{d}/out.csv"],
+        ["-o", "{d}/m/out.csv", "--save-model", "{d}/m"],
+        ["-o", "{d}/out.csv", "--save-model", "{d}/ck", "--checkpoint-dir", "{d}/ck"],
+    ],
+)
+def test_options_that_name_clashing_paths_are_refused_before_training(
+    tmp_path, options, no_training, capsys
+):
+    source = numbers_csv(tmp_path / "in.csv")
+    args = [o.format(d=tmp_path) for o in options]
+    assert main(["impute", str(source), *args]) == 2
+    assert "give them paths apart" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]

@@ -209,8 +209,11 @@ def test_seed_out_of_range_is_a_usage_error(table, tmp_path, capsys, seed, comma
         (["score", "{d}/ae", "{t}", "-o", "{d}/s.csv"], "has no anomaly threshold"),
         (["sample", "{d}/ae", "-n", "5", "-o", "{d}/s.csv"], "only a VAE can sample"),
         (["encode", "{d}/ae", "{t}", "-o", "{t}"], "output must differ"),
-        (["encode", "{d}/ae", "{d}/other.csv", "-o", "{d}/c.csv"], "Feature names unseen"),
-        (["score", "{d}/det", "{d}/other.csv", "-o", "{d}/s.csv"], "- flag"),
+        (["encode", "{d}/ae", "{d}/other.csv", "-o", "{d}/c.csv"], "does not know ['flags']"),
+        (
+            ["score", "{d}/det", "{d}/other.csv", "-o", "{d}/s.csv"],
+            "lacks the model's columns ['flag']",
+        ),
     ],
 )
 def test_model_commands_bad_input_exit_2(table, tmp_path, capsys, args, message):

@@ -232,3 +232,42 @@ def test_options_that_name_clashing_paths_are_refused_before_training(
     assert main(["impute", str(source), *args]) == 2
     assert "give them paths apart" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+# ------------------------------------------------------------ a model's columns, hidden files
+def test_score_and_encode_take_columns_in_any_order_and_name_strangers(tmp_path, quick_cli, capsys):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=100)
+    df = pd.DataFrame(
+        {"a": a, "b": 2 * a + 0.1 * rng.normal(size=100), "k": rng.choice(["x", "y"], 100)}
+    )
+    df.to_csv(tmp_path / "t.csv", index=False)
+    df[["k", "b", "a"]].to_csv(tmp_path / "reordered.csv", index=False)
+    df.assign(id=range(100)).to_csv(tmp_path / "extra.csv", index=False)
+    assert main(["fit", str(tmp_path / "t.csv"), "-o", str(tmp_path / "m"), "-q"]) == 0
+    for command in ("score", "encode"):
+        outs = [tmp_path / f"{command}-{name}.csv" for name in ("t", "reordered")]
+        for name, out in zip(("t", "reordered"), outs, strict=True):
+            assert (
+                main([command, str(tmp_path / "m"), str(tmp_path / f"{name}.csv"), "-o", str(out)])
+                == 0
+            )
+        pd.testing.assert_frame_equal(pd.read_csv(outs[0]), pd.read_csv(outs[1]))
+        wrong = [
+            command,
+            str(tmp_path / "m"),
+            str(tmp_path / "extra.csv"),
+            "-o",
+            str(tmp_path / "x.csv"),
+        ]
+        assert main(wrong) == 2
+        assert "columns the model does not know ['id']" in capsys.readouterr().err
+
+
+def test_hidden_files_beside_png_images_are_not_images(tmp_path):
+    from aekit.data.images import load_images, save_png_folder
+
+    images = np.random.default_rng(0).random((4, 8, 8))
+    folder = save_png_folder(images, tmp_path / "pngs")
+    (folder / "._img00000.png").write_bytes(b"\x00\x05\x16\x07 Mac metadata")
+    assert load_images(folder).shape == (4, 8, 8)

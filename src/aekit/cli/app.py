@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 
@@ -188,6 +189,26 @@ def check_apart(**paths: Path | None) -> None:
                     f"--{a.replace('_', '-')} {paths[a]} is {'' if path == other else 'inside '}"
                     f"{flag} {paths[b]}; give them paths apart"
                 )
+
+
+def as_fitted(X, model, data: Path):
+    """A table read from ``data`` with its columns in the order ``model`` was
+    fitted on (a file's columns may come in any order); columns it lacks or
+    does not know, and a table for a model of images, are refused naming them."""
+    shape = getattr(model, "image_shape_", None)
+    if shape is not None and not is_images(X):
+        raise AekitError(f"{data} holds a table; the model was fitted on images of shape {shape}")
+    names = getattr(model, "feature_names_in_", None)
+    if names is None or not isinstance(X, pd.DataFrame):
+        return X
+    fitted, given = [str(n) for n in names], [str(c) for c in X.columns]
+    missing = [n for n in fitted if n not in given]
+    extra = [c for c in given if c not in fitted]
+    if missing or extra:
+        parts = [f"lacks the model's columns {missing}"] if missing else []
+        parts += [f"has columns the model does not know {extra} (drop them)"] if extra else []
+        raise AekitError(f"{data} " + " and ".join(parts))
+    return X[list(names)]
 
 
 def dialect():

@@ -24,6 +24,7 @@ from .app import (
     Seed,
     TableOutput,
     app,
+    as_fitted,
     check_apart,
     check_grid,
     dialect,
@@ -138,7 +139,7 @@ def encode(
     check_output(output, "table", force=force, inputs=[data])
     est = load_model(model_dir, need="model")
     csv = dialect()
-    codes = est.transform(read_data(data, dialect=csv))
+    codes = est.transform(as_fitted(read_data(data, dialect=csv), est, data))
     codes = pd.DataFrame(codes, columns=est.get_feature_names_out())
     write_table(codes, output, force=force, dialect=dialect_of(data, csv))
 
@@ -161,7 +162,7 @@ def score(
     check_output(output, "table", force=force, inputs=[data])
     detector = load_model(model_dir, need="detector")
     csv = dialect()
-    X = read_data(data, dialect=csv)
+    X = as_fitted(read_data(data, dialect=csv), detector, data)
     scores = detector.score_samples(X)
     flags = scores < detector.offset_
     # a table's index (a Parquet file's stored ids) names the rows scored

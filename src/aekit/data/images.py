@@ -256,8 +256,13 @@ def _read_png(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def png_files(folder) -> list[Path]:
-    """The PNG files of a folder in the order :func:`load_images` reads them (by name)."""
-    files = (p for p in Path(folder).iterdir() if p.suffix.lower() == ".png" and p.is_file())
+    """The PNG files of a folder in the order :func:`load_images` reads them (by
+    name); hidden files (``._img.png``, a Mac's metadata beside each file) are not."""
+    files = (
+        p
+        for p in Path(folder).iterdir()
+        if p.suffix.lower() == ".png" and p.is_file() and not p.name.startswith(".")
+    )
     return sorted(files, key=lambda p: p.name)
 
 

@@ -247,3 +247,59 @@ def test_a_level_no_training_row_held_scores_as_an_unseen_value():
     held.loc[held.index[0], "k"] = "q"  # not even a category of the dtype
     seen = detector.score_samples(rows)
     assert np.isfinite(seen).all() and seen[0] == pytest.approx(detector.score_samples(held)[0])
+
+
+# ------------------------------------------------------------ images, figures, checkpoints
+def digits(n=60):
+    from sklearn.datasets import load_digits
+
+    return (load_digits().images[:n] / 16).astype(np.float32)
+
+
+def test_image_outputs_stay_in_the_unit_interval():
+    images = digits()
+    holes = images.copy()
+    holes[np.random.default_rng(0).random(images.shape) < 0.15] = np.nan
+    model = aekit.Autoencoder(pixel_likelihood="gaussian", architecture="mlp", **QUICK)
+    filled = aekit.Imputer(model, n_models=1, random_state=0).fit_transform(holes)
+    assert filled.min() >= 0 and filled.max() <= 1
+    assert np.array_equal(filled[~np.isnan(holes)], holes[~np.isnan(holes)])
+    vae = aekit.VAE(pixel_likelihood="gaussian", architecture="mlp", latent_dim=2, **QUICK)
+    drawn = vae.fit(images).sample(50)
+    assert drawn.shape == (50, 8, 8) and drawn.min() >= 0 and drawn.max() <= 1
+
+
+def test_the_latent_map_draws_rows_without_labels_and_needs_no_second_row():
+    from aekit.report import latent_map
+
+    df = table(100).assign(d=lambda d: d["a"] - d["c"])
+    ae = aekit.Autoencoder(latent_dim=3, noise="masking", random_state=0, **QUICK).fit(df)
+    for labels in (
+        np.where(np.arange(100) % 3 == 0, np.nan, np.arange(100.0)),
+        np.where(np.arange(100) % 4 == 0, None, "a"),
+    ):
+        fig = latent_map(ae, df, labels)
+        drawn = sum(len(c.get_offsets()) for c in fig.axes[0].collections)
+        assert drawn == 100
+    assert latent_map(ae, df.iloc[:1]).axes[0].collections  # one row: no PCA, still a map
+
+
+def test_the_score_histogram_asks_for_a_detector():
+    from aekit.report.figures import score_histogram
+
+    vae = aekit.VAE(latent_dim=2, hidden_dims=(8,), **QUICK).fit(table())
+    with pytest.raises(AekitError, match="needs a fitted AnomalyDetector; got VAE"):
+        score_histogram(vae, table())
+
+
+def test_a_file_of_the_users_own_in_the_checkpoint_folder_is_never_replaced(tmp_path):
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    save_file({"w": torch.arange(5.0)}, str(folder / "autoencoder.safetensors"))
+    before = (folder / "autoencoder.safetensors").read_bytes()
+    model = aekit.Autoencoder(latent_dim=2, hidden_dims=(8,), random_state=0, **QUICK)
+    with pytest.raises(AekitError, match="a file aekit did not write"):
+        model.fit(table(), checkpoint_dir=folder)
+    assert (folder / "autoencoder.safetensors").read_bytes() == before

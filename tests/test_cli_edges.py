@@ -271,3 +271,24 @@ def test_hidden_files_beside_png_images_are_not_images(tmp_path):
     folder = save_png_folder(images, tmp_path / "pngs")
     (folder / "._img00000.png").write_bytes(b"\x00\x05\x16\x07 Mac metadata")
     assert load_images(folder).shape == (4, 8, 8)
+
+
+def test_scores_and_codes_of_png_files_carry_their_names(tmp_path, quick_cli, capsys):
+    from sklearn.datasets import load_digits
+
+    from aekit.data.images import save_png_folder
+
+    images = (load_digits().images[:40] / 16).astype(np.float32)
+    names = [f"img{i + 1}.png" for i in range(40)]
+    folder = save_png_folder(images, tmp_path / "pngs", names=names)
+    assert main(["fit", str(folder), "-o", str(tmp_path / "m"), "-q"]) == 0
+    for command in ("score", "encode"):
+        out = tmp_path / f"{command}.csv"
+        assert main([command, str(tmp_path / "m"), str(folder), "-o", str(out), "-q"][:-1]) == 0
+        assert sorted(pd.read_csv(out)["file"]) == sorted(names)
+    pd.DataFrame(np.zeros((5, 6)), columns=list("abcdef")).to_csv(tmp_path / "t.csv", index=False)
+    args = ["score", str(tmp_path / "m"), str(tmp_path / "t.csv"), "-o", str(tmp_path / "s.csv")]
+    assert main(args) == 2
+    assert (
+        "holds a table; the model was fitted on images of shape (8, 8)" in capsys.readouterr().err
+    )

@@ -195,10 +195,11 @@ def as_fitted(X, model, data: Path):
     """A table read from ``data`` with its columns in the order ``model`` was
     fitted on (a file's columns may come in any order); columns it lacks or
     does not know, and a table for a model of images, are refused naming them."""
-    shape = getattr(model, "image_shape_", None)
+    inner = getattr(model, "model_", model)  # a detector's model
+    shape = getattr(inner, "image_shape_", None)
     if shape is not None and not is_images(X):
         raise AekitError(f"{data} holds a table; the model was fitted on images of shape {shape}")
-    names = getattr(model, "feature_names_in_", None)
+    names = getattr(inner, "feature_names_in_", None)
     if names is None or not isinstance(X, pd.DataFrame):
         return X
     fitted, given = [str(n) for n in names], [str(c) for c in X.columns]

@@ -139,9 +139,23 @@ def encode(
     check_output(output, "table", force=force, inputs=[data])
     est = load_model(model_dir, need="model")
     csv = dialect()
-    codes = est.transform(as_fitted(read_data(data, dialect=csv), est, data))
-    codes = pd.DataFrame(codes, columns=est.get_feature_names_out())
+    X = as_fitted(read_data(data, dialect=csv), est, data)
+    codes = pd.DataFrame(
+        est.transform(X), columns=est.get_feature_names_out(), index=_rows_of(X, data)
+    )
     write_table(codes, output, force=force, dialect=dialect_of(data, csv))
+
+
+def _rows_of(X, data: Path):
+    """What names the rows of an output: a table's index (a Parquet file's stored
+    ids), or a PNG folder's file names (read in the order of their names)."""
+    if isinstance(X, pd.DataFrame):
+        return X.index
+    if data.is_dir():
+        from ..data.images import png_files
+
+        return pd.Index([p.name for p in png_files(data)], name="file")
+    return None
 
 
 @app.command()
@@ -165,9 +179,7 @@ def score(
     X = as_fitted(read_data(data, dialect=csv), detector, data)
     scores = detector.score_samples(X)
     flags = scores < detector.offset_
-    # a table's index (a Parquet file's stored ids) names the rows scored
-    index = X.index if isinstance(X, pd.DataFrame) else None
-    rows = pd.DataFrame({"score": scores, "anomaly": flags}, index=index)
+    rows = pd.DataFrame({"score": scores, "anomaly": flags}, index=_rows_of(X, data))
     write_table(rows, output, force=force, dialect=dialect_of(data, csv))
     if not quiet:
         stderr().print(f"{int(flags.sum())} of {len(flags)} rows flagged -> {output}")
@@ -265,11 +277,13 @@ def report(
             if label not in df.columns:
                 raise AekitError(f"--label {label!r} is not a column of {data}")
             labels = df[label]
-            fitted = getattr(est, "feature_names_in_", None)
+            fitted = getattr(getattr(est, "model_", est), "feature_names_in_", None)
             if fitted is not None and label not in list(fitted):
                 df = df.drop(columns=label)
     elif label is not None:
         raise AekitError("--label needs DATA to colour the latent map")
+    if df is not None and not hasattr(est, "models_"):  # a model or detector, not an imputer
+        df = as_fitted(df, est, data)
     title = f"aekit report: {model_dir.name}"
     Report(title).add_model(type(est).__name__, est, df, labels).write(output)
     stderr().print(f"Report written to {output}")

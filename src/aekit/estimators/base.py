@@ -437,12 +437,12 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
 
     def as_output(self, frame: pd.DataFrame, as_frame: bool):
         """A decoded table in the user's format: the frame itself, or float64 rows,
-        or images of the fitted shape."""
+        or images of the fitted shape, in [0, 1] (a Gaussian pixel may fall outside)."""
         if as_frame:
             return frame
         if self.image_shape_ is None:
             return frame.to_numpy(dtype=np.float64)
-        return frame.to_numpy().reshape(len(frame), *self.image_shape_)
+        return np.clip(frame.to_numpy(), 0.0, 1.0).reshape(len(frame), *self.image_shape_)
 
     def _output(self, values: np.ndarray, index, as_frame: bool):
         """Encoded-space values back to the user's format."""

@@ -91,9 +91,11 @@ def latent_map(model, X, labels=None):
     models, _, _ = parts_of(model)
     codes = np.asarray(models[0].transform(X), dtype=np.float64)
     axes_names = ("latent 0", "latent 1")
-    if codes.shape[1] > 2:
+    if codes.shape[1] > 2 and len(codes) > 2:  # PCA needs rows to find directions in
         codes = PCA(2).fit_transform(codes)
         axes_names = ("PC 1 of the codes", "PC 2 of the codes")
+    elif codes.shape[1] > 2:
+        codes = codes[:, :2]
     elif codes.shape[1] == 1:
         codes = np.c_[codes, np.zeros(len(codes))]
         axes_names = ("latent 0", "")
@@ -106,8 +108,14 @@ def latent_map(model, X, labels=None):
             raise AekitError(f"labels has {len(labels)} values for {len(codes)} rows")
         numeric = pd.api.types.is_numeric_dtype(labels) and labels.nunique() > 12
         if numeric:
-            points = ax.scatter(codes[:, 0], codes[:, 1], s=6, c=labels, cmap="viridis")
+            known = labels.notna().to_numpy()
+            points = ax.scatter(
+                codes[known, 0], codes[known, 1], s=6, c=labels[known], cmap="viridis"
+            )
             fig.colorbar(points, ax=ax, label=str(labels.name or "label"))
+            if not known.all():  # rows without a label are drawn too, in grey
+                ax.scatter(*codes[~known].T, s=6, color="0.6", label=f"missing ({(~known).sum()})")
+                ax.legend(fontsize=8, markerscale=2, loc="best")
         elif labels.nunique() > 20:  # too many levels to tell apart by colour
             ax.scatter(codes[:, 0], codes[:, 1], s=6, alpha=0.6)
             ax.text(
@@ -119,7 +127,8 @@ def latent_map(model, X, labels=None):
                 fontsize=8,
             )
         else:
-            for i, (level, rows) in enumerate(labels.astype(str).groupby(labels.astype(str))):
+            named = labels.astype(object).where(labels.notna(), "missing").astype(str)
+            for i, (level, rows) in enumerate(named.groupby(named)):
                 idx = rows.index.to_numpy()
                 ax.scatter(codes[idx, 0], codes[idx, 1], s=6, color=f"C{i % 10}", label=level)
             ax.legend(fontsize=8, markerscale=2, loc="best")
@@ -211,6 +220,10 @@ def _pixel_errors(imputer):
 def score_histogram(detector, X):
     """Anomaly scores of the rows (log-likelihood, higher = more normal) with the
     threshold ``offset_`` below which a row is flagged."""
+    if not hasattr(detector, "offset_") or not hasattr(detector, "model_"):
+        raise AekitError(
+            f"score_histogram needs a fitted AnomalyDetector; got {type(detector).__name__}"
+        )
     df = detector.model_.frame_of(X)
     scored = df.notna().any(axis=1).to_numpy()  # a row with no observed cell has no score
     scores = detector.score_samples(df[scored])

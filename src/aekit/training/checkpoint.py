@@ -99,6 +99,11 @@ class Checkpointer:
         }
         text = json.dumps({**header, **meta})
         path = self.path(stage)
+        if path.exists() and not _is_checkpoint(path):  # the user's own file: never replaced
+            raise AekitError(
+                f"checkpoint folder {self.directory}: {path.name} is a file aekit did not "
+                "write; use a folder of its own for checkpoints"
+            )
         atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={_META: text}))
         self._last = time.monotonic()
 

@@ -46,20 +46,9 @@ def _frames(X_true, X_imputed, mask, names=("X_true", "X_imputed")):
     if a.shape != b.shape:
         raise AekitError(f"{first} has shape {a.shape} but {second} has shape {b.shape}")
     if a_frame and b_frame:
-        if set(a.columns) != set(b.columns) or not a.index.sort_values().equals(
-            b.index.sort_values()
-        ):
-            raise AekitError(
-                f"{first} and {second} must have the same columns and index (in any order); "
-                f"columns {list(a.columns)[:5]} and {list(b.columns)[:5]}"
-            )
-        b = _like(b, a, second)
+        b = _like(b, a, second, first)
     if a_frame and isinstance(mask, pd.DataFrame):
-        if set(mask.columns) != set(a.columns):
-            raise AekitError(
-                f"mask's columns {list(mask.columns)[:5]} are not {first}'s {list(a.columns)[:5]}"
-            )
-        mask = _like(mask, a, "mask")
+        mask = _like(mask, a, "mask", first)
     m = np.asarray(mask, dtype=bool)
     if m.shape != a.shape:
         raise AekitError(f"mask has shape {m.shape}; expected {a.shape}")
@@ -74,16 +63,22 @@ def _frames(X_true, X_imputed, mask, names=("X_true", "X_imputed")):
     return a, b, m
 
 
-def _like(frame: pd.DataFrame, like: pd.DataFrame, name: str) -> pd.DataFrame:
-    """``frame`` with the rows and columns of ``like`` in their order, matched by label."""
-    if not like.index.is_unique:
-        if not like.index.equals(frame.index):
-            raise AekitError(f"the index has repeats: {name} must have it in the same order")
-    elif not frame.index.sort_values().equals(like.index.sort_values()):
-        raise AekitError(f"{name} must have the same index as the data (in any order)")
-    else:
-        frame = frame.loc[like.index]
-    return frame[like.columns]
+def _like(frame: pd.DataFrame, like: pd.DataFrame, name: str, like_name: str) -> pd.DataFrame:
+    """``frame`` with the rows and columns of ``like`` in their order, matched by
+    label: the same columns and index (in any order; an index with repeats in
+    the same order)."""
+    same_index = (
+        like.index.equals(frame.index)
+        if not like.index.is_unique
+        else frame.index.sort_values().equals(like.index.sort_values())
+    )
+    if set(frame.columns) != set(like.columns) or not same_index:
+        raise AekitError(
+            f"{like_name} and {name} must have the same columns and index (in any order; "
+            f"in the same order where the index repeats); columns {list(like.columns)[:5]} "
+            f"and {list(frame.columns)[:5]}"
+        )
+    return frame.loc[like.index, like.columns] if like.index.is_unique else frame[like.columns]
 
 
 def _is_numeric(s) -> bool:

@@ -163,15 +163,14 @@ class Imputer(TransformerMixin, ModelWrapper):
         return 0.0 if getattr(model, "missingness", None) == "self-masking" else 0.1
 
     # ------------------------------------------------------------ transform
-    def _fill(self, X) -> pd.DataFrame:
-        """X completed, as a DataFrame with X's index.
+    def _fill(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` (X as the models' ``frame_of`` gives it) completed, with its index.
 
         With several models, their imputations are averaged in encoded space
         (means, probabilities, level probabilities) before decoding: the mean
         of the ensemble's conditional distributions.
         """
         first = self.models_[0]  # the models share one schema and scaling: same data
-        df = first.frame_of(X)
         x, mask = first.encode_rows(self._known(df))
         iters = self.n_iter_ or (None,) * len(self.models_)
         filled = np.mean(
@@ -234,9 +233,9 @@ class Imputer(TransformerMixin, ModelWrapper):
                 f"transform returns a table in memory; to impute the file {X} chunk by "
                 "chunk, use transform_file(X, output)"
             )
-        filled = self._fill(X)
-        _warn_empty_rows(self.model_.frame_of(X))
-        return self._as_user(filled, X, self.model_)
+        df = self.models_[0].frame_of(X)
+        _warn_empty_rows(df)
+        return self._as_user(self._fill(df), X, self.model_)
 
     def get_feature_names_out(self, input_features=None):
         """The completed table's columns: the input's (``x0``, ``x1``, ... for an

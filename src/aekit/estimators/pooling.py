@@ -127,37 +127,32 @@ def pool(estimates, variances, *, dof_complete: float | None = None) -> PooledEs
 def _by_label(estimates, variances) -> tuple[np.ndarray, np.ndarray]:
     """``estimates`` and ``variances`` as float arrays, labelled ones (Series per
     copy, or DataFrames) put in the first copy's order of labels."""
-    frames = []
-    for name, given in (("estimates", estimates), ("variances", variances)):
-        if isinstance(given, pd.DataFrame):
-            given = [row for _, row in given.iterrows()]
-        if (
-            isinstance(given, (list, tuple))
-            and given
-            and all(isinstance(s, pd.Series) for s in given)
-        ):
-            frames.append((name, given))
-        else:
-            frames.append((name, None))
-    if all(parts is None for _, parts in frames):
+    series = [_copies_of(given) for given in (estimates, variances)]
+    if series == [None, None]:
         return np.asarray(estimates, dtype=np.float64), np.asarray(variances, dtype=np.float64)
-    labelled = [parts for _, parts in frames if parts is not None]
-    order = list(labelled[0][0].index)
-    out = []
-    for name, parts in frames:
-        if parts is None:
-            raise AekitError(
-                "estimates and variances must both be labelled (Series or DataFrames) or "
-                f"both plain arrays; {name} is not labelled"
-            )
-        for i, s in enumerate(parts):
-            if not s.index.is_unique or set(s.index) != set(order) or len(s) != len(order):
+    if None in series:
+        raise AekitError(
+            "estimates and variances must both be labelled (Series or DataFrames) or both "
+            "plain arrays"
+        )
+    order = list(series[0][0].index)
+    for name, copies in zip(("estimates", "variances"), series, strict=True):
+        for i, s in enumerate(copies):
+            if not s.index.is_unique or len(s) != len(order) or set(s.index) != set(order):
                 raise AekitError(
                     f"{name}[{i}] names the parameters {list(s.index)}; the first copy's "
                     f"estimates name {order}"
                 )
-        out.append(np.stack([s.loc[order].to_numpy(dtype=np.float64) for s in parts]))
-    return out[0], out[1]
+    return tuple(np.stack([s.loc[order].to_numpy(dtype=np.float64) for s in c]) for c in series)
+
+
+def _copies_of(given) -> list | None:
+    """The copies' labelled values (a Series each), or None for plain arrays."""
+    if isinstance(given, pd.DataFrame):
+        return [row for _, row in given.iterrows()]
+    if isinstance(given, (list, tuple)) and given and all(isinstance(s, pd.Series) for s in given):
+        return list(given)
+    return None
 
 
 def analyze(

@@ -193,12 +193,10 @@ class VAE(BaseAutoencoderEstimator):
         -------
         DataFrame or ndarray of shape (n_samples, n_features), in the format seen in fit.
         """
-        check_is_fitted(self)
         n = check_int("n_samples", n_samples)
-        seed = self.seed_ if random_state is None else draw_seed(random_state)
-        dummy = torch.empty(n, 0, device=self._device())
-        drawn = self.map_chunks(lambda t: self.module_.sample(len(t)), dummy, seed=seed)
-        return self._output(drawn, None, self._pandas_out)
+        whole = -(-n // INFERENCE_CHUNK) * INFERENCE_CHUNK  # every row in one piece
+        (rows,) = self.sample_chunks(n, chunk_rows=whole, random_state=random_state)
+        return rows
 
     def sample_chunks(self, n_samples, *, chunk_rows=65536, random_state=None):
         """:meth:`sample`'s rows a piece at a time (of ``chunk_rows``, rounded to

@@ -81,13 +81,13 @@ class Likelihood(nn.Module):
         cat_index = torch.zeros(len(cat_cols), k_max, dtype=torch.long)
         cat_valid = torch.zeros(len(cat_cols), k_max, dtype=torch.bool)
         cat_never = torch.zeros(len(cat_cols), k_max, dtype=torch.bool)
-        never = {int(d) for d in never}
+        never, self._never = {int(d) for d in never}, False  # any level never seen
         for g, (i, lo) in enumerate(zip(cat_cols, cat_starts, strict=True)):
             cat_index[g, : widths[i]] = torch.arange(lo, lo + widths[i])
             cat_valid[g, : widths[i]] = True
-            cat_never[g, : widths[i]] = torch.tensor(
-                [d in never for d in range(lo, lo + widths[i])]
-            )
+            unseen = [d in never for d in range(lo, lo + widths[i])]
+            cat_never[g, : widths[i]] = torch.tensor(unseen)
+            self._never |= any(unseen)
         for name, value in [
             ("cont_cols", cont_cols),
             ("cont_dims", cont_dims),
@@ -105,14 +105,6 @@ class Likelihood(nn.Module):
         self.register_buffer("column_of_dim", torch.tensor(column_of_dim), persistent=False)
         self.register_buffer("cat_valid", cat_valid, persistent=False)
         self.register_buffer("cat_never", cat_never, persistent=False)
-        self._never = bool(
-            never
-            & set(
-                d
-                for i, lo in zip(cat_cols, cat_starts, strict=True)
-                for d in range(lo, lo + widths[i])
-            )
-        )
         # log_prob concatenates [continuous, binary, categorical] cells; this puts
         # them back in column order
         family_order = cont_cols + bin_cols + cat_cols

@@ -329,8 +329,10 @@ def test_cli_fits_samples_and_reports_on_images(quick_networks, image_files, tmp
     _, _, d = image_files
     model = tmp_path / "model"
     assert main(["fit", str(d / "complete.npy"), "-o", str(model), "--model", "vae", "-q"]) == 0
-    fitted = aekit.load(model).model_
+    detector = aekit.load(model)
+    fitted = detector.model_
     assert fitted.image_shape_ == (6, 6) and fitted.latent_dim == 16  # 16 for images
+    assert detector.scoring_ == "reconstruction"  # images: the distance to the reconstruction
     drawn, grid = tmp_path / "drawn.npy", tmp_path / "samples.png"
     assert main(["sample", str(model), "-n", "12", "-o", str(drawn), "--grid", str(grid)]) == 0
     new = np.load(drawn)
@@ -356,6 +358,7 @@ def test_cli_fits_samples_and_reports_on_images(quick_networks, image_files, tmp
         (["impute", "{d}/holed", "-o", "{o}/x.idx", "--model", "vae", "--m", "2"], "as .npy"),
         (["impute", "{d}/holed", "-o", "{o}/x.csv"], "are not a table"),
         (["sample", "{d}/table-vae", "-n", "3", "-o", "{o}/s.npy", "--grid", "{o}/g.png"], "table"),
+        (["fit", "{d}/complete.npy", "-o", "{o}/m", "--scoring", "error"], "--scoring must"),
     ],
 )
 def test_cli_image_mistakes_exit_2(quick_networks, image_files, tmp_path, capsys, args, message):

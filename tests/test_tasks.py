@@ -1,6 +1,8 @@
 """The tasks besides imputation: anomaly detection, density, denoising, codes,
 generation and clustering, on small data built here."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 import aekit
 from aekit import VAE, AekitError, AnomalyDetector, Autoencoder
 from aekit.data.schema import check_columns, infer_schema
+from aekit.estimators.presets import preset
 
 QUICK = dict(hidden_dims=(32,), max_epochs=150, patience=15, learning_rate=3e-3)
 
@@ -137,6 +140,93 @@ def test_bad_detector_parameters(normal_and_odd):
         AnomalyDetector(model=KMeans()).fit(X)
     with pytest.raises(AekitError, match="n_samples=3"):
         AnomalyDetector().fit(X[:3])
+    with pytest.raises(AekitError, match="scoring"):
+        AnomalyDetector(scoring="error").fit(X)
+
+
+def test_reconstruction_scoring_is_a_gaussian_around_the_reconstruction(normal_and_odd):
+    X, fresh, odd = normal_and_odd
+    scales = np.array([1.0, 10.0, 0.1, 100.0, 1.0, 5.0])  # units must not matter
+    model = Autoencoder(latent_dim=2, **QUICK)
+    det = AnomalyDetector(model, scoring="reconstruction", random_state=0).fit(X * scales)
+    assert det.scoring_ == "reconstruction" and det.reconstruction_variance_ > 0
+    rows = np.r_[fresh[:5], odd[:5]] * scales
+    fitted = det.model_
+    z = (rows - fitted.reconstruct(rows)) / fitted.encoder_.scale  # standardised errors
+    var = det.reconstruction_variance_
+    log_n = -(z**2) / (2 * var) - 0.5 * np.log(2 * np.pi * var) - np.log(fitted.encoder_.scale)
+    np.testing.assert_allclose(det.score_samples(rows), log_n.sum(axis=1), rtol=1e-5)
+    cells = det.feature_scores(rows).to_numpy()  # standardised units
+    np.testing.assert_allclose(cells.sum(axis=1), -(log_n + np.log(fitted.encoder_.scale)).sum(1))
+    # σ² is the mean squared error of the held-out rows that set the threshold
+    assert (
+        0.5
+        < var
+        / np.mean(
+            (
+                (fresh - fitted.reconstruct(fresh * scales) / scales)
+                / (fitted.encoder_.scale / scales)
+            )
+            ** 2
+        )
+        < 2
+    )
+    scores = det.score_samples(np.r_[fresh, odd] * scales)
+    truth = np.r_[np.zeros(len(fresh)), np.ones(len(odd))]
+    assert roc_auc_score(truth, -scores) > 0.95
+
+
+def rings_and_blanks(n=160, seed=0):
+    """8 x 8 images: grey rings at a random offset (every pixel of a ring has some
+    entropy under a pixel model) and nearly blank images with one short stroke:
+    likely pixel by pixel, but nothing like a ring."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:8, :8]
+    rings = []
+    for _ in range(n):
+        cy, cx = 3.5 + rng.uniform(-0.5, 0.5, 2)
+        r = np.hypot(yy - cy, xx - cx)
+        rings.append(np.clip(0.6 - 0.3 * np.abs(r - 2.5), 0, 1))
+    blanks = np.zeros((40, 8, 8))
+    for i, (row, col) in enumerate(rng.integers(1, 6, size=(40, 2))):
+        blanks[i, row, col : col + 2] = 1.0
+    rings = np.clip(np.array(rings) + rng.normal(0, 0.05, (n, 8, 8)), 0, 1)
+    return rings[:120], rings[120:], blanks
+
+
+def test_images_are_scored_by_their_reconstruction_and_tables_by_likelihood(normal_and_odd):
+    train, fresh, blanks = rings_and_blanks()
+    small = preset("vae", (1, 8, 8), task="model", max_epochs=60, patience=60)
+    truth = np.r_[np.zeros(len(fresh)), np.ones(len(blanks))]
+    aucs = {}
+    for scoring in ("auto", "likelihood"):
+        det = AnomalyDetector(small, scoring=scoring, n_importance=20, random_state=0).fit(train)
+        aucs[det.scoring_] = roc_auc_score(truth, -det.score_samples(np.r_[fresh, blanks]))
+    # the likelihood ranks the nearly blank images as the most normal of all
+    assert aucs["reconstruction"] > 0.95 and aucs["likelihood"] < 0.5
+    X, _, _ = normal_and_odd
+    table = AnomalyDetector(Autoencoder(latent_dim=2, **QUICK), random_state=0).fit(X)
+    assert table.scoring_ == "likelihood" and table.reconstruction_variance_ is None
+
+
+def test_the_scoring_is_kept_in_the_model_file(tmp_path, normal_and_odd):
+    X, fresh, _ = normal_and_odd
+    det = AnomalyDetector(Autoencoder(latent_dim=2, **QUICK), scoring="reconstruction")
+    det.set_params(random_state=0).fit(X)
+    aekit.save(det, tmp_path / "det")
+    loaded = aekit.load(tmp_path / "det")
+    assert loaded.scoring_ == "reconstruction"
+    assert loaded.reconstruction_variance_ == det.reconstruction_variance_
+    np.testing.assert_allclose(loaded.score_samples(fresh), det.score_samples(fresh))
+    # a model file written before the option scored by likelihood, and still does
+    config_file = tmp_path / "det" / "config.json"
+    config = json.loads(config_file.read_text())
+    assert config.pop("scoring") == "reconstruction"
+    del config["reconstruction_variance"]
+    config_file.write_text(json.dumps(config))
+    old = aekit.load(tmp_path / "det")
+    assert old.scoring_ == "likelihood"
+    np.testing.assert_allclose(old.score_samples(fresh), det.model_.score_samples(fresh))
 
 
 # ------------------------------------------------------------ density

@@ -57,6 +57,15 @@ def fit(
         str,
         typer.Option("--contamination", help="'auto' (threshold from held-out rows) or a share."),
     ] = "auto",
+    scoring: Annotated[
+        str,
+        typer.Option(
+            "--scoring",
+            help="What a score measures: likelihood (of the row under the model), "
+            "reconstruction (a Gaussian around the row's reconstruction), or auto: "
+            "reconstruction for images, likelihood for tables.",
+        ),
+    ] = "auto",
     seed: Seed = 0,
     checkpoint_dir: CheckpointDir = None,
     resume: Resume = False,
@@ -75,9 +84,12 @@ def fit(
     from ..data.files import check_output, read_data
     from ..data.stream import TableFile
     from ..estimators import AnomalyDetector, save
+    from ..estimators.anomaly import SCORINGS
     from ..estimators.presets import preset
     from ..io import check_model_dir
 
+    if scoring not in SCORINGS:
+        raise AekitError(f"--scoring must be one of {', '.join(SCORINGS)}; got {scoring!r}")
     check_output(output, "any", force=force, inputs=[data])
     check_model_dir(output)  # before training
     check_apart(output=output, checkpoint_dir=checkpoint_dir)
@@ -97,7 +109,11 @@ def fit(
     shape = rows.shape[1:] if images else None
     chosen = preset(model, shape, task="model", argument="--model", **sizes)
     detector = AnomalyDetector(
-        chosen, contamination=_contamination(contamination), random_state=seed, verbose=not quiet
+        chosen,
+        contamination=_contamination(contamination),
+        scoring=scoring,
+        random_state=seed,
+        verbose=not quiet,
     ).fit(rows, checkpoint_dir=checkpoint_dir, resume=resume)
     save(detector, output)
     if not quiet:

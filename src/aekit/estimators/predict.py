@@ -58,18 +58,29 @@ class FittedModel:
         decoded = self.map_chunks(self.module_.reconstruct, *self.encode_rows(df))
         return self._output(decoded, df.index, isinstance(X, pd.DataFrame))
 
-    def cell_log_likelihood(self, X) -> np.ndarray:
+    def cell_log_likelihood(self, X, *, squared_errors: bool = False):
         """log p(x_j | x̂) of each cell, decoding the row's code (the posterior mean
         for a VAE), shape (n_samples, n_columns); continuous cells in standardised
         units (subtract :meth:`column_log_scale` for the user's units), 0 where a
-        cell is missing."""
+        cell is missing.
+
+        With ``squared_errors``, a pair: those and each cell's squared distance to
+        the expected reconstruction, ``(x_j - E[x_j | x̂])²`` (standardised units;
+        a pixel's in [0, 1]; 1 for a binary or categorical cell whose most likely
+        level is wrong), 0 where a cell is missing."""
         df = self.frame_of(X)
-        module = self.module_
+        likelihood, module = self.module_.likelihood, self.module_
 
         def cells(x, mask):
-            return module.likelihood.log_prob(module.decode(module.encode(x, mask)), x, mask)
+            params = module.decode(module.encode(x, mask))
+            log_p = likelihood.log_prob(params, x, mask)
+            if not squared_errors:
+                return log_p
+            errors = likelihood.cell_errors(likelihood.mean(params), x)
+            return torch.stack([log_p, errors.where(mask, 0.0)], dim=-1)
 
-        return self.map_chunks(cells, *self.encode_rows(df))
+        out = self.map_chunks(cells, *self.encode_rows(df))
+        return (out[..., 0], out[..., 1]) if squared_errors else out
 
     def column_log_scale(self) -> np.ndarray:
         """log of each column's standardisation scale (0 for discrete columns),

@@ -12,7 +12,7 @@ import aekit
 from aekit import VAE, AekitError, Autoencoder, Imputer
 from aekit.cli import main
 from aekit.data.files import read_data, write_data
-from aekit.data.images import hide_pixels, mask_images
+from aekit.data.images import hide_pixels, mask_images, write_idx
 from aekit.estimators.presets import IMAGE_NETWORKS, default_model, preset
 from aekit.metrics import ssim
 from aekit.models.networks import MLP, ConvDecoder, ConvEncoder
@@ -233,6 +233,19 @@ def test_data_files_refuse_what_they_cannot_hold(tmp_path, images):
     with pytest.raises(AekitError, match="1-D array"):
         read_data(tmp_path / "flat.npy")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flat.npy", "obj.npy"]
+
+
+def test_eight_bit_npy_images_are_read_as_idx_images_are(tmp_path, images):
+    eight_bit = np.rint(images[:20] * 255).astype(np.uint8)
+    np.save(tmp_path / "u8.npy", eight_bit)
+    write_idx(tmp_path / "u8.idx", eight_bit)
+    from_npy = read_data(tmp_path / "u8.npy")
+    assert from_npy.dtype == np.float32 and from_npy.max() <= 1.0
+    np.testing.assert_array_equal(from_npy, read_data(tmp_path / "u8.idx"))
+    np.testing.assert_allclose(from_npy * 255, eight_bit, atol=1e-4)
+    table = np.arange(12, dtype=np.uint8).reshape(4, 3)  # a table of small counts
+    np.save(tmp_path / "counts.npy", table)
+    np.testing.assert_array_equal(read_data(tmp_path / "counts.npy"), table)
 
 
 # ------------------------------------------------------------- figures

@@ -282,7 +282,8 @@ def _image_kind(path: Path) -> str | None:
 
 def read_data(path, *, missing: bool = True, dialect: Dialect | None = None):
     """A table as a DataFrame (CSV, Parquet) or images as an array (see
-    :func:`aekit.data.images.load_images`; ``.npy`` arrays as stored).
+    :func:`aekit.data.images.load_images`; ``.npy`` arrays as stored, except
+    uint8 images, (n, H, W) or (n, C, H, W), divided by 255 as an IDX file's).
 
     With ``missing``, NaN pixels (and fully transparent PNG pixels) are kept as
     missing values; an ``.npy`` file must hold numbers (no pickled objects). A
@@ -307,6 +308,8 @@ def read_data(path, *, missing: bool = True, dialect: Dialect | None = None):
             f"input {path} holds a {array.ndim}-D array of {array.dtype}; aekit reads "
             "numbers of shape (n, features), (n, H, W) or (n, C, H, W)"
         )
+    if array.dtype == np.uint8 and array.ndim > 2:  # 8-bit images
+        return array.astype(np.float32) / np.float32(255)
     return array
 
 

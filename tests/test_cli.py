@@ -205,6 +205,8 @@ def test_seed_out_of_range_is_a_usage_error(table, tmp_path, capsys, seed, comma
         (["fit", "{t}", "-o", "{d}/m", "--model", "gan"], "--model must be one of"),
         (["fit", "{t}", "-o", "{d}/m", "--contamination", "lots"], "--contamination must be"),
         (["fit", "{t}", "-o", "{d}/m", "--contamination", "0.9"], "contamination must be"),
+        (["fit", "{t}", "-o", "{d}/m", "--resume"], "--resume needs --checkpoint-dir"),
+        (["impute", "{t}", "-o", "{d}/i.csv", "--resume"], "--resume needs --checkpoint-dir"),
         (["encode", "{d}/nope", "{t}", "-o", "{d}/c.csv"], "no such directory"),
         (["score", "{d}/ae", "{t}", "-o", "{d}/s.csv"], "has no anomaly threshold"),
         (["sample", "{d}/ae", "-n", "5", "-o", "{d}/s.csv"], "only a VAE can sample"),

@@ -366,6 +366,7 @@ def test_cli_fits_samples_and_reports_on_images(quick_networks, image_files, tmp
     [
         (["impute", "{d}/t.csv", "-o", "{o}/x.csv", "--hide", "pixels:0.2"], "are for images"),
         (["impute", "{d}/complete.npy", "-o", "{o}/x.npy", "--hide", "holes:2"], "--hide must"),
+        (["impute", "{d}/complete.npy", "-o", "{o}/x.npy", "--hide", "pixels:1"], "--hide must"),
         (["impute", "{d}/holed", "-o", "{o}/x.npy", "--hide", "pixels:0.2"], "complete images"),
         (["impute", "{d}/holed", "-o", "{o}/x.npy", "--grid", "{o}/g.jpg"], "a .png file"),
         (["impute", "{d}/holed", "-o", "{o}/x.idx", "--model", "vae", "--m", "2"], "as .npy"),

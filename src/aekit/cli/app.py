@@ -176,6 +176,14 @@ def check_grid(grid: Path | None, force: bool, *others: Path) -> None:
         raise AekitError(f"--grid {grid}: the grid is a .png file")
 
 
+def check_resume(resume: bool, checkpoint_dir: Path | None) -> None:
+    """Refuse ``--resume`` without ``--checkpoint-dir``, before any work."""
+    if resume and checkpoint_dir is None:
+        raise AekitError(
+            "--resume needs --checkpoint-dir, the folder of the checkpoints to continue from"
+        )
+
+
 def check_apart(**paths: Path | None) -> None:
     """Refuse, before any work, two options that name the same path, or an output
     inside a folder another option fills (``--save-model``, ``--checkpoint-dir``):

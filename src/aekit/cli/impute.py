@@ -20,6 +20,7 @@ from .app import (
     app,
     check_apart,
     check_grid,
+    check_resume,
     dialect,
     friendly,
     is_images,
@@ -109,6 +110,7 @@ def impute(
     from ..estimators.presets import preset
     from ..io import check_model_dir
 
+    check_resume(resume, checkpoint_dir)
     check_apart(output=output, save_model=save_model, checkpoint_dir=checkpoint_dir)
     check_output(output, force=force, inputs=[input])  # before reading or training
     if save_model is not None:
@@ -231,7 +233,7 @@ def _hide(spec: str, images: np.ndarray, seed: int) -> np.ndarray:
         share = float(rate)
     except ValueError:
         share = None
-    if kind not in MASK_KINDS or share is None:
+    if kind not in MASK_KINDS or share is None or not 0 < share < 1:
         raise AekitError(
             f"--hide must be KIND:RATE with KIND one of {list(MASK_KINDS)} and RATE a share "
             f"in (0, 1), e.g. blocks:0.25; got {spec!r}"

@@ -27,6 +27,7 @@ from .app import (
     as_fitted,
     check_apart,
     check_grid,
+    check_resume,
     dialect,
     friendly,
     is_images,
@@ -92,6 +93,7 @@ def fit(
         raise AekitError(f"--scoring must be one of {', '.join(SCORINGS)}; got {scoring!r}")
     check_output(output, "any", force=force, inputs=[data])
     check_model_dir(output)  # before training
+    check_resume(resume, checkpoint_dir)
     check_apart(output=output, checkpoint_dir=checkpoint_dir)
     if chunk_rows is not None:
         rows = TableFile(data, chunk_rows, dialect=dialect())

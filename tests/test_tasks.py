@@ -157,7 +157,8 @@ def test_reconstruction_scoring_is_a_gaussian_around_the_reconstruction(normal_a
     log_n = -(z**2) / (2 * var) - 0.5 * np.log(2 * np.pi * var) - np.log(fitted.encoder_.scale)
     np.testing.assert_allclose(det.score_samples(rows), log_n.sum(axis=1), rtol=1e-5)
     cells = det.feature_scores(rows).to_numpy()  # standardised units
-    np.testing.assert_allclose(cells.sum(axis=1), -(log_n + np.log(fitted.encoder_.scale)).sum(1))
+    cells_sum = -(log_n + np.log(fitted.encoder_.scale)).sum(axis=1)
+    np.testing.assert_allclose(cells.sum(axis=1), cells_sum, rtol=1e-5)
     # σ² is the mean squared error of the held-out rows that set the threshold
     assert (
         0.5
@@ -227,6 +228,22 @@ def test_the_scoring_is_kept_in_the_model_file(tmp_path, normal_and_odd):
     old = aekit.load(tmp_path / "det")
     assert old.scoring_ == "likelihood"
     np.testing.assert_allclose(old.score_samples(fresh), det.model_.score_samples(fresh))
+    # a scoring the file cannot stand for is refused on loading
+    for scoring, variance in [("banana", None), ("reconstruction", None), ("reconstruction", -1)]:
+        config_file.write_text(
+            json.dumps({**config, "scoring": scoring, "reconstruction_variance": variance})
+        )
+        with pytest.raises(aekit.ModelFileError, match="reconstruction_variance"):
+            aekit.load(tmp_path / "det")
+
+
+def test_reconstruction_scores_do_not_depend_on_the_rows_scored_with_them(normal_and_odd):
+    X, fresh, _ = normal_and_odd
+    det = AnomalyDetector(Autoencoder(latent_dim=2, **QUICK), scoring="reconstruction")
+    det.set_params(random_state=0).fit(X)
+    one_by_one = np.array([det.score_samples(fresh[i : i + 1])[0] for i in range(20)])
+    # float64 throughout: equal to round-off (float32 products differed by ~1e-7)
+    np.testing.assert_allclose(det.score_samples(fresh[:20]), one_by_one, rtol=1e-12)
 
 
 # ------------------------------------------------------------ density

@@ -38,7 +38,7 @@ from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.table import as_table
-from ..errors import AekitError, AekitWarning
+from ..errors import AekitError, AekitWarning, ModelFileError
 from ..training import CheckpointPlan
 from .params import check_choice, check_float, check_int, fit_seed
 from .vae import VAE
@@ -212,46 +212,43 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         """:meth:`score_samples` of rows that each have an observed cell."""
         model = self.model_
         observed = df.notna().to_numpy()
-        n_observed = observed.sum(axis=1)
         known, unseen = self._known(df)
         log_scale = model.column_log_scale()
         if self.scoring_ == "reconstruction":  # cells in standardised units
-            standardised = self._cells(known).sum(axis=1) + UNSEEN * unseen.sum(axis=1)
-            return standardised * (df.shape[1] / n_observed) - log_scale.sum()
-        if isinstance(model, VAE):
-            scores = model.score_samples(known, n_importance=self.n_importance)
+            standardised = self._cells(known).sum(axis=1)
         else:
-            scores = model.score_samples(known)
+            if isinstance(model, VAE):
+                scores = model.score_samples(known, n_importance=self.n_importance)
+            else:
+                scores = model.score_samples(known)
+            standardised = scores + (observed & ~unseen) @ log_scale
         # rescale in standardised units, then put the whole row's Jacobian back, so a
         # missing cell of a column with a large scale does not shift the score
-        standardised = scores + (observed & ~unseen) @ log_scale + UNSEEN * unseen.sum(axis=1)
-        return standardised * (df.shape[1] / n_observed) - log_scale.sum()
+        standardised = standardised + UNSEEN * unseen.sum(axis=1)
+        return standardised * (df.shape[1] / observed.sum(axis=1)) - log_scale.sum()
 
     def _cells(self, known: pd.DataFrame) -> np.ndarray:
         """The reconstruction scoring's log-density of each cell of ``known`` (rows
         as the model reads them), standardised units, 0 where a cell is missing."""
-        log_p, errors = self.model_.cell_log_likelihood(known, squared_errors=True)
+        log_p, errors, gaussian = self._reconstruction(known)
         var = self.reconstruction_variance_
-        gaussian = self._gaussian_columns() & known.notna().to_numpy()
         return np.where(gaussian, -errors / (2 * var) - 0.5 * math.log(2 * math.pi * var), log_p)
-
-    def _gaussian_columns(self) -> np.ndarray:
-        """Which columns the reconstruction scoring takes as Gaussian: continuous ones
-        and pixels."""
-        encoder = self.model_.encoder_
-        out = np.zeros(len(encoder.schema), dtype=bool)
-        out[encoder.continuous + encoder.unit] = True
-        return out
 
     def _variance(self, rows) -> float:
         """σ² of the reconstruction scoring: the mean squared error of the observed
         continuous cells and pixels of ``rows`` (1 when there are none)."""
-        known, _ = self._known(self.model_.frame_of(rows))
-        _, errors = self.model_.cell_log_likelihood(known, squared_errors=True)
-        cells = self._gaussian_columns() & known.notna().to_numpy()
-        if not cells.any():
-            return 1.0
-        return max(float(errors[cells].mean()), MIN_VARIANCE)
+        _, errors, gaussian = self._reconstruction(self._known(self.model_.frame_of(rows))[0])
+        return max(float(errors[gaussian].mean()), MIN_VARIANCE) if gaussian.any() else 1.0
+
+    def _reconstruction(self, known: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each cell's log p(x_j | x̂) and squared error (see
+        ``cell_log_likelihood``), and which cells the reconstruction scoring takes
+        as Gaussian: the observed cells of continuous columns and pixels."""
+        log_p, errors = self.model_.cell_log_likelihood(known, squared_errors=True)
+        encoder = self.model_.encoder_
+        gaussian = np.zeros(len(encoder.schema), dtype=bool)
+        gaussian[encoder.continuous + encoder.unit] = True
+        return log_p, errors, gaussian & known.notna().to_numpy()
 
     def _known(self, df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """``df`` with the cells of values fit never saw missing, and those cells."""
@@ -307,4 +304,18 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         # model files written before the reconstruction scoring scored the likelihood
         self.scoring_ = state.get("scoring", "likelihood")
         variance = state.get("reconstruction_variance")
-        self.reconstruction_variance_ = None if variance is None else float(variance)
+        if self.scoring_ == "likelihood" and variance is None:
+            self.reconstruction_variance_ = None
+        elif (
+            self.scoring_ == "reconstruction"
+            and isinstance(variance, numbers.Real)
+            and math.isfinite(variance)
+            and variance > 0
+        ):
+            self.reconstruction_variance_ = float(variance)
+        else:
+            raise ModelFileError(
+                f"the model file's scoring {self.scoring_!r} with reconstruction_variance "
+                f"{variance!r}: expected 'likelihood' with none, or 'reconstruction' with "
+                "a positive number"
+            )

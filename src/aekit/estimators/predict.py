@@ -8,6 +8,8 @@ over chunks with ``map_chunks``.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import torch
@@ -67,11 +69,17 @@ class FittedModel:
         With ``squared_errors``, a pair: those and each cell's squared distance to
         the expected reconstruction, ``(x_j - E[x_j | x̂])²`` (standardised units;
         a pixel's in [0, 1]; 1 for a binary or categorical cell whose most likely
-        level is wrong), 0 where a cell is missing."""
+        level is wrong), 0 where a cell is missing.
+
+        Computed by a float64 copy of the network, so that a row's values do not
+        depend on the rows passed with it (float32 products round differently for
+        different batch sizes)."""
         df = self.frame_of(X)
-        likelihood, module = self.module_.likelihood, self.module_
+        module = copy.deepcopy(self.module_).double()
+        likelihood = module.likelihood
 
         def cells(x, mask):
+            x = x.double()
             params = module.decode(module.encode(x, mask))
             log_p = likelihood.log_prob(params, x, mask)
             if not squared_errors:

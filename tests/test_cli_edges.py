@@ -45,6 +45,30 @@ def test_text_pandas_reads_as_missing_is_named_and_kept_with_na(tmp_path, quick_
     assert (x != "").all()  # the empty cells are still imputed
 
 
+# ------------------------------------------------------------ text encodings
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_cp1252_file_is_read_and_written_in_its_encoding(tmp_path, quick_cli, capsys, stream):
+    towns = ["Genève", "Zürich", "Bâle"]
+    lines = ["ville;âge"] + [
+        f"{towns[i % 3] if i % 7 else ''};{'' if i % 5 == 0 else f'{20 + i},5'}" for i in range(60)
+    ]
+    source = tmp_path / "in.csv"
+    source.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    out = tmp_path / "out.csv"
+    args = ["impute", str(source), "-o", str(out), "-q"]
+    assert main(args) == 2
+    assert "--encoding cp1252" in capsys.readouterr().err
+    chunks = ["--chunk-rows", "20"] if stream else []
+    assert main(["--encoding", "cp1252", *args, *chunks]) == 0
+    written = pd.read_csv(out, sep=";", decimal=",", encoding="cp1252")
+    assert list(written.columns) == ["ville", "âge"]
+    observed = [i for i in range(60) if i % 7]
+    assert written["ville"].iloc[observed].tolist() == [towns[i % 3] for i in observed]
+    assert written["ville"].notna().all() and set(written["ville"]) <= set(towns)
+    assert main(["--encoding", "no-such-code", *args]) == 2
+    assert "--encoding" in capsys.readouterr().err
+
+
 def test_long_output_from_csv_to_csv_keeps_observed_cells_as_written(tmp_path, quick_cli):
     flags = ["" if i % 5 == 2 else ("FALSE", "TRUE")[i % 2] for i in range(60)]
     lines = ["zip,flag,price"] + [

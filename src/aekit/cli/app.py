@@ -7,6 +7,7 @@ answers without loading torch.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import signal
 import threading
@@ -61,6 +62,14 @@ MissingText = Annotated[
         "missing, so that a text NA (Namibia) stays text.",
     ),
 ]
+Encoding = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="CSV text encoding, read and written (default: UTF-8); e.g. cp1252 for a "
+        "file saved by Excel on Windows.",
+    ),
+]
 DecimalMark = Annotated[
     str | None, typer.Option("--decimal", help="CSV decimal mark (default: told by the file).")
 ]
@@ -92,11 +101,20 @@ def _root(
     sep: Sep = None,
     decimal: DecimalMark = None,
     na: MissingText = None,
+    encoding: Encoding = None,
 ):
     """Options for every command: e.g. aekit --sep ';' --decimal ',' impute in.csv -o out.csv"""
     _state["debug"] = debug
     _state["dialect"] = None
-    if sep is not None or decimal is not None or na is not None:
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise typer.BadParameter(
+                f"an encoding Python knows, e.g. utf-8, cp1252, latin-1; got {encoding!r}",
+                param_hint="--encoding",
+            ) from None
+    if sep is not None or decimal is not None or na is not None or encoding is not None:
         from ..data.files import Dialect
 
         sep = {"\\t": "\t", "tab": "\t"}.get(sep, sep)  # backslash-t, as typed: a tab
@@ -108,7 +126,7 @@ def _root(
             raise typer.BadParameter(f"'.' or ','; got {decimal!r}", param_hint="--decimal")
         # a separator given: decimal points unless told; none: both told by each file
         point = "." if sep is not None else None
-        dialect = Dialect(sep, decimal or point, None if na is None else tuple(na))
+        dialect = Dialect(sep, decimal or point, None if na is None else tuple(na), encoding)
         if dialect.sep is not None and dialect.sep == dialect.decimal:
             raise typer.BadParameter(
                 f"the separator and the decimal mark are both {dialect.sep!r}",

@@ -21,18 +21,26 @@ class Dialect:
     """How a CSV file writes its fields: the separator and the decimal mark (None:
     told by the file, see :func:`inspect_csv`), and the texts of a missing cell
     (None: empty cells and pandas' markers, "NA", "N/A", "NaN", "null", "None", ...;
-    ``("",)``: empty cells only, so that a text "NA" stays text)."""
+    ``("",)``: empty cells only, so that a text "NA" stays text), and the text
+    encoding (None: UTF-8, a byte-order mark allowed; e.g. "cp1252" for a file
+    saved by Excel on Windows). A CSV file is written in the dialect it was read in."""
 
     sep: str | None = ","
     decimal: str | None = "."
     na: tuple[str, ...] | None = None
+    encoding: str | None = None
 
     def read_args(self) -> dict:
         """``pd.read_csv``'s arguments for this dialect."""
-        args = {"sep": self.sep, "decimal": self.decimal}
+        args = {"sep": self.sep, "decimal": self.decimal, "encoding": self.text_encoding}
         if self.na is not None:
             args.update(keep_default_na=False, na_values=list(self.na))
         return args
+
+    @property
+    def text_encoding(self) -> str:
+        """The encoding to read and write the file's text in."""
+        return self.encoding or "utf-8"
 
 
 PLAIN = Dialect()  # separated by commas, decimal points
@@ -44,7 +52,9 @@ _DECIMAL_COMMA = re.compile(r"^[-+]?(\d+,\d{1,2}|\d+,\d{4,}|0,\d+)$")
 _DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
 
 
-def inspect_csv(path, dialect: Dialect | None = None) -> tuple[Dialect, list[str]]:
+def inspect_csv(
+    path, dialect: Dialect | None = None, *, encoding: str | None = None
+) -> tuple[Dialect, list[str]]:
     """A CSV file's dialect and header, from its first lines (``dialect``: the
     user's, which is then only used to read the header).
 
@@ -54,13 +64,16 @@ def inspect_csv(path, dialect: Dialect | None = None) -> tuple[Dialect, list[str
     (``1,5``) and none with a point make the decimal mark a comma (a European
     CSV file). One column: commas and points. A header that splits at another
     separator while the lines do not split evenly is refused (it would be read
-    as one column): the message says how to pass the dialect.
+    as one column): the message says how to pass the dialect. The text is read in
+    ``dialect``'s encoding, else ``encoding``, else UTF-8.
     """
     path = Path(path)
-    if dialect is not None and dialect.sep is None:  # only the missing cells' texts given
-        told, header = inspect_csv(path)
-        return replace(told, decimal=dialect.decimal or told.decimal, na=dialect.na), header
-    with reading(path), open(path, newline="", encoding="utf-8-sig") as f:
+    encoding = encoding if dialect is None else dialect.encoding
+    if dialect is not None and dialect.sep is None:  # the separator to be told
+        told, header = inspect_csv(path, encoding=encoding)
+        decimal = dialect.decimal or told.decimal
+        return replace(told, decimal=decimal, na=dialect.na), header
+    with reading(path), open(path, newline="", encoding=encoding or "utf-8-sig") as f:
         lines = list(itertools.islice(f, SAMPLE_LINES + 1))
     cut = len(lines) > SAMPLE_LINES  # the last line read may be cut short
     if dialect is not None:
@@ -84,7 +97,8 @@ def inspect_csv(path, dialect: Dialect | None = None) -> tuple[Dialect, list[str
         cells = [c.strip() for r in rows[1:] for c in r]
         comma = any(_DECIMAL_COMMA.match(c) for c in cells)
         point = any(_DECIMAL_POINT.match(c) for c in cells)
-        return Dialect(sep, "," if sep != "," and comma and not point else "."), rows[0]
+        decimal = "," if sep != "," and comma and not point else "."
+        return Dialect(sep, decimal, encoding=encoding), rows[0]
     header = (_rows(lines[:1], ",", False) or [[]])[0]
     for sep in SEPARATORS[1:]:
         split = (_rows(lines[:1], sep, False) or [[]])[0]
@@ -95,7 +109,7 @@ def inspect_csv(path, dialect: Dialect | None = None) -> tuple[Dialect, list[str
                 f"command line: aekit --sep {sep!r} COMMAND ..., with --decimal ',' for "
                 "decimal commas)"
             )
-    return PLAIN, header
+    return replace(PLAIN, encoding=encoding), header
 
 
 def _rows(lines: list[str], sep: str, cut: bool) -> list[list[str]]:
@@ -117,7 +131,9 @@ def reading(path: Path):
         raise
     except UnicodeDecodeError as exc:
         raise AekitError(
-            f"input {path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            f"input {path}: not {exc.encoding.upper()} text ({exc.reason} at byte "
+            f"{exc.start}); give the file's encoding (on the command line: aekit "
+            "--encoding cp1252 COMMAND ..., for a file saved by Excel on Windows)"
         ) from None
     except pd.errors.EmptyDataError:
         raise AekitError(f"input {path}: the file is empty") from None

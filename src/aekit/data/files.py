@@ -180,7 +180,7 @@ def cell_text(path, dialect: Dialect, chunk_rows: int | None = None):
     empty): a DataFrame of strings, or with ``chunk_rows`` its chunks, cut where
     ``pd.read_csv`` cuts the typed ones."""
     args = {"sep": dialect.sep, "dtype": str, "keep_default_na": False, "na_filter": False}
-    return pd.read_csv(path, chunksize=chunk_rows, **args)
+    return pd.read_csv(path, chunksize=chunk_rows, encoding=dialect.text_encoding, **args)
 
 
 def as_written(
@@ -248,7 +248,7 @@ def write_table(df: pd.DataFrame, path, *, force: bool = False, dialect=PLAIN) -
     check_output(path, "table", force=force)
     if FORMATS[path.suffix.lower()] == "csv":
         frame, args = csv_text(df, dialect)
-        atomic_write(path, lambda tmp: frame.to_csv(tmp, **args))
+        atomic_write(path, lambda tmp: frame.to_csv(tmp, **args, encoding=dialect.text_encoding))
     else:
         atomic_write(path, lambda tmp: df.to_parquet(tmp, index=keeps_index(df)))
     return path

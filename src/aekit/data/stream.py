@@ -285,7 +285,7 @@ def write_chunks(
     def write(tmp: Path) -> None:
         if fmt == "csv":
             wrote, index = False, None
-            with open(tmp, "w", newline="") as f:
+            with open(tmp, "w", newline="", encoding=dialect.text_encoding) as f:
                 for frame in frames:
                     text, args = csv_text(frame, dialect)
                     # the first chunk tells whether the rows have ids (later ones number

@@ -4,6 +4,8 @@ unused categories, labelled estimates to pool, labelled metrics, empty tables,
 masked arrays and the values at the ends of an integer dtype. Each case was a
 silent loss, a wrong number or a raw error before."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -303,3 +305,39 @@ def test_a_file_of_the_users_own_in_the_checkpoint_folder_is_never_replaced(tmp_
     with pytest.raises(AekitError, match="a file aekit did not write"):
         model.fit(table(), checkpoint_dir=folder)
     assert (folder / "autoencoder.safetensors").read_bytes() == before
+
+
+# ------------------------------------------------------------ a column of one value
+def test_a_column_of_one_value_is_imputed_and_drawn_as_that_value(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=120), "site": 5.5, "b": rng.normal(size=120)})
+    holed = df.copy()
+    holed.loc[:19, "site"] = np.nan
+    holed.loc[30:49, "a"] = np.nan
+    with pytest.warns(AekitWarning, match="one value"):
+        imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(holed)
+    filled = imputer.transform(holed)
+    assert (filled["site"] == 5.5).all()
+    assert filled.loc[30:49, "a"].nunique() > 1  # the other columns still vary
+    with pytest.warns(AekitWarning, match="one value"):
+        vae = aekit.VAE(latent_dim=1, random_state=0, **QUICK).fit(df)
+    assert (vae.sample(200, random_state=0)["site"] == 5.5).all()
+    aekit.save(vae, tmp_path / "vae")
+    assert (aekit.load(tmp_path / "vae").sample(200, random_state=0)["site"] == 5.5).all()
+    # a model file written before the encoder kept its columns of one value loads as before
+    config_file = tmp_path / "vae" / "config.json"
+    config = json.loads(config_file.read_text())
+    encoders = [d for d in _dicts(config) if "center" in d and "fill" in d]
+    assert [e.pop("constant") for e in encoders] == [[False, True, False]]
+    config_file.write_text(json.dumps(config))
+    assert aekit.load(tmp_path / "vae").sample(200, random_state=0)["site"].nunique() > 1
+
+
+def _dicts(value):
+    """Every dict nested in a JSON value."""
+    if isinstance(value, dict):
+        yield value
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from _dicts(item)

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError
+from .bounds import level_bounds
 from .cells import refuse_stray_text
 from .schema import Column, infer_column
-from .tabular import HUGE, TabularEncoder, level_bounds
+from .tabular import HUGE, TabularEncoder
 from .times import DATETIME, to_days
 
 

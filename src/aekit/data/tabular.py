@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..errors import AekitError
 from ..indexing import as_slice, block_rows, blocks
+from .bounds import level_bounds, numeric_bounds
 from .schema import Column, check_columns
 from .times import from_days, to_days
 
@@ -44,9 +45,12 @@ class TabularEncoder:
         Each encoded dimension's smallest and largest value over the fitted
         table, filled cells included (what salt-and-pepper noise draws);
         known after :meth:`fit`, not kept in a model file.
+    constant : sequence of bool, optional
+        Which continuous columns held one value in fit (default: told by
+        ``low`` and ``high``): they decode to it exactly, never to a draw near it.
     """
 
-    def __init__(self, schema: Sequence[Column], center, scale, fill, low=None, high=None):
+    def __init__(self, schema, center, scale, fill, low=None, high=None, constant=None):
         self.schema = list(schema)
         self.center = np.asarray(center, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
@@ -60,7 +64,17 @@ class TabularEncoder:
         self.start = starts.astype(int)
         self.continuous = [i for i, c in enumerate(self.schema) if c.kind == "continuous"]
         self.unit = [i for i, c in enumerate(self.schema) if c.kind == "unit"]
-        if len(self.fill) != self.width or len(self.center) != len(self.continuous):
+        if constant is None and low is not None:
+            dims = self.start[self.continuous]
+            constant = self.low[dims] == self.high[dims]
+        self.constant = np.zeros(len(self.continuous), bool) if constant is None else constant
+        self.constant = np.asarray(self.constant, dtype=bool)
+        n_cont = len(self.continuous)
+        if (
+            len(self.fill) != self.width
+            or n_cont != len(self.center)
+            or n_cont != len(self.constant)
+        ):
             raise AekitError("encoder statistics do not match the schema")
 
     # ------------------------------------------------------------------ fit
@@ -199,6 +213,8 @@ class TabularEncoder:
             if col.kind == "continuous":
                 j = self.continuous.index(i)
                 raw = values[:, lo] * self.scale[j] + self.center[j]
+                if self.constant[j]:  # one value in fit: that value, not a draw near it
+                    raw = np.full(len(values), self.center[j])
                 out[col.name] = _restore_numeric(raw, col)
             elif col.kind == "unit":
                 out[col.name] = _restore_numeric(np.clip(values[:, lo], 0.0, 1.0), col)
@@ -221,6 +237,7 @@ class TabularEncoder:
             "center": self.center.tolist(),
             "scale": self.scale.tolist(),
             "fill": self.fill.tolist(),
+            "constant": self.constant.tolist(),
         }
 
     @classmethod
@@ -230,7 +247,8 @@ class TabularEncoder:
         scale = np.asarray(state["scale"], dtype=np.float64)
         if not (np.isfinite(center).all() and np.isfinite(scale).all() and (scale > 0).all()):
             raise AekitError("encoder statistics: centres must be finite, scales finite and > 0")
-        return cls(schema, center, scale, state["fill"])
+        # a model file written before "constant" decodes every column as it did
+        return cls(schema, center, scale, state["fill"], constant=state.get("constant"))
 
 
 def _numeric(df: pd.DataFrame, names, *, name: str = "X", keep_floats=False) -> np.ndarray:
@@ -364,28 +382,6 @@ def _as_numbers(df: pd.DataFrame, schema) -> pd.DataFrame:
     for col in times:
         out[col.name] = to_days(df[col.name], col.time)
     return out
-
-
-def numeric_bounds(low, high, missing, center, scale, fill=0.0):
-    """The encoded extremes of numeric columns, ``(low, high)`` of shape
-    (n_columns,): ``(min - center) / scale`` and ``(max - center) / scale`` of
-    the observed extremes ``low`` and ``high``, widened to the encoded ``fill``
-    of a column with ``missing`` cells."""
-    low, high = (low - center) / scale, (high - center) / scale
-    fill = np.broadcast_to(fill, low.shape)
-    return np.where(missing, np.minimum(low, fill), low), np.where(
-        missing, np.maximum(high, fill), high
-    )
-
-
-def level_bounds(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The encoded extremes of a one-hot group whose levels were observed
-    ``counts`` times: a level's dimension is 1 in its rows, 0 in the other
-    levels' rows, and its frequency where the cell is missing (a frequency that
-    is 0 or 1 exactly where no observed 1 or 0 lies below or above it)."""
-    counts = np.asarray(counts, dtype=np.float64)
-    freq = counts / counts.sum()
-    return np.where(counts < counts.sum(), 0.0, freq), np.where(counts > 0, 1.0, freq)
 
 
 def _codes(s: pd.Series, col: Column, *, name: str = "X") -> np.ndarray:

@@ -201,7 +201,8 @@ def _encoder(stats: dict, names: list, path) -> TabularEncoder:
             whole = acc.whole and (acc.time == DATETIME or (floats and not acc.time))
             schema.append(Column(name, "continuous", acc.dtype, whole=whole, time=acc.time))
             std = float(np.sqrt(acc.m2 / acc.count)) * acc.unit
-            center.append(acc.mean * acc.unit)
+            # one value: the centre is that value itself, which a mean may miss slightly
+            center.append(acc.low if acc.low == acc.high else acc.mean * acc.unit)
             scale.append(std if std > 0 else 1.0)
             fill.append([0.0])
             lo, hi = ((v - center[-1]) / scale[-1] for v in (acc.low, acc.high))

@@ -85,8 +85,10 @@ class TabularEncoder:
         df = _as_numbers(df, schema)
         cont = [c.name for c in schema if c.kind == "continuous"]
         center, scale, *extremes = _summary(_numeric(df, cont, keep_floats=True))
-        # a constant column has std 0; dividing by 1 keeps it at 0 instead of NaN
+        # a constant column has std 0; dividing by 1 keeps it at 0 instead of NaN; its
+        # centre is its value itself, which a mean may miss in the last digit
         scale = np.where(scale > 0, scale, 1.0)
+        center = np.where(extremes[0] == extremes[1], extremes[0], center)
         cont_bounds = iter(zip(*numeric_bounds(*extremes, center, scale), strict=True))
         units = _numeric(df, [c.name for c in schema if c.kind == "unit"], keep_floats=True)
         unit_mean, _, *extremes = _summary(units, std=False)

@@ -86,11 +86,11 @@ def fit(
     from ..data.stream import TableFile
     from ..estimators import AnomalyDetector, save
     from ..estimators.anomaly import SCORINGS
+    from ..estimators.params import check_choice
     from ..estimators.presets import preset
     from ..io import check_model_dir
 
-    if scoring not in SCORINGS:
-        raise AekitError(f"--scoring must be one of {', '.join(SCORINGS)}; got {scoring!r}")
+    check_choice("--scoring", scoring, SCORINGS)  # before reading the data
     check_output(output, "any", force=force, inputs=[data])
     check_model_dir(output)  # before training
     check_resume(resume, checkpoint_dir)

@@ -64,11 +64,10 @@ class TabularEncoder:
         self.start = starts.astype(int)
         self.continuous = [i for i, c in enumerate(self.schema) if c.kind == "continuous"]
         self.unit = [i for i, c in enumerate(self.schema) if c.kind == "unit"]
-        if constant is None and low is not None:
+        if constant is None:  # told by the extremes where they are known
             dims = self.start[self.continuous]
-            constant = self.low[dims] == self.high[dims]
-        self.constant = np.zeros(len(self.continuous), bool) if constant is None else constant
-        self.constant = np.asarray(self.constant, dtype=bool)
+            constant = [False] * len(dims) if low is None else self.low[dims] == self.high[dims]
+        self.constant = np.asarray(constant, dtype=bool)
         n_cont = len(self.continuous)
         if (
             len(self.fill) != self.width

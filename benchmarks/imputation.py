@@ -333,8 +333,12 @@ def half_tables(results: pd.DataFrame, methods, half: str) -> str:
         if "missforest" in methods:
             # side by side within a run: one ratio per thread count the runs used
             threads = res["threads"] if "threads" in res else pd.Series(N_JOBS, res.index)
-            for n, run in res.groupby(threads):
+            keys = [threads, res["run"]] if "run" in res else [threads]
+            for key, run in res.groupby(keys):
+                n = key[0] if isinstance(key, tuple) else key
                 per = run.groupby(["dataset", "method"])["seconds"].sum().unstack("method")
+                if not {DEFAULT, "missforest"} <= set(per.columns):
+                    continue  # the two did not run side by side
                 ratio = per[DEFAULT] / per["missforest"]
                 parts = ", ".join(f"{d} {r:.2f}x" for d, r in ratio.items())
                 which = ", ".join(str(int(s)) for s in sorted(run["seed"].unique()))
@@ -455,6 +459,11 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="threads for torch and trees")
     parser.add_argument("--save-raw", type=Path, help="save the raw results here (CSV)")
     parser.add_argument(
+        "--run",
+        help="a name saved with each raw row: where raw files name their runs, times are "
+        "compared within a run only",
+    )
+    parser.add_argument(
         "--tables-from", type=Path, nargs="+", help="build the tables from saved raw results"
     )
     args = parser.parse_args(argv)
@@ -497,6 +506,8 @@ def main(argv=None) -> int:
             f.assign(table=k) for k, f in (("not_miwae", nm), ("miwae", mw)) if f is not None
         ]
         raw = pd.concat(frames, ignore_index=True)
+        if args.run:
+            raw["run"] = args.run
         atomic_write(args.save_raw, lambda tmp: raw.to_csv(tmp, index=False))
     if args.write:
         write_readme(text)

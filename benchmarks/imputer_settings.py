@@ -45,11 +45,20 @@ SETTINGS = {
     "step 6e-3": {"learning_rate": 6e-3},
     "step 1e-2": {"learning_rate": 1e-2},
     "hidden (64, 32)": {"hidden_dims": (64, 32)},
+    # early stopping on a moving average of the weights over epochs (ema_decay)
+    "ema 0.7, patience 25": {"ema_decay": 0.7, "patience": 25},
+    "ema 0.7, patience 25, step 6e-3": {"ema_decay": 0.7, "patience": 25, "learning_rate": 6e-3},
+    "ema 0.7, patience 35": {"ema_decay": 0.7, "patience": 35},
+    "ema 0.85, patience 15": {"ema_decay": 0.85, "patience": 15},
+    "ema 0.85, patience 20": {"ema_decay": 0.85, "patience": 20},
+    "ema 0.85, patience 25": {"ema_decay": 0.85, "patience": 25},
+    "ema 0.9, patience 15": {"ema_decay": 0.9, "patience": 15},
+    "ema 0.9, patience 20": {"ema_decay": 0.9, "patience": 20},
 }
 MAIN = ["default", "patience 25", "patience 25, step 6e-3"]  # run on all 81 cells
 
 
-def run(settings, rates, seed: int, names=None) -> pd.DataFrame:
+def run(settings, rates, seed: int, names=None, model: str = "dae") -> pd.DataFrame:
     data = imputation.datasets("dev")
     unknown = set(names or ()) - set(data)
     if unknown:
@@ -67,7 +76,7 @@ def run(settings, rates, seed: int, names=None) -> pd.DataFrame:
                 cells = imputation.hidden_cells(X, X_miss)
                 for label in settings:
                     start = time.perf_counter()
-                    imputer = aekit.Imputer(preset("dae", **SETTINGS[label]), random_state=seed)
+                    imputer = aekit.Imputer(preset(model, **SETTINGS[label]), random_state=seed)
                     filled = imputer.fit_transform(X_miss)
                     seconds = time.perf_counter() - start
                     nrmse, err = imputation.score(X, filled, cells)
@@ -82,6 +91,7 @@ def run(settings, rates, seed: int, names=None) -> pd.DataFrame:
                             mechanism=mech,
                             rate=rate,
                             seed=seed,
+                            model=model,
                             settings=label,
                             nrmse=nrmse,
                             error_rate=err,
@@ -132,6 +142,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=list(imputation.RATES))
     parser.add_argument("--datasets", nargs="+", help="development tables (default: all)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--model", default="dae", help="the imputer preset whose settings change (default: dae)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--save", type=Path, help="save the raw results here (CSV)")
     parser.add_argument("--tables-from", type=Path, nargs="*", help="raw CSVs to tabulate")
@@ -140,7 +153,7 @@ def main(argv=None) -> int:
         print(table(pd.concat([pd.read_csv(p) for p in args.tables_from])))
         return 0
     torch.set_num_threads(args.threads)
-    raw = run(args.settings, args.rates, args.seed, args.datasets)
+    raw = run(args.settings, args.rates, args.seed, args.datasets, args.model)
     if args.save:
         raw.to_csv(args.save, index=False)
     if "default" in args.settings:

@@ -26,6 +26,7 @@ from aekit.cli import main
 from aekit.data.files import read_table
 from aekit.data.schema import infer_schema
 from aekit.training.loop import clip_gradients
+from aekit.training.stopping import EarlyStopping
 
 FAST = dict(latent_dim=1, hidden_dims=(8,), max_epochs=2)
 
@@ -189,6 +190,37 @@ def test_max_grad_norm_changes_training_and_is_checked():
         Autoencoder(**kw, max_grad_norm=-1).fit(X)
 
 
+def test_ema_decay_watches_and_keeps_the_moving_average_of_the_epochs_weights():
+    net = torch.nn.Linear(1, 1, bias=False)
+    stopping = EarlyStopping(net, patience=5, tol=0.0, average=0.75)
+    seen = []
+    for epoch, w in enumerate([4.0, 8.0, 0.0], start=1):
+        with torch.no_grad():
+            net.weight.fill_(w)  # the weights an epoch of training ends with
+        trained = stopping.average_in()
+        seen.append(net.weight.item())  # what the monitor sees
+        stopping.update(epoch, {"train_loss": np.array([abs(net.weight.item() - 5)])}, "t")
+        stopping.average_out(trained)
+        assert net.weight.item() == w  # training goes on from its own weights
+    assert seen == [4.0, 0.75 * 4 + 0.25 * 8, 0.75 * 5 + 0.25 * 0]  # 4, 5, 3.75
+    stopping.restore()
+    assert net.weight.item() == 5.0  # the best average (epoch 2), not a trained weight
+    assert list(stopping.history()["best"]) == [False, True, False]
+
+
+def test_ema_decay_changes_which_weights_are_kept_and_is_checked():
+    X = table()[["age", "dose"]]
+    kw = dict(latent_dim=1, max_epochs=6, validation_fraction=0.2, random_state=0)
+    plain = Autoencoder(**kw).fit(X)
+    averaged = Autoencoder(**kw, ema_decay=0.5).fit(X)
+    assert plain.n_epochs_ == averaged.n_epochs_ == 6  # the same steps, other weights watched
+    assert not np.allclose(plain.history_["val_loss"], averaged.history_["val_loss"])
+    assert np.allclose(plain.history_["train_loss"], averaged.history_["train_loss"])
+    for bad in (0, 1, 1.5, "0.5"):
+        with pytest.raises(AekitError, match="ema_decay must be a number in"):
+            Autoencoder(**kw, ema_decay=bad).fit(X)
+
+
 # ------------------------------------------------------------ checkpoints
 WORKER = textwrap.dedent(
     """
@@ -225,7 +257,7 @@ def _epoch(path: Path) -> int:
     "model",
     [
         "Autoencoder(latent_dim=3, hidden_dims=(64,), noise='masking', max_epochs=60, "
-        "patience=60, random_state=0)",
+        "patience=60, ema_decay=0.7, random_state=0)",
         "Autoencoder(latent_dim=3, hidden_dims=(64,), lr_schedule='cosine', max_epochs=60, "
         "patience=60, random_state=0)",
         "VAE(latent_dim=3, hidden_dims=(64,), max_epochs=60, patience=8, random_state=0)",

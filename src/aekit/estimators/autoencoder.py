@@ -81,6 +81,13 @@ class Autoencoder(BaseAutoencoderEstimator):
     max_grad_norm : float or None, default=None
         Clip the gradient's norm to this at every step (None: no clipping);
         a guard against rare, very large gradients on extreme rows.
+    ema_decay : float in (0, 1) or None, default=None
+        Watch and keep, for early stopping, an exponential moving average of
+        the weights at the ends of epochs, ``a = ema_decay * a + (1 - ema_decay)
+        * w``, instead of the weights themselves (None). Training goes on from
+        the weights; the average takes out much of the noise of steps at a
+        constant step size, so it reaches a given held-out error sooner and a
+        shorter ``patience`` suffices.
     random_state : int, RandomState or None, default=None
     verbose : bool, default=False
         Show a progress bar.

@@ -47,6 +47,7 @@ from .params import (
     check_choice,
     check_float,
     check_int,
+    check_optional,
     check_random_state,
     check_resample,
     draw_seeds,
@@ -86,6 +87,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
     validation_fraction: float = 0.1
     patience: int = 10
     max_grad_norm: float | None = None
+    ema_decay: float | None = None
     random_state: int | np.random.RandomState | None = None
     verbose: bool = False
     device: str = "auto"
@@ -112,9 +114,8 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
             learning_rate=check_float("learning_rate", self.learning_rate, 0, np.inf),
             patience=check_int("patience", self.patience),
             verbose=bool(self.verbose),
-            max_grad_norm=None
-            if self.max_grad_norm is None
-            else check_float("max_grad_norm", self.max_grad_norm, 0, np.inf),
+            max_grad_norm=check_optional("max_grad_norm", self.max_grad_norm, 0, np.inf),
+            average=check_optional("ema_decay", self.ema_decay, 0, 1, high_open=True),
         )
 
     # ---------------------------------------------------------------- fit

@@ -34,6 +34,11 @@ def check_float(name: str, value, low, high, *, low_open=True, high_open=False) 
     return float(value)
 
 
+def check_optional(name: str, value, low, high, **bounds) -> float | None:
+    """None, or a number checked as :func:`check_float` checks it."""
+    return None if value is None else check_float(name, value, low, high, **bounds)
+
+
 def check_choice(name: str, value, choices):
     if value not in choices:
         raise AekitError(f"{name} must be one of {list(choices)}; got {value!r}")

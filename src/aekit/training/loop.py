@@ -4,7 +4,8 @@ A model only supplies ``loss(x, mask) -> {"loss": scalar, term: scalar, ...}``.
 The loop batches rows by slicing a shuffled index over tensors (no per-sample
 DataLoader work), steps Adam at a constant or cosine-scheduled step size
 (:func:`learning_rate`), evaluates on validation rows, and stops early
-(:class:`~aekit.training.stopping.EarlyStopping`), restoring the best weights.
+(:class:`~aekit.training.stopping.EarlyStopping`), restoring the best weights
+(or the best moving average of them).
 Losses stay on the device during an epoch; they are read back once per epoch.
 Under ``torchrun`` the loop runs as PyTorch's DistributedDataParallel, each
 process on its own shard of the rows (see :mod:`aekit.distributed`).
@@ -58,6 +59,9 @@ class TrainSettings:
     # row indices, (n,) or (members, n): each network's epoch is a shuffle of its own
     # resample of the rows (a bootstrap), for rows held in one chunk
     resample: Tensor | None = None
+    # with a decay, early stopping watches and keeps a moving average of the weights
+    # at the ends of epochs instead of the weights themselves (see EarlyStopping)
+    average: float | None = None
 
 
 def resolve_device(device) -> torch.device:
@@ -137,7 +141,7 @@ def train(
     one per member, each ending where that member stopped.
     """
     step = _Steps(module, settings, data.device, description)
-    stopping = EarlyStopping(module, settings.patience, settings.tol)
+    stopping = EarlyStopping(module, settings.patience, settings.tol, settings.average)
     checkpoint = settings.checkpoint
     start, finished = (1, False)
     if checkpoint is not None:
@@ -148,6 +152,7 @@ def train(
         for epoch in range(start, 1 if finished else settings.max_epochs + 1):
             # a pass over the training rows, one optimiser step per batch
             values = step.epoch(data, learning_rate(settings, epoch))
+            trained = stopping.average_in()  # the module holds the average, if any
             # the loss terms on the validation rows
             if validation is not None:
                 values.update(_evaluate(module, validation, stopping.count))
@@ -159,6 +164,7 @@ def train(
                 values = distributed.mean_over_processes(values, data.device)
             # early stopping: each member keeps its best weights
             advance(stopping.update(epoch, values, description))
+            stopping.average_out(trained)
             if stopping.done:
                 break
             # the whole training state, now and then

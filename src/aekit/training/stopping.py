@@ -8,6 +8,13 @@ improves when its watched value drops by more than ``tol`` (relative); after
 best epoch whatever the others do, and training ends when every member has
 stopped. The object also holds the per-epoch history, and gives all of this
 to a checkpoint and takes it back (:meth:`state`, :meth:`load_state`).
+
+With ``average`` (a decay in [0, 1)), what is watched and kept is not the
+weights an epoch ends with but their exponential moving average over epochs,
+``a_t = average * a_(t-1) + (1 - average) * w_t``, a Polyak average that takes
+out much of the noise of steps at a constant step size: the averaged network
+reaches a given held-out error in fewer epochs, so patience can be shorter.
+Training itself continues from the weights, not from the average.
 """
 
 from __future__ import annotations
@@ -32,10 +39,14 @@ class EarlyStopping:
         ``aekit.models.networks``) whose parameters lead with the member axis.
     patience : int
     tol : float
+    average : float, optional
+        The moving average's decay per epoch (None: watch the weights).
     """
 
-    def __init__(self, module: nn.Module, patience: int, tol: float):
+    def __init__(self, module: nn.Module, patience: int, tol: float, average: float | None = None):
         self.module, self.patience, self.tol = module, patience, tol
+        self.decay = average
+        self.average: dict[str, Tensor] | None = None  # the trained weights' moving average
         self.members = getattr(module, "members", None)
         self.count = self.members or 1
         self.rows: list[list[dict]] = [[] for _ in range(self.count)]
@@ -78,6 +89,33 @@ class EarlyStopping:
             self._keep(improved)
         return float(watched[active].mean())
 
+    def average_in(self) -> dict[str, Tensor] | None:
+        """With a moving average: fold the weights of the epoch just trained into
+        it, put it into the module (to be watched and kept) and return the trained
+        weights, for :meth:`average_out`; without one, None."""
+        if self.decay is None:
+            return None
+        params = {k: p for k, p in self.module.named_parameters() if p.requires_grad}
+        with torch.no_grad():
+            trained = {k: p.detach().clone() for k, p in params.items()}
+            if self.average is None:
+                self.average = {k: v.clone() for k, v in trained.items()}
+            else:
+                for k, v in self.average.items():
+                    v.lerp_(trained[k], 1 - self.decay)
+            for k, p in params.items():
+                p.copy_(self.average[k])
+        return trained
+
+    def average_out(self, trained: dict[str, Tensor] | None) -> None:
+        """Put back the trained weights that :meth:`average_in` returned."""
+        if trained is None:
+            return
+        with torch.no_grad():
+            for k, p in self.module.named_parameters():
+                if k in trained:
+                    p.copy_(trained[k])
+
     def _keep(self, improved: np.ndarray) -> None:
         """Copy the improved members' weights (their slices of an ensemble's)."""
         with torch.no_grad():
@@ -103,24 +141,29 @@ class EarlyStopping:
         return frames if self.members is not None else frames[0]
 
     def state(self) -> tuple[dict[str, Tensor], dict]:
-        """The best weights (as ``best.<name>`` tensors) and the counters and
-        history (JSON), for a checkpoint."""
+        """The best weights (as ``best.<name>`` tensors), the moving average
+        (``average.<name>``) and the counters and history (JSON), for a checkpoint."""
         weights = self.weights or {}
+        average = {f"average.{k}": v for k, v in (self.average or {}).items()}
         meta = {
             "rows": self.rows,
             "best": self.best.tolist(),
             "waited": self.waited.tolist(),
             "best_epoch": self.best_epoch.tolist(),
         }
-        return {f"best.{k}": v for k, v in weights.items()}, meta
+        return {**{f"best.{k}": v for k, v in weights.items()}, **average}, meta
 
     def load_state(self, tensors: dict[str, Tensor], meta: dict, device: torch.device) -> None:
         """Take back what :meth:`state` gave (from a checkpoint)."""
-        best = {
-            k[len("best.") :]: v.to(device) for k, v in tensors.items() if k.startswith("best.")
-        }
-        self.weights = best or None
+        self.weights = _prefixed(tensors, "best.", device)
+        self.average = _prefixed(tensors, "average.", device)
         self.rows = meta["rows"]
         self.best = np.asarray(meta["best"], dtype=np.float64)
         self.waited = np.asarray(meta["waited"], dtype=int)
         self.best_epoch = np.asarray(meta["best_epoch"], dtype=int)
+
+
+def _prefixed(tensors: dict[str, Tensor], prefix: str, device) -> dict[str, Tensor] | None:
+    """The tensors whose names start with ``prefix``, without it; None if none."""
+    found = {k[len(prefix) :]: v.to(device) for k, v in tensors.items() if k.startswith(prefix)}
+    return found or None

@@ -4,6 +4,7 @@ input gets a clear error naming its column or argument, before any training;
 observed cells, the index and the output file are kept whole."""
 
 import decimal
+import re
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 import aekit
 from aekit import AekitError, AekitWarning
 from aekit.cli import main
+from aekit.data.files import read_table
 from aekit.estimators.presets import preset
 
 QUICK = dict(max_epochs=2)
@@ -194,6 +196,36 @@ def test_unreadable_tables_say_why(tmp_path, name, content, message, capsys):
     (tmp_path / name).write_bytes(content)
     assert main(["impute", str(tmp_path / name), "-o", str(tmp_path / "o.csv")]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "expected"),
+    [
+        (
+            "a,b,",
+            ["1,2.5,", "2,,", "3,3.5,"],
+            r"column 3( of \S+)? has no name in its header and no",
+        ),
+        ("a,b,,", ["1,2.5,,", "2,,,", "3,3.5,,"], r"columns \[3, 4\] of 4 have no name in its"),
+    ],
+)
+def test_separators_at_the_ends_of_lines_are_named_as_such(
+    tmp_path, header, rows, expected, no_training, capsys
+):
+    """Spreadsheets export CSV lines that end with separators: empty columns without
+    names (pandas calls them 'Unnamed: k'; two of them clash)."""
+    path = tmp_path / "in.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    expected += r".*do the lines end with a separator"
+    with pytest.raises(AekitError, match=expected):
+        aekit.Imputer().fit(read_table(path))
+    with pytest.raises(AekitError, match=expected):
+        aekit.Imputer().fit(aekit.TableFile(path, 2))
+    for extra in ([], ["--chunk-rows", "2"]):
+        assert main(["impute", str(path), "-o", str(tmp_path / "out.csv"), *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and re.search(expected, err[0]), err
+        assert not (tmp_path / "out.csv").exists()
 
 
 def test_encode_names_the_codes_of_a_model_that_chose_its_size(tmp_path, quick_cli):

@@ -15,6 +15,7 @@ from ..errors import AekitError, AekitWarning
 from ..io import atomic_write
 from .dialect import PLAIN, Dialect, inspect_csv, reading
 from .images import load_images, png_files, save_png_folder, write_idx
+from .schema import UNNAMED_ADVICE
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 ACCEPTED = (
@@ -52,6 +53,12 @@ def dialect_of(path, dialect: Dialect | None = None) -> Dialect:
 
 def check_header(path, header: list) -> None:
     """Refuse a header that names a column twice (pandas would rename one)."""
+    unnamed = [i + 1 for i, name in enumerate(header) if name == ""]
+    if len(unnamed) > 1:
+        raise AekitError(
+            f"input {path}: columns {unnamed} of {len(header)} have no name in its header; "
+            f"{UNNAMED_ADVICE}"
+        )
     dupes = sorted({str(name) for name in header if header.count(name) > 1})
     if dupes:
         raise AekitError(

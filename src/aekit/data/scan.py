@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import AekitError
 from .bounds import level_bounds
 from .cells import refuse_stray_text
-from .schema import Column, infer_column
+from .schema import Column, entirely_missing, infer_column
 from .tabular import HUGE, TabularEncoder
 from .times import DATETIME, to_days
 
@@ -189,9 +189,7 @@ def _encoder(stats: dict, names: list, path) -> TabularEncoder:
     schema, center, scale, fill, low, high = [], [], [], [], [], []
     for name in names:
         if name not in stats:
-            raise AekitError(
-                f"column {name!r} of {path} is entirely missing (every value is NaN); drop it"
-            )
+            raise entirely_missing(name, f" of {path}")
         kind, acc = stats[name]
         if kind == "categorical" and acc.time:  # every chunk held ISO times of one format
             kind, acc = "time " + acc.time, dataclasses.replace(acc.days, dtype=acc.dtype)

@@ -21,6 +21,7 @@ float column whose observed values are all whole numbers gets whole numbers).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -213,6 +214,25 @@ def image_schema(df: pd.DataFrame, kind: str) -> list[Column]:
     return [Column(c, kind, dtype) for c in df.columns]
 
 
+# a CSV column without a name in its header, which pandas calls "Unnamed: <k>"
+UNNAMED_ADVICE = "do the lines end with a separator (as spreadsheets export them)? Remove it"
+_PANDAS_UNNAMED = re.compile(r"Unnamed: (\d+)")
+
+
+def entirely_missing(name, where: str = "") -> AekitError:
+    """The error for a column without one value; one without a name in its CSV
+    header is named by its position, with advice."""
+    found = _PANDAS_UNNAMED.fullmatch(name) if isinstance(name, str) else None
+    if found is None:
+        return AekitError(
+            f"column {name!r}{where} is entirely missing (every value is NaN); drop it"
+        )
+    return AekitError(
+        f"column {int(found[1]) + 1}{where} has no name in its header and no value; "
+        f"{UNNAMED_ADVICE}"
+    )
+
+
 def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = False) -> Column:
     """The :class:`Column` of ``s``; ``column_type`` forces its kind; ``array``:
     it is a column of a NumPy array, where floats are continuous whatever their
@@ -220,7 +240,7 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = F
     label = f"column {name!r}"
     observed = s.dropna()
     if len(observed) == 0:
-        raise AekitError(f"{label} is entirely missing (every value is NaN); drop it")
+        raise entirely_missing(name)
     dtype = s.dtype
 
     if isinstance(dtype, pd.CategoricalDtype):

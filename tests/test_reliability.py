@@ -108,6 +108,17 @@ def test_a_constant_column_is_kept_with_a_warning():
     assert np.isfinite(ae.transform(df)).all() and list(ae.reconstruct(df).columns) == list(df)
 
 
+def test_a_streamed_table_warns_of_its_columns_of_one_value_as_one_in_memory_does(tmp_path):
+    df = table(60).assign(site=7.0, unit=["kg"] * 60)
+    df.loc[[3, 9], ["site", "unit"]] = np.nan  # missing cells do not make a second value
+    df.to_csv(tmp_path / "t.csv", index=False)
+    expected = r"column\(s\) \['site', 'unit'\] of X hold one value only.*filled with that"
+    with pytest.warns(AekitWarning, match=expected):
+        Imputer(Autoencoder(**FAST), random_state=0).fit(df)
+    with pytest.warns(AekitWarning, match=expected):
+        Imputer(Autoencoder(**FAST), random_state=0).fit(aekit.TableFile(tmp_path / "t.csv", 20))
+
+
 BAD_TRANSFORMS = {
     "a column missing": (lambda df: df.drop(columns="dose"), "missing"),
     "an extra column": (lambda df: df.assign(extra=1.0), "unseen at fit time"),

@@ -10,12 +10,13 @@ gives equals the one the whole table gives in memory
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..errors import AekitError
+from ..errors import AekitError, AekitWarning
 from .bounds import level_bounds
 from .cells import refuse_stray_text
 from .schema import Column, entirely_missing, infer_column
@@ -54,7 +55,24 @@ def scan(source) -> Summary:
         raise AekitError(f"input {source.path} holds no rows")
     if not names:
         raise AekitError(f"input {source.path} has no columns")
-    return Summary(_encoder(stats, names, source.path), n_rows, names)
+    encoder = _encoder(stats, names, source.path)
+    if n_rows > 1:
+        flags = np.zeros(len(names), dtype=bool)
+        flags[encoder.continuous] = encoder.constant
+        discrete = [c.kind == "categorical" and len(c.categories) < 2 for c in encoder.schema]
+        warn_one_value([n for n, a, b in zip(names, flags, discrete, strict=True) if a or b])
+    return Summary(encoder, n_rows, names)
+
+
+def warn_one_value(names: list, stacklevel: int = 5) -> None:
+    """Warn about columns whose observed cells hold one value only."""
+    if names:
+        warnings.warn(
+            f"column(s) {names[:10]} of X hold one value only: they carry no information "
+            "(their missing cells are filled with that value); consider dropping them",
+            AekitWarning,
+            stacklevel=stacklevel,
+        )
 
 
 @dataclass

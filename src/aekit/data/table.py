@@ -40,7 +40,7 @@ import torch
 
 from ..errors import AekitError, AekitWarning
 from .files import FORMATS, PLAIN
-from .scan import Summary, scan
+from .scan import Summary, scan, warn_one_value
 from .schema import as_frame, image_schema, image_shape_of, infer_schema
 from .stream import DEFAULT_CHUNK_ROWS, Mapped, TableFile, draws
 from .tabular import TabularEncoder
@@ -293,17 +293,9 @@ class FrameTable:
         else:
             schema = infer_schema(whole, array=self.float_array)
         encoder = TabularEncoder.fit(frame, schema)
-        if len(frame) > 1 and self.is_frame:  # arrays (pixels always 0, ...): quietly
-            counts = frame.nunique(dropna=True).to_numpy()
-            constant = [c.name for c, k in zip(schema, counts, strict=True) if k < 2]
-            if constant:
-                warnings.warn(
-                    f"column(s) {constant[:10]} of X hold one value only: they carry no "
-                    "information and are modelled like any other column; consider dropping "
-                    "them",
-                    AekitWarning,
-                    stacklevel=4,
-                )
+        if len(whole) > 1 and self.is_frame:  # arrays (pixels always 0, ...): quietly
+            counts = whole.nunique(dropna=True).to_numpy()  # a part's rows: the table's
+            warn_one_value([c.name for c, k in zip(schema, counts, strict=True) if k < 2])
         return encoder
 
     def split(self, share: float, seed: int, purpose: int = VALIDATION):

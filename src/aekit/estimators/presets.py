@@ -31,7 +31,7 @@ _DAE_IMPUTER = dict(
     learning_rate=3e-3,
     max_epochs=500,
     # stopping on a moving average of the weights (ema_decay=0.85) after 25 epochs
-    # took 0.68x the time at the same NRMSE on the development half, but was 3-9%
+    # took 0.68x the time at the same NRMSE on the development half, but was 6-9%
     # worse on two reporting tables (benchmarks/README.md, "Speed and scale")
     patience=50,
     validation_fraction=0.0,

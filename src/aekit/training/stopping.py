@@ -9,12 +9,12 @@ best epoch whatever the others do, and training ends when every member has
 stopped. The object also holds the per-epoch history, and gives all of this
 to a checkpoint and takes it back (:meth:`state`, :meth:`load_state`).
 
-With ``average`` (a decay in [0, 1)), what is watched and kept is not the
+With ``average`` (a decay in (0, 1)), what is watched and kept is not the
 weights an epoch ends with but their exponential moving average over epochs,
 ``a_t = average * a_(t-1) + (1 - average) * w_t``, a Polyak average that takes
-out much of the noise of steps at a constant step size: the averaged network
-reaches a given held-out error in fewer epochs, so patience can be shorter.
-Training itself continues from the weights, not from the average.
+out much of the noise of steps at a constant step size (its held-out error is
+mostly below the weights' at equal epochs). Training itself continues from the
+weights, not from the average.
 """
 
 from __future__ import annotations

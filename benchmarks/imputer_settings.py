@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 import aekit
-from aekit.estimators.presets import preset
+from aekit.estimators.presets import names, preset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imputation
@@ -104,7 +104,9 @@ def run(settings, rates, seed: int, names=None, model: str = "dae") -> pd.DataFr
 
 def table(raw: pd.DataFrame) -> str:
     """Per table: mean NRMSE and summed seconds of each setting, and the change
-    against the default's."""
+    against the default's (each imputer preset on its own)."""
+    if "model" in raw and raw["model"].nunique() > 1:
+        return "\n".join(f"model {m}\n\n{table(g)}" for m, g in raw.groupby("model"))
     keys = ["dataset", "mechanism", "rate", "seed"]
     base = raw[raw.settings == "default"].set_index(keys)
     lines = []
@@ -143,7 +145,10 @@ def main(argv=None) -> int:
     parser.add_argument("--datasets", nargs="+", help="development tables (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--model", default="dae", help="the imputer preset whose settings change (default: dae)"
+        "--model",
+        default="dae",
+        choices=[n for n in names("impute") if n != "default"],
+        help="the imputer preset whose settings change (default: dae)",
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--save", type=Path, help="save the raw results here (CSV)")

@@ -6,6 +6,7 @@ import torch
 from scipy import stats
 
 from aekit.models import Likelihood
+from aekit.models.likelihoods import broadcast_shape
 
 # columns: continuous, binary, categorical(3 levels), continuous -> width 1+1+3+1 = 6
 KINDS, WIDTHS = ["continuous", "binary", "categorical", "continuous"], [1, 1, 3, 1]
@@ -78,6 +79,19 @@ def test_leading_sample_dimension_broadcasts(lik):
     lp = lik.log_prob(stacked, x, mask)
     assert lp.shape == (2, 5, 4)
     torch.testing.assert_close(lp[1], lik.log_prob(params + 1, x, mask))
+
+
+@pytest.mark.parametrize(
+    "shapes", [((2, 5), (2, 5)), ((5,), (2, 5)), ((2, 1), (1, 5), (2, 5)), ((3,), (3,), (3,))]
+)
+def test_broadcast_shape_is_torchs(shapes):
+    sizes = [torch.Size(s) for s in shapes]
+    assert broadcast_shape(*sizes) == torch.broadcast_shapes(*sizes)
+
+
+def test_broadcast_shape_refuses_what_torch_refuses():
+    with pytest.raises(RuntimeError):
+        broadcast_shape(torch.Size((2,)), torch.Size((3,)))
 
 
 def test_mean_and_sample_are_valid_rows(lik):

@@ -70,7 +70,8 @@ class AEModule(EncoderDecoder):
             return x
         if mask is None:
             mask = x.new_ones(*x.shape[:-1], self.likelihood.n_columns)
-        if self.members is not None:  # one of them may still lack the members dimension
+        if self.members is not None and x.shape[:-1] != mask.shape[:-1]:
+            # one of them still lacks the members dimension
             lead = torch.broadcast_shapes(x.shape[:-1], mask.shape[:-1])
             x, mask = x.expand(*lead, -1), mask.expand(*lead, -1)
         return torch.cat([x, mask.to(x.dtype)], dim=-1)

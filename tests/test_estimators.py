@@ -239,3 +239,38 @@ def test_bad_data_names_what_is_wrong(curve, mixed_frame):
 def test_dae_may_be_overcomplete(curve):
     dae = Autoencoder(latent_dim=8, noise="masking", max_epochs=3, random_state=0).fit(curve)
     assert dae.transform(curve).shape == (300, 8)
+
+
+def _activations(est) -> set:
+    from aekit.models.networks import ACTIVATIONS
+
+    kinds = tuple(ACTIVATIONS.values())
+    return {type(m).__name__ for m in est.module_.modules() if isinstance(m, kinds)}
+
+
+@pytest.mark.parametrize("estimator_class", [Autoencoder, VAE])
+def test_activation_is_the_networks_nonlinearity_and_is_kept_in_a_model_file(
+    estimator_class, mixed_frame, tmp_path
+):
+    kw = dict(SMALL, hidden_dims=(16, 8), max_epochs=3)
+    relu = estimator_class(activation="relu", **kw).fit(mixed_frame)
+    elu = estimator_class(**kw).fit(mixed_frame)
+    assert _activations(relu) == {"ReLU"} and _activations(elu) == {"ELU"}
+    assert not np.allclose(relu.transform(mixed_frame), elu.transform(mixed_frame))
+    aekit.save(relu, tmp_path / "model")
+    back = aekit.load(tmp_path / "model")
+    assert back.activation == "relu" and _activations(back) == {"ReLU"}
+    np.testing.assert_array_equal(back.transform(mixed_frame), relu.transform(mixed_frame))
+
+
+def test_activation_of_convolutional_networks():
+    images = np.random.default_rng(0).random((24, 8, 8))
+    est = Autoencoder(activation="leaky_relu", latent_dim=2, hidden_dims=(4,), max_epochs=1)
+    est.fit(images)
+    assert type(est.module_.encoder).__name__ == "ConvEncoder"
+    assert _activations(est) == {"LeakyReLU"}
+
+
+def test_an_unknown_activation_is_refused_by_name(mixed_frame):
+    with pytest.raises(AekitError, match="activation must be one of"):
+        Autoencoder(activation="gelu", **SMALL).fit(mixed_frame)

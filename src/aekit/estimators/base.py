@@ -30,7 +30,7 @@ from ..data.table import as_table, encoded
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError
 from ..models import Likelihood
-from ..models.networks import member_state
+from ..models.networks import ACTIVATIONS, member_state
 from ..training import (
     INFERENCE_CHUNK,
     SCHEDULES,
@@ -79,6 +79,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
     latent_dim: int | str = 2
     hidden_dims: tuple | str = (64,)
     architecture: str = "auto"
+    activation: str = "elu"
     pixel_likelihood: str = "bernoulli"
     batch_size: int | str = "auto"
     max_epochs: int = 200
@@ -103,6 +104,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
         )
         check_random_state(self.random_state)
         check_choice("architecture", self.architecture, ("auto", "mlp", "conv"))
+        check_choice("activation", self.activation, tuple(ACTIVATIONS))
         check_choice("pixel_likelihood", self.pixel_likelihood, ("bernoulli", "gaussian"))
         resolve_device(self.device)
         check_choice("precision", self.precision, ("float32", "bfloat16"))
@@ -236,7 +238,8 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
         settings = self._check_params()
         table = as_table(X)  # data in memory, or a file read in chunks
         self._adopt_columns(table)
-        encoder = table.fit_encoder(self._pixel_kind())  # schema and statistics of every row
+        pixels = "unit" if self.pixel_likelihood == "bernoulli" else "continuous"
+        encoder = table.fit_encoder(pixels)  # schema and statistics of every row
         self._check_width(encoder, (table.n_rows, len(table.columns)))
         if self._auto():  # choose the sizes; a plain fit adopts the chosen candidate
             plain = members is None and monitor is None and resample is None
@@ -343,9 +346,6 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
         """Set what the module computes from its training rows (see
         :mod:`aekit.data.table`); the module only: it may be a batched member's."""
 
-    def _pixel_kind(self) -> str:
-        return "unit" if self.pixel_likelihood == "bernoulli" else "continuous"
-
     def _likelihood(self, encoder: TabularEncoder, members: int | None = None) -> Likelihood:
         kinds, widths = [c.kind for c in encoder.schema], [c.width for c in encoder.schema]
         # a categorical level's fill is its observed frequency: 0 for a level never seen
@@ -372,7 +372,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
     def _network_args(self) -> dict:
         """Keyword arguments of the torch module that choose its networks."""
         shape = self._conv_shape()
-        return {} if shape is None else {"image_shape": shape}
+        return {"activation": self.activation, **({} if shape is None else {"image_shape": shape})}
 
     def _device(self) -> torch.device:
         return resolve_device(self.device)

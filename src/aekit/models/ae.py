@@ -45,6 +45,8 @@ class AEModule(EncoderDecoder):
     image_shape : (C, H, W), optional
         Convolutional encoder and decoder for rows that are images (one
         likelihood column per pixel); ``hidden_dims`` are then channel counts.
+    activation : str
+        The nonlinearity between layers, a name of ``aekit.models.networks.ACTIVATIONS``.
     """
 
     def __init__(
@@ -56,10 +58,18 @@ class AEModule(EncoderDecoder):
         mask_input: bool = False,
         members: int | None = None,
         image_shape: Sequence[int] | None = None,
+        activation: str = "elu",
     ):
         in_dim = likelihood.width + (likelihood.n_columns if mask_input else 0)
         super().__init__(
-            likelihood, in_dim, hidden_dims, latent_dim, latent_dim, members, image_shape
+            likelihood,
+            in_dim,
+            hidden_dims,
+            latent_dim,
+            latent_dim,
+            members,
+            image_shape,
+            activation=activation,
         )
         self.mask_input = mask_input
         self.corruption = corruption

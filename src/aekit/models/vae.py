@@ -103,6 +103,8 @@ class VAEModule(EncoderDecoder):
     skip : bool
         Perceptrons with an affine skip connection: a nonlinear network around a
         linear one (see :meth:`set_linear_gaussian`).
+    activation : str
+        The nonlinearity between layers (see ``AEModule``).
     """
 
     n_posterior_params = 2  # μ and σ per latent dimension
@@ -117,11 +119,19 @@ class VAEModule(EncoderDecoder):
         missingness: SelfMasking | None = None,
         image_shape: Sequence[int] | None = None,
         skip: bool = False,
+        activation: str = "elu",
     ):
         code = latent_dim * self.n_posterior_params  # the posterior's parameters
         width = likelihood.width
         super().__init__(
-            likelihood, width, hidden_dims, code, latent_dim, image_shape=image_shape, skip=skip
+            likelihood,
+            width,
+            hidden_dims,
+            code,
+            latent_dim,
+            image_shape=image_shape,
+            skip=skip,
+            activation=activation,
         )
         self.latent_dim = latent_dim
         self.n_samples, self.objective = n_samples, objective

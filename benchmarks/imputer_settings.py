@@ -57,6 +57,7 @@ SETTINGS = {
     # the nonlinearity: ELU's exponential is a sixth of a small network's step on a CPU
     "relu": {"activation": "relu"},
     "leaky_relu": {"activation": "leaky_relu"},
+    "silu": {"activation": "silu"},
 }
 MAIN = ["default", "patience 25", "patience 25, step 6e-3"]  # run on all 81 cells
 

@@ -136,7 +136,7 @@ def anomaly_tasks() -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray, tupl
 
     def sklearn_class(load, k):
         b = load()
-        return b.data[b.target == k], b.data[b.target != k], False
+        return b.data[b.target == k], b.data[b.target != k], None
 
     for load, name, classes in [
         (load_wine, "wine", ["class 0", "class 1", "class 2"]),
@@ -151,7 +151,7 @@ def anomaly_tasks() -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray, tupl
         numeric = penguins.select_dtypes("number").drop(columns="year", errors="ignore")
         is_it = (penguins["species"] == species).to_numpy()
         x = numeric.to_numpy(dtype=float)
-        return x[is_it], x[~is_it], False
+        return x[is_it], x[~is_it], None
 
     for species in ("Adelie", "Chinstrap", "Gentoo"):
         out[f"penguins {species}"] = partial(penguin, species)
@@ -160,7 +160,7 @@ def anomaly_tasks() -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray, tupl
         table = statsmodels_table("anes96")
         features = table.drop(columns=["vote"]).to_numpy(dtype=float)
         is_v = (table["vote"] == v).to_numpy()
-        return features[is_v], features[~is_v], False
+        return features[is_v], features[~is_v], None
 
     for v in (0, 1):
         out[f"anes96 vote {v}"] = partial(anes, v)
@@ -171,7 +171,7 @@ def anomaly_tasks() -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray, tupl
         none = (table["affairs"] == 0).to_numpy()
         rng = np.random.default_rng(0)
         normal = x[none][rng.choice(none.sum(), MAX_ROWS // 2, replace=False)]
-        return normal, x[~none], False
+        return normal, x[~none], None
 
     out["fair no affairs"] = fair
     return out

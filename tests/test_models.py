@@ -9,6 +9,7 @@ from torch.distributions import Independent, Normal, StudentT, kl_divergence
 from aekit.data.table import TensorRows
 from aekit.models import AEModule, Corruption, Likelihood, StudentTVAEModule, VAEModule
 from aekit.models.networks import member_state
+from aekit.models.shared_draws import shared_sample
 from aekit.models.vae import monte_carlo_kl
 from aekit.training import TrainSettings, train
 
@@ -237,3 +238,22 @@ def test_ensemble_members_train_and_stop_on_their_own():
     torch.testing.assert_close(ensemble.state_dict()[weight][0], saved[1][weight][0])
     torch.testing.assert_close(ensemble.state_dict()[weight][1], saved[3][weight][1])
     assert not torch.equal(saved[1][weight][0], saved[0][weight][0])  # it did train
+
+
+@pytest.mark.parametrize("df", [None, 3.0, 10.0])
+def test_shared_draws_follow_the_posterior_and_are_the_same_for_every_row(df):
+    stats = pytest.importorskip("scipy.stats")
+    loc, scale = torch.tensor([[0.0], [2.0]]), torch.tensor([[1.0], [0.5]])
+    if df is None:
+        q, reference = Independent(Normal(loc, scale), 1), stats.norm()
+    else:
+        df_ = torch.full_like(loc, df)
+        q, reference = Independent(StudentT(df_, loc, scale), 1), stats.t(df)
+    z = shared_sample(q, 20000, torch.Generator().manual_seed(0))  # (k, 2 rows, 1)
+    assert z.shape == (20000, 2, 1)
+    standard = ((z - loc) / scale).squeeze(-1)
+    torch.testing.assert_close(standard[:, 0], standard[:, 1])  # the rows share them
+    # and they are draws of the posterior's family (Kolmogorov-Smirnov)
+    assert stats.kstest(standard[:, 0].numpy(), reference.cdf).pvalue > 0.01
+    again = shared_sample(q, 20000, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(again, z)

@@ -41,6 +41,7 @@ from .gibbs import gibbs_sweeps
 from .likelihoods import MIN_SCALE as SCALE_FLOOR
 from .likelihoods import Likelihood
 from .networks import EncoderDecoder
+from .shared_draws import shared_sample
 
 MIN_SCALE = 1e-4  # floor on posterior scales
 UNUSED = -1e4  # the logit of an unused component of a mixture prior (exp(-1e4) = 0)
@@ -225,8 +226,12 @@ class VAEModule(EncoderDecoder):
         log_px, _ = self.observation_log_prob(self.decode(z), x, mask)  # (k, n)
         return {"reconstruction": log_px.mean(0), "kl": self.kl(q, p, z)}
 
-    def importance_sample(self, x: Tensor, mask: Tensor, k: int, *, reparameterize=False):
-        """k draws z_j ~ q(z|x) with their log weights and decoded rows.
+    def importance_sample(
+        self, x: Tensor, mask: Tensor, k: int, *, reparameterize=False, shared=None
+    ):
+        """k draws z_j ~ q(z|x) with their log weights and decoded rows; with a
+        torch.Generator ``shared``, every row's from the same standard draws
+        (:func:`~aekit.models.shared_draws.shared_sample`).
 
         Returns
         -------
@@ -239,7 +244,10 @@ class VAEModule(EncoderDecoder):
             Decoder outputs.
         """
         q = self.posterior(x)
-        z = q.rsample((k,)) if reparameterize else q.sample((k,))
+        if shared is not None:
+            z = shared_sample(q, k, shared)
+        else:
+            z = q.rsample((k,)) if reparameterize else q.sample((k,))
         p = self.prior(q)
         params = self.decode(z)
         log_obs, filled = self.observation_log_prob(params, x, mask)
@@ -263,14 +271,17 @@ class VAEModule(EncoderDecoder):
             "kl": terms["kl"].mean(),
         }
 
-    def log_weights(self, x: Tensor, mask: Tensor, k: int) -> Tensor:
+    def log_weights(self, x: Tensor, mask: Tensor, k: int, shared=None) -> Tensor:
         """log p_θ(x, z_j) - log q_φ(z_j|x) for k draws z_j ~ q, shape (k, n)."""
-        return self.importance_sample(x, mask, k)[0]
+        return self.importance_sample(x, mask, k, shared=shared)[0]
 
-    def log_likelihood(self, x: Tensor, mask: Tensor, k: int = 100, chunk: int = 64) -> Tensor:
-        """Importance-weighted estimate of log p(x), (n,), from k samples in chunks."""
+    def log_likelihood(
+        self, x: Tensor, mask: Tensor, k: int = 100, chunk: int = 64, shared=None
+    ) -> Tensor:
+        """Importance-weighted estimate of log p(x), (n,), from k samples in chunks
+        (with ``shared``, a torch.Generator, from draws every row shares)."""
         log_w = torch.cat(
-            [self.log_weights(x, mask, min(chunk, k - s)) for s in range(0, k, chunk)]
+            [self.log_weights(x, mask, min(chunk, k - s), shared) for s in range(0, k, chunk)]
         )
         # log (1/k) Σ_j w_j
         return torch.logsumexp(log_w, dim=0) - math.log(k)
@@ -401,11 +412,13 @@ class MixturePriorVAEModule(VAEModule):
             self.prior_tril.copy_(torch.eye(self.latent_dim).expand_as(self.prior_tril))
             self.prior_tril[:used] = torch.linalg.cholesky(covariances)
 
-    def log_likelihood(self, x: Tensor, mask: Tensor, k: int = 100, chunk: int = 64) -> Tensor:
+    def log_likelihood(
+        self, x: Tensor, mask: Tensor, k: int = 100, chunk: int = 64, shared=None
+    ) -> Tensor:
         decoder = self.decoder
         linear = decoder.skip is None and len(decoder.layers) == 1
         if not linear or len(self.likelihood.cont_cols) != self.likelihood.width:
-            return super().log_likelihood(x, mask, k, chunk)
+            return super().log_likelihood(x, mask, k, chunk, shared)
         w, b = decoder.layers[0].weight, decoder.layers[0].bias  # (d, L), (d,)
         tril = torch.tril(self.prior_tril)
         loc = self.prior_loc @ w.T + b  # (C, d)

@@ -17,6 +17,10 @@ half is never touched here.
     python benchmarks/imputer_settings.py --settings "patience 25" \
         "patience 25, step 6e-3" --save b.csv; wait
     python benchmarks/imputer_settings.py --tables-from a.csv b.csv
+    # the default beside the loop that kept stopped members in the batch:
+    python benchmarks/imputer_settings.py --settings default --save a.csv &
+    python benchmarks/imputer_settings.py --settings default --keep-stopped-members \
+        --save b.csv; wait
 """
 
 from __future__ import annotations
@@ -155,6 +159,12 @@ def main(argv=None) -> int:
         help="the imputer preset whose settings change (default: dae)",
     )
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--keep-stopped-members",
+        action="store_true",
+        help="train as before stopped members left the batched ensemble (every member "
+        "to the last one's end), for side-by-side timing; its settings are labelled so",
+    )
     parser.add_argument("--save", type=Path, help="save the raw results here (CSV)")
     parser.add_argument("--tables-from", type=Path, nargs="*", help="raw CSVs to tabulate")
     args = parser.parse_args(argv)
@@ -162,7 +172,12 @@ def main(argv=None) -> int:
         print(table(pd.concat([pd.read_csv(p) for p in args.tables_from])))
         return 0
     torch.set_num_threads(args.threads)
+    if args.keep_stopped_members:
+        # the training loop's own switch (a private class: benchmarking only)
+        aekit.training.loop._Steps.can_drop = property(lambda self: False)
     raw = run(args.settings, args.rates, args.seed, args.datasets, args.model)
+    if args.keep_stopped_members:
+        raw["settings"] = raw["settings"] + ", stopped members kept"
     if args.save:
         raw.to_csv(args.save, index=False)
     if "default" in args.settings:

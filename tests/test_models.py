@@ -1,14 +1,16 @@
 """The models' losses, term by term, on tensors built in the test."""
 
+import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.distributions import Independent, Normal, StudentT, kl_divergence
 
 from aekit.data.table import TensorRows
 from aekit.models import AEModule, Corruption, Likelihood, StudentTVAEModule, VAEModule
-from aekit.models.networks import member_state
+from aekit.models.networks import member_state, select_members
 from aekit.models.shared_draws import shared_sample
 from aekit.models.vae import monte_carlo_kl
 from aekit.training import TrainSettings, train
@@ -227,7 +229,8 @@ def test_ensemble_members_train_and_stop_on_their_own():
 
     def monitor():
         saved.append({k: v.clone() for k, v in ensemble.state_dict().items()})
-        return next(curve)
+        values = next(curve)  # one per member still in the ensemble: member 0 leaves first
+        return values[len(values) - ensemble.members :]
 
     settings = TrainSettings(batch_size=8, max_epochs=8, learning_rate=1e-2, patience=3)
     histories = train(ensemble, TensorRows(x, mask), None, settings, monitor=monitor)
@@ -238,6 +241,45 @@ def test_ensemble_members_train_and_stop_on_their_own():
     torch.testing.assert_close(ensemble.state_dict()[weight][0], saved[1][weight][0])
     torch.testing.assert_close(ensemble.state_dict()[weight][1], saved[3][weight][1])
     assert not torch.equal(saved[1][weight][0], saved[0][weight][0])  # it did train
+
+
+def test_stopped_members_leave_the_batch_and_the_others_train_on_as_before():
+    """Once a member stops, the others train without it (its arithmetic saved),
+    exactly as they would have with it (full batches: no draw depends on it),
+    and the ensemble ends at its full size with the stopped member's best weights."""
+    torch.manual_seed(0)
+    big = AEModule(Likelihood(KINDS, WIDTHS, members=3), [8], 2, members=3)
+    small = copy.deepcopy(big)
+    select_members(small, torch.tensor([0, 2]))  # the two that keep training, alone
+    x, mask = rows(32)
+    settings = TrainSettings(batch_size=32, max_epochs=8, learning_rate=1e-2, patience=2)
+    sizes, saved = [], []
+
+    def falling(module):
+        def monitor():  # improves every epoch, except member 1 of three after epoch 1
+            sizes.append(module.members)
+            saved.append({k: v.clone() for k, v in module.state_dict().items()})
+            values = np.full(module.members, 1.0 / len(saved))
+            if module.members == 3:
+                values[1] = 1.0 if len(saved) == 1 else 2.0
+            return values
+
+        return monitor
+
+    histories = train(big, TensorRows(x, mask), None, settings, monitor=falling(big))
+    assert sizes == [3, 3, 3, 2, 2, 2, 2, 2]  # member 1 stops after epoch 3 and leaves
+    assert [len(h) for h in histories] == [8, 3, 8]
+    after_first = saved[0]
+    sizes.clear(), saved.clear()
+    train(small, TensorRows(x, mask), None, settings, monitor=falling(small))
+    assert big.members == 3
+    for name, p in big.named_parameters():
+        assert p.shape[0] == 3
+        torch.testing.assert_close(p[[0, 2]], dict(small.named_parameters())[name])
+    # member 1 holds its best weights, those it ended epoch 1 with
+    for name, value in big.state_dict().items():
+        if name in dict(big.named_parameters()):
+            torch.testing.assert_close(value[1], after_first[name][1])
 
 
 @pytest.mark.parametrize("df", [None, 3.0, 10.0])

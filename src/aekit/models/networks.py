@@ -292,3 +292,18 @@ def member_state(ensemble: nn.Module, single: nn.Module, e: int) -> dict[str, Te
         else:
             out[name] = value.clone()
     return out
+
+
+def select_members(ensemble: nn.Module, index: Tensor) -> None:
+    """Keep members ``index`` of ``ensemble`` (in that order), in place: every
+    parameter becomes its ``[index]`` slices (the same Parameter objects, so an
+    optimiser holding them still does), and every part's member count follows.
+    A member no longer trained then costs no arithmetic; ``index`` may also
+    repeat members, e.g. to give a reduced ensemble its full size back before
+    loading a full state dict."""
+    with torch.no_grad():
+        for p in ensemble.parameters():
+            p.data = p.data[index]
+    for part in ensemble.modules():
+        if isinstance(getattr(part, "members", None), int):
+            part.members = len(index)

@@ -5,7 +5,9 @@ The loop batches rows by slicing a shuffled index over tensors (no per-sample
 DataLoader work), steps Adam at a constant or cosine-scheduled step size
 (:func:`learning_rate`), evaluates on validation rows, and stops early
 (:class:`~aekit.training.stopping.EarlyStopping`), restoring the best weights
-(or the best moving average of them).
+(or the best moving average of them). An ensemble's member that has stopped
+leaves the batched network (its best weights kept aside), so that the others
+train on without its arithmetic.
 Losses stay on the device during an epoch; they are read back once per epoch.
 Under ``torchrun`` the loop runs as PyTorch's DistributedDataParallel, each
 process on its own shard of the rows (see :mod:`aekit.distributed`).
@@ -34,6 +36,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import distributed
 from ..errors import AekitError
+from ..models.networks import select_members
 from .checkpoint import Checkpointer
 from .stopping import EarlyStopping
 
@@ -155,10 +158,10 @@ def train(
             trained = stopping.average_in()  # the module holds the average, if any
             # the loss terms on the validation rows
             if validation is not None:
-                values.update(_evaluate(module, validation, stopping.count))
+                values.update(_evaluate(module, validation, step.count))
             # the monitor's values (e.g. the error of imputing held-out cells)
             if monitor is not None:
-                values.update(_watch(module, monitor, stopping.count))
+                values.update(_watch(module, monitor, step.count))
             # the same decisions on every process
             if step.shared:
                 values = distributed.mean_over_processes(values, data.device)
@@ -167,6 +170,9 @@ def train(
             stopping.average_out(trained)
             if stopping.done:
                 break
+            # members that stopped leave the batched network: no more arithmetic
+            if step.can_drop and (kept := stopping.drop_stopped()) is not None:
+                step.keep(kept)
             # the whole training state, now and then
             if saving and checkpoint.due():
                 checkpoint.save_training(
@@ -189,6 +195,7 @@ class _Steps:
         self.module, self.settings, self.device = module, settings, device
         self.description = description
         self.members = getattr(module, "members", None)
+        self.resample = settings.resample
         self.params = [p for p in module.parameters() if p.requires_grad]
         self.optimiser = _adam(self.params, settings.learning_rate)
         self.loss_of, self.batch_size = module.loss, settings.batch_size
@@ -204,10 +211,43 @@ class _Steps:
     def main(self) -> bool:
         return self.rank == 0
 
+    @property
+    def count(self) -> int:
+        """Networks trained now (members still in the ensemble, or 1)."""
+        return self.members or 1
+
+    @property
+    def can_drop(self) -> bool:
+        """Whether stopped members may leave the ensemble: not under torchrun (the
+        processes' parameters must keep one shape), nor with a checkpoint (it
+        holds whole ensembles) or a moving average (it is kept whole)."""
+        settings = self.settings
+        return (
+            self.members is not None
+            and not self.shared
+            and settings.checkpoint is None
+            and settings.average is None
+        )
+
+    def keep(self, index: Tensor) -> None:
+        """Train only the members at ``index`` from now on: their slices of the
+        parameters, of Adam's moments and of the rows' resamples."""
+        index = index.to(self.device)
+        with torch.no_grad():
+            for p in self.params:
+                state = self.optimiser.state.get(p, {})
+                for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+                    if key in state:
+                        state[key] = state[key][index]
+        select_members(self.module, index)
+        self.members = len(index)
+        if self.resample is not None and self.resample.dim() > 1:  # one per member
+            self.resample = self.resample[index]
+
     def _order(self, n: int) -> Tensor:
         """The rows of a chunk of ``n`` in this epoch's order: a shuffle, one per
         member (members, n), of the rows or of each network's resample of them."""
-        members, resample = self.members, self.settings.resample
+        members, resample = self.members, self.resample
         if resample is None:
             if members is None:
                 return torch.randperm(n, device=self.device)

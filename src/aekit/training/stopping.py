@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import AekitError
+from ..models.networks import select_members
 
 
 class EarlyStopping:
@@ -54,6 +55,9 @@ class EarlyStopping:
         self.waited = np.zeros(self.count, dtype=int)
         self.best_epoch = np.zeros(self.count, dtype=int)
         self.weights: dict[str, Tensor] | None = None  # the best state dict so far
+        # which members the module holds now: all, until the loop drops stopped
+        # ones from it (see :meth:`drop_stopped`)
+        self.present = np.arange(self.count)
 
     @property
     def active(self) -> np.ndarray:
@@ -65,8 +69,11 @@ class EarlyStopping:
         return not self.active.any()
 
     def update(self, epoch: int, values: dict[str, np.ndarray], description: str) -> float:
-        """Record an epoch's values and keep the improved members' weights; return
-        the watched value, averaged over the members still training."""
+        """Record an epoch's values (one per member the module holds) and keep the
+        improved members' weights; return the watched value, averaged over the
+        members still training."""
+        if len(self.present) < self.count:  # back to one value per member, NaN if dropped
+            values = {k: self._full(v) for k, v in values.items()}
         watched = values.get("val_monitor", values.get("val_loss", values["train_loss"]))
         active = self.active
         for e in np.flatnonzero(active):
@@ -116,20 +123,42 @@ class EarlyStopping:
                 if k in trained:
                     p.copy_(trained[k])
 
+    def _full(self, value: np.ndarray) -> np.ndarray:
+        out = np.full(self.count, np.nan)
+        out[self.present] = value
+        return out
+
+    def drop_stopped(self) -> Tensor | None:
+        """The positions, in the module, of the members it holds that are still
+        training, when some it holds have stopped (for the loop to keep only
+        those: a stopped member's best weights are kept here); else None."""
+        held = self.active[self.present]
+        if held.all() or not held.any():
+            return None
+        self.present = self.present[held]
+        return torch.from_numpy(np.flatnonzero(held))
+
     def _keep(self, improved: np.ndarray) -> None:
         """Copy the improved members' weights (their slices of an ensemble's)."""
         with torch.no_grad():
             if self.members is None or self.weights is None:
                 self.weights = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
                 return
-            index = np.flatnonzero(improved).tolist()
+            index = np.flatnonzero(improved)
+            where = np.searchsorted(self.present, index).tolist()  # their places in the module
             for name, p in self.module.named_parameters():
-                self.weights[name][index] = p.detach()[index]
+                self.weights[name][index.tolist()] = p.detach()[where]
 
     def restore(self) -> None:
-        """Put every member's best weights back into the module."""
-        if self.weights is not None:
-            self.module.load_state_dict(self.weights)
+        """Put every member's best weights back into the module (at its full size,
+        if stopped members were dropped from it)."""
+        if self.weights is None:
+            return
+        if len(self.present) < self.count:
+            device = next(self.module.parameters()).device
+            select_members(self.module, torch.zeros(self.count, dtype=torch.long, device=device))
+            self.present = np.arange(self.count)
+        self.module.load_state_dict(self.weights)
 
     def history(self) -> pd.DataFrame | list[pd.DataFrame]:
         """One row per epoch, with ``best`` True at the epoch whose weights were

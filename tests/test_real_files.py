@@ -456,3 +456,80 @@ def test_an_idx_file_of_float64_is_imputed_at_float64(tmp_path, quick_cli):
     observed = ~np.isnan(images)
     assert back.dtype.kind == "f" and back.dtype.itemsize == 8 and np.isfinite(back).all()
     np.testing.assert_array_equal(back[observed], images[observed])
+
+
+def test_a_one_column_file_keeps_its_empty_lines_as_missing_cells(tmp_path, quick_cli):
+    """Spreadsheets write a one-column sheet's empty cell as an empty line: a row to
+    impute, not a line to skip (the rows after it would shift)."""
+    values = [f"{i}.5" if i % 10 != 3 else "" for i in range(1, 41)]
+    path = tmp_path / "in.csv"
+    path.write_text("\n".join(["v", *values]) + "\n")
+    assert len(read_table(path)) == 40
+    for extra in ([], ["--chunk-rows", "16"]):
+        out = tmp_path / "out.csv"
+        assert main(["impute", str(path), "-o", str(out), "--force", "-q", *extra]) == 0
+        lines = out.read_text().splitlines()
+        assert lines[0] == "v" and len(lines) == 41
+        for given, written in zip(values, lines[1:], strict=True):
+            assert written == given if given else float(written) > 0
+
+
+def test_a_one_column_file_of_decimal_commas_reads_with_the_decimal_mark(tmp_path, quick_cli):
+    path = tmp_path / "in.csv"
+    path.write_text("weight\n" + "\n".join(f"{i},{i % 9 + 1}5" for i in range(1, 30)) + "\n\n")
+    with pytest.raises(AekitError, match=r"decimal commas .* --decimal ','"):
+        read_table(path)
+    out = tmp_path / "out.csv"
+    assert main(["--decimal", ",", "impute", str(path), "-o", str(out), "-q"]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[1] == "1,25" and len(lines) == 31  # the empty last line: one imputed cell
+    assert re.fullmatch(r"-?\d+,\d+", lines[-1])
+
+
+def test_text_in_utf16_is_named_and_read_in_its_encoding(tmp_path, quick_cli, capsys):
+    """Excel's 'Unicode Text' is UTF-16: read as UTF-8 or cp1252 its text is garbage
+    (an output of the input's bytes and a made-up row came back)."""
+    df = frame()
+    text = df.to_csv(index=False)
+    (tmp_path / "bom.csv").write_text(text, encoding="utf-16")  # with its byte-order mark
+    (tmp_path / "le.csv").write_bytes(text.encode("utf-16-le"))  # without one
+    for name, encoding in [("bom.csv", []), ("bom.csv", ["--encoding", "cp1252"])]:
+        args = [*encoding, "impute", str(tmp_path / name), "-o", str(tmp_path / "o.csv")]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "is UTF-16 text" in err and "--encoding utf-16" in err
+    assert main(["impute", str(tmp_path / "le.csv"), "-o", str(tmp_path / "o.csv")]) == 2
+    assert "NUL characters" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+    args = ["--encoding", "utf-16", "impute", str(tmp_path / "bom.csv"), "-o"]
+    assert main([*args, str(tmp_path / "o.csv"), "-q"]) == 0
+    back = pd.read_csv(tmp_path / "o.csv", encoding="utf-16")
+    assert back.shape == df.shape and not back.isna().any().any()
+    pd.testing.assert_series_equal(back["b"], df["b"])
+
+
+def test_thousands_separators_are_named_and_never_read_as_decimal_marks(
+    tmp_path, no_training, capsys
+):
+    rng = np.random.default_rng(0)
+    incomes = [f"{v:,}" for v in rng.integers(1000, 900000, 60)]
+    df = pd.DataFrame({"x": rng.normal(size=60).round(3), "income": incomes})
+    df.loc[::7, "income"] = ""
+    path = tmp_path / "in.csv"
+    df.to_csv(path, index=False)
+    assert main(["impute", str(path), "-o", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "'income' holds numbers written with thousands separators" in err
+    assert "thousands=','" in err
+    # the comma cannot be both the separator and the decimal mark
+    assert main(["--decimal", ",", "impute", str(path), "-o", str(tmp_path / "o.csv")]) == 2
+    assert "separated by ',', the decimal mark given" in capsys.readouterr().err
+    # European: points every three digits, a decimal comma
+    german = tmp_path / "de.csv"
+    german.write_text(
+        "amount;z\n" + "\n".join(f"{i}.{100 + i},5{i % 10};0,{i}" for i in range(1, 40))
+    )
+    args = ["--sep", ";", "--decimal", ",", "impute", str(german), "-o", str(tmp_path / "o.csv")]
+    assert main(args) == 2
+    assert "thousands='.'" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()

@@ -40,6 +40,10 @@ def check_cells(df: pd.DataFrame, name: str) -> None:
 # what people type for "no value", and numbers written with a decimal comma or
 # thousands separators: text that means a numeric column was read as text
 COMMA_NUMBERS = r"^\s*[-+]?\d{1,3}([,. ]\d{3})+([.,]\d+)?\s*$|^\s*[-+]?\d+,\d+\s*$"
+# digits grouped by three ("721,890", "1.234.567,5"), and a decimal comma that is
+# not such a group ("12,5", "0,1234")
+THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}([,. ]\d{3})+([.,]\d+)?\s*$")
+DECIMAL_COMMA = re.compile(r"^\s*[-+]?(\d+,\d{1,2}|\d+,\d{4,})\s*$")
 MISSING_MARKERS = re.compile(
     r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$|"
     + COMMA_NUMBERS,
@@ -75,6 +79,15 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     if not all(isinstance(v, str) and MISSING_MARKERS.match(v) for v in stray):
         return
     examples = ", ".join(repr(v) for v in stray[:3])
+    grouped = [v for v in stray if isinstance(v, str) and THOUSANDS.match(v)]
+    if grouped and not any(isinstance(v, str) and DECIMAL_COMMA.match(v) for v in stray):
+        mark = re.search(r"\d([,. ])", grouped[0]).group(1)
+        raise AekitError(
+            f"{label} holds numbers written with thousands separators ({grouped[0]!r}: "
+            f"{mark!r} every three digits), which aekit does not read: write the numbers "
+            f"without them (in Python: pd.read_csv(..., thousands={mark!r}), then pass the "
+            "frame); if the mark is a decimal mark, pass it as such instead"
+        )
     raise AekitError(
         f"{label} holds numbers but {total - numbers} cell(s) of text ({examples}); {hint}"
     )

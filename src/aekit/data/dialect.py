@@ -4,6 +4,7 @@ pyarrow raise on a bad table file."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import re
@@ -23,18 +24,24 @@ class Dialect:
     (None: empty cells and pandas' markers, "NA", "N/A", "NaN", "null", "None", ...;
     ``("",)``: empty cells only, so that a text "NA" stays text), and the text
     encoding (None: UTF-8, a byte-order mark allowed; e.g. "cp1252" for a file
-    saved by Excel on Windows). A CSV file is written in the dialect it was read in."""
+    saved by Excel on Windows). A CSV file is written in the dialect it was read in.
+    In a file of one column (``one_column``, told by :func:`inspect_csv`) an
+    empty line is a row whose cell is missing, as spreadsheets write one, not a
+    line to skip."""
 
     sep: str | None = ","
     decimal: str | None = "."
     na: tuple[str, ...] | None = None
     encoding: str | None = None
+    one_column: bool = False
 
     def read_args(self) -> dict:
         """``pd.read_csv``'s arguments for this dialect."""
         args = {"sep": self.sep, "decimal": self.decimal, "encoding": self.text_encoding}
         if self.na is not None:
             args.update(keep_default_na=False, na_values=list(self.na))
+        if self.one_column:
+            args["skip_blank_lines"] = False
         return args
 
     @property
@@ -72,9 +79,26 @@ def inspect_csv(
     if dialect is not None and dialect.sep is None:  # the separator to be told
         told, header = inspect_csv(path, encoding=encoding)
         decimal = dialect.decimal or told.decimal
+        if decimal == told.sep:
+            if not told.one_column:
+                raise AekitError(
+                    f"input {path}: its fields are separated by {told.sep!r}, the decimal "
+                    "mark given; a file of decimal commas separates its fields by another "
+                    "mark (';' in most of Europe): check the file, or leave --decimal out"
+                )
+            # one column: no field is separated; any other mark will do
+            sep = next(m for m in SEPARATORS if m != decimal and m not in "".join(header))
+            told = replace(told, sep=sep)
         return replace(told, decimal=decimal, na=dialect.na), header
+    _refuse_wide_text(path, encoding)
     with reading(path), open(path, newline="", encoding=encoding or "utf-8-sig") as f:
         lines = list(itertools.islice(f, SAMPLE_LINES + 1))
+    if any("\0" in line for line in lines):
+        raise AekitError(
+            f"input {path}: its text holds NUL characters, as UTF-16 text read as "
+            f"{(encoding or 'utf-8').upper()} does; give the file's encoding (on the command "
+            "line: aekit --encoding utf-16 COMMAND ..., for Excel's 'Unicode Text')"
+        )
     cut = len(lines) > SAMPLE_LINES  # the last line read may be cut short
     if dialect is not None:
         rows = _rows(lines, dialect.sep, cut)
@@ -89,7 +113,7 @@ def inspect_csv(
                             f"{dialect.sep!r} given but at {sep!r} (into {len(split[0])} "
                             f"fields); pass --sep {sep!r}, or leave --sep out"
                         )
-        return dialect, header
+        return replace(dialect, one_column=len(header) == 1), header
     for sep in SEPARATORS:
         rows = _rows(lines, sep, cut)
         if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
@@ -109,7 +133,37 @@ def inspect_csv(
                 f"command line: aekit --sep {sep!r} COMMAND ..., with --decimal ',' for "
                 "decimal commas)"
             )
-    return replace(PLAIN, encoding=encoding), header
+    return replace(PLAIN, encoding=encoding, one_column=len(header) == 1), header
+
+
+# byte-order marks of the encodings whose text is not read as UTF-8 or an 8-bit code
+_WIDE_MARKS = {
+    b"\xff\xfe\x00\x00": "utf-32",
+    b"\x00\x00\xfe\xff": "utf-32",
+    b"\xff\xfe": "utf-16",
+    b"\xfe\xff": "utf-16",
+}
+
+
+def _refuse_wide_text(path: Path, encoding: str | None) -> None:
+    """Refuse a file that starts with a UTF-16 or UTF-32 byte-order mark (Excel's
+    'Unicode Text' is UTF-16) unless it is read in that encoding: in UTF-8 or an
+    8-bit code its text would be garbage."""
+    with reading(path), open(path, "rb") as f:
+        head = f.read(4)
+    wide = next((name for mark, name in _WIDE_MARKS.items() if head.startswith(mark)), None)
+    if wide is None:
+        return
+    try:
+        if encoding is not None and codecs.lookup(encoding).name.startswith(wide):
+            return
+    except LookupError:
+        return  # an unknown encoding: opening the file says so
+    raise AekitError(
+        f"input {path} is {wide.upper()} text (it starts with the byte-order mark "
+        f"{head[: 2 if wide == 'utf-16' else 4].hex(' ').upper()}); give its encoding (on the "
+        f"command line: aekit --encoding {wide} COMMAND ...)"
+    )
 
 
 def _rows(lines: list[str], sep: str, cut: bool) -> list[list[str]]:

@@ -100,6 +100,12 @@ def check_fields(path, df: pd.DataFrame) -> pd.DataFrame:
             f"({df.shape[1]}: {list(df.columns)[:4]}); is there a line above the header (a "
             "title or a comment), or a separator at the end of each row? Make every line "
             "split into as many fields as the header"
+            + (
+                "; or, for one column of numbers written with decimal commas (1,5), pass "
+                "the decimal mark (on the command line: aekit --decimal ',' COMMAND ...)"
+                if len(df.columns) == 1
+                else ""
+            )
         )
     return df
 
@@ -187,6 +193,7 @@ def cell_text(path, dialect: Dialect, chunk_rows: int | None = None):
     empty): a DataFrame of strings, or with ``chunk_rows`` its chunks, cut where
     ``pd.read_csv`` cuts the typed ones."""
     args = {"sep": dialect.sep, "dtype": str, "keep_default_na": False, "na_filter": False}
+    args["skip_blank_lines"] = not dialect.one_column
     return pd.read_csv(path, chunksize=chunk_rows, encoding=dialect.text_encoding, **args)
 
 
@@ -206,7 +213,12 @@ def as_written(
     frame.to_csv(buffer, **{**args, "index": False})
     buffer.seek(0)
     filled = pd.read_csv(
-        buffer, sep=dialect.sep, dtype=str, keep_default_na=False, na_filter=False
+        buffer,
+        sep=dialect.sep,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=not dialect.one_column,
     ).to_numpy(copy=True)  # written to below: never a read-only view of one column's block
     written = text.to_numpy()
     for j in range(written.shape[1]):

@@ -173,7 +173,7 @@ def test_fit_encode_score_sample_end_to_end(table, tmp_path, capsys):
     assert isinstance(aekit.load(model), aekit.AnomalyDetector)
 
     codes = tmp_path / "codes.csv"
-    assert main(["encode", str(model), str(table), "-o", str(codes)]) == 0
+    assert main(["encode", str(model), str(table), "-o", str(codes), "-q"]) == 0
     got = pd.read_csv(codes)
     assert list(got.columns) == ["latent0", "latent1"] and len(got) == 80
 
@@ -185,10 +185,14 @@ def test_fit_encode_score_sample_end_to_end(table, tmp_path, capsys):
     np.testing.assert_allclose(got["score"], detector.score_samples(pd.read_csv(table)))
 
     drawn = tmp_path / "drawn.csv"
-    assert main(["sample", str(model), "-n", "25", "-o", str(drawn), "--seed", "3"]) == 0
+    assert main(["sample", str(model), "-n", "25", "-o", str(drawn), "--seed", "3", "-q"]) == 0
     got = pd.read_csv(drawn)
     assert list(got.columns) == ["a", "b", "colour", "flag"] and len(got) == 25
     assert set(got["colour"]) <= {"red", "blue"}
+    # every command takes -q; none of these says anything with it
+    assert main(["report", str(model), "-o", str(tmp_path / "r.html"), "-q"]) == 0
+    assert (tmp_path / "r.html").stat().st_size > 0
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize("seed", ["-1", str(2**32)])

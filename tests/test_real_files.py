@@ -533,3 +533,18 @@ def test_thousands_separators_are_named_and_never_read_as_decimal_marks(
     assert main(args) == 2
     assert "thousands='.'" in capsys.readouterr().err
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_byte_order_mark_is_written_back_as_the_input_had_it(tmp_path, quick_cli):
+    """Excel saves 'CSV UTF-8' with a byte-order mark and needs it to open the file
+    as UTF-8: an output of such an input starts with one too, and only then."""
+    text = frame().to_csv(index=False)
+    for name, data in [("bom.csv", b"\xef\xbb\xbf" + text.encode()), ("plain.csv", text.encode())]:
+        (tmp_path / name).write_bytes(data)
+        for extra in ([], ["--chunk-rows", "30"]):
+            out = tmp_path / "out.csv"
+            args = ["impute", str(tmp_path / name), "-o", str(out), "--force", "-q", *extra]
+            assert main(args) == 0
+            written = out.read_bytes()
+            assert written.startswith(b"\xef\xbb\xbf") == (name == "bom.csv")
+            assert written.lstrip(b"\xef\xbb\xbf").startswith(b"a,b\n")

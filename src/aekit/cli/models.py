@@ -147,6 +147,7 @@ def encode(
     data: Data,
     output: TableOutput,
     force: Force = False,
+    quiet: Quiet = False,  # it prints nothing but errors: taken as the other commands take it
 ):
     """Write each row's latent code (columns latent0, latent1, ...).
 
@@ -223,6 +224,7 @@ def sample(
         typer.Option("--grid", help="Images only: also draw the first 30 as a PNG grid."),
     ] = None,
     force: Force = False,
+    quiet: Quiet = False,  # it prints nothing but errors: taken as the other commands take it
 ):
     """Draw new rows from a VAE, with the training table's columns and categories
     (or new images, for a VAE fitted on images).
@@ -274,6 +276,7 @@ def report(
         str | None, typer.Option("--label", help="A column of DATA to colour the latent map by.")
     ] = None,
     force: Force = False,
+    quiet: Quiet = False,
 ):
     """Write one self-contained HTML report (figures embedded) about a saved model.
 
@@ -304,7 +307,8 @@ def report(
         df = as_fitted(df, est, data)
     title = f"aekit report: {model_dir.name}"
     Report(title).add_model(type(est).__name__, est, df, labels).write(output)
-    stderr().print(f"Report written to {output}")
+    if not quiet:
+        stderr().print(f"Report written to {output}")
 
 
 @app.command()

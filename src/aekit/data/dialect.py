@@ -90,7 +90,7 @@ def inspect_csv(
             sep = next(m for m in SEPARATORS if m != decimal and m not in "".join(header))
             told = replace(told, sep=sep)
         return replace(told, decimal=decimal, na=dialect.na), header
-    _refuse_wide_text(path, encoding)
+    encoding = _encoding_of(path, encoding)
     with reading(path), open(path, newline="", encoding=encoding or "utf-8-sig") as f:
         lines = list(itertools.islice(f, SAMPLE_LINES + 1))
     if any("\0" in line for line in lines):
@@ -113,7 +113,7 @@ def inspect_csv(
                             f"{dialect.sep!r} given but at {sep!r} (into {len(split[0])} "
                             f"fields); pass --sep {sep!r}, or leave --sep out"
                         )
-        return replace(dialect, one_column=len(header) == 1), header
+        return replace(dialect, one_column=len(header) == 1, encoding=encoding), header
     for sep in SEPARATORS:
         rows = _rows(lines, sep, cut)
         if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
@@ -145,20 +145,24 @@ _WIDE_MARKS = {
 }
 
 
-def _refuse_wide_text(path: Path, encoding: str | None) -> None:
-    """Refuse a file that starts with a UTF-16 or UTF-32 byte-order mark (Excel's
-    'Unicode Text' is UTF-16) unless it is read in that encoding: in UTF-8 or an
-    8-bit code its text would be garbage."""
+def _encoding_of(path: Path, encoding: str | None) -> str | None:
+    """The encoding to read the file in: ``encoding``, or for a UTF-8 file that
+    starts with a byte-order mark "utf-8-sig", so that outputs written in it
+    start with one too (as Excel wants). Refuse a file that starts with a
+    UTF-16 or UTF-32 byte-order mark (Excel's 'Unicode Text' is UTF-16) unless
+    it is read in that encoding: in UTF-8 or an 8-bit code its text would be
+    garbage."""
     with reading(path), open(path, "rb") as f:
         head = f.read(4)
     wide = next((name for mark, name in _WIDE_MARKS.items() if head.startswith(mark)), None)
     if wide is None:
-        return
+        bom = encoding is None and head.startswith(codecs.BOM_UTF8)
+        return "utf-8-sig" if bom else encoding
     try:
         if encoding is not None and codecs.lookup(encoding).name.startswith(wide):
-            return
+            return encoding
     except LookupError:
-        return  # an unknown encoding: opening the file says so
+        return encoding  # an unknown encoding: opening the file says so
     raise AekitError(
         f"input {path} is {wide.upper()} text (it starts with the byte-order mark "
         f"{head[: 2 if wide == 'utf-16' else 4].hex(' ').upper()}); give its encoding (on the "

@@ -226,3 +226,16 @@ def test_the_detector_default_chooses_its_model():
 def test_bad_sizes_name_the_argument(params, message):
     with pytest.raises(AekitError, match=message):
         aekit.VAE(**params).fit(_factors(n=50))
+
+
+def test_a_table_with_blank_columns_fits_and_scores():
+    """The digits as a table: their border pixels are 0 in (nearly) every image. The
+    mixture candidate's covariance, formed in float32, failed its positive-definite
+    check there (a ValueError from the fit's own validation score); it is now
+    formed in float64."""
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data / 16
+    vae = aekit.VAE(max_epochs=2, random_state=0).fit(X)
+    scores = vae.score_samples(X[:50])
+    assert np.isfinite(scores).all()

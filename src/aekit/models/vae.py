@@ -423,14 +423,18 @@ class MixturePriorVAEModule(VAEModule):
         tril = torch.tril(self.prior_tril)
         loc = self.prior_loc @ w.T + b  # (C, d)
         cov = w @ tril @ tril.transpose(-1, -2) @ w.T + torch.diag(self.likelihood.scale**2)
-        log_weights = torch.log_softmax(self.prior_logits, 0)
+        # in float64 and symmetric: in float32 the products' rounding left a table
+        # with near-constant columns (the digits' blank pixels) not positive definite
+        cov = cov.double()
+        cov, loc = (cov + cov.transpose(-1, -2)) / 2, loc.double()
+        log_weights = torch.log_softmax(self.prior_logits, 0).double()
         out = x.new_empty(len(x))
         patterns, which = torch.unique(mask, dim=0, return_inverse=True)
         for p, seen in enumerate(patterns):  # each pattern of observed cells in turn
             rows, o = which == p, seen.nonzero().squeeze(1)
             part = MultivariateNormal(loc[:, o], cov[:, o][:, :, o])
-            log_p = part.log_prob(x[rows][:, o].unsqueeze(1))  # (n_p, C)
-            out[rows] = torch.logsumexp(log_p + log_weights, dim=1)
+            log_p = part.log_prob(x[rows][:, o].unsqueeze(1).double())  # (n_p, C)
+            out[rows] = torch.logsumexp(log_p + log_weights, dim=1).to(out.dtype)
         return out
 
 

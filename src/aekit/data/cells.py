@@ -37,13 +37,13 @@ def check_cells(df: pd.DataFrame, name: str) -> None:
             )
 
 
-# what people type for "no value", and numbers written with a decimal comma or
-# thousands separators: text that means a numeric column was read as text
-COMMA_NUMBERS = r"^\s*[-+]?\d{1,3}([,. ]\d{3})+([.,]\d+)?\s*$|^\s*[-+]?\d+,\d+\s*$"
 # digits grouped by three ("721,890", "1.234.567,5"), and a decimal comma that is
 # not such a group ("12,5", "0,1234")
 THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}([,. ]\d{3})+([.,]\d+)?\s*$")
 DECIMAL_COMMA = re.compile(r"^\s*[-+]?(\d+,\d{1,2}|\d+,\d{4,})\s*$")
+# what people type for "no value", and numbers written with a decimal comma or
+# thousands separators: text that means a numeric column was read as text
+COMMA_NUMBERS = THOUSANDS.pattern + r"|^\s*[-+]?\d+,\d+\s*$"
 MISSING_MARKERS = re.compile(
     r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$|"
     + COMMA_NUMBERS,

@@ -137,6 +137,7 @@ def inspect_csv(
 
 
 # byte-order marks of the encodings whose text is not read as UTF-8 or an 8-bit code
+# (UTF-32's first: UTF-16's little-endian mark is the start of UTF-32's)
 _WIDE_MARKS = {
     b"\xff\xfe\x00\x00": "utf-32",
     b"\x00\x00\xfe\xff": "utf-32",

@@ -3,7 +3,6 @@ stacked denoising autoencoder as one scikit-learn estimator."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import pandas as pd
@@ -225,9 +224,8 @@ class Autoencoder(BaseAutoencoderEstimator):
     def _row_log_prob(self, x, mask):
         """Σ_j m_j log p(x_j | x̂): the negative reconstruction loss, (n,).
 
-        Computed by a float64 copy of the network, so that a row's score does not
-        depend on the rows scored with it (float32 matrix products round
-        differently for different batch sizes).
+        Computed by :meth:`float64_module`, so that a row's score does not depend
+        on the rows scored with it.
         """
-        module = copy.deepcopy(self.module_).double()
+        module = self.float64_module()
         return module.log_prob(x.double(), mask).sum(-1)

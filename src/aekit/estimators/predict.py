@@ -60,6 +60,12 @@ class FittedModel:
         decoded = self.map_chunks(self.module_.reconstruct, *self.encode_rows(df))
         return self._output(decoded, df.index, isinstance(X, pd.DataFrame))
 
+    def float64_module(self):
+        """A float64 copy of the fitted network, in eval mode: a row's values then
+        do not depend on the rows passed with it (float32 products round
+        differently for different batch sizes)."""
+        return copy.deepcopy(self.module_).double().eval()
+
     def cell_log_likelihood(self, X, *, squared_errors: bool = False):
         """log p(x_j | x̂) of each cell, decoding the row's code (the posterior mean
         for a VAE), shape (n_samples, n_columns); continuous cells in standardised
@@ -71,11 +77,10 @@ class FittedModel:
         a pixel's in [0, 1]; 1 for a binary or categorical cell whose most likely
         level is wrong), 0 where a cell is missing.
 
-        Computed by a float64 copy of the network, so that a row's values do not
-        depend on the rows passed with it (float32 products round differently for
-        different batch sizes)."""
+        Computed by :meth:`float64_module`, so that a row's values do not depend
+        on the rows passed with it."""
         df = self.frame_of(X)
-        module = copy.deepcopy(self.module_).double()
+        module = self.float64_module()
         likelihood = module.likelihood
 
         def cells(x, mask):

@@ -3,7 +3,6 @@ prior (Abiri & Ohlsson 2020), as one scikit-learn estimator."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import pandas as pd
@@ -192,7 +191,7 @@ class VAE(BaseAutoencoderEstimator):
         seed = self.seed_ if random_state is None else draw_seed(random_state)
         module, dtype = self.module_, None
         if self.image_shape_ is None:
-            module, dtype = copy.deepcopy(module).double().eval(), torch.float64
+            module, dtype = self.float64_module(), torch.float64
 
         def row_log_prob(x, mask):  # the same draws for every chunk of rows
             shared = torch.Generator(device=x.device).manual_seed(seed)

@@ -548,3 +548,97 @@ def test_a_byte_order_mark_is_written_back_as_the_input_had_it(tmp_path, quick_c
             written = out.read_bytes()
             assert written.startswith(b"\xef\xbb\xbf") == (name == "bom.csv")
             assert written.lstrip(b"\xef\xbb\xbf").startswith(b"a,b\n")
+
+
+# ------------------------------------------------------------ codes with leading zeros
+def write_codes(path, n=90, first_zero=0):
+    """A CSV file with a column of postal codes, some with leading zeros (the
+    first from row ``first_zero`` on), and holes in both columns."""
+    codes = ["10001", "94110", "02134", "00501"]
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        code = codes[i % 2] if i < first_zero else codes[i % 4]
+        value = f"{rng.normal(40, 10):.1f}"
+        rows.append(f"{'' if i % 9 == 4 else code},{'' if i % 7 == 3 else value}")
+    path.write_text("zip,age\n" + "\n".join(rows) + "\n")
+    return [line.split(",")[0] for line in rows]
+
+
+@pytest.mark.parametrize("extra", [[], ["--chunk-rows", "20"]])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_codes_with_leading_zeros_are_read_and_written_as_codes(
+    tmp_path, extra, suffix, quick_cli, capsys
+):
+    """'02134' read as a number would be written back 2134 (or 2134.0), and an
+    imputed code would be a number between codes: such a column is codes (a
+    category), its observed cells kept as written, its imputed ones among its codes.
+    Streamed, the zeros may first show in a later chunk."""
+    path, out = tmp_path / "zips.csv", tmp_path / f"out{suffix}"
+    written = write_codes(path, first_zero=50 if extra else 0)
+    assert main(["impute", str(path), "-o", str(out), "-q", *extra]) == 0
+    said = capsys.readouterr().err
+    assert re.search(r"column 'zip' .*leading zeros \(e\.g\. '0", said)
+    assert said.count("written with leading zeros") == 1
+    got = pd.read_csv(out, dtype=str) if suffix == ".csv" else pd.read_parquet(out)
+    zips = got["zip"].astype(str).tolist()
+    assert all(z == w for z, w in zip(zips, written, strict=True) if w)
+    assert {z for z, w in zip(zips, written, strict=True) if not w} <= set(filter(None, written))
+    assert pd.to_numeric(got["age"]).notna().all()
+
+
+def test_numbers_without_leading_zeros_stay_numbers(tmp_path):
+    """'0', '0.5', '-0.25' and '10' are numbers; only an integer of two digits or more
+    that starts with a zero reads as a code."""
+    path = tmp_path / "n.csv"
+    path.write_text("a,b\n0,0.5\n10,-0.25\n,007.5\n3,0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AekitWarning)
+        df = read_table(path)
+    assert df["a"].dtype.kind == "f" and df["b"].dtype.kind == "f"
+    path.write_text("a,b\n0,0.5\n010,-0.25\n,1\n")
+    with pytest.warns(AekitWarning, match=r"column 'a' .*\(e\.g\. '010'\).*2 categories"):
+        df = read_table(path)
+    assert df["a"].tolist()[:2] == ["0", "010"] and df["a"].isna().tolist() == [False] * 2 + [True]
+
+
+def test_a_vae_samples_codes_as_written(tmp_path, quick_cli):
+    path, model, out = tmp_path / "zips.csv", tmp_path / "model", tmp_path / "s.csv"
+    written = set(filter(None, write_codes(path)))
+    assert main(["fit", str(path), "-o", str(model), "--model", "vae", "-q"]) == 0
+    assert main(["sample", str(model), "-n", "20", "-o", str(out), "-q"]) == 0
+    assert set(pd.read_csv(out, dtype=str)["zip"]) <= written
+
+
+def test_a_float32_array_is_imputed_as_float32():
+    """As scikit-learn's imputers do: the dtype of an array comes back, with its
+    observed cells exactly as they were."""
+    X = frame().to_numpy(dtype=np.float32)
+    out = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit_transform(X)
+    observed = ~np.isnan(X)
+    assert out.dtype == np.float32 and not np.isnan(out).any()
+    assert np.array_equal(out[observed], X[observed])
+    assert aekit.Imputer(preset("dae", **QUICK)).fit_transform(X.astype(float)).dtype == np.float64
+
+
+def test_columns_without_names_before_named_ones_are_not_blamed_on_line_ends(tmp_path, no_training):
+    path = tmp_path / "in.csv"
+    path.write_text(",,c\n1,2,x\n,3,y\n4,,x\n")
+    with pytest.raises(AekitError, match=r"columns \[1, 2\] of 3 have no name") as caught:
+        read_table(path)
+    assert "give each column a name" in str(caught.value)
+    assert "end with a separator" not in str(caught.value)
+
+
+@pytest.mark.parametrize("unit", ["{}%", "${}", "{} €", "-£{}"])
+def test_numbers_written_with_a_unit_are_named_before_they_become_categories(unit):
+    """'12%' or '$1,200' is text, and text is categories: say so, naming the
+    column, rather than model a column of numbers silently as dozens of levels."""
+    rng = np.random.default_rng(0)
+    df = frame().assign(rate=[unit.format(v) for v in rng.integers(1, 40, 80)])
+    with pytest.warns(AekitWarning, match=r"column 'rate' holds numbers written with a unit"):
+        imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df)
+    assert imputer.model_.encoder_.schema[2].kind == "categorical"
+    with warnings.catch_warnings():  # a pandas category says the user meant categories
+        warnings.simplefilter("error", AekitWarning)
+        aekit.Imputer(preset("dae", **QUICK)).fit(df.astype({"rate": "category"}))

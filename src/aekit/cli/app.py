@@ -254,8 +254,8 @@ def load_model(model_dir: Path, *, need: str):
     if need == "detector":
         if not isinstance(est, AnomalyDetector):
             raise AekitError(
-                f"model {model_dir} holds a {type(est).__name__}, which has no anomaly "
-                "threshold; make one with `aekit fit`"
+                f"model {model_dir} holds an estimator of type {type(est).__name__}, which "
+                "has no anomaly threshold; make one with `aekit fit`"
             )
         return est
     if need == "any":
@@ -263,8 +263,8 @@ def load_model(model_dir: Path, *, need: str):
     model = est.model_ if isinstance(est, (AnomalyDetector, Imputer)) else est
     if need == "sampler" and not isinstance(model, VAE):
         raise AekitError(
-            f"model {model_dir} holds a {type(model).__name__}; only a VAE can sample new "
-            "rows (aekit fit --model vae or tvae)"
+            f"model {model_dir} holds an estimator of type {type(model).__name__}; only a "
+            "VAE can sample new rows (aekit fit --model vae or tvae)"
         )
     return model
 

@@ -44,6 +44,9 @@ DECIMAL_COMMA = re.compile(r"^\s*[-+]?(\d+,\d{1,2}|\d+,\d{4,})\s*$")
 # what people type for "no value", and numbers written with a decimal comma or
 # thousands separators: text that means a numeric column was read as text
 COMMA_NUMBERS = THOUSANDS.pattern + r"|^\s*[-+]?\d+,\d+\s*$"
+# a number with a currency sign before or after it, or a percent sign after it:
+# "$1,200", "-€5", "12.5%", "30 £"
+UNIT_NUMBERS = r"\s*[-+]?\s*[$€£¥]\s*[-+]?\d[\d,.]*\s*|\s*[-+]?\d[\d,.]*\s*[%$€£¥]\s*"
 MISSING_MARKERS = re.compile(
     r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$|"
     + COMMA_NUMBERS,
@@ -65,6 +68,16 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
             f"{label} holds numbers written as text (e.g. {values.iloc[0]!r}): it is "
             f"modelled as {len(values)} categories; pd.to_numeric(...) makes it numbers, "
             "a pandas category keeps it categories without this warning",
+            AekitWarning,
+            stacklevel=6,
+        )
+    texts = values.astype(str)
+    if texts.str.fullmatch(UNIT_NUMBERS).all():
+        warnings.warn(
+            f"{label} holds numbers written with a unit (e.g. {values.iloc[0]!r}): it is "
+            f"modelled as {len(values)} categories; write the numbers without their signs "
+            "to model them as numbers (a pandas category keeps it categories without this "
+            "warning)",
             AekitWarning,
             stacklevel=6,
         )
@@ -90,4 +103,48 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
         )
     raise AekitError(
         f"{label} holds numbers but {total - numbers} cell(s) of text ({examples}); {hint}"
+    )
+
+
+# an integer written with a leading zero ("02134", "007"): a code (a postal code,
+# an identifier, a padded month), not a quantity; read as a number it would lose
+# its zeros, and an imputed code between two others would mean nothing
+LEADING_ZERO = r"\s*[-+]?0\d+\s*"
+
+
+def whole_number_columns(df: pd.DataFrame) -> list:
+    """The columns of ``df`` that pandas read as whole numbers (integers, or floats
+    with holes whose values are all whole): those that may be codes written with
+    leading zeros (see :func:`codes`)."""
+    out = []
+    for name in df.columns:
+        s = df[name]
+        if pd.api.types.is_integer_dtype(s.dtype):
+            out.append(name)
+        elif pd.api.types.is_float_dtype(s.dtype):
+            v = s.dropna().to_numpy(dtype=float)
+            if len(v) and (v == v.round()).all():
+                out.append(name)
+    return out
+
+
+def codes(written: pd.Series) -> str | None:
+    """The first cell of ``written`` (a column's cells as its file writes them)
+    that is an integer with a leading zero, or None: such a column is read as
+    text (see :data:`LEADING_ZERO`)."""
+    found = written[written.str.fullmatch(LEADING_ZERO, na=False)]
+    return None if found.empty else str(found.iloc[0])
+
+
+def warn_codes(label: str, example: str, levels: int | None = None) -> None:
+    """Say that ``label`` is read as codes (of ``levels`` values, where counted),
+    and how to have numbers instead."""
+    count = "" if levels is None else f", {levels} categories"
+    warnings.warn(
+        f"{label} holds numbers written with leading zeros (e.g. {example!r}): it is read "
+        f"as codes (text{count}) so that its cells are written back as they are and an "
+        "imputed cell is one of its codes; to model it as numbers, write them without "
+        "leading zeros",
+        AekitWarning,
+        stacklevel=4,
     )

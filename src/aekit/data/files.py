@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..errors import AekitError, AekitWarning
 from ..io import atomic_write
+from .cells import codes, warn_codes, whole_number_columns
 from .dialect import PLAIN, Dialect, inspect_csv, reading
 from .images import load_images, png_files, save_png_folder, write_idx
 from .schema import UNNAMED_ADVICE
@@ -55,9 +56,11 @@ def check_header(path, header: list) -> None:
     """Refuse a header that names a column twice (pandas would rename one)."""
     unnamed = [i + 1 for i, name in enumerate(header) if name == ""]
     if len(unnamed) > 1:
+        # the last columns: separators at the ends of lines; others: names left out
+        last = unnamed == list(range(len(header) - len(unnamed) + 1, len(header) + 1))
         raise AekitError(
             f"input {path}: columns {unnamed} of {len(header)} have no name in its header; "
-            f"{UNNAMED_ADVICE}"
+            + (UNNAMED_ADVICE if last else "give each column a name in the header line")
         )
     dupes = sorted({str(name) for name in header if header.count(name) > 1})
     if dupes:
@@ -81,6 +84,7 @@ def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
             check_header(path, header)
             args = dialect.read_args()
             df = _exact_integers(path, check_fields(path, pd.read_csv(path, **args)), args)
+            df = _codes_as_text(path, df, args)
             if dialect.na is None:
                 _warn_text_markers(path, df, args)
         else:
@@ -155,6 +159,21 @@ def _exact_integers(path: Path, df: pd.DataFrame, args: dict) -> pd.DataFrame:
         column = pd.Series(pd.NA, index=df.index, dtype="Int64")
         column[written.index] = values
         df[c] = column
+    return df
+
+
+def _codes_as_text(path: Path, df: pd.DataFrame, args: dict) -> pd.DataFrame:
+    """``df`` (read from the CSV file ``path`` with ``args``) with its columns of
+    whole numbers that the file writes with a leading zero ("02134") read again as
+    text: codes, kept as they are written (see :func:`aekit.data.cells.codes`)."""
+    whole = whole_number_columns(df)
+    if not whole:
+        return df
+    text = pd.read_csv(path, **args, usecols=whole, dtype=str)
+    for c in whole:
+        if (example := codes(text[c])) is not None:
+            df[c] = text[c]
+            warn_codes(f"column {c!r} of {path}", example, text[c].nunique())
     return df
 
 

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from ..errors import AekitError
 from ..io import atomic_write
+from .cells import codes, warn_codes, whole_number_columns
 from .files import (
     FORMATS,
     PLAIN,
@@ -94,6 +95,7 @@ class TableFile:
         self.integer_columns = tuple(integer_columns)
         self.float_columns = tuple(float_columns)  # CSV columns read as float64 throughout
         self._settled = False  # whether settled() has looked at this file's types
+        self._settled_as: TableFile | None = None  # what settled() returned
         self.path = Path(path)
         self.format = FORMATS.get(self.path.suffix.lower())
         if self.format is None:
@@ -183,28 +185,25 @@ class TableFile:
     def settled(self) -> TableFile:
         """This file, with the CSV columns that hold text in some chunks and numbers
         in others read as text throughout, as reading the whole file would type
-        them, and those of whole numbers beyond 2**53 as 64-bit integers (see
-        :func:`~aekit.data.files.beyond_float`); one pass over a CSV file, a
-        Parquet file's types are fixed."""
+        them, as well as those of whole numbers written with leading zeros (codes,
+        see :func:`~aekit.data.cells.codes`), and those of whole numbers beyond
+        2**53 as 64-bit integers (see :func:`~aekit.data.files.beyond_float`); one
+        pass over a CSV file, a Parquet file's types are fixed."""
         if self.format != "csv" or self._settled:
             return self
+        if self._settled_as is not None:  # one pass (and one warning) per file
+            return self._settled_as
         text, numbers, flags, big, ints, floats = set(), set(), set(), set(), set(), set()
-        for chunk in self.chunks():
-            for name in chunk.columns:
-                s = chunk[name].dropna()
-                if not len(s):
-                    continue
-                types = pd.api.types  # True/False (with holes: objects): text if others come
-                if types.is_bool_dtype(s.dtype) or types.infer_dtype(s) == "boolean":
-                    flags.add(name)
-                    continue
-                (numbers if pd.api.types.is_numeric_dtype(s.dtype) else text).add(name)
-                if beyond_float(s) and s.abs().max() < 2**63:  # Int64 holds them
-                    big.add(name)
-                if pd.api.types.is_integer_dtype(chunk[name].dtype):
-                    ints.add(name)
-                elif pd.api.types.is_float_dtype(chunk[name].dtype):
-                    floats.add(name)
+        coded: dict[str, str] = {}  # whole numbers written with leading zeros: codes
+        with cell_text(self.path, self.dialect, self.chunk_rows) as texts:
+            for chunk, written in zip(self.chunks(), texts, strict=True):
+                for name in whole_number_columns(chunk):
+                    if name not in coded and (example := codes(written[name])) is not None:
+                        coded[name] = example
+                self._types(chunk, text, numbers, flags, big, ints, floats)
+        for name, example in coded.items():
+            warn_codes(f"column {name!r} of {self.path}", example)
+        text |= set(coded)
         both = [name for name in text if name in numbers or name in flags]
         whole = [name for name in big if name not in text]
         # whole numbers in some chunks, holes or fractions in others: floats throughout
@@ -222,7 +221,28 @@ class TableFile:
             else self
         )
         out._settled = True
+        self._settled_as = out
         return out
+
+    @staticmethod
+    def _types(chunk: pd.DataFrame, text, numbers, flags, big, ints, floats) -> None:
+        """Add the names of ``chunk``'s columns to the sets of those that hold text,
+        numbers, flags (True/False), whole numbers beyond 2**53, integers, floats."""
+        for name in chunk.columns:
+            s = chunk[name].dropna()
+            if not len(s):
+                continue
+            types = pd.api.types  # True/False (with holes: objects): text if others come
+            if types.is_bool_dtype(s.dtype) or types.infer_dtype(s) == "boolean":
+                flags.add(name)
+                continue
+            (numbers if pd.api.types.is_numeric_dtype(s.dtype) else text).add(name)
+            if beyond_float(s) and s.abs().max() < 2**63:  # Int64 holds them
+                big.add(name)
+            if pd.api.types.is_integer_dtype(chunk[name].dtype):
+                ints.add(name)
+            elif pd.api.types.is_float_dtype(chunk[name].dtype):
+                floats.add(name)
 
     def map(self, fn: Callable[[int, pd.DataFrame], pd.DataFrame]) -> Mapped:
         """The same file seen through ``fn(chunk_number, chunk)`` on every pass

@@ -213,7 +213,10 @@ class Imputer(TransformerMixin, ModelWrapper):
         if isinstance(X, pd.DataFrame):
             frame.columns = X.columns
             return frame
-        return model.as_output(frame, False)
+        out = model.as_output(frame, False)
+        # float32 in, float32 out, as scikit-learn's imputers keep it (exactly: the
+        # observed cells went through float64 unchanged)
+        return out.astype(np.float32) if getattr(X, "dtype", None) == np.float32 else out
 
     def transform(self, X):
         """Fill every missing cell of X; observed cells are returned unchanged.

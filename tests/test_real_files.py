@@ -642,3 +642,44 @@ def test_numbers_written_with_a_unit_are_named_before_they_become_categories(uni
     with warnings.catch_warnings():  # a pandas category says the user meant categories
         warnings.simplefilter("error", AekitWarning)
         aekit.Imputer(preset("dae", **QUICK)).fit(df.astype({"rate": "category"}))
+
+
+def test_a_model_fitted_on_codes_knows_them_in_a_file_without_leading_zeros(tmp_path):
+    """A later file whose codes happen to have no leading zero reads them as numbers:
+    the model fitted on codes still knows 10001 as '10001' (it would otherwise call
+    them unseen and score every row an anomaly)."""
+    path, later = tmp_path / "zips.csv", tmp_path / "later.csv"
+    write_codes(path)
+    later.write_text("zip,age\n10001,40.5\n94110,\n,35.0\n")
+    with pytest.warns(AekitWarning, match="leading zeros"):
+        fitted = read_table(path)
+    imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(fitted)
+    given = read_table(later)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AekitWarning)  # no "values not seen in fit"
+        out = imputer.transform(given)
+    assert out["zip"].tolist()[:2] == ["10001", "94110"] and out["zip"][2] in set(fitted["zip"])
+    assert given["zip"].dtype.kind == "f"  # the user's frame is left as it was
+    detector = aekit.AnomalyDetector(aekit.VAE(max_epochs=3), random_state=0).fit(fitted)
+    assert np.array_equal(
+        detector.score_samples(given),
+        detector.score_samples(
+            given.astype({"zip": object}).assign(zip=["10001", "94110", np.nan])
+        ),
+    )
+
+
+def test_a_streamed_parquet_output_takes_fractions_after_a_chunk_of_integers(tmp_path):
+    """Chunks are typed one by one: one without holes reads a column as integers,
+    and the Parquet output takes its types from the first chunk; a later chunk of
+    holes only leaves the column's type to the first, and its imputed 48.56 must
+    still fit."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"a": rng.normal(50, 5, 60).round(2), "b": rng.normal(size=60)})
+    imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(train.mask(train > 55))
+    path, out = tmp_path / "later.csv", tmp_path / "out.parquet"
+    path.write_text("a,b\n50,0.1\n45,0.2\n,0.3\n,0.4\n")  # the second chunk: holes only
+    assert imputer.transform_file(aekit.TableFile(path, 2), out) == 2
+    got = pd.read_parquet(out)
+    assert got["a"].dtype == np.float64 and got["a"].notna().all()
+    assert got["a"].tolist()[:2] == [50.0, 45.0] and got["a"][2] != round(got["a"][2])

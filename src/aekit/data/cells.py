@@ -148,3 +148,23 @@ def warn_codes(label: str, example: str, levels: int | None = None) -> None:
         AekitWarning,
         stacklevel=4,
     )
+
+
+def codes_as_text(df: pd.DataFrame, schema) -> pd.DataFrame:
+    """``df`` with each column of whole numbers that ``schema`` (a fitted model's
+    columns) has as a category of text levels given as the text of those numbers
+    (10001 as "10001"): a file that writes no code of such a column with a leading
+    zero reads it as numbers (see :func:`codes`), yet a model fitted on codes knows
+    them as text. ``df`` itself is not modified."""
+    out = df
+    for col in schema:
+        s = df.get(col.name)
+        if s is None or col.kind != "categorical" or not pd.api.types.is_numeric_dtype(s):
+            continue
+        if pd.api.types.is_bool_dtype(s) or not all(isinstance(c, str) for c in col.categories):
+            continue
+        v = s.dropna().to_numpy(dtype=float)
+        if (v == v.round()).all():
+            out = df.copy(deep=False) if out is df else out
+            out[col.name] = s.map(lambda x: str(int(x)), na_action="ignore").astype(object)
+    return out

@@ -1,5 +1,4 @@
-"""What every aekit estimator shares: the scikit-learn contract, the one fit
-path, and predictions over chunks of rows.
+"""What every aekit estimator shares: the scikit-learn contract, the fit path, predictions.
 
 The fit path, :meth:`BaseAutoencoderEstimator._fit`, is the same for arrays,
 DataFrames, images and files streamed in chunks (see :mod:`aekit.data.table`)::
@@ -25,6 +24,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..data.cells import codes_as_text
 from ..data.schema import as_frame, image_shape_of
 from ..data.table import as_table, encoded
 from ..data.tabular import TabularEncoder
@@ -409,7 +409,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
         if not hasattr(self, "feature_names_in_"):
             # fitted without string column names: columns are matched by position
             df = df.set_axis([c.name for c in self.encoder_.schema], axis=1)
-        return df
+        return codes_as_text(df, self.encoder_.schema)
 
     def encode_rows(self, frame: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x, mask)``: a frame of :meth:`frame_of` encoded, on the model's device."""

@@ -278,7 +278,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         def fill(chunk: pd.DataFrame) -> pd.DataFrame:
             nonlocal filled
             filled += int(chunk.isna().to_numpy().sum())
-            return self.transform(chunk)
+            return _fitted_floats(self.transform(chunk), self.model_.encoder_.schema)
 
         inputs = [] if table.path is None else [table.path]
         chunks = table.chunks(stored_index=True)  # a Parquet file's ids kept
@@ -394,6 +394,19 @@ class Imputer(TransformerMixin, ModelWrapper):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         return tags
+
+
+def _fitted_floats(frame: pd.DataFrame, schema) -> pd.DataFrame:
+    """A completed chunk with the integer columns that fit saw as floats made
+    floats: a file's chunks are typed one by one (a chunk without holes in a column
+    reads it as integers), and a Parquet output holds one type a column, the first
+    chunk's; a later chunk's imputed 48.56 would not be an integer."""
+    for col in schema:
+        s = frame[col.name]
+        if pd.api.types.is_integer_dtype(s.dtype) and col.kind == "continuous":
+            if not col.time and pd.api.types.is_float_dtype(col.pandas_dtype()):
+                frame[col.name] = s.astype(col.pandas_dtype())
+    return frame
 
 
 def _warn_empty_rows(df: pd.DataFrame) -> None:

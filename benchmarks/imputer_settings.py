@@ -58,6 +58,10 @@ SETTINGS = {
     "ema 0.85, patience 25": {"ema_decay": 0.85, "patience": 25},
     "ema 0.9, patience 15": {"ema_decay": 0.9, "patience": 15},
     "ema 0.9, patience 20": {"ema_decay": 0.9, "patience": 20},
+    # the step size halved after 0.4 patience epochs without improvement, less patience
+    "plateau, patience 20": {"lr_schedule": "plateau", "patience": 20},
+    "plateau, patience 25": {"lr_schedule": "plateau", "patience": 25},
+    "plateau, patience 30": {"lr_schedule": "plateau", "patience": 30},
     # the nonlinearity: ELU's exponential is a sixth of a small network's step on a CPU
     "relu": {"activation": "relu"},
     "leaky_relu": {"activation": "leaky_relu"},

@@ -5,6 +5,7 @@ inference layout. Each must give what the plain path gives."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -21,6 +22,7 @@ from aekit.estimators.holdout import MONITOR_CELLS, HeldOutCells
 from aekit.estimators.params import batch_size_for
 from aekit.models.networks import ConvDecoder, ConvEncoder
 from aekit.training import TrainSettings, learning_rate
+from aekit.training.stopping import EarlyStopping
 
 
 def _factors(n=300, p=6, seed=0):
@@ -142,3 +144,59 @@ def test_an_imputer_fitted_with_the_cosine_schedule_fills_every_cell():
     filled = aekit.Imputer(model, random_state=0).fit_transform(holed)
     assert not np.isnan(filled).any()
     assert np.array_equal(filled[~np.isnan(holed)], holed[~np.isnan(holed)])
+
+
+class _Two(torch.nn.Module):
+    """A stand-in ensemble of two members."""
+
+    members = 2
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(2, 1))
+
+
+def test_the_plateau_schedule_halves_the_step_when_every_network_training_waits():
+    """The step size is halved once the networks still training have all gone
+    `plateau` epochs without improving, then not before as many epochs more; a
+    network that has stopped does not hold it back. The share is part of a
+    checkpoint's state."""
+    stopping = EarlyStopping(_Two(), patience=4, tol=0.0, plateau=2)
+    # member 1 stops after epoch 5; member 0 trains on alone
+    watched = [[1, 1], [0.9, 1.1], [0.95, 1.2], [0.96, 1.3], [0.8, 1.4], [0.85, 9], [0.86, 9]]
+    watched += [[0.7, 9]]
+    shares = []
+    for epoch, w in enumerate(watched, start=1):
+        stopping.update(epoch, {"train_loss": np.array(w, dtype=float)}, "t")
+        shares.append(stopping.step_share)
+    # waited (0, 0) (0, 1) (1, 2) (2, 3): cut; (0, stopped) (1) (2): cut, (0)
+    assert shares == [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25]
+    assert list(stopping.active) == [True, False]
+    restored = EarlyStopping(_Two(), patience=4, tol=0.0, plateau=2)
+    tensors, meta = stopping.state()
+    restored.load_state(tensors, json.loads(json.dumps(meta)), torch.device("cpu"))
+    assert (restored.step_share, restored.last_cut) == (stopping.step_share, stopping.last_cut)
+    plain = EarlyStopping(_Two(), patience=4, tol=0.0)
+    for epoch, w in enumerate(watched, start=1):
+        plain.update(epoch, {"train_loss": np.array(w, dtype=float)}, "t")
+    assert plain.step_share == 1.0
+
+
+def test_a_plateau_fit_steps_at_halvings_of_its_step_size(monkeypatch):
+    seen = []
+    step = torch.optim.Adam.step
+
+    def record(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", record)
+    X = _factors(200)
+    kw = dict(latent_dim=2, hidden_dims=(16,), max_epochs=40, patience=5, learning_rate=0.01)
+    Autoencoder(**kw, lr_schedule="plateau", random_state=0).fit(X)
+    assert seen[0] == 0.01 and min(seen) < 0.01
+    assert all(a >= b for a, b in itertools.pairwise(seen))
+    assert {math.log2(0.01 / lr) % 1 for lr in seen} == {0.0}  # halvings of 0.01
+    seen.clear()
+    Autoencoder(**kw, random_state=0).fit(X)
+    assert set(seen) == {0.01}

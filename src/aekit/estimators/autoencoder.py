@@ -74,10 +74,13 @@ class Autoencoder(BaseAutoencoderEstimator):
     max_epochs : int, default=200
     learning_rate : float, default=1e-3
         Adam's step size.
-    lr_schedule : {"constant", "cosine"}, default="constant"
+    lr_schedule : {"constant", "cosine", "plateau"}, default="constant"
         "cosine" lowers the step size from ``learning_rate`` to a hundredth of
         it over ``max_epochs`` along a half cosine (Loshchilov & Hutter 2017),
         so that training settles within ``max_epochs`` at a large initial step.
+        "plateau" halves it whenever the networks still training have gone
+        0.4 ``patience`` epochs without improving (and as many since the last
+        cut): they settle into the minimum they found before patience runs out.
     validation_fraction : float, default=0.1
         Share of rows held out for early stopping (0: watch the training loss).
     patience : int, default=10

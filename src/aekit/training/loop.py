@@ -2,7 +2,7 @@
 
 A model only supplies ``loss(x, mask) -> {"loss": scalar, term: scalar, ...}``.
 The loop batches rows by slicing a shuffled index over tensors (no per-sample
-DataLoader work), steps Adam at a constant or cosine-scheduled step size
+DataLoader work), steps Adam at a constant, cosine-scheduled or plateau-cut step size
 (:func:`learning_rate`), evaluates on validation rows, and stops early
 (:class:`~aekit.training.stopping.EarlyStopping`), restoring the best weights
 (or the best moving average of them). An ensemble's member that has stopped
@@ -41,8 +41,9 @@ from .checkpoint import Checkpointer
 from .stopping import EarlyStopping
 
 INFERENCE_CHUNK = 4096  # rows per forward pass outside training steps
-SCHEDULES = ("constant", "cosine")  # how the step size moves over the epochs
+SCHEDULES = ("constant", "cosine", "plateau")  # how the step size moves over the epochs
 FINAL_SHARE = 0.01  # where the cosine schedule ends, as a share of the first step size
+PLATEAU_SHARE = 0.4  # "plateau": halve the step after this share of the patience
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,10 @@ def seeded(seed: int, device: torch.device):
 def learning_rate(settings: TrainSettings, epoch: int) -> float:
     """Adam's step size in ``epoch`` (1-based): constant, or falling along a half
     cosine from ``learning_rate`` at the first epoch towards ``FINAL_SHARE`` of it
-    after the last (a function of the epoch alone: a resumed fit continues it)."""
+    after the last (a function of the epoch alone: a resumed fit continues it).
+    "plateau" is constant here; early stopping cuts it (``EarlyStopping.step_share``)."""
     lr = settings.learning_rate
-    if settings.schedule == "constant":
+    if settings.schedule != "cosine":
         return lr
     low = lr * FINAL_SHARE
     return low + (lr - low) * (1 + math.cos(math.pi * (epoch - 1) / settings.max_epochs)) / 2
@@ -144,7 +146,10 @@ def train(
     one per member, each ending where that member stopped.
     """
     step = _Steps(module, settings, data.device, description)
-    stopping = EarlyStopping(module, settings.patience, settings.tol, settings.average)
+    plateau = None
+    if settings.schedule == "plateau":
+        plateau = max(1, round(PLATEAU_SHARE * settings.patience))
+    stopping = EarlyStopping(module, settings.patience, settings.tol, settings.average, plateau)
     checkpoint = settings.checkpoint
     start, finished = (1, False)
     if checkpoint is not None:
@@ -154,7 +159,7 @@ def train(
     with _progress(description, settings, start, step.main) as advance:
         for epoch in range(start, 1 if finished else settings.max_epochs + 1):
             # a pass over the training rows, one optimiser step per batch
-            values = step.epoch(data, learning_rate(settings, epoch))
+            values = step.epoch(data, learning_rate(settings, epoch) * stopping.step_share)
             trained = stopping.average_in()  # the module holds the average, if any
             # the loss terms on the validation rows
             if validation is not None:

@@ -9,6 +9,12 @@ best epoch whatever the others do, and training ends when every member has
 stopped. The object also holds the per-epoch history, and gives all of this
 to a checkpoint and takes it back (:meth:`state`, :meth:`load_state`).
 
+With ``plateau`` (a number of epochs), the object also sets the step size's
+share, :attr:`EarlyStopping.step_share`: halved once every network still
+training has gone ``plateau`` epochs without improving, and as many since the
+last cut (a reduction on plateau: the steps settle into the minimum the
+network has found rather than wander around it until patience runs out).
+
 With ``average`` (a decay in (0, 1)), what is watched and kept is not the
 weights an epoch ends with but their exponential moving average over epochs,
 ``a_t = average * a_(t-1) + (1 - average) * w_t``, a Polyak average that takes
@@ -42,11 +48,22 @@ class EarlyStopping:
     tol : float
     average : float, optional
         The moving average's decay per epoch (None: watch the weights).
+    plateau : int, optional
+        Epochs without improvement after which the step size is halved (None:
+        :attr:`step_share` stays 1).
     """
 
-    def __init__(self, module: nn.Module, patience: int, tol: float, average: float | None = None):
+    def __init__(
+        self,
+        module: nn.Module,
+        patience: int,
+        tol: float,
+        average: float | None = None,
+        plateau: int | None = None,
+    ):
         self.module, self.patience, self.tol = module, patience, tol
-        self.decay = average
+        self.decay, self.plateau = average, plateau
+        self.step_share, self.last_cut = 1.0, 0  # the step size's share, and when cut
         self.average: dict[str, Tensor] | None = None  # the trained weights' moving average
         self.members = getattr(module, "members", None)
         self.count = self.members or 1
@@ -94,6 +111,14 @@ class EarlyStopping:
         self.waited = np.where(improved, 0, self.waited + 1)
         if improved.any():
             self._keep(improved)
+        training = self.active
+        if (
+            self.plateau is not None
+            and training.any()
+            and self.waited[training].min() >= self.plateau
+            and epoch - self.last_cut >= self.plateau
+        ):
+            self.step_share, self.last_cut = self.step_share / 2, epoch
         return float(watched[active].mean())
 
     def average_in(self) -> dict[str, Tensor] | None:
@@ -179,6 +204,8 @@ class EarlyStopping:
             "best": self.best.tolist(),
             "waited": self.waited.tolist(),
             "best_epoch": self.best_epoch.tolist(),
+            "step_share": self.step_share,
+            "last_cut": self.last_cut,
         }
         return {**{f"best.{k}": v for k, v in weights.items()}, **average}, meta
 
@@ -190,6 +217,8 @@ class EarlyStopping:
         self.best = np.asarray(meta["best"], dtype=np.float64)
         self.waited = np.asarray(meta["waited"], dtype=int)
         self.best_epoch = np.asarray(meta["best_epoch"], dtype=int)
+        self.step_share = float(meta.get("step_share", 1.0))
+        self.last_cut = int(meta.get("last_cut", 0))
 
 
 def _prefixed(tensors: dict[str, Tensor], prefix: str, device) -> dict[str, Tensor] | None:

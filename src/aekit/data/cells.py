@@ -112,20 +112,21 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
 LEADING_ZERO = r"\s*[-+]?0\d+\s*"
 
 
+def whole_numbers(s: pd.Series) -> bool:
+    """Whether pandas read ``s`` as whole numbers: integers, or floats (a column
+    with holes) whose values are all whole."""
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return True
+    if not pd.api.types.is_float_dtype(s.dtype):
+        return False
+    v = s.dropna().to_numpy(dtype=float)
+    return bool(len(v)) and bool((v == v.round()).all())
+
+
 def whole_number_columns(df: pd.DataFrame) -> list:
-    """The columns of ``df`` that pandas read as whole numbers (integers, or floats
-    with holes whose values are all whole): those that may be codes written with
-    leading zeros (see :func:`codes`)."""
-    out = []
-    for name in df.columns:
-        s = df[name]
-        if pd.api.types.is_integer_dtype(s.dtype):
-            out.append(name)
-        elif pd.api.types.is_float_dtype(s.dtype):
-            v = s.dropna().to_numpy(dtype=float)
-            if len(v) and (v == v.round()).all():
-                out.append(name)
-    return out
+    """The columns of ``df`` of whole numbers (:func:`whole_numbers`): those that
+    may be codes written with leading zeros (see :func:`codes`)."""
+    return [name for name in df.columns if whole_numbers(df[name])]
 
 
 def codes(written: pd.Series) -> str | None:
@@ -159,12 +160,9 @@ def codes_as_text(df: pd.DataFrame, schema) -> pd.DataFrame:
     out = df
     for col in schema:
         s = df.get(col.name)
-        if s is None or col.kind != "categorical" or not pd.api.types.is_numeric_dtype(s):
+        if s is None or col.kind != "categorical" or not whole_numbers(s):
             continue
-        if pd.api.types.is_bool_dtype(s) or not all(isinstance(c, str) for c in col.categories):
-            continue
-        v = s.dropna().to_numpy(dtype=float)
-        if (v == v.round()).all():
+        if all(isinstance(c, str) for c in col.categories):
             out = df.copy(deep=False) if out is df else out
             out[col.name] = s.map(lambda x: str(int(x)), na_action="ignore").astype(object)
     return out

@@ -683,3 +683,32 @@ def test_a_streamed_parquet_output_takes_fractions_after_a_chunk_of_integers(tmp
     got = pd.read_parquet(out)
     assert got["a"].dtype == np.float64 and got["a"].notna().all()
     assert got["a"].tolist()[:2] == [50.0, 45.0] and got["a"][2] != round(got["a"][2])
+
+
+@pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_integers_with_holes_in_parquet_from_other_tools_are_kept_exactly(
+    tmp_path, extra, suffix, quick_cli
+):
+    """A Parquet file written by pyarrow (or Spark, DuckDB, Polars) has no pandas
+    metadata: an integer column with holes came in as float64, which rounds ids
+    beyond 2**53 and wrote them back as floats."""
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    n = 40
+    ids = [None if i % 8 == 7 else 2**60 + 7 * i + 1 for i in range(n)]
+    small = [None if i % 6 == 5 else i % 5 for i in range(n)]
+    x = [None if i % 5 == 0 else 0.5 * i for i in range(n)]
+    table = pa.table(
+        {"id": pa.array(ids, pa.int64()), "k": pa.array(small, pa.uint8()), "x": pa.array(x)}
+    )
+    path, out = tmp_path / "in.parquet", tmp_path / f"out{suffix}"
+    pq.write_table(table, path)
+    assert main(["impute", str(path), "-o", str(out), "-q", *extra]) == 0
+    if suffix == ".parquet":
+        got = pq.read_table(out)
+        assert got.schema.field("id").type == pa.int64()
+        written = got.column("id").to_pylist()
+    else:
+        written = [int(v) for v in pd.read_csv(out, dtype=str)["id"]]
+    assert all(w == v for w, v in zip(written, ids, strict=True) if v is not None)
+    assert None not in written

@@ -9,6 +9,7 @@ import re
 import warnings
 
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import AekitError, AekitWarning
 
@@ -166,3 +167,38 @@ def codes_as_text(df: pd.DataFrame, schema) -> pd.DataFrame:
             out = df.copy(deep=False) if out is df else out
             out[col.name] = s.map(lambda x: str(int(x)), na_action="ignore").astype(object)
     return out
+
+
+# Arrow's integer types as pandas' nullable integers
+NULLABLE_INTEGERS = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+}
+
+
+def holed_integers(df: pd.DataFrame, schema: pa.Schema) -> list:
+    """The columns of ``df`` (read from Arrow data of ``schema``) that Arrow holds
+    as integers and pandas made floats: integers with holes, which a float64
+    rounds beyond 2**53 (an id such as 2**60 + 1) and writes back as floats. A
+    Parquet file written by pandas from nullable integers says so in its
+    metadata; one written by pyarrow, Spark, DuckDB or Polars does not."""
+    return [
+        f.name
+        for f in schema
+        if f.type in NULLABLE_INTEGERS and f.name in df.columns and df[f.name].dtype.kind == "f"
+    ]
+
+
+def as_nullable(df: pd.DataFrame, columns: list, arrow) -> pd.DataFrame:
+    """``df`` with ``columns`` taken again from ``arrow`` (a pyarrow Table or
+    RecordBatch holding them) as pandas' nullable integers, exactly."""
+    for name in columns:
+        values = arrow.column(name).to_pandas(types_mapper=NULLABLE_INTEGERS.get)
+        df[name] = pd.Series(values.array, index=df.index)
+    return df

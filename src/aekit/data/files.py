@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from ..errors import AekitError, AekitWarning
 from ..io import atomic_write
-from .cells import codes, warn_codes, whole_number_columns
+from .cells import as_nullable, codes, holed_integers, warn_codes, whole_number_columns
 from .dialect import PLAIN, Dialect, inspect_csv, reading
 from .images import load_images, png_files, save_png_folder, write_idx
 from .schema import UNNAMED_ADVICE
@@ -90,6 +91,8 @@ def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
         else:
             df = pd.read_parquet(path)
             check_header(path, list(df.columns))
+            if holed := holed_integers(df, pq.read_schema(path)):  # read them exactly
+                df = as_nullable(df, holed, pq.read_table(path, columns=holed))
     if len(df) == 0:
         raise AekitError(f"input {path} holds no rows (a header only)")
     return df

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from ..errors import AekitError
 from ..io import atomic_write
-from .cells import codes, warn_codes, whole_number_columns
+from .cells import NULLABLE_INTEGERS, codes, warn_codes, whole_number_columns
 from .files import (
     FORMATS,
     PLAIN,
@@ -166,7 +166,9 @@ class TableFile:
             else:
                 with pq.ParquetFile(self.path) as f:
                     for batch in f.iter_batches(batch_size=self.chunk_rows):
-                        yield batch.to_pandas()
+                        # integers as pandas' nullable ones in every chunk: a chunk
+                        # with holes would make floats of them (see holed_integers)
+                        yield batch.to_pandas(types_mapper=NULLABLE_INTEGERS.get)
 
     def as_written(self, completed: Iterator[tuple[pd.DataFrame, np.ndarray]]):
         """The chunks of this CSV file, completed, as CSV text whose observed

@@ -121,26 +121,34 @@ def _warn_text_markers(path: Path, df: pd.DataFrame, args: dict) -> None:
     """Warn where a text column has cells that pandas' markers ("NA", "None",
     "null", ...) made missing: a country code NA or an answer None would be
     imputed over. Say how to keep them (``--na ''``)."""
-    types = pd.api.types
-    text = [
-        c
-        for c in df.columns
-        if (df[c].dtype == object or types.is_string_dtype(df[c].dtype)) and df[c].isna().any()
-    ]
+    text = [c for c in df.columns if is_text(df[c]) and df[c].isna().any()]
     if not text:
         return
     written = pd.read_csv(path, **args, usecols=text, dtype=str, keep_default_na=False)
     for c in text:
-        markers = written[c][df[c].isna() & (written[c].str.strip() != "")]
-        if len(markers):
-            words = sorted(set(markers))[:3]
-            warnings.warn(
-                f"column {c!r} of {path}: {len(markers)} cell(s) written {words} are read as "
-                "missing (pandas' markers); if they are values, pass --na '' on the command "
-                "line (read_csv(keep_default_na=False, na_values=['']) in Python)",
-                AekitWarning,
-                stacklevel=3,
-            )
+        if markers := read_as_missing(df[c], written[c]):
+            warn_markers(f"column {c!r} of {path}", len(markers), markers)
+
+
+def is_text(s: pd.Series) -> bool:
+    return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+
+
+def read_as_missing(typed: pd.Series, written: pd.Series) -> list:
+    """The texts of the cells that are missing in ``typed`` (a text column as read)
+    but not empty in ``written`` (the same cells as the file writes them)."""
+    return written[typed.isna().to_numpy() & (written.str.strip() != "").to_numpy()].tolist()
+
+
+def warn_markers(label: str, count: int, texts) -> None:
+    """Say that ``count`` cells of ``label`` written as ``texts`` are read as missing."""
+    warnings.warn(
+        f"{label}: {count} cell(s) written {sorted(set(texts))[:3]} are read as missing "
+        "(pandas' markers); if they are values, pass --na '' on the command line "
+        "(read_csv(keep_default_na=False, na_values=['']) in Python)",
+        AekitWarning,
+        stacklevel=4,
+    )
 
 
 def _exact_integers(path: Path, df: pd.DataFrame, args: dict) -> pd.DataFrame:

@@ -49,8 +49,11 @@ from .files import (
     check_output,
     csv_text,
     inspect_csv,
+    is_text,
     keeps_index,
+    read_as_missing,
     reading,
+    warn_markers,
 )
 
 DEFAULT_CHUNK_ROWS = 65536
@@ -197,14 +200,22 @@ class TableFile:
             return self._settled_as
         text, numbers, flags, big, ints, floats = set(), set(), set(), set(), set(), set()
         coded: dict[str, str] = {}  # whole numbers written with leading zeros: codes
+        marked: dict[str, tuple] = {}  # text cells pandas' markers made missing: (count, texts)
         with cell_text(self.path, self.dialect, self.chunk_rows) as texts:
             for chunk, written in zip(self.chunks(), texts, strict=True):
                 for name in whole_number_columns(chunk):
                     if name not in coded and (example := codes(written[name])) is not None:
                         coded[name] = example
+                for name in chunk.columns if self.dialect.na is None else ():
+                    typed = chunk[name]
+                    if is_text(typed) and (found := read_as_missing(typed, written[name])):
+                        count, seen = marked.get(name, (0, set()))
+                        marked[name] = (count + len(found), seen | set(found[:3]))
                 self._types(chunk, text, numbers, flags, big, ints, floats)
         for name, example in coded.items():
             warn_codes(f"column {name!r} of {self.path}", example)
+        for name, (count, seen) in marked.items():  # as reading the whole file warns
+            warn_markers(f"column {name!r} of {self.path}", count, seen)
         text |= set(coded)
         both = [name for name in text if name in numbers or name in flags]
         whole = [name for name in big if name not in text]

@@ -712,3 +712,19 @@ def test_integers_with_holes_in_parquet_from_other_tools_are_kept_exactly(
         written = [int(v) for v in pd.read_csv(out, dtype=str)["id"]]
     assert all(w == v for w, v in zip(written, ids, strict=True) if v is not None)
     assert None not in written
+
+
+def test_flags_written_as_text_are_the_fitted_flags():
+    """A model fitted on True/False (a CSV's TRUE/FALSE) scores and imputes a later
+    file that holds them as text (a Parquet file of strings, or a CSV column with a
+    stray value) as those flags, not as values never seen in fit."""
+    rng = np.random.default_rng(0)
+    fitted = frame().assign(ok=rng.random(80) < 0.5)
+    detector = aekit.AnomalyDetector(aekit.VAE(max_epochs=3), random_state=0).fit(fitted)
+    text = fitted.assign(ok=fitted["ok"].map({True: "TRUE", False: "false"}).astype(object))
+    np.testing.assert_array_equal(detector.score_samples(text), detector.score_samples(fitted))
+    imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(fitted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AekitWarning)  # no "values not seen in fit"
+        out = imputer.transform(text.assign(a=text["a"].where(text.index % 9 != 0)))
+    assert out["ok"].tolist()[1:3] == text["ok"].tolist()[1:3]  # observed text kept as given

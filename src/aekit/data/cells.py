@@ -202,3 +202,11 @@ def as_nullable(df: pd.DataFrame, columns: list, arrow) -> pd.DataFrame:
         values = arrow.column(name).to_pandas(types_mapper=NULLABLE_INTEGERS.get)
         df[name] = pd.Series(values.array, index=df.index)
     return df
+
+
+def flag_of_word(value):
+    """True for the text "true" (in any case, as spreadsheets write TRUE), False
+    for "false", any other value as it is."""
+    if not isinstance(value, str):
+        return value
+    return {"true": True, "false": False}.get(value.strip().lower(), value)

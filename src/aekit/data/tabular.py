@@ -24,6 +24,7 @@ import pandas as pd
 from ..errors import AekitError
 from ..indexing import as_slice, block_rows, blocks
 from .bounds import level_bounds, numeric_bounds
+from .cells import flag_of_word
 from .schema import Column, check_columns
 from .times import from_days, to_days
 
@@ -403,8 +404,8 @@ def _codes(s: pd.Series, col: Column, *, name: str = "X") -> np.ndarray:
 
 def flags_as_levels(s: pd.Series, col: Column) -> pd.Series:
     """A binary column's cells as its fitted levels where they are the same flags
-    written the other way: 1/0 for a column of True/False, or True/False for a
-    column of 1/0 (a file written by another tool)."""
+    written the other way: 1/0 or the text TRUE/FALSE for a column of True/False,
+    or True/False for a column of 1/0 (a file written by another tool)."""
     if col.kind != "binary" or not len(s):
         return s
     # False == 0 and True == 1 in Python: the levels' types tell flags from numbers
@@ -414,6 +415,8 @@ def flags_as_levels(s: pd.Series, col: Column) -> pd.Series:
         return s if flags else s.astype(object).map({False: 0, True: 1}, na_action="ignore")
     if flags and types.is_numeric_dtype(s.dtype) and s.dropna().isin([0, 1]).all():
         return s.astype(object).map({0: False, 1: True}, na_action="ignore")
+    if flags and (s.dtype == object or types.is_string_dtype(s.dtype)):  # "TRUE", "false"
+        return s.map(flag_of_word, na_action="ignore")
     return s
 
 

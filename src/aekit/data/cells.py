@@ -204,6 +204,11 @@ def as_nullable(df: pd.DataFrame, columns: list, arrow) -> pd.DataFrame:
     return df
 
 
+def is_text(s: pd.Series) -> bool:
+    """Whether ``s`` holds text (or objects) rather than numbers, flags or times."""
+    return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+
+
 def flag_of_word(value):
     """True for the text "true" (in any case, as spreadsheets write TRUE), False
     for "false", any other value as it is."""

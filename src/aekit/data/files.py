@@ -14,7 +14,14 @@ import pyarrow.parquet as pq
 
 from ..errors import AekitError, AekitWarning
 from ..io import atomic_write
-from .cells import as_nullable, codes, holed_integers, warn_codes, whole_number_columns
+from .cells import (
+    as_nullable,
+    codes,
+    holed_integers,
+    is_text,
+    warn_codes,
+    whole_number_columns,
+)
 from .dialect import PLAIN, Dialect, inspect_csv, reading
 from .images import load_images, png_files, save_png_folder, write_idx
 from .schema import UNNAMED_ADVICE
@@ -128,10 +135,6 @@ def _warn_text_markers(path: Path, df: pd.DataFrame, args: dict) -> None:
     for c in text:
         if markers := read_as_missing(df[c], written[c]):
             warn_markers(f"column {c!r} of {path}", len(markers), markers)
-
-
-def is_text(s: pd.Series) -> bool:
-    return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
 
 
 def read_as_missing(typed: pd.Series, written: pd.Series) -> list:

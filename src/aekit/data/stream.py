@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from ..errors import AekitError
 from ..io import atomic_write
-from .cells import NULLABLE_INTEGERS, codes, warn_codes, whole_number_columns
+from .cells import NULLABLE_INTEGERS, codes, is_text, warn_codes, whole_number_columns
 from .files import (
     FORMATS,
     PLAIN,
@@ -49,7 +49,6 @@ from .files import (
     check_output,
     csv_text,
     inspect_csv,
-    is_text,
     keeps_index,
     read_as_missing,
     reading,

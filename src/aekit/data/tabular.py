@@ -24,7 +24,7 @@ import pandas as pd
 from ..errors import AekitError
 from ..indexing import as_slice, block_rows, blocks
 from .bounds import level_bounds, numeric_bounds
-from .cells import flag_of_word
+from .cells import flag_of_word, is_text
 from .schema import Column, check_columns
 from .times import from_days, to_days
 
@@ -415,7 +415,7 @@ def flags_as_levels(s: pd.Series, col: Column) -> pd.Series:
         return s if flags else s.astype(object).map({False: 0, True: 1}, na_action="ignore")
     if flags and types.is_numeric_dtype(s.dtype) and s.dropna().isin([0, 1]).all():
         return s.astype(object).map({0: False, 1: True}, na_action="ignore")
-    if flags and (s.dtype == object or types.is_string_dtype(s.dtype)):  # "TRUE", "false"
+    if flags and is_text(s):  # "TRUE", "false"
         return s.map(flag_of_word, na_action="ignore")
     return s
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 from scipy import stats
+from torch.distributions import Bernoulli, Categorical, Normal
 
 from aekit.models import Likelihood
-from aekit.models.likelihoods import broadcast_shape
+from aekit.models.likelihoods import NEVER_LOGIT, broadcast_shape
 
 # columns: continuous, binary, categorical(3 levels), continuous -> width 1+1+3+1 = 6
 KINDS, WIDTHS = ["continuous", "binary", "categorical", "continuous"], [1, 1, 3, 1]
@@ -111,27 +112,76 @@ def test_mean_and_sample_are_valid_rows(lik):
     torch.testing.assert_close(draw[:, 2:5].mean(0), mean[:, 2:5].mean(0), atol=0.07, rtol=0)
 
 
-@pytest.mark.parametrize(
-    "mu_shape, scale_shape",
-    [((40, 6), (6,)), ((5, 40, 6), (6,)), ((3, 40, 6), (3, 1, 6))],  # a row, K draws, members
-)
-def test_gaussian_cells_and_their_gradient_are_the_written_out_expression(mu_shape, scale_shape):
-    from aekit.models.likelihoods import HALF_LOG_2PI, _GaussianLogProb
+def reference_log_prob(lik, params, x, mask):
+    """log p(x | params) per cell through ``torch.distributions``, for autograd."""
+    cells = torch.zeros(*torch.broadcast_shapes(params.shape[:-1], x.shape[:-1]), lik.n_columns)
+    cells = cells.to(params.dtype)
+    cont, binary = lik.cont_cols.tolist(), lik.bin_cols.tolist()
+    scale = lik.scale.to(params.dtype)
+    cells[..., cont] = Normal(params[..., lik.cont_dims], scale).log_prob(x[..., lik.cont_dims])
+    cells[..., binary] = Bernoulli(logits=params[..., lik.bin_dims]).log_prob(
+        x[..., lik.bin_dims].expand_as(params[..., lik.bin_dims])
+    )
+    for g, col in enumerate(lik.cat_cols.tolist()):
+        dims = lik.cat_index[g][lik.cat_valid[g]]
+        logits = params[..., dims].masked_fill(lik.cat_never[g][lik.cat_valid[g]], NEVER_LOGIT)
+        level = x[..., dims].argmax(-1).expand(logits.shape[:-1])
+        cells[..., col] = Categorical(logits=logits).log_prob(level)
+    return torch.where(mask, cells, 0.0)
 
+
+@pytest.mark.parametrize("lead", [(), (4,), (3,)])  # a row, K draws, members
+@pytest.mark.parametrize(
+    "kinds, widths, never",
+    [
+        (["continuous", "binary", "categorical", "continuous", "categorical"], [1, 1, 3, 1, 4], []),
+        (["categorical", "continuous", "continuous"], [5, 1, 1], [3]),  # one level never seen
+        (["binary", "continuous", "binary"], [1, 1, 1], []),
+    ],
+)
+def test_cells_and_their_gradient_are_the_distributions(kinds, widths, never, lead):
+    members = 3 if lead == (3,) else None
+    lik = Likelihood(kinds, widths, members=members, never=never).double()
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(40, 6, generator=gen, dtype=torch.float64)
-    mu = torch.randn(*mu_shape, generator=gen, dtype=torch.float64, requires_grad=True)
-    scale = (torch.rand(*scale_shape, generator=gen, dtype=torch.float64) + 0.5).requires_grad_()
-    ours = _GaussianLogProb.apply(x, mu, scale)
-    z = (x - mu) / scale
-    reference = -0.5 * z.square() - (scale.log() + HALF_LOG_2PI)
-    assert torch.allclose(ours, reference, rtol=1e-12, atol=1e-12)
+    with torch.no_grad():
+        lik.raw_scale.copy_(torch.randn(lik.raw_scale.shape, generator=gen))
+    n, width = 12, sum(widths)
+    x = torch.randn(*lead, n, width, generator=gen, dtype=torch.float64) if members else None
+    if x is None:
+        x = torch.randn(n, width, generator=gen, dtype=torch.float64)
+    start = 0
+    for kind, w in zip(kinds, widths, strict=True):
+        if kind == "binary":
+            x[..., start] = (x[..., start] > 0).double()
+        if kind == "categorical":
+            level = torch.randint(0, w, x.shape[:-1], generator=gen)
+            x[..., start : start + w] = torch.nn.functional.one_hot(level, w).double()
+        start += w
+    mask = torch.rand(*x.shape[:-1], len(kinds), generator=gen) > 0.3
+    params = torch.randn(*lead, n, width, generator=gen, dtype=torch.float64, requires_grad=True)
+    ours = lik.log_prob(params, x, mask)
+    reference = reference_log_prob(lik, params, x, mask)
+    torch.testing.assert_close(ours, reference, rtol=1e-12, atol=1e-12)
     weight = torch.randn(ours.shape, generator=gen, dtype=torch.float64)
-    got = torch.autograd.grad((ours * weight).sum(), (mu, scale))
-    expected = torch.autograd.grad((reference * weight).sum(), (mu, scale))
+    got = torch.autograd.grad((ours * weight).sum(), (params, lik.raw_scale))
+    expected = torch.autograd.grad((reference * weight).sum(), (params, lik.raw_scale))
     for a, b in zip(got, expected, strict=True):
-        assert a.shape == b.shape and torch.allclose(a, b, rtol=1e-10, atol=1e-10)
-    assert torch.autograd.gradcheck(lambda m, s: _GaussianLogProb.apply(x, m, s), (mu, scale))
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    assert torch.autograd.gradcheck(lambda p: lik.log_prob(p, x, mask), (params,))
+    # the training loss: the mean over rows of the negative sum over cells
+    reference = reference_log_prob(lik, params, x, mask)
+    loss = lik.nll(params, x, mask)
+    torch.testing.assert_close(loss, -reference.sum(-1).mean(-1), rtol=1e-12, atol=1e-12)
+    weight = torch.randn(loss.shape, generator=gen, dtype=torch.float64)
+    got = torch.autograd.grad((loss * weight).sum(), (params, lik.raw_scale))
+    expected = torch.autograd.grad(
+        (-reference.sum(-1).mean(-1) * weight).sum(), (params, lik.raw_scale)
+    )
+    for a, b in zip(got, expected, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    complete = torch.ones_like(mask)  # no cell to leave out: the gradient skips the mask
+    assert torch.autograd.gradcheck(lambda p: lik.nll(p, x, complete), (params,))
 
 
 def test_a_complete_batch_scores_as_a_masked_one_with_every_cell_seen():
@@ -151,3 +201,43 @@ def test_a_complete_batch_scores_as_a_masked_one_with_every_cell_seen():
         and torch.equal(part[1:], full[1:])
         and torch.equal(part[0, 1:], full[0, 1:])
     )
+
+
+@pytest.mark.parametrize(
+    "kinds, widths, never",
+    [
+        (
+            ["categorical", "continuous", "binary", "categorical", "continuous"],
+            [3, 1, 1, 4, 1],
+            [6],
+        ),
+        (["continuous", "categorical", "unit"], [1, 5, 1], []),
+    ],
+)
+def test_means_and_cell_errors_group_by_group(kinds, widths, never):
+    lik = Likelihood(kinds, widths, never=never)
+    gen = torch.Generator().manual_seed(2)
+    params = 4 * torch.randn(2, 30, sum(widths), generator=gen)
+    mean = lik.mean(params)
+    starts = np.cumsum([0, *widths[:-1]])
+    target = lik.mean(4 * torch.randn(30, sum(widths), generator=gen))
+    errors = lik.cell_errors(mean, target)
+    assert errors.shape == (2, 30, len(kinds))
+    for j, (kind, lo, w) in enumerate(zip(kinds, starts, widths, strict=True)):
+        got, p, t = mean[..., lo : lo + w], params[..., lo : lo + w], target[..., lo : lo + w]
+        if kind == "categorical":
+            logits = p.masked_fill(torch.tensor([lo + k in never for k in range(w)]), NEVER_LOGIT)
+            torch.testing.assert_close(got, torch.softmax(logits, -1))
+            wrong = got.argmax(-1) != t.argmax(-1)
+        elif kind == "continuous":
+            torch.testing.assert_close(got, p)
+            wrong = (got - t).square()[..., 0]
+        elif kind == "binary":
+            torch.testing.assert_close(got, torch.sigmoid(p))
+            wrong = (got > 0.5) != (t > 0.5)
+            wrong = wrong[..., 0]
+        else:  # a unit cell: its squared error
+            wrong = (got - t).square()[..., 0]
+        torch.testing.assert_close(errors[..., j], wrong.float())
+    if never:  # a level never seen: probability 0
+        assert (mean[..., never] == 0).all()

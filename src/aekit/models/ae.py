@@ -138,8 +138,8 @@ class AEModule(EncoderDecoder):
         if self.training and self.corruption is not None:
             x_in, seen = self.corruption(x, mask)
         params = self.decode(self.encode(x_in, seen))
-        # L(x, x̂) = -Σ_j m_j log p(x_j | x̂_j), shape (..., n)
-        reconstruction = -self.likelihood.log_prob(params, x, mask).sum(-1).mean(-1)
+        # the mean over rows of L(x, x̂) = -Σ_j m_j log p(x_j | x̂_j), shape (...)
+        reconstruction = self.likelihood.nll(params, x, mask)
         return {"loss": reconstruction, "reconstruction": reconstruction}
 
     def layerwise(self, i: int) -> LayerwiseDAE:

@@ -105,19 +105,49 @@ class Likelihood(nn.Module):
         self.register_buffer("column_of_dim", torch.tensor(column_of_dim), persistent=False)
         self.register_buffer("cat_valid", cat_valid, persistent=False)
         self.register_buffer("cat_never", cat_never, persistent=False)
-        # log_prob concatenates [continuous, binary, categorical] cells; this puts
-        # them back in column order
-        family_order = cont_cols + bin_cols + cat_cols
-        order = sorted(range(len(family_order)), key=family_order.__getitem__)
-        self.register_buffer(
-            "column_order", torch.tensor(order, dtype=torch.long), persistent=False
-        )
         # a family whose dimensions are one contiguous run (every column of an
         # all-numeric table, every pixel) is read as a view, not gathered: a
         # gather's backward is a scatter, the costliest kernel of a wide row's step
         self._cont = contiguous(cont_dims)
         self._bin = contiguous(bin_dims)
-        self._in_order = order == list(range(len(order)))
+        # the categorical dimensions (a view where they are one run), each one's
+        # group as a (dims, groups) 0/1 matrix whose product sums a row's groups,
+        # and each group's dimensions padded by repeating its first (for maxima)
+        cat_dims = [
+            d for i, lo in zip(cat_cols, cat_starts, strict=True) for d in range(lo, lo + widths[i])
+        ]
+        self.register_buffer("cat_dims", torch.tensor(cat_dims, dtype=torch.long), persistent=False)
+        self._cats = contiguous(cat_dims)
+        groups, pad, at = [], [], 0
+        for i in cat_cols:
+            groups += [len(pad)] * widths[i]
+            pad.append([at + min(k, widths[i] - 1) for k in range(k_max)])
+            at += widths[i]
+        summed = [[float(g == h) for h in range(len(cat_cols))] for g in groups]
+        self.register_buffer(
+            "cat_groups", torch.tensor(summed).reshape(len(groups), len(cat_cols)), persistent=False
+        )
+        self.register_buffer(
+            "cat_pad",
+            torch.tensor(pad, dtype=torch.long).reshape(len(cat_cols), k_max),
+            persistent=False,
+        )
+        never_dims = [d in never for d in cat_dims]
+        self.register_buffer(
+            "cat_never_dims", torch.tensor(never_dims, dtype=torch.bool), persistent=False
+        )
+        # which families a row holds (Python truths: a tensor's len costs microseconds)
+        self._has_cont, self._has_bin = bool(cont_cols), bool(bin_cols)
+        self._has_unit, self._has_cat = bool(unit_cols), bool(cat_cols)
+        # where each family's cells go in a row of cells: a slice where they are a run
+        self._places = [contiguous(c) for c in (cont_cols, bin_cols, cat_cols)]
+        self._families = [
+            (f"{name}_cols", place)
+            for name, cols, place in zip(
+                ("cont", "bin", "cat"), (cont_cols, bin_cols, cat_cols), self._places, strict=True
+            )
+            if cols
+        ]
         # Gaussian scale σ_j = softplus(raw_j) + MIN_SCALE, initialised at σ = 1
         init = math.log(math.expm1(1.0 - MIN_SCALE))
         shape = (len(cont_cols),) if members is None else (members, 1, len(cont_cols))
@@ -142,11 +172,11 @@ class Likelihood(nn.Module):
         reals by construction and the scale is positive by its softplus.
         """
         out = {}
-        if len(self.cont_cols):
+        if self._has_cont:
             out["continuous"] = Normal(params[..., self.cont_dims], self.scale, validate_args=False)
-        if len(self.bin_cols):
+        if self._has_bin:
             out["binary"] = Bernoulli(logits=params[..., self.bin_dims], validate_args=False)
-        if len(self.cat_cols):
+        if self._has_cat:
             out["categorical"] = Categorical(logits=self._cat_logits(params), validate_args=False)
         return out
 
@@ -167,38 +197,25 @@ class Likelihood(nn.Module):
         Tensor of shape (..., n, n_columns)
             log p(x_j | params) for observed cells, 0 for missing ones.
         """
-        # written out rather than through torch.distributions: the same values
-        # with fewer kernels, which is most of a small network's training step
+        # written out rather than through torch.distributions, the gradient too
+        # (:class:`_LogProb`): the same values in a few kernels, where autograd's
+        # sixty for a mixed row were a third of a small network's training step
         if params.dtype != x.dtype:  # a network run under bfloat16 autocast: score in x's
             params = params.to(x.dtype)
-        parts = []
-        if len(self.cont_cols):
-            scale = self.scale
-            dims = self.cont_dims if self._cont is None else self._cont
-            parts.append(_GaussianLogProb.apply(x[..., dims], params[..., dims], scale))
-        if len(self.bin_cols):
-            dims = self.bin_dims if self._bin is None else self._bin
-            logits = params[..., dims]
-            target = x[..., dims].expand_as(logits)
-            parts.append(-F.binary_cross_entropy_with_logits(logits, target, reduction="none"))
-        if len(self.cat_cols):
-            # the observed level is the argmax of the one-hot group, shape (n, G)
-            level = x[..., self.cat_index].masked_fill(~self.cat_valid, -1.0).argmax(-1)
-            log_p = torch.log_softmax(self._cat_logits(params), dim=-1)
-            level = level.expand(log_p.shape[:-1])
-            parts.append(log_p.gather(-1, level.unsqueeze(-1)).squeeze(-1))
-        if not parts:
+        if not self.n_columns:
             return params.new_zeros((*params.shape[:-1], 0))
-        shape = broadcast_shape(*(p.shape[:-1] for p in parts))
-        if len(parts) == 1:
-            out = parts[0].expand(*shape, parts[0].shape[-1])
-        else:
-            out = torch.cat([p.expand(*shape, p.shape[-1]) for p in parts], -1)
-        if not self._in_order:
-            out = out[..., self.column_order]
-        if mask.device.type == "cpu" and bool(mask.all()):  # (a check that syncs a GPU)
-            return out  # nothing to zero: a complete batch skips a kernel and its gradient
-        return torch.where(mask, out, torch.zeros((), dtype=out.dtype, device=out.device))
+        return _LogProb.apply(self, params, x, mask, self.raw_scale, False)
+
+    def nll(self, params: Tensor, x: Tensor, mask: Tensor) -> Tensor:
+        """The mean over rows of a row's negative log-likelihood,
+        ``-log_prob(params, x, mask).sum(-1).mean(-1)``, shape (...): a training
+        loss, summed and averaged inside :class:`_LogProb` (its gradient a
+        constant per cell, not three more kernels and their gradients)."""
+        if params.dtype != x.dtype:
+            params = params.to(x.dtype)
+        if not self.n_columns:
+            return params.new_zeros(params.shape[:-2])
+        return _LogProb.apply(self, params, x, mask, self.raw_scale, True)
 
     def expand_mask(self, mask: Tensor) -> Tensor:
         """Per-column mask (..., n_columns) → per-dimension mask (..., width)."""
@@ -207,11 +224,33 @@ class Likelihood(nn.Module):
     def mean(self, params: Tensor) -> Tensor:
         """Expected encoded row: means, probabilities, level probabilities."""
         out = params.clone()
-        out[..., self.bin_dims] = torch.sigmoid(params[..., self.bin_dims])
-        if len(self.cat_cols):
-            probs = torch.softmax(self._cat_logits(params), dim=-1)
-            out[..., self.cat_index[self.cat_valid]] = probs[..., self.cat_valid]
+        if self._has_bin:
+            dims = self.bin_dims if self._bin is None else self._bin
+            out[..., dims] = torch.sigmoid(params[..., dims])
+        if self._has_cat:
+            cats = self.cat_dims if self._cats is None else self._cats
+            out[..., cats] = self._level_probabilities(params[..., cats])
         return out
+
+    def _level_probabilities(self, logits: Tensor) -> Tensor:
+        """Each categorical group's softmax, on the logits of every categorical
+        dimension (..., levels): shifted by the group's largest, exponentiated,
+        and divided by the group's sum (the 0/1 matrix ``cat_groups``)."""
+        if self._never:
+            logits = logits.masked_fill(self.cat_never_dims, NEVER_LOGIT)
+        summed = self.cat_groups.to(logits.dtype)
+        if summed.shape[1] == 1:
+            return torch.softmax(logits, dim=-1)
+        top = logits.detach()[..., self.cat_pad].amax(-1)  # (..., G): cancels out
+        exp = (logits - top @ summed.mT).exp()
+        return exp / ((exp @ summed) @ summed.mT)
+
+    def _levels(self, rows: Tensor) -> Tensor:
+        """The largest level of each categorical group of encoded rows, (..., G)."""
+        values = rows[..., self.cat_dims if self._cats is None else self._cats]
+        if self.cat_groups.shape[1] == 1:
+            return values.argmax(-1, keepdim=True)
+        return values[..., self.cat_pad].argmax(-1)  # padding repeats a group's first
 
     def cell_errors(self, filled: Tensor, target: Tensor) -> Tensor:
         """The error of each cell of ``filled`` against ``target`` (both encoded rows,
@@ -219,16 +258,21 @@ class Likelihood(nn.Module):
         standardised units (continuous and unit columns), or 1 for a wrong level
         (binary: the side of 0.5; categorical: the largest of the group)."""
         errors = filled.new_zeros((*filled.shape[:-1], self.n_columns))
-        cont, bins, units = self.cont_dims, self.bin_dims, self.unit_dims
-        errors[..., self.cont_cols] = (filled[..., cont] - target[..., cont]) ** 2
-        wrong = (filled[..., bins] > 0.5) != (target[..., bins] > 0.5)
-        errors[..., self.bin_cols] = wrong.to(filled.dtype)
-        errors[..., self.unit_cols] = (filled[..., units] - target[..., units]) ** 2
-        if len(self.cat_cols):
-            pad = ~self.cat_valid
-            guess = filled[..., self.cat_index].masked_fill(pad, -1.0).argmax(-1)
-            truth = target[..., self.cat_index].masked_fill(pad, -1.0).argmax(-1)
-            errors[..., self.cat_cols] = (guess != truth).to(filled.dtype)
+        cont, bins, cats = self._places
+        if self._has_cont:
+            dims = self.cont_dims if self._cont is None else self._cont
+            cols = self.cont_cols if cont is None else cont
+            errors[..., cols] = (filled[..., dims] - target[..., dims]).square_()
+        if self._has_bin:
+            dims = self.bin_dims if self._bin is None else self._bin
+            wrong = (filled[..., dims] > 0.5) != (target[..., dims] > 0.5)
+            errors[..., self.bin_cols if bins is None else bins] = wrong.to(filled.dtype)
+        if self._has_unit:
+            units = self.unit_dims
+            errors[..., self.unit_cols] = (filled[..., units] - target[..., units]) ** 2
+        if self._has_cat:
+            wrong = self._levels(filled) != self._levels(target)
+            errors[..., self.cat_cols if cats is None else cats] = wrong.to(filled.dtype)
         return errors
 
     def sample(self, params: Tensor) -> Tensor:
@@ -260,27 +304,108 @@ def broadcast_shape(*shapes: torch.Size) -> torch.Size:
     return torch.broadcast_shapes(*shapes)
 
 
-class _GaussianLogProb(torch.autograd.Function):
-    """``log N(x | mu, scale)`` per cell, with the gradient written out: the
-    same values as the expression ``-z²/2 - log scale - log √(2π)`` with
-    ``z = (x - mu) / scale``, in three kernels forward and five backward
-    instead of the fourteen autograd runs for it (a small network's training
-    step is mostly such elementwise kernels). ``x`` is data (no gradient);
-    ``mu`` (..., n, d) and ``scale`` (d,) or (members, 1, d) broadcast."""
+class _LogProb(torch.autograd.Function):
+    """:meth:`Likelihood.log_prob` with its gradient written out, for a batch of
+    decoder outputs ``params`` (..., n, width), data ``x`` and ``mask``
+    broadcasting to it, and the Gaussian scales' ``raw_scale``.
+
+    Continuous: ``-z²/2 - log σ - log √(2π)`` with ``z = (x - μ)/σ``, whose
+    gradients are ``z/σ`` in μ and ``(z² - 1)/σ`` in σ. Binary (and unit):
+    ``-BCE(l, x)``, gradient ``x - sigmoid(l)``. Categorical: the observed
+    level's ``log_softmax``, gradient ``onehot - softmax`` (each group's
+    levels summed by a product with a 0/1 matrix). A missing cell
+    scores 0 and passes no gradient. The values are the expressions autograd
+    would run; its backward through them took some sixty small kernels a mixed
+    row, and a small network's training step is mostly such kernels."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, mu: Tensor, scale: Tensor) -> Tensor:
-        z = (x - mu).div_(scale)
-        ctx.save_for_backward(z, scale)
-        ctx.shapes = mu.shape, scale.shape
-        return torch.addcmul(-(scale.log() + HALF_LOG_2PI), z, z, value=-0.5)
+    def forward(ctx, lik: Likelihood, params: Tensor, x: Tensor, mask, raw: Tensor, nll: bool):
+        shape = broadcast_shape(params.shape[:-1], x.shape[:-1], mask.shape[:-1])
+        ctx.shapes = params.shape, raw.shape
+        params = params.expand(*shape, lik.width)  # every part in the batch's shape
+        parts, saved = [], {}
+        if lik._has_cont:
+            dims = lik.cont_dims if lik._cont is None else lik._cont
+            scale = F.softplus(raw) + MIN_SCALE
+            z = (x[..., dims] - params[..., dims]).div_(scale)
+            saved["cont"] = z, scale
+            parts.append(torch.addcmul(-(scale.log() + HALF_LOG_2PI), z, z, value=-0.5))
+        if lik._has_bin:
+            dims = lik.bin_dims if lik._bin is None else lik._bin
+            logits = params[..., dims]
+            target = x[..., dims].expand_as(logits)
+            saved["bin"] = logits, target
+            parts.append(-F.binary_cross_entropy_with_logits(logits, target, reduction="none"))
+        if lik._has_cat:
+            # log softmax of the observed level: sum_k x_k l_k - logsumexp(l) over each
+            # group (x one-hot), the exponentials shifted by the group's largest logit
+            cats = lik.cat_dims if lik._cats is None else lik._cats
+            logits, target = params[..., cats], x[..., cats].expand(*shape, -1)
+            if lik._never:
+                logits = logits.masked_fill(lik.cat_never_dims, NEVER_LOGIT)
+            summed = lik.cat_groups.to(logits.dtype)
+            if summed.shape[1] == 1:
+                top = logits.amax(-1, keepdim=True)
+                exp = (logits - top).exp_()
+            else:
+                top = logits[..., lik.cat_pad].amax(-1)  # (..., G)
+                exp = (logits - top @ summed.mT).exp_()
+            total = exp @ summed
+            saved["cat"] = exp, total, target, summed
+            parts.append((target * logits) @ summed - total.log() - top)
+        out = _in_columns(lik, parts, (*shape, lik.n_columns))
+        # a complete batch skips a kernel (a check that would sync a GPU)
+        complete = mask.device.type == "cpu" and bool(mask.all())
+        if not complete:
+            out = torch.where(mask, out, torch.zeros((), dtype=out.dtype, device=out.device))
+        ctx.lik, ctx.saved, ctx.complete = lik, saved, complete
+        ctx.save_for_backward(mask, raw)
+        ctx.cells = out.shape if nll else None
+        return out.sum((-2, -1)).div_(-out.shape[-2]) if nll else out
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        z, scale = ctx.saved_tensors
-        mu_shape, scale_shape = ctx.shapes
-        gz = grad * z
-        d_mu = (gz / scale).sum_to_size(mu_shape)  # d/dmu = z / scale
-        # d/dscale = (z² - 1) / scale
-        d_scale = (gz * z - grad).sum_to_size(scale_shape) / scale
-        return None, d_mu, d_scale
+        lik, saved = ctx.lik, ctx.saved
+        mask, raw = ctx.saved_tensors
+        params_shape, raw_shape = ctx.shapes
+        if ctx.cells is not None:  # the gradient of -Σ cells / rows, in each cell
+            grad = (grad / -ctx.cells[-2])[..., None, None].expand(ctx.cells)
+        if not ctx.complete:
+            grad = torch.where(mask, grad, torch.zeros((), dtype=grad.dtype, device=grad.device))
+        d_params = grad.new_zeros((*grad.shape[:-1], lik.width))
+        d_raw = None
+        cont, bins, cats = lik._places
+        if "cont" in saved:
+            z, scale = saved["cont"]
+            g = grad[..., lik.cont_cols if cont is None else cont]
+            gz = g * z
+            dims = lik.cont_dims if lik._cont is None else lik._cont
+            d_params[..., dims] = gz / scale
+            # d/dσ = (z² - 1)/σ, and dσ/draw = sigmoid(raw)
+            d_scale = (gz * z - g).sum_to_size(raw_shape)
+            d_raw = d_scale.div_(scale).mul_(torch.sigmoid(raw))
+        if "bin" in saved:
+            logits, target = saved["bin"]
+            g = grad[..., lik.bin_cols if bins is None else bins]
+            dims = lik.bin_dims if lik._bin is None else lik._bin
+            d_params[..., dims] = (target - torch.sigmoid(logits)).mul_(g)
+        if "cat" in saved:
+            exp, total, target, summed = saved["cat"]
+            g = grad[..., lik.cat_cols if cats is None else cats]
+            # d/dl_k = g (x_k - softmax_k), the group's g and sum spread over its levels
+            d_logits = (target - exp / (total @ summed.mT)).mul_(g @ summed.mT)
+            if lik._never:  # held at NEVER_LOGIT: no gradient
+                d_logits.masked_fill_(lik.cat_never_dims, 0.0)
+            d_params[..., lik.cat_dims if lik._cats is None else lik._cats] = d_logits
+        return None, d_params.sum_to_size(params_shape), None, None, d_raw, None
+
+
+def _in_columns(lik: Likelihood, parts: list[Tensor], shape) -> Tensor:
+    """The families' cells (continuous, binary, categorical: those present) as
+    one (..., n, n_columns) tensor in column order: each written to its places."""
+    if len(parts) == 1:
+        return parts[0].expand(shape)
+    out = parts[0].new_empty(shape)
+    for part, (name, place) in zip(parts, lik._families, strict=True):
+        out[..., getattr(lik, name) if place is None else place] = part
+    return out

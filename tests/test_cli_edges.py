@@ -49,6 +49,21 @@ def test_text_pandas_reads_as_missing_is_named_and_kept_with_na(tmp_path, quick_
     assert (x != "").all()  # the empty cells are still imputed
 
 
+@pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])
+def test_a_marker_given_adds_to_empty_cells(tmp_path, quick_cli, extra):
+    """--na -9: -9 is missing, and an empty cell still is (it had become a
+    number column's error and a text column's level '')."""
+    b = ["" if i % 5 == 1 else ("-9" if i % 5 == 3 else str(i * 2)) for i in range(40)]
+    c = ["" if i % 7 == 2 else "xy"[i % 2] for i in range(40)]
+    rows = [f"{i},{b[i]},{c[i]}" for i in range(40)]
+    source = write_csv(tmp_path / "in.csv", ["a,b,c", *rows])
+    out = tmp_path / "out.csv"
+    assert main(["--na", "-9", "impute", str(source), "-o", str(out), "-q", *extra]) == 0
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert (written["b"] != "").all() and "-9" not in written["b"].tolist()
+    assert set(written["c"]) == {"x", "y"}
+
+
 # ------------------------------------------------------------ text encodings
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_cp1252_file_is_read_and_written_in_its_encoding(tmp_path, quick_cli, capsys, stream):
@@ -71,6 +86,21 @@ def test_a_cp1252_file_is_read_and_written_in_its_encoding(tmp_path, quick_cli, 
     assert written["ville"].notna().all() and set(written["ville"]) <= set(towns)
     assert main(["--encoding", "no-such-code", *args]) == 2
     assert "--encoding" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])
+def test_flags_imputed_in_a_chunk_without_observed_ones_are_spelled_as_the_file_does(
+    tmp_path, quick_cli, extra
+):
+    """Rows 7-13 are a chunk of 7 whose flags are all missing: their imputed
+    cells are spelled like the file's TRUE/FALSE, not Python's True/False."""
+    lines = ["x,flag"] + [
+        f"{i * 0.37:.2f},{'' if 7 <= i < 14 else ('TRUE' if i % 2 else 'FALSE')}" for i in range(28)
+    ]
+    source = write_csv(tmp_path / "in.csv", lines)
+    out = tmp_path / "out.csv"
+    assert main(["impute", str(source), "-o", str(out), "-q", *extra]) == 0
+    assert set(pd.read_csv(out, dtype=str, keep_default_na=False)["flag"]) <= {"TRUE", "FALSE"}
 
 
 def test_long_output_from_csv_to_csv_keeps_observed_cells_as_written(tmp_path, quick_cli):
@@ -103,6 +133,26 @@ def test_a_parquet_files_range_of_row_ids_is_kept(tmp_path, extra, quick_cli):
 
 
 # ------------------------------------------------------------ lines, separators
+@pytest.mark.parametrize("sep, extra", [(";", []), (";", ["--sep", ";"]), (",", ["--sep", ","])])
+def test_a_cell_longer_than_the_csv_modules_limit_is_read(tmp_path, sep, extra, quick_cli):
+    """Python's csv module refuses a field over 131,072 characters; the dialect
+    is told by it, and a failure had left the header empty (a traceback after
+    training) or the separator untold; pandas reads such a file."""
+    note = "word, " * 40_000  # 240,000 characters, quoted
+    lines = [sep.join(["a", "b", "note"])] + [
+        sep.join(
+            ["" if i % 5 == 1 else f"{i / 10}", f"{i % 7}", f'"{note}"' if i == 3 else "xy"[i % 2]]
+        )
+        for i in range(30)
+    ]
+    source = write_csv(tmp_path / "in.csv", lines)
+    out = tmp_path / "out.csv"
+    assert main([*extra, "impute", str(source), "-o", str(out), "-q"]) == 0
+    written = pd.read_csv(out, sep=sep, dtype=str, keep_default_na=False)
+    assert list(written.columns) == ["a", "b", "note"]
+    assert written["note"][3] == note and (written["a"] != "").all()
+
+
 @pytest.mark.parametrize(
     "lines",
     [

@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import aekit
@@ -683,6 +685,28 @@ def test_a_streamed_parquet_output_takes_fractions_after_a_chunk_of_integers(tmp
     got = pd.read_parquet(out)
     assert got["a"].dtype == np.float64 and got["a"].notna().all()
     assert got["a"].tolist()[:2] == [50.0, 45.0] and got["a"][2] != round(got["a"][2])
+
+
+def test_a_streamed_decimal_column_takes_larger_numbers_in_later_chunks(tmp_path):
+    """A chunk's decimal type is told by its values (precision 3 for 1.25): a
+    later chunk of numbers in the thousands must still fit the Parquet output,
+    as it does when the file is read whole."""
+    price = [
+        None if i % 5 == 3 else decimal.Decimal(f"{i + 1}.25" if i < 14 else f"{1234 + i}.50")
+        for i in range(28)
+    ]
+    x = [None if i % 5 == 1 else float(i) for i in range(28)]
+    table = pa.table({"x": pa.array(x), "price": pa.array(price, pa.decimal128(10, 2))})
+    pq.write_table(table, tmp_path / "in.parquet")
+    imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0)
+    imputer.fit(aekit.TableFile(tmp_path / "in.parquet", 7))
+    out = tmp_path / "out.parquet"
+    imputer.transform_file(aekit.TableFile(tmp_path / "in.parquet", 7), out)
+    got = pq.read_table(out).column("price").to_pylist()
+    assert all(isinstance(v, decimal.Decimal) and v.as_tuple().exponent == -2 for v in got)
+    assert [g for g, p in zip(got, price, strict=True) if p is not None] == [
+        p for p in price if p is not None
+    ]
 
 
 @pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])

@@ -57,9 +57,9 @@ MissingText = Annotated[
     list[str] | None,
     typer.Option(
         "--na",
-        help="CSV text of a missing cell; repeat for several (default: empty cells and "
-        "pandas' markers: NA, N/A, NaN, null, None, ...). --na '' makes only empty cells "
-        "missing, so that a text NA (Namibia) stays text.",
+        help="CSV text of a missing cell besides an empty cell, which always is one; "
+        "repeat for several (default: pandas' markers: NA, N/A, NaN, null, None, ...). "
+        "--na '' makes only empty cells missing, so that a text NA (Namibia) stays text.",
     ),
 ]
 Encoding = Annotated[

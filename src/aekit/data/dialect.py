@@ -21,8 +21,9 @@ from ..errors import AekitError
 class Dialect:
     """How a CSV file writes its fields: the separator and the decimal mark (None:
     told by the file, see :func:`inspect_csv`), and the texts of a missing cell
-    (None: empty cells and pandas' markers, "NA", "N/A", "NaN", "null", "None", ...;
-    ``("",)``: empty cells only, so that a text "NA" stays text), and the text
+    besides an empty one (None: pandas' markers, "NA", "N/A", "NaN", "null",
+    "None", ...; ``("",)``: empty cells only, so that a text "NA" stays text;
+    ``("-9",)``: empty cells and -9), and the text
     encoding (None: UTF-8, a byte-order mark allowed; e.g. "cp1252" for a file
     saved by Excel on Windows). A CSV file is written in the dialect it was read in.
     In a file of one column (``one_column``, told by :func:`inspect_csv`) an
@@ -39,7 +40,8 @@ class Dialect:
         """``pd.read_csv``'s arguments for this dialect."""
         args = {"sep": self.sep, "decimal": self.decimal, "encoding": self.text_encoding}
         if self.na is not None:
-            args.update(keep_default_na=False, na_values=list(self.na))
+            # an empty cell is missing whatever else is: a marker given adds to it
+            args.update(keep_default_na=False, na_values=list(dict.fromkeys(("", *self.na))))
         if self.one_column:
             args["skip_blank_lines"] = False
         return args
@@ -53,6 +55,7 @@ class Dialect:
 PLAIN = Dialect()  # separated by commas, decimal points
 SEPARATORS = (",", ";", "\t", "|")
 SAMPLE_LINES = 1000  # lines read to tell a CSV file's dialect
+FIELD_LIMIT = 2**31 - 1  # the longest field the csv module splits here (a C long on every platform)
 # a number with a decimal comma for sure: "1,5", "12,57", "0,125"; not "1,234", which
 # may as well be a thousand two hundred and thirty-four
 _DECIMAL_COMMA = re.compile(r"^[-+]?(\d+,\d{1,2}|\d+,\d{4,}|0,\d+)$")
@@ -101,7 +104,8 @@ def inspect_csv(
         )
     cut = len(lines) > SAMPLE_LINES  # the last line read may be cut short
     if dialect is not None:
-        rows = _rows(lines, dialect.sep, cut)
+        # the header from the first line alone if the csv module cannot split them all
+        rows = _rows(lines, dialect.sep, cut) or _rows(lines[:1], dialect.sep, False)
         header = (rows or [[]])[0]
         if len(header) == 1:  # one column: or a file that splits at another separator
             for sep in SEPARATORS:
@@ -173,11 +177,16 @@ def _encoding_of(path: Path, encoding: str | None) -> str | None:
 
 def _rows(lines: list[str], sep: str, cut: bool) -> list[list[str]]:
     """The non-empty rows of ``lines`` split at ``sep`` (the last one dropped when
-    ``cut``); none when a field is too long for the csv module (pandas reads it)."""
+    ``cut``); none when the csv module cannot split them (pandas then reads
+    the file, or says why not). A field may be as long as pandas reads: the
+    csv module's own limit (131,072 characters) is lifted while it splits."""
+    limit = csv.field_size_limit(FIELD_LIMIT)
     try:
         rows = [r for r in csv.reader(lines, delimiter=sep) if r]
     except csv.Error:
         return []
+    finally:
+        csv.field_size_limit(limit)
     return rows[:-1] if cut else rows
 
 

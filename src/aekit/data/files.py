@@ -4,7 +4,6 @@ folders of PNG files), read, and written atomically."""
 from __future__ import annotations
 
 import io
-import re
 import warnings
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from .cells import (
 from .dialect import PLAIN, Dialect, inspect_csv, reading
 from .images import load_images, png_files, save_png_folder, write_idx
 from .schema import UNNAMED_ADVICE
+from .spelling import Spelling
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 ACCEPTED = (
@@ -231,7 +231,12 @@ def cell_text(path, dialect: Dialect, chunk_rows: int | None = None):
 
 
 def as_written(
-    typed: pd.DataFrame, text: pd.DataFrame, observed: np.ndarray, header, dialect=PLAIN
+    typed: pd.DataFrame,
+    text: pd.DataFrame,
+    observed: np.ndarray,
+    header,
+    dialect=PLAIN,
+    spellings: list[Spelling] | None = None,
 ) -> pd.DataFrame:
     """The completed table ``typed`` as the text of a CSV file whose observed
     cells read as its input wrote them (``text``, from :func:`cell_text`):
@@ -240,7 +245,8 @@ def as_written(
     (an imputed ``True`` in a column of ``TRUE``/``FALSE`` is ``TRUE``; an
     imputed ``3`` in a column of whole numbers written ``2.0`` is ``3.0``). The
     columns are named by ``header``, the input's own (an empty name stays
-    empty)."""
+    empty). ``spellings``: one :class:`~aekit.data.spelling.Spelling` a column,
+    of the file's earlier chunks, updated with this one's observed cells."""
     frame, args = csv_text(typed, dialect)
     buffer = io.StringIO()
     frame.to_csv(buffer, **{**args, "index": False})
@@ -254,33 +260,12 @@ def as_written(
         skip_blank_lines=not dialect.one_column,
     ).to_numpy(copy=True)  # written to below: never a read-only view of one column's block
     written = text.to_numpy()
-    for j in range(written.shape[1]):
+    spellings = spellings or [Spelling() for _ in range(written.shape[1])]
+    for j, spelling in enumerate(spellings):
         holes = ~observed[:, j]
-        filled[holes, j] = _spelled_like(filled[holes, j], set(written[observed[:, j], j]))
+        filled[holes, j] = spelling.add(written[observed[:, j], j]).spell(filled[holes, j])
     cells = np.where(observed, written, filled)
     return pd.DataFrame(cells, index=typed.index, columns=list(header))
-
-
-_WHOLE_WRITTEN = re.compile(r"[-+]?\d+([.,]0+)")  # "3.0": a whole number written as a float
-
-
-def _spelled_like(imputed: list, seen: set) -> list:
-    """Imputed cells' text in the spelling of a column's observed cells ``seen``:
-    the observed spelling that matches but for case (``TRUE`` for ``True``), and
-    whole numbers with the column's zero decimals (``3.0`` for ``3``) when every
-    observed cell is written so, and with the leading zeros of a column of codes
-    written with as many digits each (``01008`` for ``1008``)."""
-    spelled = {v.lower(): v for v in seen}
-    out = [v if v in seen else spelled.get(v.lower(), v) for v in imputed]
-    widths = {len(v) for v in seen}
-    if len(widths) == 1 and all(v.isdigit() for v in seen) and any(v[0] == "0" for v in seen):
-        (width,) = widths
-        out = [v.zfill(width) if v.isdigit() else v for v in out]
-    tails = {m.group(1) if (m := _WHOLE_WRITTEN.fullmatch(v)) else None for v in seen}
-    if len(tails) == 1 and None not in tails:
-        (tail,) = tails
-        out = [v + tail if v.lstrip("+-").isdigit() else v for v in out]
-    return out
 
 
 def keeps_index(df: pd.DataFrame) -> bool:

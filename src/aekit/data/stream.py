@@ -54,6 +54,7 @@ from .files import (
     reading,
     warn_markers,
 )
+from .spelling import Spelling
 
 DEFAULT_CHUNK_ROWS = 65536
 
@@ -176,9 +177,11 @@ class TableFile:
         """The chunks of this CSV file, completed, as CSV text whose observed
         cells read as the file wrote them (see :func:`aekit.data.files.as_written`);
         ``completed``: each chunk completed, in order, with its observed cells."""
+        # imputed cells spelled like the observed cells of this chunk and those before
+        spellings = [Spelling() for _ in self.header]
         with reading(self.path), cell_text(self.path, self.dialect, self.chunk_rows) as texts:
             for (frame, observed), text in zip(completed, texts, strict=True):
-                yield as_written(frame, text, observed, self.header, self.dialect)
+                yield as_written(frame, text, observed, self.header, self.dialect, spellings)
 
     def fingerprint(self) -> list:
         """What identifies this file's contents for a checkpoint: path, size,
@@ -281,6 +284,10 @@ class Mapped:
     def dialect(self):
         return self.file.dialect
 
+    @property
+    def format(self) -> str:
+        return self.file.format
+
     def chunks(self, *, stored_index: bool = False) -> Iterator[pd.DataFrame]:
         for i, chunk in enumerate(self.file.chunks(stored_index=stored_index)):
             for fn in self.fns:
@@ -304,12 +311,19 @@ def draws(seed: int, purpose: int, chunk: int, shape) -> np.ndarray:
 
 
 def write_chunks(
-    frames: Iterator[pd.DataFrame], output, *, inputs=(), force: bool = False, dialect=PLAIN
+    frames: Iterator[pd.DataFrame],
+    output,
+    *,
+    inputs=(),
+    force: bool = False,
+    dialect=PLAIN,
+    types: pa.Schema | None = None,
 ):
     """Write DataFrames one after another as one ``.csv`` (in ``dialect``, see
     :func:`aekit.data.files.csv_text`) or ``.parquet`` table: whole or not at all
     (into a temporary file renamed at the end), never over an existing file
-    unless ``force``, never over one of the ``inputs``."""
+    unless ``force``, never over one of the ``inputs``. ``types``: the Arrow
+    schema of the Parquet file the frames come from (see :func:`wide_decimals`)."""
     path = Path(output)
     check_output(path, "table", force=force, inputs=inputs)
     fmt = FORMATS[path.suffix.lower()]
@@ -334,7 +348,8 @@ def write_chunks(
                 index = keeps_index(frame) if index is None else index
                 table = pa.Table.from_pandas(frame, schema=schema, preserve_index=index)
                 if writer is None:
-                    schema = table.schema
+                    schema = wide_decimals(table.schema, types)
+                    table = table.cast(schema)
                     writer = pq.ParquetWriter(tmp, schema)
                 writer.write_table(table)
         finally:
@@ -345,3 +360,27 @@ def write_chunks(
 
     atomic_write(path, write)
     return path
+
+
+def arrow_types(file) -> pa.Schema | None:
+    """The Arrow schema of a streamed Parquet file (a TableFile, mapped or
+    not); None for a CSV file."""
+    if getattr(file, "format", None) != "parquet":
+        return None
+    with reading(file.path):
+        return pq.read_schema(file.path)
+
+
+def wide_decimals(schema: pa.Schema, types: pa.Schema | None = None) -> pa.Schema:
+    """``schema`` (a first chunk's) with every decimal column at the largest
+    precision, and at the larger of its scale and the input's (``types``): a
+    decimal's type is told by the values of the chunk it was read from, and a
+    later chunk's larger numbers or more decimals would not fit it."""
+    for i, column in enumerate(schema):
+        if pa.types.is_decimal(column.type):
+            scale = column.type.scale
+            if types is not None and column.name in types.names:
+                given = types.field(column.name).type
+                scale = max(scale, given.scale) if pa.types.is_decimal(given) else scale
+            schema = schema.set(i, column.with_type(pa.decimal128(38, scale)))
+    return schema

@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data.merge import merge_observed
 from ..data.schema import image_shape_of
-from ..data.stream import write_chunks
+from ..data.stream import arrow_types, write_chunks
 from ..data.table import as_table
 from ..errors import AekitError, AekitWarning
 from ..training import CheckpointPlan
@@ -287,7 +287,14 @@ class Imputer(TransformerMixin, ModelWrapper):
             frames = table.file.as_written((fill(c), c.notna().to_numpy()) for c in chunks)
         else:
             frames = (fill(c) for c in chunks)
-        write_chunks(frames, output, inputs=inputs, force=force, dialect=table.dialect)
+        write_chunks(
+            frames,
+            output,
+            inputs=inputs,
+            force=force,
+            dialect=table.dialect,
+            types=arrow_types(table.file),
+        )
         return filled
 
     def multiple_imputations(self, X, m=5, *, random_state=None) -> list:

@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -155,9 +157,14 @@ def fitted_pair(survey):
 
 
 # ---------------------------------------------------------------- files
-def test_a_header_with_a_name_twice_is_refused_not_renamed(tmp_path, capsys):
-    path = tmp_path / "dup.csv"
-    path.write_text("a,a,b\n1,2,3\n4,,6\n7,8,9\n")
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_header_with_a_name_twice_is_refused_not_renamed(tmp_path, capsys, suffix):
+    path = tmp_path / f"dup{suffix}"
+    if suffix == ".csv":
+        path.write_text("a,a,b\n1,2,3\n4,,6\n7,8,9\n")
+    else:  # pyarrow writes such a file (pandas does not), and read it with its own error
+        columns = [pa.array([1.0, 4.0, 7.0]), pa.array([2.0, None, 8.0]), pa.array([3, 6, 9])]
+        pq.write_table(pa.Table.from_arrays(columns, names=["a", "a", "b"]), path)
     with pytest.raises(AekitError, match=r"duplicate column names: \['a'\]"):
         read_table(path)
     with pytest.raises(AekitError, match=r"duplicate column names: \['a'\]"):

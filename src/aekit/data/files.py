@@ -96,9 +96,10 @@ def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
             if dialect.na is None:
                 _warn_text_markers(path, df, args)
         else:
+            types = pq.read_schema(path)
+            check_header(path, types.names)  # before pyarrow's own error on a name twice
             df = pd.read_parquet(path)
-            check_header(path, list(df.columns))
-            if holed := holed_integers(df, pq.read_schema(path)):  # read them exactly
+            if holed := holed_integers(df, types):  # read them exactly
                 df = as_nullable(df, holed, pq.read_table(path, columns=holed))
     if len(df) == 0:
         raise AekitError(f"input {path} holds no rows (a header only)")

@@ -174,6 +174,20 @@ def test_a_header_with_a_name_twice_is_refused_not_renamed(tmp_path, capsys, suf
     assert "duplicate column names" in capsys.readouterr().err and not out.exists()
 
 
+@pytest.mark.parametrize("extra", [[], ["--sep", ";"]])
+def test_excels_separator_line_is_named_not_read_as_the_header(tmp_path, capsys, extra):
+    """Excel may write 'sep=;' above the header: read as the header, the real one
+    became a row of data (two columns) or the lines were refused as uneven."""
+    path = tmp_path / "excel.csv"
+    path.write_text("sep=;\na;b\n1;2\n;3\n4;\n5;6\n")
+    for read in (read_table, TableFile):
+        with pytest.raises(AekitError, match="first line 'sep=;' is Excel's hint"):
+            read(path)
+    out = tmp_path / "out.csv"
+    assert main([*extra, "impute", str(path), "-o", str(out), "-q"]) == 2
+    assert "'sep=;'" in capsys.readouterr().err and not out.exists()
+
+
 def test_a_european_csv_is_read_and_written_in_its_dialect(tmp_path):
     path = tmp_path / "eu.csv"
     rows = [f"{i},5;{2 * i},0;{i % 3}" for i in range(1, 41)]

@@ -60,6 +60,7 @@ FIELD_LIMIT = 2**31 - 1  # the longest field the csv module splits here (a C lon
 # may as well be a thousand two hundred and thirty-four
 _DECIMAL_COMMA = re.compile(r"^[-+]?(\d+,\d{1,2}|\d+,\d{4,}|0,\d+)$")
 _DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
+_EXCEL_SEP = re.compile(r"sep=.")  # a first line Excel writes to name the separator
 
 
 def inspect_csv(
@@ -101,6 +102,12 @@ def inspect_csv(
             f"input {path}: its text holds NUL characters, as UTF-16 text read as "
             f"{(encoding or 'utf-8').upper()} does; give the file's encoding (on the command "
             "line: aekit --encoding utf-16 COMMAND ..., for Excel's 'Unicode Text')"
+        )
+    if lines and _EXCEL_SEP.fullmatch(lines[0].strip()):
+        raise AekitError(
+            f"input {path}: its first line {lines[0].strip()!r} is Excel's hint of the "
+            "separator, not a header: delete that line (aekit tells the separator from "
+            "the lines, or takes it from --sep)"
         )
     cut = len(lines) > SAMPLE_LINES  # the last line read may be cut short
     if dialect is not None:

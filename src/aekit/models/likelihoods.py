@@ -31,6 +31,7 @@ from ..indexing import contiguous
 MIN_SCALE = 1e-3  # floor on the Gaussian scale, in standardised units
 NEVER_LOGIT = -1e4  # the logit of a level no training row holds: probability 0 in float32
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+FAMILIES = ("cont", "bin", "cat")  # continuous, binary (and unit), categorical
 
 
 class Likelihood(nn.Module):
@@ -105,11 +106,6 @@ class Likelihood(nn.Module):
         self.register_buffer("column_of_dim", torch.tensor(column_of_dim), persistent=False)
         self.register_buffer("cat_valid", cat_valid, persistent=False)
         self.register_buffer("cat_never", cat_never, persistent=False)
-        # a family whose dimensions are one contiguous run (every column of an
-        # all-numeric table, every pixel) is read as a view, not gathered: a
-        # gather's backward is a scatter, the costliest kernel of a wide row's step
-        self._cont = contiguous(cont_dims)
-        self._bin = contiguous(bin_dims)
         # the categorical dimensions (a view where they are one run), each one's
         # group as a (dims, groups) 0/1 matrix whose product sums a row's groups,
         # and each group's dimensions padded by repeating its first (for maxima)
@@ -117,7 +113,6 @@ class Likelihood(nn.Module):
             d for i, lo in zip(cat_cols, cat_starts, strict=True) for d in range(lo, lo + widths[i])
         ]
         self.register_buffer("cat_dims", torch.tensor(cat_dims, dtype=torch.long), persistent=False)
-        self._cats = contiguous(cat_dims)
         groups, pad, at = [], [], 0
         for i in cat_cols:
             groups += [len(pad)] * widths[i]
@@ -139,19 +134,37 @@ class Likelihood(nn.Module):
         # which families a row holds (Python truths: a tensor's len costs microseconds)
         self._has_cont, self._has_bin = bool(cont_cols), bool(bin_cols)
         self._has_unit, self._has_cat = bool(unit_cols), bool(cat_cols)
-        # where each family's cells go in a row of cells: a slice where they are a run
-        self._places = [contiguous(c) for c in (cont_cols, bin_cols, cat_cols)]
         self._families = [
-            (f"{name}_cols", place)
-            for name, cols, place in zip(
-                ("cont", "bin", "cat"), (cont_cols, bin_cols, cat_cols), self._places, strict=True
-            )
-            if cols
+            f for f, c in zip(FAMILIES, (cont_cols, bin_cols, cat_cols), strict=True) if c
         ]
+        # a family whose dimensions (or cells) are one run (every column of an
+        # all-numeric table, every pixel) is read and written as a view, not
+        # gathered: a gather's backward is a scatter, the costliest kernel of a
+        # wide row's step
+        self._views = {
+            family: (contiguous(dims), contiguous(cols))
+            for family, dims, cols in zip(
+                FAMILIES,
+                (cont_dims, bin_dims, cat_dims),
+                (cont_cols, bin_cols, cat_cols),
+                strict=True,
+            )
+        }
         # Gaussian scale σ_j = softplus(raw_j) + MIN_SCALE, initialised at σ = 1
         init = math.log(math.expm1(1.0 - MIN_SCALE))
         shape = (len(cont_cols),) if members is None else (members, 1, len(cont_cols))
         self.raw_scale = nn.Parameter(torch.full(shape, init))
+
+    def dims(self, family: str):
+        """Where a family's dimensions are in an encoded row (``family`` one of
+        :data:`FAMILIES`): a slice where they are one run, else their index."""
+        view = self._views[family][0]
+        return getattr(self, f"{family}_dims") if view is None else view
+
+    def cells(self, family: str):
+        """Where a family's cells are in a row of cells, as :meth:`dims`."""
+        view = self._views[family][1]
+        return getattr(self, f"{family}_cols") if view is None else view
 
     @property
     def scale(self) -> Tensor:
@@ -200,22 +213,21 @@ class Likelihood(nn.Module):
         # written out rather than through torch.distributions, the gradient too
         # (:class:`_LogProb`): the same values in a few kernels, where autograd's
         # sixty for a mixed row were a third of a small network's training step
-        if params.dtype != x.dtype:  # a network run under bfloat16 autocast: score in x's
-            params = params.to(x.dtype)
-        if not self.n_columns:
-            return params.new_zeros((*params.shape[:-1], 0))
-        return _LogProb.apply(self, params, x, mask, self.raw_scale, False)
+        return self._scored(params, x, mask, nll=False)
 
     def nll(self, params: Tensor, x: Tensor, mask: Tensor) -> Tensor:
         """The mean over rows of a row's negative log-likelihood,
         ``-log_prob(params, x, mask).sum(-1).mean(-1)``, shape (...): a training
         loss, summed and averaged inside :class:`_LogProb` (its gradient a
         constant per cell, not three more kernels and their gradients)."""
-        if params.dtype != x.dtype:
+        return self._scored(params, x, mask, nll=True)
+
+    def _scored(self, params: Tensor, x: Tensor, mask: Tensor, *, nll: bool) -> Tensor:
+        if params.dtype != x.dtype:  # a network run under bfloat16 autocast: score in x's
             params = params.to(x.dtype)
         if not self.n_columns:
-            return params.new_zeros(params.shape[:-2])
-        return _LogProb.apply(self, params, x, mask, self.raw_scale, True)
+            return params.new_zeros(params.shape[:-2] if nll else (*params.shape[:-1], 0))
+        return _LogProb.apply(self, params, x, mask, self.raw_scale, nll)
 
     def expand_mask(self, mask: Tensor) -> Tensor:
         """Per-column mask (..., n_columns) → per-dimension mask (..., width)."""
@@ -225,29 +237,44 @@ class Likelihood(nn.Module):
         """Expected encoded row: means, probabilities, level probabilities."""
         out = params.clone()
         if self._has_bin:
-            dims = self.bin_dims if self._bin is None else self._bin
+            dims = self.dims("bin")
             out[..., dims] = torch.sigmoid(params[..., dims])
         if self._has_cat:
-            cats = self.cat_dims if self._cats is None else self._cats
-            out[..., cats] = self._level_probabilities(params[..., cats])
+            out[..., self.dims("cat")] = self._level_probabilities(params)
         return out
 
-    def _level_probabilities(self, logits: Tensor) -> Tensor:
-        """Each categorical group's softmax, on the logits of every categorical
-        dimension (..., levels): shifted by the group's largest, exponentiated,
-        and divided by the group's sum (the 0/1 matrix ``cat_groups``)."""
+    def level_logits(self, params: Tensor) -> Tensor:
+        """The logits of every categorical level, (..., levels); a level no
+        training row holds at :data:`NEVER_LOGIT`."""
+        logits = params[..., self.dims("cat")]
         if self._never:
             logits = logits.masked_fill(self.cat_never_dims, NEVER_LOGIT)
+        return logits
+
+    def group_exponentials(self, logits: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Each level's exponential shifted by its group's largest logit (..., levels),
+        the groups' sums of them and largest logits (..., G), and the 0/1
+        (levels, G) matrix whose product sums a row's groups."""
         summed = self.cat_groups.to(logits.dtype)
         if summed.shape[1] == 1:
+            top = logits.detach().amax(-1, keepdim=True)
+            exp = (logits - top).exp()
+        else:  # padding repeats a group's first level: the maxima are the groups'
+            top = logits.detach()[..., self.cat_pad].amax(-1)
+            exp = (logits - top @ summed.mT).exp()
+        return exp, exp @ summed, top, summed
+
+    def _level_probabilities(self, params: Tensor) -> Tensor:
+        """Each categorical group's softmax, (..., levels)."""
+        logits = self.level_logits(params)
+        if self.cat_groups.shape[1] == 1:
             return torch.softmax(logits, dim=-1)
-        top = logits.detach()[..., self.cat_pad].amax(-1)  # (..., G): cancels out
-        exp = (logits - top @ summed.mT).exp()
-        return exp / ((exp @ summed) @ summed.mT)
+        exp, total, _, summed = self.group_exponentials(logits)
+        return exp / (total @ summed.mT)
 
     def _levels(self, rows: Tensor) -> Tensor:
         """The largest level of each categorical group of encoded rows, (..., G)."""
-        values = rows[..., self.cat_dims if self._cats is None else self._cats]
+        values = rows[..., self.dims("cat")]
         if self.cat_groups.shape[1] == 1:
             return values.argmax(-1, keepdim=True)
         return values[..., self.cat_pad].argmax(-1)  # padding repeats a group's first
@@ -258,21 +285,20 @@ class Likelihood(nn.Module):
         standardised units (continuous and unit columns), or 1 for a wrong level
         (binary: the side of 0.5; categorical: the largest of the group)."""
         errors = filled.new_zeros((*filled.shape[:-1], self.n_columns))
-        cont, bins, cats = self._places
         if self._has_cont:
-            dims = self.cont_dims if self._cont is None else self._cont
-            cols = self.cont_cols if cont is None else cont
+            dims = self.dims("cont")
+            cols = self.cells("cont")
             errors[..., cols] = (filled[..., dims] - target[..., dims]).square_()
         if self._has_bin:
-            dims = self.bin_dims if self._bin is None else self._bin
+            dims = self.dims("bin")
             wrong = (filled[..., dims] > 0.5) != (target[..., dims] > 0.5)
-            errors[..., self.bin_cols if bins is None else bins] = wrong.to(filled.dtype)
+            errors[..., self.cells("bin")] = wrong.to(filled.dtype)
         if self._has_unit:
             units = self.unit_dims
             errors[..., self.unit_cols] = (filled[..., units] - target[..., units]) ** 2
         if self._has_cat:
             wrong = self._levels(filled) != self._levels(target)
-            errors[..., self.cat_cols if cats is None else cats] = wrong.to(filled.dtype)
+            errors[..., self.cells("cat")] = wrong.to(filled.dtype)
         return errors
 
     def sample(self, params: Tensor) -> Tensor:
@@ -325,13 +351,13 @@ class _LogProb(torch.autograd.Function):
         params = params.expand(*shape, lik.width)  # every part in the batch's shape
         parts, saved = [], {}
         if lik._has_cont:
-            dims = lik.cont_dims if lik._cont is None else lik._cont
+            dims = lik.dims("cont")
             scale = F.softplus(raw) + MIN_SCALE
             z = (x[..., dims] - params[..., dims]).div_(scale)
             saved["cont"] = z, scale
             parts.append(torch.addcmul(-(scale.log() + HALF_LOG_2PI), z, z, value=-0.5))
         if lik._has_bin:
-            dims = lik.bin_dims if lik._bin is None else lik._bin
+            dims = lik.dims("bin")
             logits = params[..., dims]
             target = x[..., dims].expand_as(logits)
             saved["bin"] = logits, target
@@ -339,18 +365,9 @@ class _LogProb(torch.autograd.Function):
         if lik._has_cat:
             # log softmax of the observed level: sum_k x_k l_k - logsumexp(l) over each
             # group (x one-hot), the exponentials shifted by the group's largest logit
-            cats = lik.cat_dims if lik._cats is None else lik._cats
-            logits, target = params[..., cats], x[..., cats].expand(*shape, -1)
-            if lik._never:
-                logits = logits.masked_fill(lik.cat_never_dims, NEVER_LOGIT)
-            summed = lik.cat_groups.to(logits.dtype)
-            if summed.shape[1] == 1:
-                top = logits.amax(-1, keepdim=True)
-                exp = (logits - top).exp_()
-            else:
-                top = logits[..., lik.cat_pad].amax(-1)  # (..., G)
-                exp = (logits - top @ summed.mT).exp_()
-            total = exp @ summed
+            logits = lik.level_logits(params)
+            target = x[..., lik.dims("cat")].expand(*shape, -1)
+            exp, total, top, summed = lik.group_exponentials(logits)
             saved["cat"] = exp, total, target, summed
             parts.append((target * logits) @ summed - total.log() - top)
         out = _in_columns(lik, parts, (*shape, lik.n_columns))
@@ -374,29 +391,28 @@ class _LogProb(torch.autograd.Function):
             grad = torch.where(mask, grad, torch.zeros((), dtype=grad.dtype, device=grad.device))
         d_params = grad.new_zeros((*grad.shape[:-1], lik.width))
         d_raw = None
-        cont, bins, cats = lik._places
         if "cont" in saved:
             z, scale = saved["cont"]
-            g = grad[..., lik.cont_cols if cont is None else cont]
+            g = grad[..., lik.cells("cont")]
             gz = g * z
-            dims = lik.cont_dims if lik._cont is None else lik._cont
+            dims = lik.dims("cont")
             d_params[..., dims] = gz / scale
             # d/dσ = (z² - 1)/σ, and dσ/draw = sigmoid(raw)
             d_scale = (gz * z - g).sum_to_size(raw_shape)
             d_raw = d_scale.div_(scale).mul_(torch.sigmoid(raw))
         if "bin" in saved:
             logits, target = saved["bin"]
-            g = grad[..., lik.bin_cols if bins is None else bins]
-            dims = lik.bin_dims if lik._bin is None else lik._bin
+            g = grad[..., lik.cells("bin")]
+            dims = lik.dims("bin")
             d_params[..., dims] = (target - torch.sigmoid(logits)).mul_(g)
         if "cat" in saved:
             exp, total, target, summed = saved["cat"]
-            g = grad[..., lik.cat_cols if cats is None else cats]
+            g = grad[..., lik.cells("cat")]
             # d/dl_k = g (x_k - softmax_k), the group's g and sum spread over its levels
             d_logits = (target - exp / (total @ summed.mT)).mul_(g @ summed.mT)
             if lik._never:  # held at NEVER_LOGIT: no gradient
                 d_logits.masked_fill_(lik.cat_never_dims, 0.0)
-            d_params[..., lik.cat_dims if lik._cats is None else lik._cats] = d_logits
+            d_params[..., lik.dims("cat")] = d_logits
         return None, d_params.sum_to_size(params_shape), None, None, d_raw, None
 
 
@@ -406,6 +422,6 @@ def _in_columns(lik: Likelihood, parts: list[Tensor], shape) -> Tensor:
     if len(parts) == 1:
         return parts[0].expand(shape)
     out = parts[0].new_empty(shape)
-    for part, (name, place) in zip(parts, lik._families, strict=True):
-        out[..., getattr(lik, name) if place is None else place] = part
+    for part, family in zip(parts, lik._families, strict=True):
+        out[..., lik.cells(family)] = part
     return out

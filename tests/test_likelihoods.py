@@ -146,9 +146,8 @@ def test_cells_and_their_gradient_are_the_distributions(kinds, widths, never, le
     with torch.no_grad():
         lik.raw_scale.copy_(torch.randn(lik.raw_scale.shape, generator=gen))
     n, width = 12, sum(widths)
-    x = torch.randn(*lead, n, width, generator=gen, dtype=torch.float64) if members else None
-    if x is None:
-        x = torch.randn(n, width, generator=gen, dtype=torch.float64)
+    # an ensemble's members see rows of their own; K draws share the rows
+    x = torch.randn(*(lead if members else ()), n, width, generator=gen, dtype=torch.float64)
     start = 0
     for kind, w in zip(kinds, widths, strict=True):
         if kind == "binary":

@@ -349,7 +349,8 @@ def write_chunks(
                 table = pa.Table.from_pandas(frame, schema=schema, preserve_index=index)
                 if writer is None:
                     schema = wide_decimals(table.schema, types)
-                    table = table.cast(schema)
+                    if schema != table.schema:  # a decimal column widened
+                        table = table.cast(schema)
                     writer = pq.ParquetWriter(tmp, schema)
                 writer.write_table(table)
         finally:

@@ -709,6 +709,26 @@ def test_a_streamed_decimal_column_takes_larger_numbers_in_later_chunks(tmp_path
     ]
 
 
+def test_a_parquet_float_column_is_written_as_floats_in_every_chunk(tmp_path, quick_cli):
+    """A float column whose first chunks hold whole numbers only was written
+    ``4`` there and ``4.0`` in a later chunk with fractions: a Parquet input's
+    floats stay floats in the CSV, streamed or not, and the two outputs agree."""
+    n = 28
+    whole = [float(i % 9) if i < 21 else i + 0.5 for i in range(n)]
+    x = [None if i % 5 == 1 else 0.5 * i for i in range(n)]
+    table = pa.table({"x": pa.array(x), "w": pa.array(whole), "k": pa.array(range(n))})
+    pq.write_table(table, tmp_path / "in.parquet")
+    texts = []
+    for extra in ([], ["--chunk-rows", "7"]):
+        out = tmp_path / f"out{len(extra)}.csv"
+        assert main(["impute", str(tmp_path / "in.parquet"), "-o", str(out), "-q", *extra]) == 0
+        texts.append(pd.read_csv(out, dtype=str))
+    for text in texts:
+        assert text["w"].tolist() == [repr(v) for v in whole]  # 4.0, ..., 21.5
+        assert text["k"].tolist() == [str(i) for i in range(n)]  # integers stay integers
+    assert texts[0]["w"].equals(texts[1]["w"])
+
+
 @pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
 def test_integers_with_holes_in_parquet_from_other_tools_are_kept_exactly(

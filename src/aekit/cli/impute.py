@@ -101,6 +101,7 @@ def impute(
         check_output,
         dialect_of,
         inspect_csv,
+        parquet_types,
         read_data,
         write_data,
     )
@@ -166,7 +167,8 @@ def impute(
         result = _impute(imputer, data, m, images, written)
         # a folder of PNG files to a folder: each image under its input's name and depth
         like = input if input.is_dir() and m == 1 else None
-        write_data(result, output, force=force, dialect=out_dialect, like=like)
+        types = parquet_types(input)  # a Parquet input's floats stay floats in CSV
+        write_data(result, output, force=force, dialect=out_dialect, like=like, types=types)
         if grid is not None:
             from ..report import imputation_grid
 

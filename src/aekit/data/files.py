@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import AekitError, AekitWarning
@@ -104,6 +105,14 @@ def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
     if len(df) == 0:
         raise AekitError(f"input {path} holds no rows (a header only)")
     return df
+
+
+def parquet_types(path):
+    """The Arrow schema of a Parquet file at ``path``; None for any other input."""
+    if FORMATS.get(Path(path).suffix.lower()) != "parquet" or not Path(path).is_file():
+        return None
+    with reading(path):
+        return pq.read_schema(path)
 
 
 def check_fields(path, df: pd.DataFrame) -> pd.DataFrame:
@@ -204,15 +213,19 @@ def beyond_float(s: pd.Series) -> bool:
     return bool(len(v)) and bool(np.all(v == np.rint(v))) and bool(np.abs(v).max() >= 2**53)
 
 
-def csv_text(df: pd.DataFrame, dialect: Dialect = PLAIN) -> tuple[pd.DataFrame, dict]:
+def csv_text(df: pd.DataFrame, dialect: Dialect = PLAIN, types=None) -> tuple[pd.DataFrame, dict]:
     """The frame to write as CSV text, and ``to_csv``'s arguments: float columns
     whose values are all whole numbers are written as integers (``3``, not
-    ``3.0``: a count column read as floats because of its holes, once imputed);
-    an index other than row numbers (:func:`keeps_index`) is written as columns."""
+    ``3.0``: a count column read as floats because of its holes, once imputed),
+    but not a column that ``types`` (the Arrow schema of a Parquet input, whose
+    integers with holes are read as integers) stores as floats: its numbers stay
+    floats in every chunk of a streamed table; an index other than row numbers
+    (:func:`keeps_index`) is written as columns."""
     out = df
+    floats = set() if types is None else {f.name for f in types if pa.types.is_floating(f.type)}
     for name in df.columns:
         s = df[name]
-        if not pd.api.types.is_float_dtype(s.dtype):
+        if not pd.api.types.is_float_dtype(s.dtype) or name in floats:
             continue
         v = s.to_numpy(dtype=np.float64, na_value=np.nan)
         v = v[~np.isnan(v)]
@@ -279,13 +292,13 @@ def keeps_index(df: pd.DataFrame) -> bool:
     return index.name is not None or (len(index) > 0 and (index.start, index.step) != (0, 1))
 
 
-def write_table(df: pd.DataFrame, path, *, force: bool = False, dialect=PLAIN) -> Path:
-    """Write ``df`` to CSV (in ``dialect``, see :func:`csv_text`) or Parquet: whole
-    or not at all, never over a file unless ``force``."""
+def write_table(df: pd.DataFrame, path, *, force: bool = False, dialect=PLAIN, types=None) -> Path:
+    """Write ``df`` to CSV (in ``dialect``; ``types``: see :func:`csv_text`) or
+    Parquet: whole or not at all, never over a file unless ``force``."""
     path = Path(path)
     check_output(path, "table", force=force)
     if FORMATS[path.suffix.lower()] == "csv":
-        frame, args = csv_text(df, dialect)
+        frame, args = csv_text(df, dialect, types)
         atomic_write(path, lambda tmp: frame.to_csv(tmp, **args, encoding=dialect.text_encoding))
     else:
         atomic_write(path, lambda tmp: df.to_parquet(tmp, index=keeps_index(df)))
@@ -397,15 +410,16 @@ def _png_bits(folder) -> int:
     return 16 if modes and modes <= {"I;16", "I;16B", "I"} else 8
 
 
-def write_data(data, path, *, force: bool = False, dialect=PLAIN, like=None) -> Path:
+def write_data(data, path, *, force: bool = False, dialect=PLAIN, like=None, types=None) -> Path:
     """Write a DataFrame as CSV or Parquet, or an array of images as ``.npy``,
     an IDX file (float32, or float64 kept; gzipped for a name ending in ``.gz``) or a folder of
     PNG files (a path without a suffix; ``like`` a folder of PNG files the
     images were read from: under its files' names and at its bit depth);
-    whole or not at all."""
+    whole or not at all. ``types``: the Arrow schema of a Parquet input
+    (:func:`csv_text`)."""
     path = Path(path)
     if isinstance(data, pd.DataFrame):
-        return write_table(data, path, force=force, dialect=dialect)
+        return write_table(data, path, force=force, dialect=dialect, types=types)
     data = np.asarray(data)
     kind = check_output(path, "images" if data.ndim > 2 else "table", force=force)
     if kind == "table":

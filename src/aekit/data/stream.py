@@ -50,6 +50,7 @@ from .files import (
     csv_text,
     inspect_csv,
     keeps_index,
+    parquet_types,
     read_as_missing,
     reading,
     warn_markers,
@@ -333,7 +334,7 @@ def write_chunks(
             wrote, index = False, None
             with open(tmp, "w", newline="", encoding=dialect.text_encoding) as f:
                 for frame in frames:
-                    text, args = csv_text(frame, dialect)
+                    text, args = csv_text(frame, dialect, types)
                     # the first chunk tells whether the rows have ids (later ones number
                     # on from it: not a reason to write their numbers)
                     index = args["index"] if index is None else index
@@ -368,8 +369,7 @@ def arrow_types(file) -> pa.Schema | None:
     not); None for a CSV file."""
     if getattr(file, "format", None) != "parquet":
         return None
-    with reading(file.path):
-        return pq.read_schema(file.path)
+    return parquet_types(file.path)
 
 
 def wide_decimals(schema: pa.Schema, types: pa.Schema | None = None) -> pa.Schema:

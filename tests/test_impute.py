@@ -302,6 +302,36 @@ def test_ampute_dataframe_and_errors(mixed_frame):
         aekit.ampute(low_rank(10), "mcar", 1.2)
 
 
+@pytest.mark.parametrize("mechanism", ["mcar", "mar", "mnar"])
+def test_ampute_keeps_integers_exact_as_nullable_integers(mechanism):
+    """As floats, ids beyond 2**53 rounded (80 ids became one) and every integer
+    column turned float: the cells left observed must keep their exact values."""
+    n = 300
+    df = pd.DataFrame(
+        {
+            "id": np.arange(2**60, 2**60 + n, dtype=np.int64),
+            "x": np.linspace(-1, 1, n),
+            "count": (np.arange(n) % 7).astype(np.uint8),
+            "flag": np.arange(n) % 3 == 0,
+            "y": np.cos(np.arange(n)),
+        }
+    )
+    before = df.copy()
+    out = aekit.ampute(df, mechanism, 0.2, random_state=0)
+    pd.testing.assert_frame_equal(df, before)
+    for name, nullable in [("id", "Int64"), ("count", "UInt8"), ("flag", "boolean")]:
+        col = out[name]
+        if col.isna().any():
+            assert str(col.dtype) == nullable
+        else:  # a column left whole keeps its type (MAR keeps some columns observed)
+            assert col.dtype == df[name].dtype
+        kept = col.notna().to_numpy()
+        assert (col[kept].to_numpy() == df[name][kept].to_numpy()).all()
+    assert out["id"].notna().sum() == out["id"].nunique()
+    arr = aekit.ampute(np.arange(40).reshape(20, 2), "mcar", 0.3, random_state=0)
+    assert arr.dtype == np.float64 and np.isnan(arr).any()
+
+
 # ------------------------------------------------------------------ metrics
 def test_metrics_by_hand():
     truth = np.array([[0.0, 10.0], [2.0, 30.0], [4.0, 20.0]])  # stds: 1.633, 8.165

@@ -44,6 +44,27 @@ def test_missing_markers_in_numbers_are_refused_whatever_their_share(share):
         aekit.Imputer(preset("dae", **QUICK)).fit(df)
 
 
+def test_a_chunk_of_numbers_and_markers_reads_as_the_whole_column_does(tmp_path):
+    """A text column (yes/no) whose later chunk holds only numbers and "?" was
+    refused when streamed, for that chunk alone, though the whole file reads as
+    categories in memory; a column of numbers and "?" throughout is refused both ways."""
+    answers, levels = ["x,answer"], ["x,level"]
+    for i in range(100):
+        answer = (["yes", "no"][i % 2] if i < 50 else ["5", "?"][i % 2]) if i % 6 else ""
+        answers.append(f"{i % 10},{answer}")
+        levels.append(f"{i % 10},{'?' if i % 9 == 0 else i % 4}")
+    path, bad = tmp_path / "answers.csv", tmp_path / "levels.csv"
+    path.write_text("\n".join(answers) + "\n")
+    bad.write_text("\n".join(levels) + "\n")
+    kept = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(pd.read_csv(path))
+    chunked = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(aekit.TableFile(path, 50))
+    assert chunked.model_.encoder_.schema == kept.model_.encoder_.schema
+    assert chunked.model_.encoder_.schema[1].categories == ("5", "?", "no", "yes")
+    for data in (pd.read_csv(bad), aekit.TableFile(bad, 50)):
+        with pytest.raises(AekitError, match=r"column 'level'.* holds numbers but \d+ cell"):
+            aekit.Imputer(preset("dae", **QUICK)).fit(data)
+
+
 def test_markers_alone_are_text_not_numbers():
     df = frame().assign(note=["unknown", "none", "yes"] * 26 + ["none", "yes"])
     imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df)

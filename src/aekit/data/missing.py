@@ -61,8 +61,10 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
           hidden with probability ``sigmoid(2 · z_ij + b_j)``, ``z_ij`` its own
           standardised value, so large values go missing more often; ``b_j``
           gives each column the rate ``rate``.
-        Non-numeric columns are hidden completely at random at ``rate`` under
-        every mechanism.
+        Non-numeric columns (categories, text, flags) are hidden like the
+        other cells under "mcar" and "mar" (under "mar", every one of their
+        cells with the probability above), and completely at random at
+        ``rate`` under "mnar".
     rate : float in (0, 1)
         Share of cells to hide.
     random_state : int, RandomState, Generator or None
@@ -72,7 +74,9 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
     Returns
     -------
     DataFrame or ndarray like X (of X's shape), with NaN in the hidden cells. X
-    is not modified.
+    is not modified, and the cells left observed keep their exact values: a
+    column of integers or flags that loses cells becomes pandas' nullable type
+    of it (``Int64``, ``UInt8``, ``boolean``, ...), not floats.
 
     Examples
     --------
@@ -137,12 +141,31 @@ def ampute(X, mechanism="mcar", rate=0.3, *, random_state=None, observed_fractio
             prob[:, j] = 1 / (1 + np.exp(-(SLOPE * z[:, k] + b)))
 
     hide = rng.random_sample((n, p)) < prob
-    # a column of bool takes missing cells as pandas' nullable boolean, not as objects
-    flags = {c: "boolean" for c in df.columns if df[c].dtype == bool}
-    out = (df.astype(flags) if flags else df).mask(hide)
+    # a column of integers or bool that loses cells takes them as pandas' nullable
+    # type of it: as floats, integers beyond 2**53 would change and flags become objects
+    holed = hide.any(axis=0)
+    nullable = {
+        c: _nullable(df[c].dtype)
+        for j, c in enumerate(df.columns)
+        if holed[j] and _nullable(df[c].dtype) is not None
+    }
+    out = (df.astype(nullable) if nullable else df).mask(hide)
     if is_frame:
         return out
-    return out.to_numpy(dtype=np.float64).reshape(np.shape(X))
+    return out.to_numpy(dtype=np.float64, na_value=np.nan).reshape(np.shape(X))
+
+
+def _nullable(dtype) -> str | None:
+    """pandas' nullable type of a NumPy integer or bool dtype ("Int64", "UInt8",
+    "boolean"); None for any other."""
+    if not isinstance(dtype, np.dtype):
+        return None
+    if dtype.kind == "b":
+        return "boolean"
+    if dtype.kind in "iu":
+        name = dtype.name  # int64, uint8, ...
+        return name.capitalize() if dtype.kind == "i" else "U" + name[1:].capitalize()
+    return None
 
 
 # ------------------------------------------------------------------ missing pixels of images

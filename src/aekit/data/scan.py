@@ -156,7 +156,7 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
     observed = s.dropna()
     if not len(observed):
         return
-    col = infer_column(name, s, None)
+    col = infer_column(name, s, None, whole=False)  # stray text: once, for the whole column
     text_times = col.time not in ("", DATETIME)  # text whose chunk is all ISO times
     numeric = col.kind in ("continuous", "binary") and col.dtype not in ("bool", "boolean")
     numeric &= not text_times

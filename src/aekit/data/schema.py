@@ -233,10 +233,10 @@ def entirely_missing(name, where: str = "") -> AekitError:
     )
 
 
-def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = False) -> Column:
-    """The :class:`Column` of ``s``; ``column_type`` forces its kind; ``array``:
-    it is a column of a NumPy array, where floats are continuous whatever their
-    values."""
+def infer_column(name, s: pd.Series, column_type: str | None, *, array=False, whole=True) -> Column:
+    """The :class:`Column` of ``s``; ``column_type`` forces its kind; ``array``: a
+    NumPy array's column, where floats are continuous whatever their values;
+    ``whole=False``: one chunk of a column (stray text is checked on the whole)."""
     label = f"column {name!r}"
     observed = s.dropna()
     if len(observed) == 0:
@@ -292,7 +292,7 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = F
     if inferred in ("floating", "integer", "decimal", "mixed-integer-float"):
         # NaN for every missing marker (pd.NaT, None, pd.NA), which to_numeric refuses
         return infer_column(
-            name, pd.to_numeric(s.where(s.notna(), np.nan)), column_type, array=array
+            name, pd.to_numeric(s.where(s.notna(), np.nan)), column_type, array=array, whole=whole
         )
     if inferred == "boolean":
         return Column(name, "binary", "boolean", (False, True))
@@ -300,7 +300,7 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array: bool = F
     if time:
         return Column(name, "continuous", str(dtype), time=time)
     if inferred in ("string", "unicode", "bytes", "categorical"):
-        if column_type is None and not isinstance(dtype, pd.CategoricalDtype):
+        if whole and column_type is None and not isinstance(dtype, pd.CategoricalDtype):
             hint = (
                 f"make those cells NaN (read_csv(na_values=...) or pd.to_numeric(df[{name!r}], "
                 "errors='coerce')), or read_csv(decimal=',') for decimal commas (on the "

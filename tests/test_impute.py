@@ -188,7 +188,7 @@ def test_dae_multiple_imputations_are_draws_of_bootstrapped_models(mixed_frame):
     assert len(fitted.multiple_imputations(mixed_frame, 2)) == 2
     with pytest.raises(AekitError, match="feature names"):
         fitted.multiple_imputations(mixed_frame.rename(columns={"age": "years"}), 2)
-    with pytest.raises(NotFittedError):  # a VAE draws from its fitted models
+    with pytest.raises(NotFittedError, match=r"VAE model .* call fit\(X\) first"):
         Imputer(FAST_VAE).multiple_imputations(mixed_frame, 2)
 
 

@@ -42,6 +42,9 @@ def test_missing_markers_in_numbers_are_refused_whatever_their_share(share):
     df = pd.DataFrame({"age": age, "y": rng.normal(size=200)})
     with pytest.raises(AekitError, match=r"column 'age' holds numbers but \d+ cell\(s\) of text"):
         aekit.Imputer(preset("dae", **QUICK)).fit(df)
+    # the way out on the command line is named too
+    with pytest.raises(AekitError, match=r"aekit --na '\?' COMMAND \.\.\. reads them as missing"):
+        aekit.Imputer(preset("dae", **QUICK)).fit(df)
 
 
 def test_a_chunk_of_numbers_and_markers_reads_as_the_whole_column_does(tmp_path):
@@ -63,6 +66,32 @@ def test_a_chunk_of_numbers_and_markers_reads_as_the_whole_column_does(tmp_path)
     for data in (pd.read_csv(bad), aekit.TableFile(bad, 50)):
         with pytest.raises(AekitError, match=r"column 'level'.* holds numbers but \d+ cell"):
             aekit.Imputer(preset("dae", **QUICK)).fit(data)
+
+
+def test_a_censored_value_in_a_column_of_numbers_is_named():
+    """A lab column of numbers with one "<0.5" was read as ~60 categories without
+    a word (its imputations other rows' texts): it now warns, naming the cell."""
+    rng = np.random.default_rng(0)
+    lab = rng.normal(5, 1, 60).round(2).astype(str).astype(object)
+    lab[7] = "<0.5"
+    df = pd.DataFrame({"lab": lab, "y": rng.normal(size=60)})
+    with pytest.warns(AekitWarning, match=r"column 'lab' holds numbers but 1 cell.*'<0\.5'"):
+        imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df)
+    assert imputer.model_.encoder_.schema[0].kind == "categorical"  # as documented
+
+
+def test_a_column_of_identifiers_is_named():
+    """A name or id column was modelled as categories without a word, and its
+    missing cells filled with other rows' ids (duplicate keys)."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"id": [f"ID{i}" for i in range(60)], "x": rng.normal(size=60)})
+    df.loc[::10, "id"] = None
+    with pytest.warns(AekitWarning, match=r"column 'id' holds \d+ values, each once"):
+        aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df)
+    repeated = df.assign(id=[f"ID{i % 25}" for i in range(60)])  # a key seen twice: quiet
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AekitWarning)
+        aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(repeated)
 
 
 def test_markers_alone_are_text_not_numbers():
@@ -748,6 +777,41 @@ def test_a_parquet_float_column_is_written_as_floats_in_every_chunk(tmp_path, qu
         assert text["w"].tolist() == [repr(v) for v in whole]  # 4.0, ..., 21.5
         assert text["k"].tolist() == [str(i) for i in range(n)]  # integers stay integers
     assert texts[0]["w"].equals(texts[1]["w"])
+
+
+@pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])
+def test_parquet_dates_and_decimals_come_back_in_their_types(tmp_path, quick_cli, extra):
+    """R's arrow, Spark, DuckDB and Polars write dates as date32, which pandas
+    reads as datetime.date objects: the command line refused them. Dates are
+    now modelled as dates and written back as date32, and a decimal(10, 2) in
+    memory keeps its precision (pandas infers decimal(3, 2) from the values)."""
+    import datetime as dt
+
+    n = 28
+    days = [
+        None if i % 5 == 0 else dt.date(2020, 1, 1) + dt.timedelta(days=3 * i) for i in range(n)
+    ]
+    price = [None if i % 6 == 2 else decimal.Decimal(f"{i % 9}.25") for i in range(n)]
+    x = [None if i % 4 == 1 else 0.5 * i for i in range(n)]
+    table = pa.table(
+        {
+            "x": pa.array(x),
+            "day": pa.array(days, pa.date32()),
+            "price": pa.array(price, pa.decimal128(10, 2)),
+        }
+    )
+    path, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pq.write_table(table, path)
+    assert main(["impute", str(path), "-o", str(out), "-q", *extra]) == 0
+    got = pq.read_table(out)
+    assert got.schema.field("day").type == pa.date32()
+    decimals = pa.decimal128(38, 2) if extra else pa.decimal128(10, 2)  # streamed: widened
+    assert got.schema.field("price").type == decimals
+    written = got.column("day").to_pylist()
+    assert None not in written and all(
+        w == d for w, d in zip(written, days, strict=True) if d is not None
+    )
+    assert min(days, key=lambda d: d or dt.date.max) <= min(written)  # imputed: dates in range
 
 
 @pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])

@@ -48,6 +48,11 @@ COMMA_NUMBERS = THOUSANDS.pattern + r"|^\s*[-+]?\d+,\d+\s*$"
 # a number with a currency sign before or after it, or a percent sign after it:
 # "$1,200", "-€5", "12.5%", "30 £"
 UNIT_NUMBERS = r"\s*[-+]?\s*[$€£¥]\s*[-+]?\d[\d,.]*\s*|\s*[-+]?\d[\d,.]*\s*[%$€£¥]\s*"
+# a value beyond a limit of detection ("<0.5", "> 100"), in a column of numbers
+# (at least this share of its cells): a numeric column read as text
+CENSORED = re.compile(r"\s*[<>≤≥]=?\s*[-+]?(\d+[.,]?\d*|[.,]\d+)\s*")
+MOSTLY_NUMBERS = 0.9
+IDENTIFIERS = 20  # a text column of at least this many values, each once: identifiers
 MISSING_MARKERS = re.compile(
     r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$|"
     + COMMA_NUMBERS,
@@ -61,9 +66,19 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     read as text: modelling it as categories would be silent garbage, so say
     which cells are at fault (``counts``: the cells of each value; ``hint``: how
     to mend it). Other text ("K", "02134-1234") is left alone: the column is
-    then categorical, as any text column."""
+    then categorical, as any text column; a warning names a column of
+    identifiers (text, every value distinct), whose missing cells would be
+    filled with other rows' identifiers."""
     values = counts.index.to_series(index=range(len(counts)))
     numeric = pd.to_numeric(values.astype(object), errors="coerce").notna().to_numpy()
+    if len(counts) >= IDENTIFIERS and (counts.to_numpy() == 1).all() and not numeric.any():
+        warnings.warn(
+            f"{label} holds {len(counts)} values, each once (identifiers?): it is modelled "
+            f"as {len(counts)} categories, and a missing cell gets another row's value; "
+            "drop it or make it the index to keep it out of the model",
+            AekitWarning,
+            stacklevel=6,
+        )
     if numeric.all() and values.astype(str).str.contains(r"[.eE]").any():
         warnings.warn(
             f"{label} holds numbers written as text (e.g. {values.iloc[0]!r}): it is "
@@ -90,9 +105,20 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     # however many the markers: a marker modelled as a level would be imputed
     if not stray or not cells[written].any():
         return
-    if not all(isinstance(v, str) and MISSING_MARKERS.match(v) for v in stray):
-        return
     examples = ", ".join(repr(v) for v in stray[:3])
+    if not all(isinstance(v, str) and MISSING_MARKERS.match(v) for v in stray):
+        censored = [v for v in stray if isinstance(v, str) and CENSORED.fullmatch(v)]
+        if censored and numbers >= MOSTLY_NUMBERS * total:
+            warnings.warn(
+                f"{label} holds numbers but {total - numbers} cell(s) of other text, "
+                f"censored values among them ({', '.join(map(repr, censored[:3]))}): it is "
+                f"modelled as {len(values)} categories; make those cells numbers (e.g. the "
+                "limit) or missing to model it as numbers (a pandas category keeps it "
+                "categories without this warning)",
+                AekitWarning,
+                stacklevel=6,
+            )
+        return
     grouped = [v for v in stray if isinstance(v, str) and THOUSANDS.match(v)]
     if grouped and not any(isinstance(v, str) and DECIMAL_COMMA.match(v) for v in stray):
         mark = re.search(r"\d([,. ])", grouped[0]).group(1)
@@ -102,8 +128,12 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
             f"without them (in Python: pd.read_csv(..., thousands={mark!r}), then pass the "
             "frame); if the mark is a decimal mark, pass it as such instead"
         )
+    # markers, not numbers written with a comma: on the command line, --na reads them
+    markers = [v for v in stray if not re.match(COMMA_NUMBERS, v)][:3]
+    cli = " ".join(f"--na {v!r}" for v in markers)
+    cli = f" (on the command line, aekit {cli} COMMAND ... reads them as missing)" if cli else ""
     raise AekitError(
-        f"{label} holds numbers but {total - numbers} cell(s) of text ({examples}); {hint}"
+        f"{label} holds numbers but {total - numbers} cell(s) of text ({examples}); {hint}{cli}"
     )
 
 
@@ -215,3 +245,32 @@ def flag_of_word(value):
     if not isinstance(value, str):
         return value
     return {"true": True, "false": False}.get(value.strip().lower(), value)
+
+
+def dates_as_times(df: pd.DataFrame, types: pa.Schema) -> pd.DataFrame:
+    """``df`` with each column that ``types`` (a Parquet file's Arrow schema)
+    stores as dates (date32, as R, Spark, DuckDB and Polars write them; pandas
+    reads them as ``datetime.date`` objects) as a column of times at midnight,
+    which aekit models as dates (:func:`as_input_types` writes them back as dates)."""
+    for f in types:
+        if pa.types.is_date(f.type) and f.name in df.columns and df[f.name].dtype == object:
+            df[f.name] = pd.to_datetime(df[f.name])
+    return df
+
+
+def as_input_types(table: pa.Table, types: pa.Schema | None) -> pa.Table:
+    """An output table with the types of its input Parquet file (``types``) where
+    pandas' round trip changed them: dates as dates again, and decimals at their
+    declared precision (pandas infers it from the values) when the values fit it."""
+    if types is None:
+        return table
+    for i, f in enumerate(table.schema):
+        given = types.field(f.name).type if f.name in types.names else None
+        if given is None or given == f.type:
+            continue
+        if pa.types.is_date(given) or (pa.types.is_decimal(given) and pa.types.is_decimal(f.type)):
+            try:
+                table = table.set_column(i, f.with_type(given), table.column(i).cast(given))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue  # a value does not fit the input's type: the inferred one stays
+    return table

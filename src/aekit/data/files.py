@@ -15,8 +15,10 @@ import pyarrow.parquet as pq
 from ..errors import AekitError, AekitWarning
 from ..io import atomic_write
 from .cells import (
+    as_input_types,
     as_nullable,
     codes,
+    dates_as_times,
     holed_integers,
     is_text,
     warn_codes,
@@ -102,6 +104,7 @@ def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
             df = pd.read_parquet(path)
             if holed := holed_integers(df, types):  # read them exactly
                 df = as_nullable(df, holed, pq.read_table(path, columns=holed))
+            df = dates_as_times(df, types)
     if len(df) == 0:
         raise AekitError(f"input {path} holds no rows (a header only)")
     return df
@@ -300,8 +303,9 @@ def write_table(df: pd.DataFrame, path, *, force: bool = False, dialect=PLAIN, t
     if FORMATS[path.suffix.lower()] == "csv":
         frame, args = csv_text(df, dialect, types)
         atomic_write(path, lambda tmp: frame.to_csv(tmp, **args, encoding=dialect.text_encoding))
-    else:
-        atomic_write(path, lambda tmp: df.to_parquet(tmp, index=keeps_index(df)))
+    else:  # in the types of a Parquet input: its dates and decimals as it wrote them
+        table = as_input_types(pa.Table.from_pandas(df, preserve_index=keeps_index(df)), types)
+        atomic_write(path, lambda tmp: pq.write_table(table, tmp))
     return path
 
 

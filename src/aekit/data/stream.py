@@ -37,7 +37,15 @@ import pyarrow.parquet as pq
 
 from ..errors import AekitError
 from ..io import atomic_write
-from .cells import NULLABLE_INTEGERS, codes, is_text, warn_codes, whole_number_columns
+from .cells import (
+    NULLABLE_INTEGERS,
+    as_input_types,
+    codes,
+    dates_as_times,
+    is_text,
+    warn_codes,
+    whole_number_columns,
+)
 from .files import (
     FORMATS,
     PLAIN,
@@ -172,7 +180,8 @@ class TableFile:
                     for batch in f.iter_batches(batch_size=self.chunk_rows):
                         # integers as pandas' nullable ones in every chunk: a chunk
                         # with holes would make floats of them (see holed_integers)
-                        yield batch.to_pandas(types_mapper=NULLABLE_INTEGERS.get)
+                        chunk = batch.to_pandas(types_mapper=NULLABLE_INTEGERS.get)
+                        yield dates_as_times(chunk, f.schema_arrow)
 
     def as_written(self, completed: Iterator[tuple[pd.DataFrame, np.ndarray]]):
         """The chunks of this CSV file, completed, as CSV text whose observed
@@ -348,7 +357,8 @@ def write_chunks(
             for frame in frames:
                 index = keeps_index(frame) if index is None else index
                 table = pa.Table.from_pandas(frame, schema=schema, preserve_index=index)
-                if writer is None:
+                if writer is None:  # the input's dates as dates, its decimals widened
+                    table = as_input_types(table, types)
                     schema = wide_decimals(table.schema, types)
                     if schema != table.schema:  # a decimal column widened
                         table = table.cast(schema)

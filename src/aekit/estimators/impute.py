@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import TransformerMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.merge import merge_observed
@@ -347,7 +348,10 @@ class Imputer(TransformerMixin, ModelWrapper):
         m = check_int("m", m)
         fitted = hasattr(self, "models_")
         if not fitted and isinstance(self._make_model(image_shape_of(X)), VAE):
-            check_is_fitted(self)  # the VAE's draws come from the fitted models
+            raise NotFittedError(  # the VAE's draws come from the fitted models
+                "this Imputer's VAE model draws its copies from the models fit trains: "
+                "call fit(X) first (an imputer with a (D)AE model fits its own models here)"
+            )
         if fitted:
             model = self.model_
             seed = model.seed_ if random_state is None else draw_seed(random_state)

@@ -333,9 +333,13 @@ def half_tables(results: pd.DataFrame, methods, half: str) -> str:
         if "missforest" in methods:
             # side by side within a run: one ratio per thread count the runs used
             threads = res["threads"] if "threads" in res else pd.Series(N_JOBS, res.index)
-            keys = [threads, res["run"]] if "run" in res else [threads]
+            keys = [threads, res["run"].fillna("")] if "run" in res else [threads]
             for key, run in res.groupby(keys):
                 n = key[0] if isinstance(key, tuple) else key
+                # the seeds both ran in (a method rerun alone is not side by side)
+                ran = run.groupby("seed")["method"].agg(set)
+                both = ran.index[ran.map(lambda m: {DEFAULT, "missforest"} <= m)]
+                run = run[run["seed"].isin(both)]
                 per = run.groupby(["dataset", "method"])["seconds"].sum().unstack("method")
                 if not {DEFAULT, "missforest"} <= set(per.columns):
                     continue  # the two did not run side by side

@@ -28,7 +28,7 @@ _DAE_IMPUTER = dict(
     mask_input=True,
     latent_dim=16,
     # (64, 32) at a step of 6e-3 took 0.94x the epochs of (128, 64) at 3e-3, each
-    # 0.68-0.85x the time, at +0.1% NRMSE on the development half (243 cells;
+    # 0.74-0.85x the time, at +0.1% NRMSE on the development half (243 cells;
     # benchmarks/README.md, "Speed and scale")
     hidden_dims=(64, 32),
     learning_rate=6e-3,

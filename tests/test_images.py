@@ -45,15 +45,50 @@ def images():
 
 
 # ------------------------------------------------------------- the networks
+@pytest.mark.parametrize("upsampling", ["transposed", "shuffle"])
 @pytest.mark.parametrize("shape", [(1, 8, 8), (3, 7, 5), (1, 28, 28), (2, 3, 3)])
-def test_conv_networks_map_rows_to_rows(shape):
+def test_conv_networks_map_rows_to_rows(shape, upsampling):
     c, h, w = shape
     enc = ConvEncoder(shape, c + 1, [4, 6], 5)
-    dec = ConvDecoder(shape, [4, 6], 5, c)
+    dec = ConvDecoder(shape, [4, 6], 5, c, upsampling=upsampling)
     x = torch.rand(2, 3, (c + 1) * h * w)  # extra leading axes survive
     z = enc(x)
     assert z.shape == (2, 3, 5)
     assert dec(z).shape == (2, 3, c * h * w)  # odd sides come back exactly
+
+
+def feature_map_sides(decoder, z):
+    """The sides (H, W) of every convolution's output in ``decoder(z)``."""
+    sides = []
+    hooks = [
+        m.register_forward_hook(lambda m, i, out: sides.append(tuple(out.shape[-2:])))
+        for m in decoder.modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
+    ]
+    decoder(z)
+    for hook in hooks:
+        hook.remove()
+    return sides
+
+
+def test_shuffle_decoder_computes_no_feature_map_at_full_resolution():
+    """The transposed decoder convolves 8 channels at 28 x 28 twice; the shuffle
+    decoder stops at 14 x 14, where its last convolution gives the 4 pixels of each
+    2 x 2 block, and the pixel shuffle lays them out: output pixel (2i + a, 2j + b)
+    is channel 2a + b at (i, j)."""
+    z = torch.randn(3, 5)
+    transposed = ConvDecoder((1, 28, 28), [8, 16], 5, 1)
+    assert max(feature_map_sides(transposed, z)) == (28, 28)
+    shuffle = ConvDecoder((1, 27, 27), [8, 16], 5, 1, upsampling="shuffle")
+    assert feature_map_sides(shuffle, z) == [(14, 14), (14, 14)]  # one up-step, then 1 -> 4
+    assert shuffle.out.out_channels == 4
+    before = {}
+    shuffle.out.register_forward_hook(lambda m, i, out: before.update(out=out))
+    image = shuffle(z).reshape(3, 27, 27)  # 28 x 28, the odd side cropped
+    blocks = before["out"]  # (3, 4, 14, 14)
+    torch.testing.assert_close(image[:, 0:26:2, 0:26:2], blocks[:, 0, :13, :13])
+    torch.testing.assert_close(image[:, 1:27:2, 0:26:2], blocks[:, 2, :13, :13])
+    torch.testing.assert_close(image[:, 0:26:2, 1:27:2], blocks[:, 1, :13, :13])
 
 
 def test_conv_encoder_sees_neighbouring_pixels_together():
@@ -109,11 +144,13 @@ def test_colour_images(images):
         VAE(**CONV).fit(colour.transpose(0, 2, 3, 1).repeat(3, axis=1).repeat(3, axis=2))
 
 
-def test_save_load_round_trip_keeps_images(tmp_path, images):
-    est = VAE(random_state=0, **{**CONV, "max_epochs": 5}).fit(images)
+@pytest.mark.parametrize("upsampling", ["transposed", "shuffle"])
+def test_save_load_round_trip_keeps_images(tmp_path, images, upsampling):
+    est = VAE(random_state=0, upsampling=upsampling, **{**CONV, "max_epochs": 5}).fit(images)
     aekit.save(est, tmp_path / "m")
     loaded = aekit.load(tmp_path / "m")
     assert loaded.image_shape_ == (8, 8) and isinstance(loaded.module_.encoder, ConvEncoder)
+    assert loaded.module_.decoder.out.out_channels == (4 if upsampling == "shuffle" else 1)
     np.testing.assert_array_equal(loaded.reconstruct(images[:9]), est.reconstruct(images[:9]))
     np.testing.assert_array_equal(loaded.sample(3, random_state=1), est.sample(3, random_state=1))
 
@@ -133,6 +170,8 @@ def test_bad_images_are_clear_errors(images):
         VAE(missingness="self-masking", **CONV).fit(images)
     with pytest.raises(AekitError, match="pixel_likelihood must be one of"):
         Autoencoder(pixel_likelihood="poisson", **CONV).fit(images)
+    with pytest.raises(AekitError, match="upsampling must be one of"):
+        VAE(upsampling="bilinear", **CONV).fit(images)
     assert not np.isnan(images).any()  # the user's array is untouched
 
 
@@ -143,11 +182,12 @@ def holes(images):
     return mask, hide_pixels(images, mask)
 
 
-@pytest.mark.parametrize("arch", ["conv", "mlp"])
+@pytest.mark.parametrize("arch", ["conv", "mlp", "conv shuffle"])
 def test_image_imputation_keeps_observed_pixels_and_beats_the_mean(images, holes, arch):
     mask, X_miss = holes
-    hidden = (8, 16) if arch == "conv" else (64,)
-    model = clone(CONV_DAE).set_params(architecture=arch, hidden_dims=hidden)
+    hidden = (64,) if arch == "mlp" else (8, 16)
+    model = clone(CONV_DAE).set_params(architecture=arch.split()[0], hidden_dims=hidden)
+    model.set_params(upsampling="shuffle" if "shuffle" in arch else "transposed")
     filled = Imputer(model, n_models=1, random_state=0).fit_transform(X_miss)
     assert filled.shape == images.shape and np.isfinite(filled).all()
     np.testing.assert_array_equal(filled[~mask], X_miss[~mask])  # bit for bit
@@ -163,6 +203,8 @@ def test_default_imputer_on_images(images, holes):
     imp = Imputer(random_state=0).fit(X_miss[:40])
     assert imp.model_.image_shape_ == (8, 8) and len(imp.models_) == 3
     assert isinstance(imp.model_.module_.encoder, ConvEncoder)  # benchmarks/images.py's pick
+    # benchmarks/image_settings.py's pick: the decoder ends in a pixel shuffle
+    assert imp.model_.upsampling == "shuffle" and imp.model_.module_.decoder.shuffle is not None
     filled = imp.transform(X_miss[:40])
     assert filled.shape == (40, 8, 8)
     np.testing.assert_array_equal(filled[~mask[:40]], X_miss[:40][~mask[:40]])

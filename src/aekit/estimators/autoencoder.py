@@ -61,6 +61,13 @@ class Autoencoder(BaseAutoencoderEstimator):
         network's elementwise work on a CPU; ReLU and leaky ReLU cost a tenth of
         it, but are not smooth: as the imputer's, leaky ReLU took 0.75x ELU's
         time and imputed one table of its benchmark 16% worse (benchmarks/README.md).
+    upsampling : {"transposed", "shuffle"}, default="transposed"
+        How a convolutional decoder gets back to full resolution: stride-2
+        transposed convolutions all the way, then a 3x3 convolution at full
+        resolution; or ("shuffle") the last of them replaced by a convolution at
+        half resolution whose channels become 2x2 pixels (``nn.PixelShuffle``),
+        so that no feature map is computed at full resolution (less arithmetic,
+        and the convolutions a CPU runs slowest).
     pixel_likelihood : {"bernoulli", "gaussian"}, default="bernoulli"
         Observation model of a pixel (images only): the Bernoulli cross-entropy
         on intensities in [0, 1] (the usual image-VAE score; ``score_samples``

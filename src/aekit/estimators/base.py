@@ -30,7 +30,7 @@ from ..data.table import as_table, encoded
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError
 from ..models import Likelihood
-from ..models.networks import ACTIVATIONS, member_state
+from ..models.networks import member_state
 from ..training import (
     INFERENCE_CHUNK,
     SCHEDULES,
@@ -43,6 +43,7 @@ from ..training import (
 )
 from .capacity import CAPACITY, CapacitySelection, check_capacity
 from .params import (
+    CHOICES,
     batch_size_for,
     check_choice,
     check_float,
@@ -66,8 +67,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
 
     - :meth:`fit_with`: fit with early stopping on a monitor, and checkpoints;
     - :meth:`fit_copies`: several fitted copies from different initial weights;
-    - :meth:`frame_of`, :meth:`encode_rows`, :meth:`map_chunks`,
-      :meth:`as_output`: rows in, tensors, predictions over chunks, rows out;
+    - :meth:`frame_of`, :meth:`encode_rows`, :meth:`map_chunks`, :meth:`as_output`;
     - :meth:`cell_log_likelihood`, :meth:`column_log_scale`: per-cell scores;
     - :meth:`fitted_state`, :meth:`from_fitted`: to a model file and back.
 
@@ -80,6 +80,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
     hidden_dims: tuple | str = (64,)
     architecture: str = "auto"
     activation: str = "elu"
+    upsampling: str = "transposed"
     pixel_likelihood: str = "bernoulli"
     batch_size: int | str = "auto"
     max_epochs: int = 200
@@ -103,11 +104,9 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
             "validation_fraction", self.validation_fraction, 0, 1, low_open=False, high_open=True
         )
         check_random_state(self.random_state)
-        check_choice("architecture", self.architecture, ("auto", "mlp", "conv"))
-        check_choice("activation", self.activation, tuple(ACTIVATIONS))
-        check_choice("pixel_likelihood", self.pixel_likelihood, ("bernoulli", "gaussian"))
+        for name, options in CHOICES.items():
+            check_choice(name, getattr(self, name), options)
         resolve_device(self.device)
-        check_choice("precision", self.precision, ("float32", "bfloat16"))
         return TrainSettings(
             schedule=check_choice("lr_schedule", self.lr_schedule, SCHEDULES),
             autocast=torch.bfloat16 if self.precision == "bfloat16" else None,
@@ -371,8 +370,9 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
 
     def _network_args(self) -> dict:
         """Keyword arguments of the torch module that choose its networks."""
-        shape = self._conv_shape()
-        return {"activation": self.activation, **({} if shape is None else {"image_shape": shape})}
+        shape, args = self._conv_shape(), {"activation": self.activation}
+        conv = {"image_shape": shape, "upsampling": self.upsampling}
+        return args if shape is None else {**args, **conv}
 
     def _device(self) -> torch.device:
         return resolve_device(self.device)

@@ -13,7 +13,16 @@ from sklearn.utils import check_random_state as sklearn_random_state
 
 from .. import distributed
 from ..errors import AekitError
+from ..models.networks import ACTIVATIONS
 from ..training import resolve_device
+
+CHOICES = {  # the models' parameters that name one of a few options
+    "architecture": ("auto", "mlp", "conv"),
+    "activation": tuple(ACTIVATIONS),
+    "upsampling": ("transposed", "shuffle"),
+    "pixel_likelihood": ("bernoulli", "gaussian"),
+    "precision": ("float32", "bfloat16"),
+}
 
 
 def check_int(name: str, value, low: int = 1) -> int:

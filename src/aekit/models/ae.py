@@ -47,6 +47,8 @@ class AEModule(EncoderDecoder):
         likelihood column per pixel); ``hidden_dims`` are then channel counts.
     activation : str
         The nonlinearity between layers, a name of ``aekit.models.networks.ACTIVATIONS``.
+    upsampling : {"transposed", "shuffle"}
+        How the convolutional decoder reaches full resolution (see ``ConvDecoder``).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class AEModule(EncoderDecoder):
         members: int | None = None,
         image_shape: Sequence[int] | None = None,
         activation: str = "elu",
+        upsampling: str = "transposed",
     ):
         in_dim = likelihood.width + (likelihood.n_columns if mask_input else 0)
         super().__init__(
@@ -70,6 +73,7 @@ class AEModule(EncoderDecoder):
             members,
             image_shape,
             activation=activation,
+            upsampling=upsampling,
         )
         self.mask_input = mask_input
         self.corruption = corruption

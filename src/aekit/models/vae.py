@@ -7,8 +7,8 @@ training maximises the evidence lower bound::
     ELBO = E_q[log p_θ(x|z)] - KL(q_φ(z|x) || p(z))
 
 with reparameterised samples (K per row). The KL term is the closed form where
-``torch.distributions`` has one (Gaussian posterior, N(0, I) prior) and a Monte
-Carlo estimate ``mean_k [log q(z_k|x) - log p(z_k)]`` otherwise (Student-t).
+``torch.distributions`` has one (Gaussian posterior, N(0, I) prior), otherwise a
+Monte Carlo estimate ``mean_k [log q(z_k|x) - log p(z_k)]`` (Student-t).
 
 The density estimate is the importance-weighted bound (Burda et al. 2016)::
 
@@ -104,8 +104,8 @@ class VAEModule(EncoderDecoder):
     skip : bool
         Perceptrons with an affine skip connection: a nonlinear network around a
         linear one (see :meth:`set_linear_gaussian`).
-    activation : str
-        The nonlinearity between layers (see ``AEModule``).
+    activation, upsampling : str
+        As in ``AEModule``.
     """
 
     n_posterior_params = 2  # μ and σ per latent dimension
@@ -121,18 +121,19 @@ class VAEModule(EncoderDecoder):
         image_shape: Sequence[int] | None = None,
         skip: bool = False,
         activation: str = "elu",
+        upsampling: str = "transposed",
     ):
         code = latent_dim * self.n_posterior_params  # the posterior's parameters
-        width = likelihood.width
         super().__init__(
             likelihood,
-            width,
+            likelihood.width,
             hidden_dims,
             code,
             latent_dim,
             image_shape=image_shape,
             skip=skip,
             activation=activation,
+            upsampling=upsampling,
         )
         self.latent_dim = latent_dim
         self.n_samples, self.objective = n_samples, objective
@@ -182,9 +183,7 @@ class VAEModule(EncoderDecoder):
                 for net in (encoder, decoder):
                     net.layers[-1].weight.zero_()
                     net.layers[-1].bias.zero_()
-        encoder, decoder = (
-            [net.layers[0]] if net.skip is None else [net.skip] for net in (encoder, decoder)
-        )
+        encoder, decoder = (n.layers[0] if n.skip is None else n.skip for n in (encoder, decoder))
         w, mu, psi = (t.to(torch.float64) for t in (weight, mean, noise_var))
         psi = psi.clamp_min(1e-6)
         eigenvalues, rotation = torch.linalg.eigh(w.T @ (w / psi[:, None]))
@@ -192,12 +191,12 @@ class VAEModule(EncoderDecoder):
         post_var = 1.0 / (1.0 + eigenvalues.clamp_min(0))
         gain = post_var[:, None] * (w.T / psi)  # (L, d): the posterior mean's map
         with torch.no_grad():
-            encoder[0].weight.copy_(torch.cat([gain, torch.zeros_like(gain)]))
-            encoder[0].bias.copy_(
+            encoder.weight.copy_(torch.cat([gain, torch.zeros_like(gain)]))
+            encoder.bias.copy_(
                 torch.cat([-gain @ mu, _softplus_inverse(post_var.sqrt() - MIN_SCALE)])
             )
-            decoder[0].weight.copy_(w)
-            decoder[0].bias.copy_(mu)
+            decoder.weight.copy_(w)
+            decoder.bias.copy_(mu)
             self.likelihood.raw_scale.copy_(_softplus_inverse(psi.sqrt() - SCALE_FLOOR))
 
     # -- shared by every variant -------------------------------------------

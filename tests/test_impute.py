@@ -1,5 +1,7 @@
 """Imputation: the Imputer, multiple imputation, pooling, ampute and the metrics."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,6 +96,29 @@ def test_one_row_and_a_row_with_nothing_observed(fitted_dae):
     with pytest.warns(AekitWarning, match=r"2 row\(s\) of X have no observed cell"):
         out = fitted_dae.transform(empty)  # documented: filled from the column means alone
     assert np.isfinite(out).all() and np.allclose(out[0], out[1])
+
+
+def test_warnings_point_at_the_users_line_whatever_the_path():
+    """An AekitWarning names the user's file and line, not aekit's nor scikit-learn's
+    (set_output wraps fit_transform; fit, fit_transform and transform reach the
+    same checks through different depths of aekit's own calls)."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=40), "y": rng.normal(size=40)})
+    df["id"] = [f"p{i:03d}" for i in range(40)]  # identifiers: warned about
+    df.loc[::7, "x"] = np.nan
+    imputer = Imputer(clone(FAST_DAE).set_params(max_epochs=2), n_models=1, random_state=0)
+    calls = [
+        lambda: imputer.fit(df),
+        lambda: imputer.fit_transform(df),
+        lambda: imputer.transform(pd.DataFrame(np.nan, index=[0, 1], columns=df.columns)),
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        ours = [w for w in caught if issubclass(w.category, AekitWarning)]
+        assert ours, "no AekitWarning raised"
+        assert {w.filename for w in ours} == {__file__}, [str(w.message)[:40] for w in ours]
 
 
 def test_entirely_missing_column_is_a_clear_error():

@@ -6,12 +6,11 @@ as categories."""
 from __future__ import annotations
 
 import re
-import warnings
 
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import AekitError, AekitWarning
+from ..errors import AekitError, warn
 
 
 def check_cells(df: pd.DataFrame, name: str) -> None:
@@ -72,30 +71,24 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     values = counts.index.to_series(index=range(len(counts)))
     numeric = pd.to_numeric(values.astype(object), errors="coerce").notna().to_numpy()
     if len(counts) >= IDENTIFIERS and (counts.to_numpy() == 1).all() and not numeric.any():
-        warnings.warn(
+        warn(
             f"{label} holds {len(counts)} values, each once (identifiers?): it is modelled "
             f"as {len(counts)} categories, and a missing cell gets another row's value; "
-            "drop it or make it the index to keep it out of the model",
-            AekitWarning,
-            stacklevel=6,
+            "drop it or make it the index to keep it out of the model"
         )
     if numeric.all() and values.astype(str).str.contains(r"[.eE]").any():
-        warnings.warn(
+        warn(
             f"{label} holds numbers written as text (e.g. {values.iloc[0]!r}): it is "
             f"modelled as {len(values)} categories; pd.to_numeric(...) makes it numbers, "
-            "a pandas category keeps it categories without this warning",
-            AekitWarning,
-            stacklevel=6,
+            "a pandas category keeps it categories without this warning"
         )
     texts = values.astype(str)
     if texts.str.fullmatch(UNIT_NUMBERS).all():
-        warnings.warn(
+        warn(
             f"{label} holds numbers written with a unit (e.g. {values.iloc[0]!r}): it is "
             f"modelled as {len(values)} categories; write the numbers without their signs "
             "to model them as numbers (a pandas category keeps it categories without this "
-            "warning)",
-            AekitWarning,
-            stacklevel=6,
+            "warning)"
         )
     # numbers written with a decimal comma or thousands separators are numbers too
     written = numeric | values.astype(str).str.match(COMMA_NUMBERS).to_numpy()
@@ -109,14 +102,12 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     if not all(isinstance(v, str) and MISSING_MARKERS.match(v) for v in stray):
         censored = [v for v in stray if isinstance(v, str) and CENSORED.fullmatch(v)]
         if censored and numbers >= MOSTLY_NUMBERS * total:
-            warnings.warn(
+            warn(
                 f"{label} holds numbers but {total - numbers} cell(s) of other text, "
                 f"censored values among them ({', '.join(map(repr, censored[:3]))}): it is "
                 f"modelled as {len(values)} categories; make those cells numbers (e.g. the "
                 "limit) or missing to model it as numbers (a pandas category keeps it "
-                "categories without this warning)",
-                AekitWarning,
-                stacklevel=6,
+                "categories without this warning)"
             )
         return
     grouped = [v for v in stray if isinstance(v, str) and THOUSANDS.match(v)]
@@ -172,13 +163,11 @@ def warn_codes(label: str, example: str, levels: int | None = None) -> None:
     """Say that ``label`` is read as codes (of ``levels`` values, where counted),
     and how to have numbers instead."""
     count = "" if levels is None else f", {levels} categories"
-    warnings.warn(
+    warn(
         f"{label} holds numbers written with leading zeros (e.g. {example!r}): it is read "
         f"as codes (text{count}) so that its cells are written back as they are and an "
         "imputed cell is one of its codes; to model it as numbers, write them without "
-        "leading zeros",
-        AekitWarning,
-        stacklevel=4,
+        "leading zeros"
     )
 
 

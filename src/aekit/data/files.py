@@ -4,7 +4,6 @@ folders of PNG files), read, and written atomically."""
 from __future__ import annotations
 
 import io
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import AekitError, AekitWarning
+from ..errors import AekitError, warn
 from ..io import atomic_write
 from .cells import (
     as_input_types,
@@ -158,12 +157,10 @@ def read_as_missing(typed: pd.Series, written: pd.Series) -> list:
 
 def warn_markers(label: str, count: int, texts) -> None:
     """Say that ``count`` cells of ``label`` written as ``texts`` are read as missing."""
-    warnings.warn(
+    warn(
         f"{label}: {count} cell(s) written {sorted(set(texts))[:3]} are read as missing "
         "(pandas' markers); if they are values, pass --na '' on the command line "
-        "(read_csv(keep_default_na=False, na_values=['']) in Python)",
-        AekitWarning,
-        stacklevel=4,
+        "(read_csv(keep_default_na=False, na_values=['']) in Python)"
     )
 
 

@@ -5,11 +5,10 @@ are never touched."""
 from __future__ import annotations
 
 import decimal
-import warnings
 
 import pandas as pd
 
-from ..errors import AekitError, AekitWarning
+from ..errors import AekitError, warn
 
 
 def merge_observed(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
@@ -37,11 +36,9 @@ def _with_levels(s: pd.Series, imputed: pd.Series) -> pd.Series:
     extra = [v for v in pd.unique(imputed.dropna()) if v not in known]
     if not extra:
         return s
-    warnings.warn(
+    warn(
         f"column {s.name!r}: imputed level(s) {extra[:5]} are not categories of X's dtype; "
-        "they are added to the categories of the output",
-        AekitWarning,
-        stacklevel=5,
+        "they are added to the categories of the output"
     )
     return s.cat.add_categories(extra)
 

@@ -10,13 +10,12 @@ gives equals the one the whole table gives in memory
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..errors import AekitError, AekitWarning
+from ..errors import AekitError, warn
 from .bounds import level_bounds
 from .cells import refuse_stray_text
 from .schema import Column, entirely_missing, infer_column
@@ -64,14 +63,12 @@ def scan(source) -> Summary:
     return Summary(encoder, n_rows, names)
 
 
-def warn_one_value(names: list, stacklevel: int = 5) -> None:
+def warn_one_value(names: list) -> None:
     """Warn about columns whose observed cells hold one value only."""
     if names:
-        warnings.warn(
+        warn(
             f"column(s) {names[:10]} of X hold one value only: they carry no information "
-            "(their missing cells are filled with that value); consider dropping them",
-            AekitWarning,
-            stacklevel=stacklevel,
+            "(their missing cells are filled with that value); consider dropping them"
         )
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from functools import cached_property
@@ -38,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..errors import AekitError, AekitWarning
+from ..errors import AekitError, warn
 from .files import FORMATS, PLAIN
 from .scan import Summary, scan, warn_one_value
 from .schema import as_frame, image_schema, image_shape_of, infer_schema
@@ -194,11 +193,9 @@ class StreamedRows:
             np.save(written[-1][1], mask)
             return True
         except OSError as exc:
-            warnings.warn(
+            warn(
                 f"cannot keep the encoded rows of {self.source.path} on disk ({exc}); "
-                "reading the file on every pass instead",
-                AekitWarning,
-                stacklevel=2,
+                "reading the file on every pass instead"
             )
             self.caching = False
             return False

@@ -38,7 +38,7 @@ from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.table import as_table
-from ..errors import AekitError, AekitWarning, ModelFileError
+from ..errors import AekitError, AekitWarning, ModelFileError, warn
 from ..training import CheckpointPlan
 from .params import check_choice, check_float, check_int, fit_seed
 from .vae import VAE
@@ -198,11 +198,9 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
             raise AekitError("every row of X has no observed cell: there is nothing to score")
         if not empty.any():
             return self._scores(df)
-        warnings.warn(
+        warn(
             f"{int(empty.sum())} row(s) of X have no observed cell (index "
-            f"{df.index[empty][:5].tolist()}); their score is NaN",
-            AekitWarning,
-            stacklevel=2,
+            f"{df.index[empty][:5].tolist()}); their score is NaN"
         )
         scores = np.full(len(df), np.nan)
         scores[~empty] = self._scores(df[~empty])

@@ -24,7 +24,6 @@ Rubin's rules for their analyses are in :mod:`.pooling`.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from ..data.merge import merge_observed
 from ..data.schema import image_shape_of
 from ..data.stream import arrow_types, write_chunks
 from ..data.table import as_table
-from ..errors import AekitError, AekitWarning
+from ..errors import AekitError, warn
 from ..training import CheckpointPlan
 from . import copies
 from .holdout import HeldOutCells, impute_tensors
@@ -200,11 +199,9 @@ class Imputer(TransformerMixin, ModelWrapper):
             df.columns[j]: pd.unique(df.iloc[unseen[:, j], j])[:5].tolist()
             for j in np.flatnonzero(unseen.any(axis=0))
         }
-        warnings.warn(
+        warn(
             f"X holds values not seen in fit ({columns}); they are kept as given and "
-            "read as missing to impute the other cells of their rows",
-            AekitWarning,
-            stacklevel=4,
+            "read as missing to impute the other cells of their rows"
         )
         return df.mask(unseen)
 
@@ -425,9 +422,7 @@ def _warn_empty_rows(df: pd.DataFrame) -> None:
     leaves at the end of an export): each was filled with the same values."""
     empty = df.index[df.isna().all(axis=1).to_numpy()] if df.shape[1] > 1 else df.index[:0]
     if len(empty):
-        warnings.warn(
+        warn(
             f"{len(empty)} row(s) of X have no observed cell (e.g. {empty[:3].tolist()}): "
-            "nothing in them to impute from, so each gets the same values",
-            AekitWarning,
-            stacklevel=3,
+            "nothing in them to impute from, so each gets the same values"
         )

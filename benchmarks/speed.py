@@ -18,8 +18,8 @@ peer gets the same, missForest's trees one thread each as the issue states):
   only: at 10^4 it takes tens of minutes on one thread);
 - ``images``: the default image imputer's three networks on 4,000 images of
   28 x 28 (the digits scaled up and shifted, a 12 x 12 block missing in each),
-  fitted for 1 and for 4 epochs, with its decoder and with the transposed one
-  it had before: seconds per epoch of training (the difference), the fixed
+  fitted for 2 and for 8 epochs (medians of 3, in turn), with its decoder and
+  with the transposed one it had before: seconds per epoch of training (the difference), the fixed
   cost of a fit, and the epochs five minutes allow;
 - ``demo``: ``aekit demo`` as ``make demo`` runs it, once ``.venv`` exists.
 
@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import itertools
 import os
 import pstats
 import subprocess
@@ -327,40 +328,43 @@ def large_digits(n: int = 4000, seed: int = 0) -> np.ndarray:
 
 
 def images(
-    rate: float, n: int = 4000, short: int = 1, long: int = 4, full: bool = False
+    rate: float, n: int = 4000, short: int = 2, long: int = 8, full: bool = False, repeats: int = 3
 ) -> list[dict]:
     """The default image imputer's cost on n 28 x 28 images: its three networks
     fitted for ``short`` and for ``long`` epochs, imputation included, with the
-    default's decoder (``upsampling="shuffle"``) and the one before it; the
-    difference gives the seconds an epoch of training costs, the rest the fixed
-    cost of a fit (the held-out pixels' refinement rounds, the imputation), and
-    so the epochs five minutes allow (a full fit stops on held-out pixels after
-    hundreds: 206-273 a network on the 8 x 8 development patches). ``full``: the
-    default's whole fit + transform is timed as well, with its mean SSIM on the
-    hidden blocks' images."""
+    default's decoder (``upsampling="shuffle"``) and the one before it, the four
+    fits in turn ``repeats`` times; the difference of the medians gives the
+    seconds an epoch of training costs, the rest the fixed cost of a fit (the
+    held-out pixels' refinement rounds, the imputation), and so the epochs five
+    minutes allow (a full fit stops on held-out pixels after hundreds, or at
+    the cap of 500). ``full``: the default's whole fit + transform is timed as
+    well, with its mean SSIM on the hidden blocks' images."""
     X = large_digits(n)
     mask = mask_images(X, "blocks", 144 / 784, size=12, random_state=0)
     X_miss = hide_pixels(X, mask)
+    decoders = ("transposed", "shuffle")  # before, and the default's
+    for upsampling in decoders:  # one-time costs (kernels for these shapes): untimed
+        warm = model("impute", X.shape[1:], upsampling=upsampling, max_epochs=1, patience=2)
+        aekit.Imputer(warm, random_state=0).fit_transform(X_miss)
+    seconds, fitted = {}, {}  # (decoder, epochs) -> seconds of each repeat, in turn
+    for _ in range(repeats):
+        for upsampling, epochs in itertools.product(decoders, (short, long)):
+            fit = model("impute", X.shape[1:], upsampling=upsampling, max_epochs=epochs)
+            imputer = aekit.Imputer(fit.set_params(patience=epochs + 1), random_state=0)
+            took, _ = timed(imputer.fit_transform, X_miss)
+            seconds.setdefault((upsampling, epochs), []).append(took)
+            fitted[upsampling] = imputer
     rows = []
-    # the default's decoder, and the one it had before (transposed convolutions
-    # up to full resolution), one after the other in this run
-    for upsampling in ("transposed", "shuffle"):
-        shortened = dict(upsampling=upsampling, max_epochs=1, patience=2)
-        warm = model("impute", X.shape[1:], **shortened)  # one-time costs: untimed
-        aekit.Imputer(warm, random_state=0).fit_transform(X_miss[:64])
-        seconds = {}
-        for epochs in (short, long):
-            shortened.update(max_epochs=epochs, patience=epochs + 1)
-            imputer = aekit.Imputer(model("impute", X.shape[1:], **shortened), random_state=0)
-            seconds[epochs], _ = timed(imputer.fit_transform, X_miss)
-        per_epoch = (seconds[long] - seconds[short]) / (long - short)
-        fixed = seconds[short] - short * per_epoch
+    for upsampling in decoders:
+        at = {e: float(np.median(seconds[upsampling, e])) for e in (short, long)}
+        per_epoch = (at[long] - at[short]) / (long - short)
+        fixed = at[short] - short * per_epoch
         rows.append(
             dict(
                 images=f"{n} x 28 x 28, 12 x 12 block",
                 upsampling=upsampling,
                 s_per_epoch=per_epoch,
-                floor_s_per_epoch=floor_seconds(imputer.models_, n, rate) / long,
+                floor_s_per_epoch=floor_seconds(fitted[upsampling].models_, n, rate) / long,
                 fixed_s=fixed,
                 epochs_in_5_min=max(0, int((300 - fixed) / per_epoch)),
             )

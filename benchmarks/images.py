@@ -121,8 +121,8 @@ def run_method(name, X_missing, seed, quick):
     if name == "mean":
         return mean_pixel(X_missing)
     if name in DEFAULTS:
-        quick = dict(max_epochs=30) if quick else {}
-        model = preset("dae", X_missing.shape[1:], **DEFAULTS[name], **quick)
+        shorter = dict(max_epochs=30) if quick else {}
+        model = preset("dae", X_missing.shape[1:], **DEFAULTS[name], **shorter)
         return aekit.Imputer(model, random_state=seed).fit_transform(X_missing)
     n_models = 1
     if name.endswith(" x3"):

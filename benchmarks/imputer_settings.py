@@ -17,6 +17,11 @@ half is never touched here.
     python benchmarks/imputer_settings.py --settings "patience 25" \
         "patience 25, step 6e-3" --save b.csv; wait
     python benchmarks/imputer_settings.py --tables-from a.csv b.csv
+    # the VAE imputer's three networks as one batched network beside one at a time:
+    python benchmarks/imputer_settings.py --model vae --settings default --rates 0.3 \
+        --save a.csv &
+    python benchmarks/imputer_settings.py --model vae --settings default --rates 0.3 \
+        --one-at-a-time --save b.csv; wait
     # the default beside the loop that kept stopped members in the batch:
     python benchmarks/imputer_settings.py --settings default --save a.csv &
     python benchmarks/imputer_settings.py --settings default --keep-stopped-members \
@@ -176,6 +181,12 @@ def main(argv=None) -> int:
         help="train as before stopped members left the batched ensemble (every member "
         "to the last one's end), for side-by-side timing; its settings are labelled so",
     )
+    parser.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="train an imputer's models one after another, not as one batched network "
+        "(as VAE imputers did before); its settings are labelled so",
+    )
     parser.add_argument("--save", type=Path, help="save the raw results here (CSV)")
     parser.add_argument("--tables-from", type=Path, nargs="*", help="raw CSVs to tabulate")
     args = parser.parse_args(argv)
@@ -186,9 +197,14 @@ def main(argv=None) -> int:
     if args.keep_stopped_members:
         # the training loop's own switch (a private class: benchmarking only)
         aekit.training.loop._Steps.can_drop = property(lambda self: False)
+    if args.one_at_a_time:  # the estimators' own switch (a private hook: benchmarking only)
+        for cls in (aekit.Autoencoder, aekit.VAE):
+            cls._batches = lambda self, table: False
     raw = run(args.settings, args.rates, args.seed, args.datasets, args.model)
     if args.keep_stopped_members:
         raw["settings"] = raw["settings"] + ", stopped members kept"
+    if args.one_at_a_time:
+        raw["settings"] = raw["settings"] + ", one at a time"
     if args.save:
         raw.to_csv(args.save, index=False)
     if "default" in args.settings:

@@ -165,6 +165,33 @@ def test_dae_models_are_trained_as_one_batched_network(tmp_path, mixed_frame):
     assert len(one.models_) == 1 and not one.transform(mixed_frame).isna().any().any()
 
 
+def test_vae_models_are_trained_as_one_batched_network(mixed_frame, monkeypatch):
+    """VAE imputers train their n_models together too (one module of 3 members), each
+    an ordinary fitted VAE of its own; not-MIWAE's missingness model, one at a time."""
+    built = []
+    original = VAE._build_module
+
+    def spy(self, encoder, members=None):
+        built.append(members)
+        return original(self, encoder, members)
+
+    monkeypatch.setattr(VAE, "_build_module", spy)
+    a = Imputer(FAST_VAE, n_models=3, random_state=5).fit(mixed_frame)
+    assert built[0] == 3
+    b = Imputer(FAST_VAE, n_models=3, random_state=5).fit(mixed_frame)
+    pd.testing.assert_frame_equal(a.transform(mixed_frame), b.transform(mixed_frame))
+    w = [m.module_.state_dict()["encoder.layers.0.weight"] for m in a.models_]
+    assert not torch.equal(w[0], w[1]) and not torch.equal(w[1], w[2])
+    for model in a.models_:
+        assert isinstance(model, VAE) and "val_monitor" in model.history_
+        assert model.module_.members is None
+    assert not a.transform(mixed_frame).isna().any().any()
+    built.clear()
+    mnar = clone(FAST_VAE).set_params(missingness="self-masking", max_epochs=3)
+    Imputer(mnar, n_models=2, random_state=5).fit(mixed_frame)
+    assert built == [None, None]
+
+
 def test_multiple_imputations_differ_only_where_missing(mixed_frame):
     imp = Imputer(FAST_VAE, random_state=0).fit(mixed_frame)
     copies = imp.multiple_imputations(mixed_frame, 4, random_state=1)

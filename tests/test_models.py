@@ -215,6 +215,37 @@ def test_ensemble_member_is_the_single_network_with_its_slice():
     assert not torch.allclose(terms["loss"][0], terms["loss"][1])
 
 
+@pytest.mark.parametrize("module_class", [VAEModule, StudentTVAEModule])
+def test_vae_ensemble_member_is_the_single_vae_with_its_slice(module_class):
+    """K posterior draws of each member's rows, (K, members, n, latent), decode as each
+    member's own network would; the shared draws' log weights, the loss's shape and
+    the imputations agree member by member."""
+    torch.manual_seed(0)
+    ensemble = module_class(
+        Likelihood(KINDS, WIDTHS, members=3), [16], 2, 4, "iwae", members=3
+    ).eval()
+    with torch.no_grad():
+        ensemble.likelihood.raw_scale.normal_()
+    x, mask = rows(10)
+    mask[2, 0] = mask[5, 3] = False
+    assert ensemble.loss(x, mask)["loss"].shape == (3,)
+    z = torch.randn(5, 3, 10, 2)
+    params = ensemble.decode(z)
+    assert params.shape == (5, 3, 10, 6)
+    for e in range(3):
+        single = module_class(Likelihood(KINDS, WIDTHS), [16], 2, 4, "iwae").eval()
+        single.load_state_dict(member_state(ensemble, single, e))
+        torch.testing.assert_close(params[:, e], single.decode(z[:, e]))
+        torch.testing.assert_close(ensemble.posterior(x).mean[e], single.posterior(x).mean)
+        mine, theirs = (
+            m.log_weights(x, mask, 6, shared=torch.Generator().manual_seed(1))
+            for m in (ensemble, single)
+        )
+        torch.testing.assert_close(mine[:, e], theirs)
+    with pytest.raises(ValueError, match="no batched-ensemble form"):
+        VAEModule(Likelihood(KINDS, WIDTHS), [16], 2, missingness=torch.nn.Identity(), members=2)
+
+
 def test_ensemble_members_train_and_stop_on_their_own():
     """Each member keeps the weights of its own best epoch; a member that has run out
     of patience is frozen there (later values, even better or non-finite ones, are

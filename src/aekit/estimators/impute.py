@@ -68,9 +68,10 @@ class Imputer(TransformerMixin, ModelWrapper):
         Models trained from different initial weights; single imputation
         averages their conditional means, multiple imputation draws from their
         mixture. More models lower the error (the variance of one network's
-        fit). (D)AE models are trained together as one batched network, each
-        stopping at its own best epoch (and then leaving the batch), in little
-        more time than one; VAE models are trained one after another.
+        fit). Models of perceptrons are trained together as one batched
+        network, each stopping at its own best epoch (and then leaving the
+        batch), in little more time than one; convolutional ones, stacked
+        DAEs and a VAE that models the missingness (not-MIWAE) one after another.
     n_iter : int, default=10
         Most refinement rounds of the (D)AE imputer; the number used,
         ``n_iter_``, is the one with the smallest error on the held-out cells

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError
 from ..models import MixturePriorVAEModule, StudentTVAEModule, VAEModule
-from ..models.vae import SelfMasking
+from ..models.missingness import SelfMasking
 from ..training import INFERENCE_CHUNK
 from ..training.loop import seeded
 from .base import BaseAutoencoderEstimator
@@ -99,8 +99,15 @@ class VAE(BaseAutoencoderEstimator):
                 "and X has none (for images, set pixel_likelihood='gaussian')"
             )
 
+    def _batches(self, table) -> bool:
+        # perceptrons of given sizes (an "auto" choice may add a skip connection or a
+        # mixture prior), without a missingness model
+        images = table.image_shape is not None
+        conv = self.architecture == "conv" or (self.architecture == "auto" and images)
+        return not (conv or self._auto()) and self.missingness == "ignorable"
+
     def _build_module(self, encoder: TabularEncoder, members: int | None = None) -> VAEModule:
-        likelihood = self._likelihood(encoder)  # one network at a time: no members
+        likelihood = self._likelihood(encoder, members)
         latent_dim, hidden_dims = self._capacity()
         prior = MixturePriorVAEModule if getattr(self, "mixture_", False) else PRIORS[self.prior]
         return prior(
@@ -111,6 +118,7 @@ class VAE(BaseAutoencoderEstimator):
             self.objective,
             SelfMasking(likelihood) if self.missingness == "self-masking" else None,
             skip=bool(getattr(self, "residual_", False)),
+            members=members,
             **self._network_args(),
         )
 

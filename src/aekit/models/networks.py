@@ -9,7 +9,8 @@ table, in row-major (channel, row, column) order.
 
 An *ensemble* module holds ``members`` copies of a network: every parameter has
 a leading dimension of size ``members``, inputs are shaped ``(members, n, ...)``
-(an input without that dimension is shared by all members), and member ``e`` of
+(an input without that dimension is shared by all members; a perceptron also
+takes ``(..., members, n, in)``, e.g. K posterior draws), and member ``e`` of
 the ensemble is exactly the single network whose parameters are the ``[e]``
 slices, weights transposed (see :func:`member_state`). On small networks a
 training step costs little more for three members than for one: the time goes
@@ -101,6 +102,14 @@ class MLP(nn.Module):
         self.activation = ACTIVATIONS[activation]()
 
     def forward(self, x: Tensor) -> Tensor:
+        first = self.layers[0]
+        if isinstance(first, EnsembleLinear) and x.dim() > 3:
+            # (..., members, n, in), e.g. a VAE's K posterior draws of each member's
+            # rows: the draws folded into the rows, for the batched products
+            lead, members = x.shape[:-3], first.members
+            rows = x.movedim(-3, 0).reshape(members, -1, x.shape[-1])
+            out = self(rows).reshape(members, *lead, x.shape[-2], -1)
+            return out.movedim(0, -3)
         inputs = x
         for i, layer in enumerate(self.layers):
             if i:

@@ -29,11 +29,11 @@ from torch.distributions import Distribution, Normal, StudentT
 
 def shared_sample(q: Distribution, k: int, generator: torch.Generator) -> Tensor:
     """k draws of ``q`` (an ``Independent`` Gaussian or Student-t of batch
-    shape (n,)), shape (k, n, latent), every row's from the same standard draws
-    of ``generator``."""
+    shape (n,), or (members, n) for an ensemble), shape (k, *batch, latent),
+    every row's from the same standard draws of ``generator``."""
     base = q.base_dist
     loc, scale = base.loc, base.scale
-    shape = (k, 1, loc.shape[-1])
+    shape = (k, *[1] * (loc.dim() - 1), loc.shape[-1])
     if isinstance(base, StudentT):
         u, w = _polar_pairs(shape, generator, loc)
         df = base.df

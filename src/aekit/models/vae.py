@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import (
-    Bernoulli,
     Categorical,
     Distribution,
     Independent,
@@ -40,6 +39,7 @@ from torch.distributions import (
 from .gibbs import gibbs_sweeps
 from .likelihoods import MIN_SCALE as SCALE_FLOOR
 from .likelihoods import Likelihood
+from .missingness import SelfMasking
 from .networks import EncoderDecoder
 from .shared_draws import shared_sample
 
@@ -50,39 +50,6 @@ UNUSED = -1e4  # the logit of an unused component of a mixture prior (exp(-1e4) 
 def monte_carlo_kl(q: Distribution, p: Distribution, z: Tensor) -> Tensor:
     """KL(q || p) ≈ mean_k [log q(z_k) - log p(z_k)] over samples z of shape (K, n, L)."""
     return (q.log_prob(z) - p.log_prob(z)).mean(0)
-
-
-class SelfMasking(nn.Module):
-    """Self-masking logistic model of missingness (not-MIWAE, Ipsen et al. 2021).
-
-    For each continuous column j, ``p(m_j = 1 | x_j) = σ(-w_j (x_j - b_j))``: with
-    w_j > 0, large values go missing more often. Missing values are drawn from the
-    decoder, ``x_mis ~ p_θ(x_mis | z)`` (reparameterised), so the missingness term
-    ``log p(m | x_obs, x_mis)`` enters the importance weights and the bound.
-    Binary and categorical columns are treated as missing at random.
-    """
-
-    def __init__(self, likelihood: Likelihood):
-        super().__init__()
-        n = len(likelihood.cont_cols)
-        self.weight = nn.Parameter(torch.zeros(n))
-        self.bias = nn.Parameter(torch.zeros(n))
-
-    def forward(self, likelihood: Likelihood, params: Tensor, x: Tensor, mask: Tensor):
-        """Return ``log p(m | x_obs, x_mis)`` (k, n) and the completed values (k, n, width)."""
-        observed = likelihood.expand_mask(mask)
-        filled = likelihood.mean(params)
-        if len(likelihood.cont_cols) == 0:
-            return params.new_zeros(params.shape[:-1]), filled
-        draw = likelihood.distributions(params)["continuous"].rsample()  # (k, n, n_cont)
-        dims = likelihood.cont_dims
-        values = torch.where(observed[..., dims], x[..., dims], draw)
-        filled = filled.clone()
-        filled[..., dims] = values
-        logits = -self.weight * (values - self.bias)  # logit p(m_j = 1 | x_j)
-        m = mask[..., likelihood.cont_cols].to(values.dtype)
-        log_pm = Bernoulli(logits=logits, validate_args=False).log_prob(m).sum(-1)
-        return log_pm, filled
 
 
 class VAEModule(EncoderDecoder):
@@ -106,6 +73,12 @@ class VAEModule(EncoderDecoder):
         linear one (see :meth:`set_linear_gaussian`).
     activation, upsampling : str
         As in ``AEModule``.
+    members : int, optional
+        An ensemble of that many independent VAEs of perceptrons, trained as
+        one batched network (see ``aekit.models.networks``), without a
+        missingness model; the likelihood must be built with the same
+        ``members``. Posteriors then have batch shape (members, n), draws
+        (k, members, n, ·), and the loss one value per member, (members,).
     """
 
     n_posterior_params = 2  # μ and σ per latent dimension
@@ -122,7 +95,10 @@ class VAEModule(EncoderDecoder):
         skip: bool = False,
         activation: str = "elu",
         upsampling: str = "transposed",
+        members: int | None = None,
     ):
+        if members is not None and missingness is not None:
+            raise ValueError("a missingness model has no batched-ensemble form")
         code = latent_dim * self.n_posterior_params  # the posterior's parameters
         super().__init__(
             likelihood,
@@ -130,6 +106,7 @@ class VAEModule(EncoderDecoder):
             hidden_dims,
             code,
             latent_dim,
+            members,
             image_shape=image_shape,
             skip=skip,
             activation=activation,
@@ -255,19 +232,20 @@ class VAEModule(EncoderDecoder):
         return log_w, completed, params
 
     def loss(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
-        """Negative ELBO (or negative IWAE bound) averaged over the batch, with its terms."""
+        """Negative ELBO (or negative IWAE bound) averaged over the batch, with its
+        terms; one per member for an ensemble, (members,)."""
         if self.objective == "iwae":
             log_w, _, _ = self.importance_sample(x, mask, self.n_samples, reparameterize=True)
             # IWAE = log (1/K) Σ_k p(x, z_k) / q(z_k|x)
             bound = torch.logsumexp(log_w, dim=0) - math.log(self.n_samples)
-            return {"loss": -bound.mean()}
+            return {"loss": -bound.mean(-1)}
         terms = self.elbo_terms(x, mask, self.n_samples)
         # ELBO = E_q[log p_θ(x|z)] - KL(q_φ(z|x) || p(z))
         elbo = terms["reconstruction"] - terms["kl"]
         return {
-            "loss": -elbo.mean(),
-            "reconstruction": -terms["reconstruction"].mean(),
-            "kl": terms["kl"].mean(),
+            "loss": -elbo.mean(-1),
+            "reconstruction": -terms["reconstruction"].mean(-1),
+            "kl": terms["kl"].mean(-1),
         }
 
     def log_weights(self, x: Tensor, mask: Tensor, k: int, shared=None) -> Tensor:

@@ -18,9 +18,9 @@ peer gets the same, missForest's trees one thread each as the issue states):
   only: at 10^4 it takes tens of minutes on one thread);
 - ``images``: the default image imputer's three networks on 4,000 images of
   28 x 28 (the digits scaled up and shifted, a 12 x 12 block missing in each),
-  fitted for 2 and for 8 epochs (medians of 3, in turn), with its decoder and
-  with the transposed one it had before: seconds per epoch of training (the difference), the fixed
-  cost of a fit, and the epochs five minutes allow;
+  fitted for 8 epochs (medians of 3, in turn, each profiled), with its decoder
+  and with the transposed one it had before: seconds an epoch (training
+  steps and monitor), the rest of the fit, and the epochs five minutes allow;
 - ``demo``: ``aekit demo`` as ``make demo`` runs it, once ``.venv`` exists.
 
 Each aekit row has a profile (a second, profiled run: the share of time in
@@ -37,14 +37,13 @@ same run. The first fit of a process also imports torch's compiler stack
 
 ``--device`` places aekit's networks (the peers run on the CPU); the matrix
 rate and the floors are then the device's. ``--full-images`` also times the
-default image imputer's whole fit (not only 1 and 4 epochs) with its SSIM.
+default image imputer's whole fit (not only 8 epochs) with its SSIM.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import itertools
 import os
 import pstats
 import subprocess
@@ -327,18 +326,30 @@ def large_digits(n: int = 4000, seed: int = 0) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def images(
-    rate: float, n: int = 4000, short: int = 2, long: int = 8, full: bool = False, repeats: int = 3
-) -> list[dict]:
+def profiled(fn, *args) -> tuple[float, dict]:
+    """(wall seconds, seconds in each part of :data:`PARTS`) of one profiled run of
+    ``fn(*args)``."""
+    prof = cProfile.Profile()
+    took, _ = timed(prof.runcall, fn, *args)
+    parts: dict[str, float] = {}
+    for (file, _, func), (_, _, _, cumulative, _) in pstats.Stats(prof).stats.items():
+        for label, suffix, name in PARTS:
+            if func == name and file.replace(os.sep, "/").endswith(suffix):
+                parts[label] = parts.get(label, 0.0) + cumulative
+    return took, parts
+
+
+def images(rate: float, n: int = 4000, epochs: int = 8, full: bool = False, repeats: int = 3):
     """The default image imputer's cost on n 28 x 28 images: its three networks
-    fitted for ``short`` and for ``long`` epochs, imputation included, with the
-    default's decoder (``upsampling="shuffle"``) and the one before it, the four
-    fits in turn ``repeats`` times; the difference of the medians gives the
-    seconds an epoch of training costs, the rest the fixed cost of a fit (the
-    held-out pixels' refinement rounds, the imputation), and so the epochs five
-    minutes allow (a full fit stops on held-out pixels after hundreds, or at
-    the cap of 500). ``full``: the default's whole fit + transform is timed as
-    well, with its mean SSIM on the hidden blocks' images."""
+    fitted for ``epochs`` epochs, imputation included, with the default's decoder
+    (``upsampling="shuffle"``) and the one before it, in turn ``repeats`` times,
+    each fit profiled. An epoch's seconds are those of its training steps and
+    its held-out-pixel monitor, summed over the three networks (medians); the
+    rest is the fit's other cost (refinement rounds on the held-out pixels,
+    the imputation), which shrinks as the networks train (a network barely
+    trained keeps refining for more rounds); the epochs five minutes allow
+    follow. ``full``: the default's whole fit + transform is timed as well,
+    with its mean SSIM on the hidden blocks' images."""
     X = large_digits(n)
     mask = mask_images(X, "blocks", 144 / 784, size=12, random_state=0)
     X_miss = hide_pixels(X, mask)
@@ -346,27 +357,27 @@ def images(
     for upsampling in decoders:  # one-time costs (kernels for these shapes): untimed
         warm = model("impute", X.shape[1:], upsampling=upsampling, max_epochs=1, patience=2)
         aekit.Imputer(warm, random_state=0).fit_transform(X_miss)
-    seconds, fitted = {}, {}  # (decoder, epochs) -> seconds of each repeat, in turn
+    per_epoch, rest, fitted = {}, {}, {}  # decoder -> each repeat's seconds
     for _ in range(repeats):
-        for upsampling, epochs in itertools.product(decoders, (short, long)):
+        for upsampling in decoders:
             fit = model("impute", X.shape[1:], upsampling=upsampling, max_epochs=epochs)
             imputer = aekit.Imputer(fit.set_params(patience=epochs + 1), random_state=0)
-            took, _ = timed(imputer.fit_transform, X_miss)
-            seconds.setdefault((upsampling, epochs), []).append(took)
+            took, parts = profiled(imputer.fit_transform, X_miss)
+            epoch_s = parts.get("training steps", 0.0) + parts.get("monitor", 0.0)
+            per_epoch.setdefault(upsampling, []).append(epoch_s / epochs)
+            rest.setdefault(upsampling, []).append(took - epoch_s)
             fitted[upsampling] = imputer
     rows = []
     for upsampling in decoders:
-        at = {e: float(np.median(seconds[upsampling, e])) for e in (short, long)}
-        per_epoch = (at[long] - at[short]) / (long - short)
-        fixed = at[short] - short * per_epoch
+        s_epoch, other = float(np.median(per_epoch[upsampling])), float(np.median(rest[upsampling]))
         rows.append(
             dict(
                 images=f"{n} x 28 x 28, 12 x 12 block",
                 upsampling=upsampling,
-                s_per_epoch=per_epoch,
-                floor_s_per_epoch=floor_seconds(fitted[upsampling].models_, n, rate) / long,
-                fixed_s=fixed,
-                epochs_in_5_min=max(0, int((300 - fixed) / per_epoch)),
+                s_per_epoch=s_epoch,
+                floor_s_per_epoch=floor_seconds(fitted[upsampling].models_, n, rate) / epochs,
+                other_s=other,
+                epochs_in_5_min=max(0, int((300 - other) / s_epoch)),
             )
         )
         log(rows[-1])

@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 import aekit
-from aekit import VAE, AekitError, AnomalyDetector, Autoencoder
+from aekit import VAE, AekitError, AekitWarning, AnomalyDetector, Autoencoder
 from aekit.data.schema import check_columns, infer_schema
 from aekit.estimators.presets import preset
 from aekit.training import INFERENCE_CHUNK
@@ -209,6 +209,33 @@ def test_images_are_scored_by_their_reconstruction_and_tables_by_likelihood(norm
     X, _, _ = normal_and_odd
     table = AnomalyDetector(Autoencoder(latent_dim=2, **QUICK), random_state=0).fit(X)
     assert table.scoring_ == "likelihood" and table.reconstruction_variance_ is None
+
+
+@pytest.mark.parametrize("scoring", ["reconstruction", "likelihood"])
+def test_the_threshold_rows_are_decoded_once_and_set_the_public_scores_quantile(
+    normal_and_odd, monkeypatch, scoring
+):
+    """fit scores the rows that set the threshold once: one pass of the network for
+    σ² and the scores together; the threshold is the quantile of what
+    score_samples gives those rows (here every row, a row with no cell set aside)."""
+    X, _, _ = normal_and_odd
+    X = X.copy()
+    X[3] = np.nan
+    calls = []
+    original = Autoencoder.cell_log_likelihood
+
+    def counted(self, *args, **kwargs):
+        calls.append(len(args[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Autoencoder, "cell_log_likelihood", counted)
+    det = AnomalyDetector(Autoencoder(latent_dim=2, **QUICK), scoring=scoring, contamination=0.1)
+    det.set_params(random_state=0).fit(X)
+    assert calls == ([len(X) - 1] if scoring == "reconstruction" else [])
+    with pytest.warns(AekitWarning, match="no observed cell"):
+        scores = det.score_samples(X)
+    assert np.isnan(scores[3])
+    assert det.offset_ == pytest.approx(np.percentile(scores[~np.isnan(scores)], 10), rel=1e-12)
 
 
 def test_the_scoring_is_kept_in_the_model_file(tmp_path, normal_and_odd):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +37,7 @@ from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.table import as_table
-from ..errors import AekitError, AekitWarning, ModelFileError, warn
+from ..errors import AekitError, ModelFileError, warn
 from ..training import CheckpointPlan
 from .params import check_choice, check_float, check_int, fit_seed
 from .vae import VAE
@@ -165,14 +164,15 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         self.scoring_, self.reconstruction_variance_ = self.scoring, None
         if self.scoring == "auto":
             self.scoring_ = "likelihood" if table.image_shape is None else "reconstruction"
-        if self.scoring_ == "reconstruction":
-            self.reconstruction_variance_ = self._variance(scored)
-        with warnings.catch_warnings():  # rows with no observed cell: set aside
-            warnings.simplefilter("ignore", AekitWarning)
-            scores = self.score_samples(scored)
-        scores = scores[~np.isnan(scores)]
-        if len(scores) == 0:
+        df = self.model_.frame_of(scored)
+        df = df[df.notna().any(axis=1).to_numpy()]  # rows with no observed cell: set aside
+        if len(df) == 0:
             raise AekitError(f"no row of {table.name} that sets the threshold has an observed cell")
+        cells = None  # the reconstruction scoring: the rows decoded once, for σ² and the scores
+        if self.scoring_ == "reconstruction":
+            cells = self._reconstruction(self._known(df)[0])
+            self.reconstruction_variance_ = _variance(*cells[1:])
+        scores = self._scores(df, cells)
         if auto:
             q1, q3 = np.percentile(scores, [25, 75])
             self.offset_ = float(q1 - TUKEY * (q3 - q1))
@@ -206,14 +206,16 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         scores[~empty] = self._scores(df[~empty])
         return scores
 
-    def _scores(self, df: pd.DataFrame) -> np.ndarray:
-        """:meth:`score_samples` of rows that each have an observed cell."""
+    def _scores(self, df: pd.DataFrame, reconstruction=None) -> np.ndarray:
+        """:meth:`score_samples` of rows that each have an observed cell (with the
+        reconstruction scoring, ``reconstruction``: their ``_reconstruction``,
+        when already computed)."""
         model = self.model_
         observed = df.notna().to_numpy()
         known, unseen = self._known(df)
         log_scale = model.column_log_scale()
         if self.scoring_ == "reconstruction":  # cells in standardised units
-            standardised = self._cells(known).sum(axis=1)
+            standardised = self._cells(known, reconstruction).sum(axis=1)
         else:
             if isinstance(model, VAE):
                 scores = model.score_samples(known, n_importance=self.n_importance)
@@ -225,18 +227,14 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         standardised = standardised + UNSEEN * unseen.sum(axis=1)
         return standardised * (df.shape[1] / observed.sum(axis=1)) - log_scale.sum()
 
-    def _cells(self, known: pd.DataFrame) -> np.ndarray:
+    def _cells(self, known: pd.DataFrame, reconstruction=None) -> np.ndarray:
         """The reconstruction scoring's log-density of each cell of ``known`` (rows
         as the model reads them), standardised units, 0 where a cell is missing."""
-        log_p, errors, gaussian = self._reconstruction(known)
+        log_p, errors, gaussian = (
+            self._reconstruction(known) if reconstruction is None else reconstruction
+        )
         var = self.reconstruction_variance_
         return np.where(gaussian, -errors / (2 * var) - 0.5 * math.log(2 * math.pi * var), log_p)
-
-    def _variance(self, rows) -> float:
-        """σ² of the reconstruction scoring: the mean squared error of the observed
-        continuous cells and pixels of ``rows`` (1 when there are none)."""
-        _, errors, gaussian = self._reconstruction(self._known(self.model_.frame_of(rows))[0])
-        return max(float(errors[gaussian].mean()), MIN_VARIANCE) if gaussian.any() else 1.0
 
     def _reconstruction(self, known: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each cell's log p(x_j | x̂) and squared error (see
@@ -317,3 +315,9 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
                 f"{variance!r}: expected 'likelihood' with none, or 'reconstruction' with "
                 "a positive number"
             )
+
+
+def _variance(errors: np.ndarray, gaussian: np.ndarray) -> float:
+    """σ² of the reconstruction scoring: the mean squared error of the cells taken
+    as Gaussian (the observed continuous cells and pixels; 1 when there are none)."""
+    return max(float(errors[gaussian].mean()), MIN_VARIANCE) if gaussian.any() else 1.0

@@ -66,9 +66,10 @@ class HeldOutCells:
         """The ``monitor`` of a model's fit (see ``fit_with``): the error of
         imputing the held-out cells of the first rows that have some; None
         without held-out cells."""
-        parts, hidden_parts, rows = [], [], 0
-        limit = min(MONITOR_ROWS, max(1, MONITOR_CELLS // max(len(table.columns), 1)))
+        parts, hidden_parts, rows, limit = [], [], 0, MONITOR_ROWS
         for i, chunk in enumerate(table.chunks()):
+            if i == 0:  # the width from the first chunk: a file's columns need no scan
+                limit = min(MONITOR_ROWS, max(1, MONITOR_CELLS // max(chunk.shape[1], 1)))
             if rows >= limit or self.share == 0:
                 break
             hidden = self.of(i, chunk)

@@ -168,10 +168,8 @@ class Autoencoder(BaseAutoencoderEstimator):
             )
 
     def _batches(self, table) -> bool:
-        # layer-wise stages and convolutions are trained one network at a time
-        images = table.image_shape is not None
-        conv = self.architecture == "conv" or (self.architecture == "auto" and images)
-        return self.pretrain is None and not conv
+        # layer-wise stages are trained one network at a time
+        return self.pretrain is None and super()._batches(table)
 
     def _build_module(self, encoder: TabularEncoder, members: int | None = None) -> AEModule:
         corruption = None

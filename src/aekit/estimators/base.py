@@ -268,8 +268,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
                 history = self._train(module, rows, validation, settings, watch)
                 if members is None:
                     fitted = [(self, module, history)]
-                else:  # built in the seeded block: their (overwritten) initial weights do not
-                    # come from the caller's generator
+                else:  # built seeded: their initial weights use not the caller's generator
                     fitted = self._members(module, encoder, history, origin)
                 return [self._finish(est, m, h, encoder, rows, seed, table) for est, m, h in fitted]
 
@@ -330,8 +329,9 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
 
     # ------------------------------------------------------------- hooks
     def _batches(self, table) -> bool:
-        """Whether copies can train as one batched network on ``table``."""
-        return False
+        """Whether copies can train as one batched network: not convolutions."""
+        images = table.image_shape is not None
+        return not (self.architecture == "conv" or (self.architecture == "auto" and images))
 
     def _check_width(self, encoder: TabularEncoder, shape) -> None:
         """Refuse settings that cannot work for this table."""

@@ -100,11 +100,10 @@ class VAE(BaseAutoencoderEstimator):
             )
 
     def _batches(self, table) -> bool:
-        # perceptrons of given sizes (an "auto" choice may add a skip connection or a
-        # mixture prior), without a missingness model
-        images = table.image_shape is not None
-        conv = self.architecture == "conv" or (self.architecture == "auto" and images)
-        return not (conv or self._auto()) and self.missingness == "ignorable"
+        # given sizes (an "auto" choice may add a skip connection or a mixture prior),
+        # without a missingness model
+        ok = not self._auto() and self.missingness == "ignorable"
+        return ok and super()._batches(table)
 
     def _build_module(self, encoder: TabularEncoder, members: int | None = None) -> VAEModule:
         likelihood = self._likelihood(encoder, members)

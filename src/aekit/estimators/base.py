@@ -268,7 +268,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
                 history = self._train(module, rows, validation, settings, watch)
                 if members is None:
                     fitted = [(self, module, history)]
-                else:  # built seeded: their initial weights use not the caller's generator
+                else:  # built seeded: the caller's torch generator is left untouched
                     fitted = self._members(module, encoder, history, origin)
                 return [self._finish(est, m, h, encoder, rows, seed, table) for est, m, h in fitted]
 

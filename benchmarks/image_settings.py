@@ -41,16 +41,28 @@ from aekit.data.images import hide_pixels, mask_images
 from aekit.estimators.presets import preset
 from aekit.metrics import ssim
 
+# the image imputer's networks and schedule (the default's), and a budget of steps
+WIDE = dict(hidden_dims=(32, 64), lr_schedule="constant", max_steps=None)
+STEPS = dict(upsampling="shuffle", lr_schedule="cosine", max_steps=10_000)  # of 64 images
 # name -> changes to the image imputer's model ("default": none)
 SETTINGS = {
     "default": {},
-    "shuffle": {"upsampling": "shuffle"},
-    "transposed": {"upsampling": "transposed"},
+    "shuffle": {**WIDE, "upsampling": "shuffle"},
+    "transposed": {**WIDE, "upsampling": "transposed"},
+    # a budget of 10,000 steps of 64 images along a cosine step size (about 150
+    # epochs of 4,000 images), with the networks as wide as before and narrower
+    "steps": {**STEPS, "hidden_dims": (32, 64)},
+    "steps, channels 16-32": {**STEPS, "hidden_dims": (16, 32)},
     # a fixed budget of epochs along a cosine step size, at batch sizes that keep
     # the steps (the cosine schedule's own batch size would give 4 an epoch)
     **{
         f"shuffle, cosine {e}, step {lr:g}, batch {b}": dict(
-            upsampling="shuffle", lr_schedule="cosine", max_epochs=e, learning_rate=lr, batch_size=b
+            WIDE,
+            upsampling="shuffle",
+            lr_schedule="cosine",
+            max_epochs=e,
+            learning_rate=lr,
+            batch_size=b,
         )
         for e in (60, 100, 150)
         for lr in (3e-3, 6e-3)

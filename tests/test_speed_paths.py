@@ -56,6 +56,30 @@ def test_a_cosine_fit_takes_larger_batches_and_trains_differently():
         Autoencoder(lr_schedule="linear").fit(X)
 
 
+def test_convolutions_under_the_cosine_schedule_take_64_rows_a_step():
+    images = Autoencoder(architecture="conv", lr_schedule="cosine", validation_fraction=0.0)
+    assert batch_size_for(images, 4000, 0, schedule="cosine", conv=True) == 64
+    assert batch_size_for(images, 40, 0, schedule="cosine", conv=True) == 40  # all the rows
+    assert batch_size_for(images, 4000, 0, schedule="cosine") == 1000  # perceptrons: n // 4
+    assert batch_size_for(images, 4000, 0, conv=True) == 250  # constant: n // 16 in [32, 256]
+
+
+def test_max_steps_ends_training_after_the_epochs_that_hold_them():
+    """With ``max_steps``, training stops after ceil(max_steps / steps an epoch)
+    epochs (fewer when max_epochs says so); the cosine schedule spans those."""
+    X = _factors(200)
+    kw = dict(latent_dim=2, batch_size=50, patience=100, validation_fraction=0.0, random_state=0)
+    capped = Autoencoder(**kw, max_epochs=100, max_steps=10).fit(X)  # 4 steps an epoch
+    assert capped.n_epochs_ == 3
+    assert Autoencoder(**kw, max_epochs=2, max_steps=10).fit(X).n_epochs_ == 2
+    same = Autoencoder(**kw, max_epochs=3, lr_schedule="cosine").fit(X)
+    steps = Autoencoder(**kw, max_epochs=100, max_steps=12, lr_schedule="cosine").fit(X)
+    np.testing.assert_array_equal(same.transform(X), steps.transform(X))
+    for bad in (0, 2.5, "many"):
+        with pytest.raises(AekitError, match="max_steps"):
+            Autoencoder(**kw, max_steps=bad).fit(X)
+
+
 def test_rows_encoded_in_blocks_equal_rows_encoded_at_once(monkeypatch):
     X = _factors(50)
     X[::7, 2] = np.nan

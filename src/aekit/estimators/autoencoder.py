@@ -77,8 +77,13 @@ class Autoencoder(BaseAutoencoderEstimator):
         "auto" is ``n // 16`` clipped to [32, 256] (and at most n), for n training
         rows: small tables get enough steps per epoch, large ones full batches;
         with ``lr_schedule="cosine"``, ``n // 4`` clipped to [128, 1024]: fewer,
-        larger steps.
+        larger steps (convolutions: 64, whose cost per image on a CPU does not
+        fall in larger steps).
     max_epochs : int, default=200
+    max_steps : int or None, default=None
+        Stop after the epochs that hold about this many steps (at most
+        ``max_epochs``): a budget of steps whatever the number of rows. The
+        cosine schedule spans those epochs.
     learning_rate : float, default=1e-3
         Adam's step size.
     lr_schedule : {"constant", "cosine", "plateau"}, default="constant"

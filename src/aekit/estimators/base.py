@@ -52,6 +52,7 @@ from .params import (
     check_random_state,
     check_resample,
     draw_seeds,
+    epochs_for,
     fit_seed,
 )
 from .predict import FittedModel
@@ -84,6 +85,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
     pixel_likelihood: str = "bernoulli"
     batch_size: int | str = "auto"
     max_epochs: int = 200
+    max_steps: int | None = None
     learning_rate: float = 1e-3
     lr_schedule: str = "constant"
     validation_fraction: float = 0.1
@@ -289,9 +291,11 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
             raise AekitError(str(exc)) from exc
 
     def _settings(self, settings, table, encoder, n_held: int, checkpoint, what) -> TrainSettings:
-        """The settings with the batch size for this table and, with a checkpoint
-        plan, the checkpointer for this data and these settings."""
-        batch_size = batch_size_for(self, table.n_rows, n_held, table.path, settings.schedule)
+        """The settings with the batch size and epochs for this table and, with a
+        checkpoint plan, the checkpointer for this data and these settings."""
+        n, conv = table.n_rows, self._conv_shape() is not None
+        batch_size = batch_size_for(self, n, n_held, table.path, settings.schedule, conv)
+        epochs = epochs_for(self, n - n_held, batch_size, settings.max_epochs)
         if checkpoint is not None:
             params = self.get_params()
             params = {k: v for k, v in params.items() if k not in ("verbose", "random_state")}
@@ -299,7 +303,8 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
                 type(self).__name__, params, what, encoder.state(), table.fingerprint()
             )
             checkpoint = checkpoint.open(key)
-        return dataclasses.replace(settings, batch_size=batch_size, checkpoint=checkpoint)
+        shape = dict(batch_size=batch_size, max_epochs=epochs)
+        return dataclasses.replace(settings, **shape, checkpoint=checkpoint)
 
     def _members(self, ensemble, encoder: TabularEncoder, histories, random_state) -> list:
         """(estimator, module, history) of each member of a batched ensemble: a clone
@@ -427,12 +432,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
             for s in range(0, n, chunk):
                 outs.append(fn(*(t[s : s + chunk] for t in tensors)).cpu())
             if n == 0:  # no rows: the output's shape, from one stand-in row (observed zeros)
-                stand_in = (
-                    t.new_ones((1, *t.shape[1:]))
-                    if t.dtype == torch.bool
-                    else t.new_zeros((1, *t.shape[1:]))
-                    for t in tensors
-                )
+                stand_in = [t.new_full((1, *t.shape[1:]), t.dtype == torch.bool) for t in tensors]
                 outs.append(fn(*stand_in)[:0].cpu())
         return torch.cat(outs).double().numpy()
 

@@ -16,6 +16,9 @@ from ..errors import AekitError
 from ..models.networks import ACTIVATIONS
 from ..training import resolve_device
 
+# rows a step of convolutions under the cosine schedule, "auto": on a CPU a step
+# costs no less per image at 250 rows than at 64 (benchmarks/README.md, "Image imputation")
+CONV_BATCH = 64
 CHOICES = {  # the models' parameters that name one of a few options
     "architecture": ("auto", "mlp", "conv"),
     "activation": tuple(ACTIVATIONS),
@@ -98,10 +101,10 @@ def check_resample(resample, table, n_held: int) -> np.ndarray:
     return rows.astype(np.int64)
 
 
-def batch_size_for(est, n: int, n_val: int, path=None, schedule="constant") -> int:
+def batch_size_for(est, n: int, n_val: int, path=None, schedule="constant", conv=False) -> int:
     """The batch size of estimator ``est`` for ``n`` rows of which ``n_val``
-    validate; refuses a split that leaves either side empty, and a batch larger
-    than the training rows."""
+    validate (``conv``: its networks are convolutions); refuses a split that
+    leaves either side empty, and a batch larger than the training rows."""
     n_train = n - n_val
     if est.validation_fraction > 0 and (n_val < 1 or n_train < 1):
         where = "" if path is None else f" in {path}"
@@ -111,6 +114,8 @@ def batch_size_for(est, n: int, n_val: int, path=None, schedule="constant") -> i
             "validation_fraction=0"
         )
     if est.batch_size == "auto":
+        if schedule == "cosine" and conv:  # a CPU's cost per image: no less in larger steps
+            return min(n_train, CONV_BATCH)
         if schedule == "cosine":  # fewer, larger steps: ~4 an epoch, at most 1024 rows
             return min(n_train, 1024, max(128, n_train // 4))
         # at least ~16 steps an epoch on small tables, 256 rows a step on large ones
@@ -122,3 +127,12 @@ def batch_size_for(est, n: int, n_val: int, path=None, schedule="constant") -> i
             "lower batch_size or pass more rows"
         )
     return est.batch_size
+
+
+def epochs_for(est, n_train: int, batch_size: int, max_epochs: int) -> int:
+    """``max_epochs``, or with ``est.max_steps`` the fewer epochs that hold about
+    that many steps of ``batch_size`` rows out of ``n_train``."""
+    if est.max_steps is None:
+        return max_epochs
+    steps = check_int("max_steps", est.max_steps)
+    return min(max_epochs, -(-steps // -(-n_train // batch_size)))

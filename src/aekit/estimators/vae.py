@@ -54,7 +54,7 @@ class VAE(BaseAutoencoderEstimator):
         "self-masking" also models why cells are missing, for data missing not
         at random: ``p(m_j = 1 | x_j) = σ(-w_j (x_j - b_j))`` per continuous
         column, learned jointly (not-MIWAE, Ipsen et al. 2021).
-    architecture, activation, upsampling, pixel_likelihood, batch_size, max_epochs,
+    architecture, activation, upsampling, pixel_likelihood, batch_size, max_epochs, max_steps,
     learning_rate, lr_schedule, validation_fraction, patience, max_grad_norm, ema_decay,
     random_state, verbose, device, precision
         As in :class:`aekit.Autoencoder` (convolutional networks for images by

@@ -6,6 +6,7 @@ returns the value in its plain Python type.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -134,5 +135,5 @@ def epochs_for(est, n_train: int, batch_size: int, max_epochs: int) -> int:
     that many steps of ``batch_size`` rows out of ``n_train``."""
     if est.max_steps is None:
         return max_epochs
-    steps = check_int("max_steps", est.max_steps)
-    return min(max_epochs, -(-steps // -(-n_train // batch_size)))
+    steps_an_epoch = math.ceil(n_train / batch_size)
+    return min(max_epochs, math.ceil(check_int("max_steps", est.max_steps) / steps_an_epoch))

@@ -64,7 +64,7 @@ def test_convolutions_under_the_cosine_schedule_take_64_rows_a_step():
     assert batch_size_for(images, 4000, 0, conv=True) == 250  # constant: n // 16 in [32, 256]
 
 
-def test_max_steps_ends_training_after_the_epochs_that_hold_them():
+def test_max_steps_ends_training_after_the_epochs_that_hold_them(tmp_path):
     """With ``max_steps``, training stops after ceil(max_steps / steps an epoch)
     epochs (fewer when max_epochs says so); the cosine schedule spans those."""
     X = _factors(200)
@@ -78,6 +78,8 @@ def test_max_steps_ends_training_after_the_epochs_that_hold_them():
     for bad in (0, 2.5, "many"):
         with pytest.raises(AekitError, match="max_steps"):
             Autoencoder(**kw, max_steps=bad).fit(X)
+    with pytest.raises(AekitError, match="max_steps"):  # checked before a file is opened
+        Autoencoder(**kw, max_steps=0).fit(tmp_path / "nowhere.csv")
 
 
 def test_rows_encoded_in_blocks_equal_rows_encoded_at_once(monkeypatch):

@@ -51,6 +51,7 @@ from .params import (
     check_optional,
     check_random_state,
     check_resample,
+    check_steps,
     draw_seeds,
     epochs_for,
     fit_seed,
@@ -100,8 +101,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
     # ------------------------------------------------------------ settings
     def _check_params(self) -> TrainSettings:
         check_capacity(self.latent_dim, self.hidden_dims)
-        if self.batch_size != "auto":
-            check_int("batch_size", self.batch_size)
+        check_steps(self)
         check_float(
             "validation_fraction", self.validation_fraction, 0, 1, low_open=False, high_open=True
         )

@@ -58,6 +58,14 @@ def check_choice(name: str, value, choices):
     return value
 
 
+def check_steps(est) -> None:
+    """``batch_size`` ("auto" or an int) and ``max_steps`` (None or an int)."""
+    if est.batch_size != "auto":
+        check_int("batch_size", est.batch_size)
+    if est.max_steps is not None:
+        check_int("max_steps", est.max_steps)
+
+
 def check_random_state(value) -> None:
     """None, a RandomState, or an int seed in [0, 2**32 - 1] (NumPy's range)."""
     if value is None or isinstance(value, np.random.RandomState):
@@ -135,5 +143,4 @@ def epochs_for(est, n_train: int, batch_size: int, max_epochs: int) -> int:
     that many steps of ``batch_size`` rows out of ``n_train``."""
     if est.max_steps is None:
         return max_epochs
-    steps_an_epoch = math.ceil(n_train / batch_size)
-    return min(max_epochs, math.ceil(check_int("max_steps", est.max_steps) / steps_an_epoch))
+    return min(max_epochs, math.ceil(est.max_steps / math.ceil(n_train / batch_size)))

@@ -274,6 +274,29 @@ def test_ensemble_members_train_and_stop_on_their_own():
     assert not torch.equal(saved[1][weight][0], saved[0][weight][0])  # it did train
 
 
+@pytest.mark.parametrize("members", [None, 2])
+def test_the_loop_steps_adam_as_torch_optim_adam_does(members):
+    """The loop's update (torch's functional Adam on the state it gathers once an
+    epoch) moves the weights as ``torch.optim.Adam.step`` does, step after step:
+    full batches, so the rows' order changes only the order of a sum."""
+    torch.manual_seed(0)
+    ae = AEModule(Likelihood(KINDS, WIDTHS, members=members), [8], 2, members=members)
+    reference = copy.deepcopy(ae).train()
+    start = [p.detach().clone() for p in ae.parameters()]
+    x, mask = rows(32)
+    epochs = iter(range(100, 0, -1))  # a monitor that improves every epoch: keep the last
+    settings = TrainSettings(batch_size=32, max_epochs=6, learning_rate=1e-2, patience=10)
+    train(ae, TensorRows(x, mask), None, settings, monitor=lambda: float(next(epochs)))
+    adam = torch.optim.Adam(reference.parameters(), lr=1e-2)
+    for _ in range(6):
+        adam.zero_grad()
+        reference.loss(x, mask)["loss"].sum().backward()
+        adam.step()
+    for (name, p), q, p0 in zip(ae.named_parameters(), reference.parameters(), start, strict=True):
+        torch.testing.assert_close(p, q, msg=name)
+        assert (p - p0).abs().max() > 1e-3, name  # six steps of 1e-2 moved every weight
+
+
 def test_stopped_members_leave_the_batch_and_the_others_train_on_as_before():
     """Once a member stops, the others train without it (its arithmetic saved),
     exactly as they would have with it (full batches: no draw depends on it),

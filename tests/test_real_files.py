@@ -17,6 +17,7 @@ import aekit
 from aekit import AekitError, AekitWarning
 from aekit.cli import main
 from aekit.data.files import read_table
+from aekit.data.times import DATETIME, from_days, to_days
 from aekit.estimators.presets import preset
 
 QUICK = dict(max_epochs=2)
@@ -812,6 +813,36 @@ def test_parquet_dates_and_decimals_come_back_in_their_types(tmp_path, quick_cli
         w == d for w, d in zip(written, days, strict=True) if d is not None
     )
     assert min(days, key=lambda d: d or dt.date.max) <= min(written)  # imputed: dates in range
+
+
+@pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])
+def test_times_with_a_time_zone_are_modelled_in_utc_and_written_in_their_zone(
+    tmp_path, quick_cli, extra
+):
+    """Spark, DuckDB and pandas write times with a time zone to Parquet; they
+    were refused. They are now times in UTC for the model and come back in
+    their own zone, across a change to summer time (Paris, 31 March 2024)."""
+    n = 28
+    start = pd.Timestamp("2024-03-25 08:00", tz="Europe/Paris")
+    when = pd.Series([start + pd.Timedelta(hours=13 * i) for i in range(n)])
+    when[::5] = pd.NaT
+    x = np.where(np.arange(n) % 4 == 1, np.nan, 0.5 * np.arange(n))
+    df = pd.DataFrame({"x": x, "when": when})
+    seen = df["when"].notna()
+    days = to_days(df["when"], DATETIME)  # the instants, counted in UTC
+    utc = to_days(df["when"].dt.tz_convert(None), DATETIME)
+    np.testing.assert_array_equal(days, utc)
+    back = from_days(days[seen], DATETIME, df["when"].dtype, whole=False)
+    assert back.tolist() == df.loc[seen, "when"].tolist()  # 08:00+01:00, then +02:00
+    path, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    df.to_parquet(path)
+    assert main(["impute", str(path), "-o", str(out), "-q", *extra]) == 0
+    got = pd.read_parquet(out)
+    assert got["when"].dtype == df["when"].dtype and got["when"].notna().all()
+    assert got.loc[seen, "when"].equals(df.loc[seen, "when"])  # observed: as given
+    span = df["when"].max() - df["when"].min()
+    filled = got.loc[~seen, "when"]
+    assert filled.between(df["when"].min() - span, df["when"].max() + span).all()
 
 
 @pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])

@@ -9,7 +9,8 @@ day of the calendar between the years 1680 and 2260 (what a nanosecond
 timestamp holds; other dates stay text); imputed and sampled times are
 rounded to the format's unit (days, minutes or seconds). A datetime64 column
 is a column of times too (rounded to seconds, or to days when every observed
-time is a midnight).
+time is a midnight); one with a time zone is modelled in UTC and written back
+in its zone.
 """
 
 from __future__ import annotations
@@ -49,17 +50,19 @@ def text_format(observed: pd.Series) -> str:
 
 def _in_range(stamps: pd.Series) -> bool:
     """Whether every time lies within :data:`LIMIT` days of 1970."""
-    days = (stamps - EPOCH) / DAY
+    days = (_naive(stamps) - EPOCH) / DAY
     return bool(days.min() >= -LIMIT and days.max() <= LIMIT)
+
+
+def _naive(stamps: pd.Series) -> pd.Series:
+    """Times with a time zone as naive times in UTC; others as they are."""
+    if getattr(stamps.dtype, "tz", None) is None:
+        return stamps
+    return stamps.dt.tz_convert(None)
 
 
 def check_datetime(label: str, s: pd.Series) -> None:
     """Refuse a datetime64 column aekit cannot turn into days."""
-    if getattr(s.dtype, "tz", None) is not None:
-        raise AekitError(
-            f"{label} holds times with a time zone ({s.dtype}); convert them to naive times "
-            "first, e.g. .dt.tz_convert(None)"
-        )
     if not _in_range(s.dropna()):
         raise AekitError(
             f"{label} holds times before 1680 or after 2260, which aekit cannot model as "
@@ -74,7 +77,7 @@ def to_days(s: pd.Series, time: str) -> np.ndarray:
     if (stamps.isna() & s.notna()).any():
         bad = s[stamps.isna() & s.notna()].iloc[0]
         raise AekitError(f"column {s.name!r} holds {bad!r}, which is not a time of format {time}")
-    return ((stamps - EPOCH) / DAY).to_numpy(dtype=np.float64, na_value=np.nan)
+    return ((_naive(stamps) - EPOCH) / DAY).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
@@ -87,5 +90,8 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
     days = np.clip(np.asarray(days, dtype=np.float64), -LIMIT, LIMIT)
     stamps = (EPOCH + pd.to_timedelta(days, unit="D")).round(unit)
     if time == DATETIME:
+        zone = getattr(dtype, "tz", None)
+        if zone is not None:  # the days are UTC's
+            return pd.Series(stamps).dt.tz_localize("UTC").dt.tz_convert(zone).astype(dtype)
         return pd.Series(stamps).astype(dtype)
     return pd.Series(stamps.strftime(time), dtype=object).astype(dtype)

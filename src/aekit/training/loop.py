@@ -375,7 +375,7 @@ def _adam(params: list[Tensor], lr: float) -> torch.optim.Optimizer:
 def _adam_update(group: dict, params: list[Tensor], grads: list[Tensor], state: dict) -> None:
     """``Adam.step`` for one group whose state is already gathered: the same
     update by torch's functional Adam, without the step's gathering of the
-    state and its hooks, a sixth of a small network's training step."""
+    state and its hooks (about a tenth of a small network's training step)."""
     beta1, beta2 = group["betas"]
     adam(
         params,

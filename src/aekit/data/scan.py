@@ -20,7 +20,7 @@ from .bounds import level_bounds
 from .cells import refuse_stray_text
 from .schema import Column, entirely_missing, infer_column
 from .tabular import HUGE, TabularEncoder
-from .times import DATETIME, to_days
+from .times import DATETIME, joint_format, to_days
 
 
 @dataclass(frozen=True)
@@ -142,10 +142,12 @@ class _Levels:
         """Keep the days of a chunk of ISO times of format ``time`` ("": not times)."""
         if self.time is None:
             return
-        if not time or self.time not in ("", time):
+        joint = joint_format(self.time, time) if self.time else time
+        if not joint:
             self.time, self.days = None, None
             return
-        self.time, self.days = time, self.days or _Numbers(self.dtype, time=time)
+        self.time, self.days = joint, self.days or _Numbers(self.dtype)
+        self.days.time = joint  # chunks at different UTC offsets: written in UTC
         self.days.add(to_days(s, time))
 
 

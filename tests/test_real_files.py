@@ -18,7 +18,7 @@ from aekit import AekitError, AekitWarning
 from aekit.cli import main
 from aekit.data.files import read_table
 from aekit.data.schema import infer_schema
-from aekit.data.times import DATETIME, from_days, to_days
+from aekit.data.times import DATETIME, from_days, joint_format, to_days
 from aekit.estimators.presets import preset
 
 QUICK = dict(max_epochs=2)
@@ -847,40 +847,55 @@ def test_times_with_a_time_zone_are_modelled_in_utc_and_written_in_their_zone(
 
 
 @pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])
-def test_text_times_with_utc_offsets_are_times_written_at_their_offset(tmp_path, quick_cli, extra):
+def test_text_times_with_offsets_or_fractions_are_times_in_their_format(tmp_path, quick_cli, extra):
     """pandas writes times with a zone to CSV as text with offsets (``+01:00``,
-    then ``+02:00`` in summer); exports from databases and JSON end in ``Z``.
-    Such columns were categories of distinct texts, filled with other rows'
-    values. They are now times: at the column's one offset, or in UTC when the
-    offsets differ (in a file, from one chunk to the next)."""
+    then ``+02:00`` in summer); JavaScript, databases and JSON exports write
+    ``2024-03-25T07:00:00.250Z``; sensors log fractions of a second. Such
+    columns were categories of distinct texts, filled with other rows' values.
+    They are now times: at the column's one offset, or in UTC when the offsets
+    differ (in a file, from one chunk to the next), with as many digits of the
+    second as the column has."""
     n = 28
     paris = pd.Series(
         pd.Timestamp("2024-03-25 08:00", tz="Europe/Paris")
         + pd.to_timedelta(13 * np.arange(n), unit="h")
     )
-    india = paris.dt.tz_convert("Asia/Kolkata")  # +05:30 all year
+    later = paris + pd.to_timedelta(250 * np.arange(n), unit="ms")  # fractions of a second
     df = pd.DataFrame(
         {
             "x": np.where(np.arange(n) % 4 == 1, np.nan, 0.5 * np.arange(n)),
             "paris": paris.astype(str),  # "2024-03-25 08:00:00+01:00", ... "+02:00"
-            "india": india.dt.strftime("%Y-%m-%dT%H:%M%z"),  # "2024-03-25T12:30+0530"
-            "utc": paris.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            # "2024-03-25T12:30+0530": Kolkata's offset all year
+            "india": paris.dt.tz_convert("Asia/Kolkata").dt.strftime("%Y-%m-%dT%H:%M%z"),
+            # "2024-03-25T07:00:00.250Z", as JavaScript's toISOString writes
+            "utc": later.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z",
+            "log": later.dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S.%f"),  # naive
         }
     )
     holes = df.copy()
-    holes.loc[::5, "paris"], holes.loc[2::6, "india"], holes.loc[3::7, "utc"] = None, None, None
+    holes.loc[::5, "paris"], holes.loc[2::6, "india"] = None, None
+    holes.loc[3::7, "utc"], holes.loc[1::4, "log"] = None, None
     seen = holes.notna()
     formats = {c.name: c.time for c in infer_schema(holes)}
     assert formats == {
         "x": "",
         "paris": "%Y-%m-%d %H:%M:%S+00:00",  # two offsets: imputed times in UTC
         "india": "%Y-%m-%dT%H:%M+0530",
-        "utc": "%Y-%m-%dT%H:%M:%SZ",
+        "utc": "%Y-%m-%dT%H:%M:%S.%3fZ",
+        "log": "%Y-%m-%d %H:%M:%S.%6f",
     }
+    # chunks of a file: the longer fraction, UTC where offsets differ; naive and zoned apart
+    assert joint_format("%H:%M:%S.%1f+01:00", "%H:%M:%S.%3f+02:00") == "%H:%M:%S.%3f+00:00"
+    assert joint_format("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%SZ") == ""
     in_utc = paris.dt.tz_convert("UTC").astype(str)  # "2024-03-25 07:00:00+00:00"
-    for name, expected in [("paris", in_utc), ("india", df["india"]), ("utc", df["utc"])]:
+    for name, expected, moments in [
+        ("paris", in_utc, paris),
+        ("india", df["india"], paris),
+        ("utc", df["utc"], later),
+        ("log", df["log"], later),
+    ]:
         days = to_days(df[name], formats[name])  # the instants, counted in UTC
-        np.testing.assert_allclose(days, to_days(paris, DATETIME), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(days, to_days(moments, DATETIME), rtol=0, atol=1e-9)
         back = from_days(days, formats[name], np.dtype(object), whole=False)
         assert back.tolist() == expected.tolist()  # the same instants, at the offset
     path, out = tmp_path / "in.csv", tmp_path / "out.csv"
@@ -888,12 +903,17 @@ def test_text_times_with_utc_offsets_are_times_written_at_their_offset(tmp_path,
     assert main(["impute", str(path), "-o", str(out), "-q", *extra]) == 0
     got = pd.read_csv(out)
     assert got.notna().all().all()
-    for name, ending in [("paris", r"\+00:00"), ("india", r"\+0530"), ("utc", "Z")]:
+    span = paris.max() - paris.min()
+    for name, ending in [
+        ("paris", r":\d{2}\+00:00"),
+        ("india", r"T\d{2}:\d{2}\+0530"),
+        ("utc", r"T[\d:]{8}\.\d{3}Z"),
+        ("log", r" [\d:]{8}\.\d{6}"),
+    ]:
         assert got.loc[seen[name], name].tolist() == holes.loc[seen[name], name].tolist()
         filled = got.loc[~seen[name], name]
-        assert filled.str.fullmatch(rf"\d{{4}}-\d{{2}}-\d{{2}}[ T][\d:]+{ending}").all()
+        assert filled.str.fullmatch(rf"\d{{4}}-\d{{2}}-\d{{2}}.*{ending}").all()
         instants = pd.to_datetime(filled, utc=True, format="ISO8601")
-        span = paris.max() - paris.min()
         assert instants.between(paris.min() - span, paris.max() + span).all()
 
 

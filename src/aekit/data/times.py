@@ -7,7 +7,8 @@ date (``2024-03-01``) or date and time (``2024-03-01 14:30``,
 ``2024-03-01T14:30:05``), all in the same one of these formats, and each a real
 day of the calendar between the years 1680 and 2260 (what a nanosecond
 timestamp holds; other dates stay text); imputed and sampled times are
-rounded to the format's unit (days, minutes or seconds). Date-times may end
+rounded to the format's unit (days, minutes or seconds, or the digits of a
+fraction of a second, ``14:30:05.250``, the longest observed). Date-times may end
 with a UTC offset (``+01:00``, ``-0530`` or ``Z``, as pandas, databases and
 JSON exports write times with a zone): they are modelled in UTC, and imputed
 ones are written at the column's offset when every observed value has the
@@ -39,29 +40,57 @@ FORMATS = [
     ("%Y-%m-%dT%H:%M:%S", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"),
 ]
 OFFSET = r"Z|[+-]\d{2}:?\d{2}"  # a UTC offset at the end of a date-time
-_ENDS_IN_OFFSET = re.compile(rf"(?:{OFFSET})$")
+FRACTION = r"\.\d{1,9}"  # a fraction of a second, up to nanoseconds
+# a text format: one of FORMATS, ".%<digits>f" after the seconds, a UTC offset written out
+_PARTS = re.compile(rf"(?P<base>.*?)(?:\.%(?P<digits>\d)f)?(?P<offset>{OFFSET})?")
 
 
 def text_format(observed: pd.Series) -> str:
     """The format of a text column whose observed values are all ISO dates or
-    date-times of one format (see :data:`FORMATS`), else ""."""
+    date-times of one format (see :data:`FORMATS`; date-times with or all without
+    a UTC offset, seconds with or without fractions), else ""."""
     head = observed.head(20)
     if not len(head) or not all(isinstance(v, str) for v in head):
         return ""
     text = observed.astype(str)
     for fmt, pattern in FORMATS:  # the first values first: most text is not times
-        if head.str.fullmatch(pattern).all() and text.str.fullmatch(pattern).all():
-            parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-            return fmt if parsed.notna().all() and _in_range(parsed) else ""
-    for fmt, pattern in FORMATS[1:]:  # date-times with a UTC offset
-        offset = rf"{pattern}({OFFSET})"
-        if head.str.fullmatch(offset).all() and text.str.fullmatch(offset).all():
-            parsed = pd.to_datetime(text, format=fmt + "%z", utc=True, errors="coerce")
-            if not (parsed.notna().all() and _in_range(parsed)):
-                return ""
-            offsets = text.str.extract(rf"({OFFSET})$", expand=False).unique()
-            return fmt + (offsets[0] if len(offsets) == 1 else _utc(offsets[0]))
+        if fmt != "%Y-%m-%d":
+            pattern += f"(?:{FRACTION})?" * fmt.endswith("%S") + f"(?:{OFFSET})?"
+        if not (head.str.fullmatch(pattern).all() and text.str.fullmatch(pattern).all()):
+            continue
+        offsets = text.str.extract(rf"({OFFSET})$", expand=False)
+        if fmt == "%Y-%m-%d" or offsets.isna().all():
+            offset = ""
+        elif offsets.notna().all():  # the one offset, else UTC's
+            offset = offsets.iloc[0] if offsets.nunique() == 1 else _utc(offsets.iloc[0])
+        else:
+            return ""  # some times with an offset, some without: not one column of times
+        digits = text.str.extract(rf"({FRACTION})", expand=False).str.len().max() - 1
+        time = _format(fmt, 0 if np.isnan(digits) else int(digits), offset)
+        parsed = _parse(text, time)
+        return time if parsed.notna().all() and _in_range(parsed) else ""
     return ""
+
+
+def _format(base: str, digits: int, offset: str) -> str:
+    """A text format from its parts (see :data:`_PARTS`)."""
+    return base + f".%{digits}f" * bool(digits) + offset
+
+
+def _parts(time: str) -> tuple[str, int, str]:
+    """(one of :data:`FORMATS`, digits of the seconds' fraction, UTC offset or "")."""
+    found = _PARTS.fullmatch(time)
+    return found["base"], int(found["digits"] or 0), found["offset"] or ""
+
+
+def _parse(s: pd.Series, time: str) -> pd.Series:
+    """Times of text ``s`` of format ``time`` (UTC's where it has offsets), NaT
+    where a value is not one."""
+    if time == DATETIME:
+        return pd.to_datetime(s, errors="coerce")
+    base, digits, offset = _parts(time)
+    fmt = "ISO8601" if digits else base + "%z" * bool(offset)  # fractions: any digits
+    return pd.to_datetime(s, format=fmt, utc=bool(offset), errors="coerce")
 
 
 def _utc(offset: str) -> str:
@@ -69,20 +98,18 @@ def _utc(offset: str) -> str:
     return "Z" if offset == "Z" else "+00:00" if ":" in offset else "+0000"
 
 
-def _split(time: str) -> tuple[str, str]:
-    """(format without its offset, the offset written at its end, or "")."""
-    found = _ENDS_IN_OFFSET.search(time)
-    return (time[: found.start()], found.group()) if found else (time, "")
-
-
 def joint_format(a: str, b: str) -> str:
     """The format of a column whose parts (chunks of a file) have formats ``a`` and
-    ``b``: their own when equal, UTC's offset when they differ only in their
-    offsets, else "" (not one column of times)."""
+    ``b``: their own when equal; the longer fraction of a second, and UTC's
+    offset where their offsets differ, when only those differ; else "" (not one
+    column of times)."""
     if a == b:
         return a
-    (base_a, offset_a), (base_b, offset_b) = _split(a), _split(b)
-    return base_a + _utc(offset_a) if base_a == base_b and offset_a and offset_b else ""
+    (base_a, digits_a, offset_a), (base_b, digits_b, offset_b) = _parts(a), _parts(b)
+    if base_a != base_b or bool(offset_a) != bool(offset_b):
+        return ""
+    offset = offset_a if offset_a == offset_b else _utc(offset_a)
+    return _format(base_a, max(digits_a, digits_b), offset)
 
 
 def _minutes(offset: str) -> int:
@@ -118,13 +145,7 @@ def check_datetime(label: str, s: pd.Series) -> None:
 def to_days(s: pd.Series, time: str) -> np.ndarray:
     """Days since 1970-01-01 of a column of times (``time``: its format, or
     :data:`DATETIME`), float64, NaN where missing."""
-    base, offset = _split(time)
-    stamps = pd.to_datetime(
-        s,
-        format=None if time == DATETIME else base + "%z" * bool(offset),
-        utc=bool(offset),
-        errors="coerce",
-    )
+    stamps = _parse(s, time)
     if (stamps.isna() & s.notna()).any():
         bad = s[stamps.isna() & s.notna()].iloc[0]
         raise AekitError(f"column {s.name!r} holds {bad!r}, which is not a time of format {time}")
@@ -136,15 +157,21 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
     the format ``time`` (at its offset, for days counted in UTC), or datetime64
     of ``dtype``."""
     if time == DATETIME:
-        unit = "D" if whole else "s"
+        unit, (base, digits, offset) = "D" if whole else "s", (time, 0, "")
     else:
-        unit = "s" if "%S" in time else "min" if "%M" in time else "D"
+        base, digits, offset = _parts(time)
+        unit = "s" if "%S" in base else "min" if "%M" in base else "D"
+        unit = f"{10 ** (9 - digits)}ns" if digits else unit
     days = np.clip(np.asarray(days, dtype=np.float64), -LIMIT, LIMIT)
-    days = days + _minutes(_split(time)[1]) / 1440  # local times at the offset
+    days = days + _minutes(offset) / 1440  # local times at the offset
     stamps = (EPOCH + pd.to_timedelta(days, unit="D")).round(unit)
     if time == DATETIME:
         zone = getattr(dtype, "tz", None)
         if zone is not None:  # the days are UTC's
             return pd.Series(stamps).dt.tz_localize("UTC").dt.tz_convert(zone).astype(dtype)
         return pd.Series(stamps).astype(dtype)
-    return pd.Series(stamps.strftime(time), dtype=object).astype(dtype)
+    text = pd.Series(stamps.strftime(base), dtype=object)
+    if digits:  # nanoseconds past the second, as many digits as the column's
+        fraction = pd.Series((stamps - stamps.floor("s")).asi8).astype(str).str.zfill(9)
+        text = text + "." + fraction.str[:digits]
+    return (text + offset).astype(dtype)

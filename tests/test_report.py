@@ -191,13 +191,17 @@ def test_imputation_diagnostics_draw_what_mice_users_check(frame):
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels[0] == f"{int((~holes.any(axis=1)).sum())} rows"
     assert sum(int(t.split()[0]) for t in labels) == len(frame)
-    # the trace: the last round is what transform wrote, in standard deviations
+    # the trace: the last step is what transform wrote, in standard deviations (the last
+    # refinement round, with the linear part blended in when it has a share)
     fig = imputation_trace(imputer, frame)
     lines = {ln.get_label(): ln.get_ydata() for ln in fig.axes[0].lines if ln.get_label()[0] != "_"}
     assert set(lines) == {"x", "y", "z"}
     encoder = imputer.models_[0].encoder_
+    blended = imputer.linear_ is not None and imputer.linear_.share < 1
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks[-1] == ("+ linear" if blended else str(max(imputer.n_iter_)))
     for j, name in enumerate(["x", "y", "z"]):
-        assert len(lines[name]) == max(imputer.n_iter_)
+        assert len(lines[name]) == max(imputer.n_iter_) + blended
         written = (filled.loc[holes[name], name].mean() - encoder.center[j]) / encoder.scale[j]
         assert lines[name][-1] == pytest.approx(written, abs=1e-4)
 

@@ -41,6 +41,7 @@ from ..errors import AekitError, warn
 from ..training import CheckpointPlan
 from . import copies
 from .holdout import HeldOutCells, impute_tensors
+from .linear import LinearPart, linear_part, seen_dims
 from .params import check_float, check_int, draw_seed, fit_seed
 from .vae import VAE
 from .wrapper import ModelWrapper
@@ -93,6 +94,12 @@ class Imputer(TransformerMixin, ModelWrapper):
     expected_error_ : DataFrame or None
         Per column: ``metric`` ("rmse" in the column's units, or "error_rate"),
         ``value`` and ``n_cells``, measured on the held-out cells.
+    linear_ : LinearPart or None
+        For a (D)AE imputer of a table with held-out cells: a normal fitted by EM
+        to the encoded rows, whose conditional means are blended into the
+        imputed continuous cells; ``linear_.share`` is the networks' share (1:
+        theirs alone), the one that imputed the held-out cells best. Single
+        imputation only: multiple imputations are the networks' draws.
     n_features_in_, feature_names_in_
 
     Examples
@@ -155,6 +162,9 @@ class Imputer(TransformerMixin, ModelWrapper):
         self.n_iter_ = (
             None if isinstance(template, VAE) else tuple(map(copies.kept_rounds, self.models_))
         )
+        self.linear_ = None  # a normal blended in (a (D)AE's table with held-out cells)
+        if not isinstance(template, VAE):
+            self.linear_ = linear_part(table, cells, self.model_.encoder_, self._network_fill)
         self.expected_error_ = cells.errors(self._fill, table, self.model_.encoder_)
         return self._adopt(self.model_)
 
@@ -169,8 +179,17 @@ class Imputer(TransformerMixin, ModelWrapper):
 
         With several models, their imputations are averaged in encoded space
         (means, probabilities, level probabilities) before decoding: the mean
-        of the ensemble's conditional distributions.
+        of the ensemble's conditional distributions; then the linear part, if
+        any, is blended into the continuous columns (:mod:`.linear`).
         """
+        x, mask, filled = self._network_fill(df)
+        if getattr(self, "linear_", None) is not None:
+            filled = self.linear_.blend(x, seen_dims(self.model_.encoder_, mask), filled)
+        return merge_observed(df, self.model_.encoder_.decode(filled, index=df.index))
+
+    def _network_fill(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(encoded rows of ``df``, their observed columns, the networks' encoded
+        imputation of them)."""
         first = self.models_[0]  # the models share one schema and scaling: same data
         x, mask = first.encode_rows(self._known(df))
         iters = self.n_iter_ or (None,) * len(self.models_)
@@ -188,7 +207,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             ],
             axis=0,
         )
-        return merge_observed(df, first.encoder_.decode(filled, index=df.index))
+        return x.cpu().numpy(), mask.cpu().numpy(), filled
 
     def _known(self, df: pd.DataFrame) -> pd.DataFrame:
         """``df`` with the values fit never saw missing (they are kept as given in
@@ -390,6 +409,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         return {
             "n_iter_": None if self.n_iter_ is None else list(self.n_iter_),
             "expected_error": None if errors is None else errors.to_dict(orient="list"),
+            "linear": None if self.linear_ is None else self.linear_.state(),
         }
 
     def _restore(self, state: dict, models: list) -> None:
@@ -398,6 +418,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         self.n_iter_ = None if n_iter is None else tuple(int(n) for n in n_iter)
         errors = state["expected_error"]
         self.expected_error_ = None if errors is None else pd.DataFrame(errors)
+        self.linear_ = LinearPart.from_state(state.get("linear"))  # none in older files
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -25,6 +25,7 @@ import torch
 from ..data.tabular import numbers
 from ..estimators import VAE
 from ..estimators.holdout import impute_tensors
+from ..estimators.linear import seen_dims
 from .draw import subplots
 
 MAX_COLUMNS = 12  # columns drawn, those with the most missing cells first
@@ -146,6 +147,11 @@ def _round_means(imputer, df: pd.DataFrame, columns) -> np.ndarray:
         runs.append(model.map_chunks(refine, x, mask).reshape(len(df), rounds, -1))
     filled = np.mean(runs, axis=0)  # (n, rounds, width), encoded: standardised
     holes = ~mask.cpu().numpy()
+    linear = imputer.linear_
+    if linear is not None and linear.share < 1:  # the last step: the linear part blended in
+        seen = seen_dims(first.encoder_, ~holes)
+        last = linear.blend(x.cpu().numpy(), seen, filled[:, -1])
+        filled = np.concatenate([filled, last[:, None]], axis=1)
     dims = [first.encoder_.start[list(df.columns).index(c)] for c in columns]
     cols = [list(df.columns).index(c) for c in columns]
     return np.stack([filled[holes[:, j], :, d].mean(0) for j, d in zip(cols, dims, strict=True)], 1)
@@ -171,8 +177,9 @@ def _copy_means(imputer, df: pd.DataFrame, columns) -> np.ndarray:
 
 def imputation_trace(imputer, X):
     """The mean of each numeric column's imputed cells, in standard deviations
-    from its observed mean: after each refinement round of a (D)AE imputer, or
-    in each of five multiple-imputation copies of a VAE imputer."""
+    from its observed mean: after each refinement round of a (D)AE imputer (and
+    last, "+ linear", with its linear part blended in, when it has one), or in
+    each of five multiple-imputation copies of a VAE imputer."""
     df = _table(imputer, X)
     if df is None:
         return None
@@ -184,6 +191,9 @@ def imputation_trace(imputer, X):
     vae = isinstance(imputer.models_[0], VAE)
     means = _copy_means(imputer, df, columns) if vae else _round_means(imputer, df, columns)
     steps = np.arange(1, len(means) + 1)
+    labels = [str(k) for k in steps]
+    if not vae and len(means) > max(imputer.n_iter_):
+        labels[-1] = "+ linear"  # the linear part blended into the last round
     fig, ax = subplots(figsize=(6.5, 3.4))
     for j, name in enumerate(columns):
         ax.plot(steps, means[:, j], marker="o", ms=3, lw=1, label=str(name))
@@ -194,7 +204,7 @@ def imputation_trace(imputer, X):
         ylabel="imputed mean − observed mean (std)",
         title=f"Trace of the imputed means by {what}",
     )
-    ax.set_xticks(steps)
+    ax.set_xticks(steps, labels)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig

@@ -1,0 +1,95 @@
+"""The imputer's linear part: a normal fitted by EM, blended into the networks'
+imputation at the share that imputes the held-out cells best."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import aekit
+from aekit.estimators.presets import preset
+from aekit.models.gaussian import conditional_mean, fit_normal
+
+
+def test_conditional_means_are_the_normal_formula_row_by_row():
+    rng = np.random.default_rng(0)
+    d = 5
+    a = rng.normal(size=(d, d))
+    cov, mean = a @ a.T + 0.5 * np.eye(d), rng.normal(size=d)
+    x = rng.normal(size=(40, d))
+    seen = rng.random((40, d)) < 0.6
+    seen[0], seen[1] = False, True  # a row with nothing observed, and a complete one
+    got = conditional_mean(*map(torch.from_numpy, (x, seen, mean, cov))).numpy()
+    for i in range(len(x)):
+        o, m = seen[i], ~seen[i]
+        expected = x[i].copy()
+        if o.any():
+            gain = cov[np.ix_(m, o)] @ np.linalg.inv(cov[np.ix_(o, o)])
+            expected[m] = mean[m] + gain @ (x[i, o] - mean[o])
+        else:
+            expected[m] = mean[m]
+        np.testing.assert_allclose(got[i], expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(got[seen], x[seen])  # observed values untouched
+
+
+def test_em_recovers_a_normal_from_rows_with_holes():
+    rng = np.random.default_rng(1)
+    true_cov = np.array([[1.0, 0.8, 0.3], [0.8, 1.0, 0.5], [0.3, 0.5, 1.0]])
+    x = rng.multivariate_normal([1.0, -2.0, 0.5], true_cov, size=4000)
+    complete = fit_normal(torch.from_numpy(x), torch.ones(x.shape, dtype=torch.bool), ridge=0.0)
+    np.testing.assert_allclose(complete[0].numpy(), x.mean(0), atol=1e-12)  # no holes: moments
+    np.testing.assert_allclose(complete[1].numpy(), np.cov(x.T, bias=True), atol=1e-12)
+    seen = rng.random(x.shape) >= 0.3
+    mean, cov = fit_normal(torch.from_numpy(np.where(seen, x, 0.0)), torch.from_numpy(seen))
+    np.testing.assert_allclose(mean.numpy(), [1.0, -2.0, 0.5], atol=0.06)
+    np.testing.assert_allclose(cov.numpy(), true_cov, atol=0.08)
+
+
+def _linear_table(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    df = pd.DataFrame(x, columns=["a", "b", "c"])
+    df["y"] = 2 * df.a - df.b + 0.5 * df.c + 0.1 * rng.normal(size=n)
+    df["group"] = pd.Categorical(rng.choice(["u", "v"], n))
+    holes = df.copy()
+    holes.loc[rng.random(n) < 0.3, "y"] = np.nan  # y missing at random, and some of c
+    holes.loc[(df.b > 0.5) & (rng.random(n) < 0.2), "c"] = np.nan
+    return df, holes
+
+
+def test_a_nearly_linear_table_gets_the_linear_part_and_imputes_better(tmp_path):
+    df, holes = _linear_table()
+    model = preset("dae", max_epochs=30, patience=10)
+    imputer = aekit.Imputer(model, random_state=0).fit(holes)
+    part = imputer.linear_
+    assert part is not None and part.share < 1  # the normal imputed the held-out cells better
+    assert list(part.dims) == [0, 1, 2, 3]  # the continuous columns, not the category's
+    filled = imputer.transform(holes)
+    assert filled.notna().all().all() and filled["group"].equals(holes["group"])
+    hidden = holes["y"].isna()
+    blended = np.sqrt(np.mean((filled.loc[hidden, "y"] - df.loc[hidden, "y"]) ** 2))
+    imputer.linear_ = None  # the networks alone
+    alone = imputer.transform(holes)
+    networks = np.sqrt(np.mean((alone.loc[hidden, "y"] - df.loc[hidden, "y"]) ** 2))
+    assert blended < 0.8 * networks, (part.share, blended, networks)
+    imputer.linear_ = part
+    aekit.save(imputer, tmp_path / "imputer")  # the part travels in the model file
+    loaded = aekit.load(tmp_path / "imputer")
+    assert loaded.linear_.share == part.share
+    np.testing.assert_array_equal(loaded.linear_.cov, part.cov)
+    pd.testing.assert_frame_equal(loaded.transform(holes), filled)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"holdout_fraction": 0.0}, {"model": "vae"}],
+    ids=["no held-out cells", "vae"],
+)
+def test_no_linear_part_without_held_out_cells_or_for_a_vae(settings):
+    _, holes = _linear_table(120)
+    settings = dict(settings)
+    name = settings.pop("model", "dae")
+    model = preset(name, max_epochs=3)
+    imputer = aekit.Imputer(model, n_models=1, random_state=0, **settings).fit(holes)
+    assert imputer.linear_ is None
+    assert imputer.transform(holes).notna().all().all()

@@ -183,7 +183,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         any, is blended into the continuous columns (:mod:`.linear`).
         """
         x, mask, filled = self._network_fill(df)
-        if getattr(self, "linear_", None) is not None:
+        if self.linear_ is not None:
             filled = self.linear_.blend(x, seen_dims(self.model_.encoder_, mask), filled)
         return merge_observed(df, self.model_.encoder_.decode(filled, index=df.index))
 

@@ -52,10 +52,9 @@ class LinearPart:
 
     def conditional(self, x: np.ndarray, seen: np.ndarray) -> np.ndarray:
         """The normal's conditional means of the continuous dimensions."""
-        tensors = (torch.from_numpy(np.asarray(v, dtype=np.float64)) for v in (x, self.mean))
-        rows, mean = tensors
-        filled = conditional_mean(rows, torch.from_numpy(seen), mean, torch.from_numpy(self.cov))
-        return filled.numpy()[:, self.dims]
+        rows = np.asarray(x, dtype=np.float64)
+        rows, mean, cov, seen = map(torch.from_numpy, (rows, self.mean, self.cov, seen))
+        return conditional_mean(rows, seen, mean, cov).numpy()[:, self.dims]
 
     def state(self) -> dict:
         """JSON-ready numbers of a model file."""
@@ -90,13 +89,13 @@ def linear_part(table, cells, encoder, network_fill: Callable) -> LinearPart | N
     if table.image_shape is not None or not cells.share:
         return None
     chunk = next(iter(table.chunks()))
-    return fit_linear(encoder, chunk, cells.of(0, chunk), lambda f: network_fill(f)[2])
+    return fit_linear(encoder, chunk, cells.of(0, chunk), network_fill)
 
 
 def fit_linear(
-    encoder, frame: pd.DataFrame, hidden: np.ndarray, networks: Callable
+    encoder, frame: pd.DataFrame, hidden: np.ndarray, network_fill: Callable
 ) -> LinearPart | None:
-    """The linear part of an imputer whose networks impute ``networks(frame)``
+    """The linear part of an imputer whose networks impute ``network_fill(frame)[2]``
     (encoded rows), fitted on ``frame`` (its first :data:`MAX_ROWS` rows) with the
     cells ``hidden`` from training held out to choose the share; None for a
     table with no continuous column, no held-out continuous cell or too wide."""
@@ -105,17 +104,16 @@ def fit_linear(
     if not cont or len(encoder.column_of_dim) > MAX_WIDTH or not hidden[:, cont].any():
         return None
     dims = encoder.start[cont]
-    truth, _ = encoder.encode(frame)
+    truth, observed = encoder.encode(frame)
     masked = frame.mask(hidden)
     x, mask = encoder.encode(masked)
     normal = _normal(x, seen_dims(encoder, mask))
-    part = LinearPart(1.0, *normal, dims)
-    linear = part.conditional(x, seen_dims(encoder, mask))
-    net, cells = networks(masked)[:, dims], hidden[:, cont]
+    linear = LinearPart(1.0, *normal, dims).conditional(x, seen_dims(encoder, mask))
+    net, cells = network_fill(masked)[2][:, dims], hidden[:, cont]
     errors = [np.sum(((s * net + (1 - s) * linear - truth[:, dims]) ** 2)[cells]) for s in SHARES]
     share = float(SHARES[int(np.argmin(errors))])
-    x, mask = encoder.encode(frame)  # refitted on every observed cell, from the first fit
-    return LinearPart(share, *_normal(x, seen_dims(encoder, mask), normal), dims)
+    # refitted on every observed cell, from the first fit
+    return LinearPart(share, *_normal(truth, seen_dims(encoder, observed), normal), dims)
 
 
 def _normal(x: np.ndarray, seen: np.ndarray, start=None) -> tuple[np.ndarray, np.ndarray]:

@@ -335,7 +335,7 @@ def demo(
     console.print(
         "Fitting PCA, AE, DAE, VAE and t-VAE on scikit-learn's digits (80/20 split), then "
         "the default imputer on the penguins and on the digits with a 4x4 block missing "
-        "(three convolutional DAEs: a few minutes on a CPU)..."
+        "(one convolutional DAE of the default's three: about a minute on a CPU)..."
     )
     table, figure, report_path, n_filled, images = run_demo(
         output_dir, fast=fast, seed=seed, verbose=verbose

@@ -4,9 +4,10 @@ dimension), whose imputation is the conditional mean ``E[x_m | x_o]``.
 
 The E-step conditions each row on its observed dimensions through the
 precision matrix ``Λ = Σ⁻¹``: ``E[x_m | x_o] = μ_m - Λ_mm⁻¹ Λ_mo (x_o - μ_o)``
-and ``Cov[x_m | x_o] = Λ_mm⁻¹``, for every row at once as one batched solve of
-the matrix that is ``Λ_mm`` on the row's missing dimensions and the identity on
-its observed ones (rows in blocks of at most :data:`BLOCK` numbers). The
+and ``Cov[x_m | x_o] = Λ_mm⁻¹``: one batched inverse, per missingness pattern,
+of the matrix that is ``Λ_mm`` on the pattern's missing dimensions and the
+identity on its observed ones (patterns, then rows, in blocks of at most
+:data:`BLOCK` numbers). The
 M-step takes the completed rows' mean and covariance plus the conditional
 covariances (Little & Rubin, *Statistical Analysis with Missing Data*, 11.2),
 and a ridge on the diagonal keeps Σ invertible (one-hot levels sum to one).

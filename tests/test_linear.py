@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import aekit
+from aekit.estimators.linear import LinearPart, fit_linear
 from aekit.estimators.presets import preset
 from aekit.models.gaussian import conditional_mean, fit_normal
 
@@ -93,3 +94,69 @@ def test_no_linear_part_without_held_out_cells_or_for_a_vae(settings):
     imputer = aekit.Imputer(model, n_models=1, random_state=0, **settings).fit(holes)
     assert imputer.linear_ is None
     assert imputer.transform(holes).notna().all().all()
+
+
+def _level_table(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(n, 3)), columns=["a", "b", "c"])
+    # levels set by linear scores of the numbers (with a little noise)
+    score = df.a + df.b - df.c + 0.2 * rng.normal(size=n)
+    df["band"] = pd.Categorical(np.select([score < -0.8, score < 0.8], ["low", "mid"], "high"))
+    df["flag"] = (df.a - df.b + 0.2 * rng.normal(size=n) > 0).astype(float)  # a binary column
+    holes = df.copy()
+    holes.loc[rng.random(n) < 0.3, "band"] = np.nan
+    holes.loc[rng.random(n) < 0.3, "flag"] = np.nan
+    return df, holes
+
+
+def test_the_level_share_is_the_one_that_decodes_the_held_out_levels_best():
+    df, holes = _level_table()
+    encoder = aekit.Imputer(preset("dae", max_epochs=1), n_models=1).fit(holes).model_.encoder_
+    rng = np.random.default_rng(3)
+    hidden = rng.random(df.shape) < 0.2  # the cells held out from the networks
+    truth, _ = encoder.encode(df)
+    levels = np.flatnonzero(np.isin(encoder.column_of_dim, [3, 4]))
+
+    def blind(frame):  # networks that know nothing of the levels: uniform probabilities
+        x, mask = encoder.encode(frame)
+        out = truth.copy()
+        out[:, levels] = [1 / 3, 1 / 3, 1 / 3, 0.5]
+        return x, mask, out
+
+    def perfect(frame):  # networks that know every level
+        x, mask = encoder.encode(frame)
+        return x, mask, truth.copy()
+
+    blended = fit_linear(encoder, df, hidden, blind)
+    assert list(blended.level_dims) == list(levels)  # the band's three levels, the flag
+    # any share below 1 decodes the normal's levels (the networks' are flat):
+    # the largest such share is kept
+    assert blended.level_share == pytest.approx(0.9)
+    assert fit_linear(encoder, df, hidden, perfect).level_share == 1.0
+
+
+def test_the_imputer_blends_level_probabilities_and_keeps_the_share_in_its_file(tmp_path):
+    _, holes = _level_table()
+    imputer = aekit.Imputer(preset("dae", max_epochs=20, patience=10), random_state=0)
+    part = imputer.fit(holes).linear_
+    assert part is not None and part.level_share < 1  # chosen on this table's held-out cells
+    filled = imputer.transform(holes)
+    assert filled.notna().all().all()
+    share, part.level_share = part.level_share, 1.0  # the networks' levels alone
+    networks = imputer.transform(holes)
+    pd.testing.assert_frame_equal(networks[["a", "b", "c"]], filled[["a", "b", "c"]])
+    assert not networks[["band", "flag"]].equals(filled[["band", "flag"]])
+    part.level_share = share
+    aekit.save(imputer, tmp_path / "imputer")
+    loaded = aekit.load(tmp_path / "imputer")
+    assert loaded.linear_.level_share == share
+    pd.testing.assert_frame_equal(loaded.transform(holes), filled)
+
+
+def test_a_model_file_from_before_the_level_blend_loads_with_the_networks_levels():
+    old = {"share": 0.5, "mean": [0.0, 0.0], "cov": [[1.0, 0.0], [0.0, 1.0]], "dims": [0]}
+    part = LinearPart.from_state(old)
+    assert part.level_share == 1.0 and part.level_dims.size == 0
+    x, seen = np.array([[np.nan, 1.0]]), np.array([[False, True]])
+    filled = np.array([[2.0, 1.0]])
+    np.testing.assert_allclose(part.blend(np.nan_to_num(x), seen, filled), [[1.0, 1.0]])

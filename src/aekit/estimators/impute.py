@@ -96,9 +96,9 @@ class Imputer(TransformerMixin, ModelWrapper):
         ``value`` and ``n_cells``, measured on the held-out cells.
     linear_ : LinearPart or None
         For a (D)AE imputer of a table with held-out cells: a normal fitted by EM
-        to the encoded rows, whose conditional means are blended into the
-        imputed continuous cells; ``linear_.share`` is the networks' share (1:
-        theirs alone), the one that imputed the held-out cells best. Single
+        to the encoded rows, blended into the imputed numbers and level
+        probabilities at the networks' shares ``share`` and ``level_share``
+        that imputed the held-out cells best (1: theirs alone). Single
         imputation only: multiple imputations are the networks' draws.
     n_features_in_, feature_names_in_
 
@@ -180,7 +180,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         With several models, their imputations are averaged in encoded space
         (means, probabilities, level probabilities) before decoding: the mean
         of the ensemble's conditional distributions; then the linear part, if
-        any, is blended into the continuous columns (:mod:`.linear`).
+        any, is blended in (:mod:`.linear`).
         """
         x, mask, filled = self._network_fill(df)
         if self.linear_ is not None:

@@ -14,10 +14,10 @@ to 0.691 (better in 49 of 162 cell-seed pairs, worse in 1), for about 1% of a
 fit's time. Blending the level probabilities too took the development half's
 error rate on categories from 0.284 to 0.275 (better in 26 of 63 cells, worse
 in 4; by squared error instead of the count: 0.277), and the reporting half's
-from 0.309 to 0.306 on its seeds 0 and 1 (better in 15 of 36 cells, worse in
-2). The held-out cells also chose the networks' stopping epoch and
-refinement rounds, so their error there is a little optimistic: the choice
-leans towards the networks."""
+from 0.309 to 0.306 over three seeds (better in 17 of 36 cells, worse in 3).
+The held-out cells also chose the networks' stopping epoch and refinement
+rounds, so their error there is a little optimistic: the choice leans
+towards the networks."""
 
 from __future__ import annotations
 

@@ -143,28 +143,16 @@ def fit_linear(
 def _level_share(encoder, levels, hidden, truth, net, linear) -> float:
     """The networks' share of the level probabilities whose blend decodes the
     most held-out binary and categorical cells right (ties: the larger share)."""
-    if not hidden[:, levels].any():
+    cells = hidden[:, levels]
+    if not cells.any():
         return 1.0
+    names = [encoder.schema[i].name for i in levels]
+    right = encoder.decode(truth)[names].to_numpy()
     wrong = [
-        sum(
-            np.sum(
-                (_level(encoder, i, s * net + (1 - s) * linear) != _level(encoder, i, truth))[
-                    hidden[:, i]
-                ]
-            )
-            for i in levels
-        )
+        np.sum((encoder.decode(s * net + (1 - s) * linear)[names].to_numpy() != right)[cells])
         for s in SHARES
     ]
     return float(SHARES[len(SHARES) - 1 - int(np.argmin(wrong[::-1]))])
-
-
-def _level(encoder, column: int, values: np.ndarray) -> np.ndarray:
-    """Column ``column``'s decoded level (index) in encoded rows ``values``."""
-    col, lo = encoder.schema[column], encoder.start[column]
-    if col.kind == "binary":
-        return (values[:, lo] > 0.5).astype(int)
-    return values[:, lo : lo + col.width].argmax(axis=1)
 
 
 def _normal(x: np.ndarray, seen: np.ndarray, start=None) -> tuple[np.ndarray, np.ndarray]:

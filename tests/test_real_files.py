@@ -282,6 +282,43 @@ def test_separators_at_the_ends_of_lines_are_named_as_such(
         assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda df, path: df.to_csv(path),  # pandas' index: 0, 1, 2, ...
+        # R's write.csv: row names "1", "2", ... under an empty quoted name
+        lambda df, path: df.set_axis(range(1, len(df) + 1)).to_csv(path, quoting=1),
+    ],
+    ids=["pandas index", "R row names"],
+)
+def test_row_numbers_written_as_a_first_column_without_a_name_are_named_in_a_warning(
+    tmp_path, write, capsys, quick_cli
+):
+    path = tmp_path / "in.csv"
+    write(frame(), path)
+    expected = r"first column has no name in the header and numbers the rows"
+    with pytest.warns(AekitWarning, match=expected):
+        df = read_table(path)
+    assert df.shape == (80, 3)  # the column is kept, as the file holds it
+    with pytest.warns(AekitWarning, match=expected):
+        aekit.TableFile(path, 7)
+    out = tmp_path / "out.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AekitWarning)  # the CLI shows its own
+        assert main(["impute", str(path), "-o", str(out), "-q"]) == 0
+    assert re.search(expected, capsys.readouterr().err)
+    assert pd.read_csv(out).iloc[:, 0].tolist() == pd.read_csv(path).iloc[:, 0].tolist()
+
+
+def test_a_first_column_without_a_name_that_is_not_row_numbers_draws_no_warning(tmp_path):
+    df = frame().set_axis(np.arange(80) * 2 + 100)  # identifiers, not row numbers
+    df.to_csv(tmp_path / "in.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AekitWarning)
+        assert read_table(tmp_path / "in.csv").shape == (80, 3)
+        aekit.TableFile(tmp_path / "in.csv", 7)
+
+
 def test_encode_names_the_codes_of_a_model_that_chose_its_size(tmp_path, quick_cli):
     frame().dropna().to_csv(tmp_path / "in.csv", index=False)
     model, codes = tmp_path / "model", tmp_path / "codes.csv"

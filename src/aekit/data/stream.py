@@ -62,6 +62,7 @@ from .files import (
     read_as_missing,
     reading,
     warn_markers,
+    warn_row_numbers,
 )
 from .spelling import Spelling
 
@@ -127,9 +128,10 @@ class TableFile:
             if self.format == "csv":
                 self.dialect, header = inspect_csv(self.path, dialect)
                 self.header = header  # as written, for outputs that keep it
+                check_header(self.path, header)
+                warn_row_numbers(self.path, self.dialect, header)
             else:
-                header = pq.ParquetFile(self.path).schema_arrow.names
-        check_header(self.path, header)
+                check_header(self.path, pq.ParquetFile(self.path).schema_arrow.names)
 
     def __repr__(self) -> str:
         return f"TableFile({str(self.path)!r}, chunk_rows={self.chunk_rows})"

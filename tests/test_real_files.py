@@ -295,28 +295,41 @@ def test_row_numbers_written_as_a_first_column_without_a_name_are_named_in_a_war
     tmp_path, write, capsys, quick_cli
 ):
     path = tmp_path / "in.csv"
-    write(frame(), path)
+    df = frame().assign(n=pd.array([1, 2, 3, 4] * 20, dtype="Int64"))
+    df.loc[60, "n"] = pd.NA  # a hole in a later chunk: the streamed file is read again
+    write(df, path)
     expected = r"first column has no name in the header and numbers the rows"
     with pytest.warns(AekitWarning, match=expected):
-        df = read_table(path)
-    assert df.shape == (80, 3)  # the column is kept, as the file holds it
-    with pytest.warns(AekitWarning, match=expected):
-        aekit.TableFile(path, 7)
-    out = tmp_path / "out.csv"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AekitWarning)  # the CLI shows its own
-        assert main(["impute", str(path), "-o", str(out), "-q"]) == 0
-    assert re.search(expected, capsys.readouterr().err)
-    assert pd.read_csv(out).iloc[:, 0].tolist() == pd.read_csv(path).iloc[:, 0].tolist()
+        assert read_table(path).shape == (80, 4)  # the column is kept, as the file holds it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        aekit.TableFile(path, 7).settled()
+    assert [re.search(expected, str(w.message)) is not None for w in caught] == [True]
+    for extra in ([], ["--chunk-rows", "7"]):
+        out = tmp_path / f"out{len(extra)}.csv"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AekitWarning)  # the CLI shows its own
+            assert main(["impute", str(path), "-o", str(out), "-q", *extra]) == 0
+        assert len(re.findall(expected, capsys.readouterr().err)) == 1
+        assert pd.read_csv(out).iloc[:, 0].tolist() == pd.read_csv(path).iloc[:, 0].tolist()
 
 
-def test_a_first_column_without_a_name_that_is_not_row_numbers_draws_no_warning(tmp_path):
-    df = frame().set_axis(np.arange(80) * 2 + 100)  # identifiers, not row numbers
-    df.to_csv(tmp_path / "in.csv")
+@pytest.mark.parametrize(
+    "first", [np.arange(80) * 2 + 100, [False, True] * 40], ids=["identifiers", "flags"]
+)
+def test_a_first_column_without_a_name_that_is_not_row_numbers_draws_no_warning(tmp_path, first):
+    frame().set_axis(first).to_csv(tmp_path / "in.csv")
     with warnings.catch_warnings():
         warnings.simplefilter("error", AekitWarning)
         assert read_table(tmp_path / "in.csv").shape == (80, 3)
-        aekit.TableFile(tmp_path / "in.csv", 7)
+        aekit.TableFile(tmp_path / "in.csv", 7).settled()
+
+
+def test_rows_longer_than_a_header_without_a_first_name_are_refused_as_such(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text(",a,b\nx,1,2,3\ny,4,5,6\nz,7,8,9\n")
+    with pytest.raises(AekitError, match="rows have more fields than its header has names"):
+        read_table(path)
 
 
 def test_encode_names_the_codes_of_a_model_that_chose_its_size(tmp_path, quick_cli):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -157,6 +158,27 @@ def codes(written: pd.Series) -> str | None:
     text (see :data:`LEADING_ZERO`)."""
     found = written[written.str.fullmatch(LEADING_ZERO, na=False)]
     return None if found.empty else str(found.iloc[0])
+
+
+def warn_row_numbers(path, header: list, first: pd.Series) -> None:
+    """Warn where a CSV file's first column has no name in its ``header`` and its
+    values ``first`` (those read: the file's, or its first chunk's) number the
+    rows from 0 or 1: the index pandas' ``to_csv`` writes, or R's row names,
+    which would be modelled as a column of the data."""
+    if len(header) < 2 or header[0].lstrip("\ufeff") != "" or len(first) < 2:
+        return
+    if pd.api.types.is_bool_dtype(first) or not pd.api.types.is_integer_dtype(first):
+        return
+    values = first.to_numpy()
+    for start in (0, 1):
+        if np.array_equal(values, np.arange(start, start + len(values))):
+            warn(
+                f"input {path}: its first column has no name in the header and numbers the "
+                f"rows {start}, {start + 1}, {start + 2}, ... (the index pandas' to_csv writes, "
+                "or R's row names): it is modelled as a column of the data; write the file "
+                "without it (to_csv(..., index=False), write.csv(..., row.names=FALSE)) or "
+                "remove that column"
+            )
 
 
 def warn_codes(label: str, example: str, levels: int | None = None) -> None:

@@ -12,10 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..errors import AekitError, warn
+from ..errors import AekitError
 
 
 @dataclass(frozen=True)
@@ -146,26 +145,6 @@ def inspect_csv(
                 "decimal commas)"
             )
     return replace(PLAIN, encoding=encoding, one_column=len(header) == 1), header
-
-
-def warn_row_numbers(path: Path, dialect: Dialect, header: list) -> None:
-    """Warn where a CSV file's first column has no name in its header and
-    numbers its rows from 0 or 1 (in its first :data:`SAMPLE_LINES` rows): the
-    index pandas' ``to_csv`` writes, or R's row names, which would be modelled
-    as a column of the data."""
-    if len(header) < 2 or header[0] != "":
-        return
-    first = pd.read_csv(path, usecols=[0], nrows=SAMPLE_LINES, **dialect.read_args()).iloc[:, 0]
-    values = pd.to_numeric(first, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    for start in (0, 1):
-        if len(values) > 1 and np.array_equal(values, np.arange(start, start + len(values))):
-            warn(
-                f"input {path}: its first column has no name in the header and numbers the "
-                f"rows {start}, {start + 1}, {start + 2}, ... (the index pandas' to_csv writes, "
-                "or R's row names): it is modelled as a column of the data; write the file "
-                "without it (to_csv(..., index=False), write.csv(..., row.names=FALSE)) or "
-                "remove that column"
-            )
 
 
 # byte-order marks of the encodings whose text is not read as UTF-8 or an 8-bit code

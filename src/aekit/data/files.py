@@ -21,9 +21,10 @@ from .cells import (
     holed_integers,
     is_text,
     warn_codes,
+    warn_row_numbers,
     whole_number_columns,
 )
-from .dialect import PLAIN, Dialect, inspect_csv, reading, warn_row_numbers
+from .dialect import PLAIN, Dialect, inspect_csv, reading
 from .images import load_images, png_files, save_png_folder, write_idx
 from .schema import UNNAMED_ADVICE
 from .spelling import Spelling
@@ -92,9 +93,9 @@ def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
         if fmt == "csv":
             dialect, header = inspect_csv(path, dialect)
             check_header(path, header)
-            warn_row_numbers(path, dialect, header)
             args = dialect.read_args()
             df = _exact_integers(path, check_fields(path, pd.read_csv(path, **args)), args)
+            warn_row_numbers(path, header, df.iloc[:, 0])
             df = _codes_as_text(path, df, args)
             if dialect.na is None:
                 _warn_text_markers(path, df, args)

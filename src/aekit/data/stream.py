@@ -44,6 +44,7 @@ from .cells import (
     dates_as_times,
     is_text,
     warn_codes,
+    warn_row_numbers,
     whole_number_columns,
 )
 from .files import (
@@ -62,7 +63,6 @@ from .files import (
     read_as_missing,
     reading,
     warn_markers,
-    warn_row_numbers,
 )
 from .spelling import Spelling
 
@@ -128,10 +128,9 @@ class TableFile:
             if self.format == "csv":
                 self.dialect, header = inspect_csv(self.path, dialect)
                 self.header = header  # as written, for outputs that keep it
-                check_header(self.path, header)
-                warn_row_numbers(self.path, self.dialect, header)
             else:
-                check_header(self.path, pq.ParquetFile(self.path).schema_arrow.names)
+                header = pq.ParquetFile(self.path).schema_arrow.names
+        check_header(self.path, header)
 
     def __repr__(self) -> str:
         return f"TableFile({str(self.path)!r}, chunk_rows={self.chunk_rows})"
@@ -216,7 +215,9 @@ class TableFile:
         coded: dict[str, str] = {}  # whole numbers written with leading zeros: codes
         marked: dict[str, tuple] = {}  # text cells pandas' markers made missing: (count, texts)
         with cell_text(self.path, self.dialect, self.chunk_rows) as texts:
-            for chunk, written in zip(self.chunks(), texts, strict=True):
+            for i, (chunk, written) in enumerate(zip(self.chunks(), texts, strict=True)):
+                if i == 0:  # row numbers as a first column: told by the first chunk
+                    warn_row_numbers(self.path, self.header, chunk.iloc[:, 0])
                 for name in whole_number_columns(chunk):
                     if name not in coded and (example := codes(written[name])) is not None:
                         coded[name] = example

@@ -125,8 +125,9 @@ def fit_linear(
     truth, observed = encoder.encode(frame)
     masked = frame.mask(hidden)
     x, mask = encoder.encode(masked)
-    normal = _normal(x, seen_dims(encoder, mask))
-    linear = LinearPart(1.0, *normal, dims).conditional(x, seen_dims(encoder, mask))
+    seen = seen_dims(encoder, mask)
+    normal = _normal(x, seen)
+    linear = LinearPart(1.0, *normal, dims).conditional(x, seen)
     net = network_fill(masked)[2]
     cells = hidden[:, cont]
     errors = [

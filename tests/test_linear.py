@@ -9,6 +9,7 @@ import torch
 import aekit
 from aekit.estimators.linear import LinearPart, fit_linear
 from aekit.estimators.presets import preset
+from aekit.models import gaussian
 from aekit.models.gaussian import conditional_mean, fit_normal
 
 
@@ -31,6 +32,38 @@ def test_conditional_means_are_the_normal_formula_row_by_row():
             expected[m] = mean[m]
         np.testing.assert_allclose(got[i], expected, rtol=1e-10, atol=1e-10)
     np.testing.assert_array_equal(got[seen], x[seen])  # observed values untouched
+
+
+def _em_step_by_hand(x, seen, mean, cov):
+    """One EM step row by row: conditional means, and the moments of the
+    completed rows plus each row's conditional covariance."""
+    filled, spread = x.copy(), np.zeros_like(cov)
+    for i in range(len(x)):
+        o, m = seen[i], ~seen[i]
+        gain = cov[np.ix_(m, o)] @ np.linalg.inv(cov[np.ix_(o, o)]) if o.any() else 0.0
+        filled[i, m] = mean[m] + gain @ (x[i, o] - mean[o]) if o.any() else mean[m]
+        spread[np.ix_(m, m)] += cov[np.ix_(m, m)] - (gain @ cov[np.ix_(o, m)] if o.any() else 0)
+    new_mean = filled.mean(0)
+    centred = filled - new_mean
+    return new_mean, (centred.T @ centred + spread) / len(x)
+
+
+@pytest.mark.parametrize("block", [1 << 22, 7])  # one batch a size; batches of a few numbers
+def test_an_em_step_is_the_row_by_row_formula(monkeypatch, block):
+    monkeypatch.setattr(gaussian, "BLOCK", block)
+    rng = np.random.default_rng(2)
+    d = 6
+    a = rng.normal(size=(d, d))
+    cov, mean = a @ a.T + 0.5 * np.eye(d), rng.normal(size=d)
+    x = rng.normal(size=(300, d))
+    seen = rng.random(x.shape) < rng.uniform(0.1, 0.95, size=(300, 1))  # 0 to 6 missing
+    seen[0], seen[1] = False, True
+    start = (torch.from_numpy(mean), torch.from_numpy(cov))
+    got = fit_normal(torch.from_numpy(x), torch.from_numpy(seen), iters=1, ridge=0.0, start=start)
+    want = _em_step_by_hand(x, seen, mean, cov)
+    np.testing.assert_allclose(got[0].numpy(), want[0], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(got[1].numpy(), want[1], rtol=1e-10, atol=1e-10)
+    assert len(np.unique(seen, axis=0)) > 20 and set((~seen).sum(1)) == set(range(d + 1))
 
 
 def test_em_recovers_a_normal_from_rows_with_holes():

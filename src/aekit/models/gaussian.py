@@ -4,12 +4,11 @@ dimension), whose imputation is the conditional mean ``E[x_m | x_o]``.
 
 The E-step conditions each row on its observed dimensions through the
 precision matrix ``Λ = Σ⁻¹``: ``E[x_m | x_o] = μ_m - Λ_mm⁻¹ Λ_mo (x_o - μ_o)``
-and ``Cov[x_m | x_o] = Λ_mm⁻¹``: one batched inverse, per missingness pattern,
-of the matrix that is ``Λ_mm`` on the pattern's missing dimensions and the
-identity on its observed ones (patterns, then rows, in blocks of at most
-:data:`BLOCK` numbers). The
-M-step takes the completed rows' mean and covariance plus the conditional
-covariances (Little & Rubin, *Statistical Analysis with Missing Data*, 11.2),
+and ``Cov[x_m | x_o] = Λ_mm⁻¹``: one inverse per missingness pattern, of
+``Λ_mm`` at its own size k x k, the patterns missing k dimensions batched
+together (patterns, then their rows, in blocks of at most :data:`BLOCK`
+numbers). The M-step takes the completed rows' mean and covariance plus the
+conditional covariances (Little & Rubin, *Statistical Analysis with Missing Data*, 11.2),
 and a ridge on the diagonal keeps Σ invertible (one-hot levels sum to one).
 """
 
@@ -18,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-BLOCK = 1 << 22  # missingness patterns x width² of one batched inverse (32 MiB in float64)
+BLOCK = 1 << 22  # patterns (or rows) x k² numbers of a batch (32 MiB in float64)
 TOL = 1e-5  # EM stops when no mean or covariance entry moves by more (standardised units)
 
 
@@ -60,28 +59,30 @@ def conditional_mean(x: Tensor, seen: Tensor, mean: Tensor, cov: Tensor) -> Tens
 def _conditional(x, seen, mean, cov, patterns, index) -> tuple[Tensor, Tensor]:
     """(rows completed by their conditional means, the sum of the rows'
     conditional covariances placed on their missing dimensions); ``patterns``
-    are the distinct rows of ``seen``, ``index`` each row's."""
+    are the distinct rows of ``seen``, ``index`` each row's. The patterns
+    missing k dimensions are taken together, their ``Λ_mm`` inverted at size
+    k x k, in blocks of at most :data:`BLOCK` numbers."""
     d = x.shape[1]
     precision = torch.linalg.inv(cov)
-    if not len(x):  # no rows: nothing to complete
-        return x.clone(), torch.zeros_like(precision)
+    filled, spread = torch.where(seen, x, mean), torch.zeros_like(precision)
     counts = torch.bincount(index, minlength=len(patterns)).to(x.dtype)
-    inverses, spread = [], torch.zeros_like(precision)
-    step = max(1, BLOCK // max(d * d, 1))
-    for s in range(0, len(patterns), step):
-        o = patterns[s : s + step].to(x.dtype)
-        both = (1.0 - o)[:, :, None] * (1.0 - o)[:, None, :]
-        # Λ_mm on a pattern's missing dimensions, the identity on its observed ones
-        inverse = torch.linalg.inv(precision * both + torch.diag_embed(o))
-        spread += torch.einsum("p,pij->ij", counts[s : s + step], inverse * both)
-        inverses.append(inverse)
-    inverse = torch.cat(inverses)
     o = seen.to(x.dtype)
-    rhs = -(((x - mean) * o) @ precision) * (1.0 - o)  # -Λ_mo (x_o - μ_o)
-    shift = torch.cat(
-        [
-            torch.einsum("nij,nj->ni", inverse[index[s : s + step]], rhs[s : s + step])
-            for s in range(0, len(x), step)
-        ]
-    )
-    return torch.where(seen, x, mean + shift), spread
+    rhs = -(((x - mean) * o) @ precision) * (1.0 - o)  # -Λ_mo (x_o - μ_o), on missing dims
+    n_missing = d - patterns.sum(1)
+    slot = torch.full((len(patterns),), -1, device=x.device)  # place in the block at hand
+    for k in n_missing.unique().tolist():
+        group = torch.nonzero(n_missing == k).squeeze(1)
+        step = max(1, BLOCK // max(k * k, 1))
+        for block in group.split(step) if k else ():
+            miss = torch.argsort(patterns[block].to(torch.int8), dim=1, stable=True)[:, :k]
+            inverse = torch.linalg.inv(precision[miss[:, :, None], miss[:, None, :]])
+            weighted = counts[block, None, None] * inverse
+            spread.index_put_((miss[:, :, None], miss[:, None, :]), weighted, accumulate=True)
+            slot[block] = torch.arange(len(block), device=x.device)
+            for rows in torch.nonzero(slot[index] >= 0).squeeze(1).split(step):
+                which = slot[index[rows]]
+                cols = miss[which]
+                shift = torch.einsum("rij,rj->ri", inverse[which], rhs[rows[:, None], cols])
+                filled[rows[:, None], cols] = mean[cols] + shift
+            slot[block] = -1
+    return filled, spread

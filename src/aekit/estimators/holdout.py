@@ -37,9 +37,11 @@ class HeldOutCells:
     def of(self, i: int, chunk: pd.DataFrame) -> np.ndarray:
         """The hidden cells of chunk ``i``, (n, p) bool; the same on every call.
 
-        A column keeps at least two observed cells, and a discrete column hides
+        A column keeps at least two observed cells, a discrete column hides
         only levels it keeps elsewhere (a level seen only in hidden cells would
-        be unknown to the model).
+        be unknown to the model), and a column of numbers hides none where its
+        kept cells alone would change its kind (0/1 only, or whole numbers
+        only: the one 2 of a column of 0, 1 and 2 hidden would make it binary).
         """
         observed = chunk.notna().to_numpy()
         if self.share == 0:
@@ -55,6 +57,10 @@ class HeldOutCells:
                 hidden[:, j] = False
             elif is_discrete(s):
                 hidden[:, j] &= s.isin(set(s[keep])).to_numpy()
+            elif pd.api.types.is_numeric_dtype(s.dtype) and hidden[:, j].any():
+                values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+                if _number_kind(values[keep]) != _number_kind(values[observed[:, j]]):
+                    hidden[:, j] = False
         return hidden
 
     def hide(self, i: int, chunk: pd.DataFrame) -> pd.DataFrame:
@@ -140,6 +146,15 @@ def impute_tensors(module, x, mask, *, n_iter: int | None, n_importance: int):
     if isinstance(module, VAEModule):
         return module.impute(x, mask, k=n_importance)
     return module.impute(x, mask, n_iter=n_iter)
+
+
+def _number_kind(values: np.ndarray) -> tuple[bool, bool]:
+    """(0 and 1 and nothing else, whole numbers only) of observed numbers: what
+    the schema's kind of a column of numbers turns on."""
+    zero, one = values == 0, values == 1
+    return bool((zero | one).all() and zero.any() and one.any()), bool(
+        (values == np.rint(values)).all()
+    )
 
 
 def _watch(encoder, module, frame, hidden, n_iter: int, n_importance: int):

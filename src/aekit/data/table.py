@@ -38,6 +38,7 @@ import pandas as pd
 import torch
 
 from ..errors import AekitError, warn
+from .cells import warn_unnamed_index
 from .files import FORMATS, PLAIN
 from .scan import Summary, scan, warn_one_value
 from .schema import as_frame, image_schema, image_shape_of, infer_schema
@@ -291,6 +292,7 @@ class FrameTable:
             schema = infer_schema(whole, array=self.float_array)
         encoder = TabularEncoder.fit(frame, schema)
         if len(whole) > 1 and self.is_frame:  # arrays (pixels always 0, ...): quietly
+            warn_unnamed_index(whole)
             counts = whole.nunique(dropna=True).to_numpy()  # a part's rows: the table's
             warn_one_value([c.name for c, k in zip(schema, counts, strict=True) if k < 2])
         return encoder

@@ -211,6 +211,8 @@ def test_a_complete_batch_scores_as_a_masked_one_with_every_cell_seen():
             [6],
         ),
         (["continuous", "categorical", "unit"], [1, 5, 1], []),
+        # one large group beside small ones: maxima group by group, not padded
+        (["categorical", "continuous", "categorical", "categorical"], [40, 1, 2, 3], [41]),
     ],
 )
 def test_means_and_cell_errors_group_by_group(kinds, widths, never):
@@ -222,12 +224,15 @@ def test_means_and_cell_errors_group_by_group(kinds, widths, never):
     target = lik.mean(4 * torch.randn(30, sum(widths), generator=gen))
     errors = lik.cell_errors(mean, target)
     assert errors.shape == (2, 30, len(kinds))
+    scores = lik.log_prob(params, target, torch.ones(30, len(kinds), dtype=torch.bool))
     for j, (kind, lo, w) in enumerate(zip(kinds, starts, widths, strict=True)):
         got, p, t = mean[..., lo : lo + w], params[..., lo : lo + w], target[..., lo : lo + w]
         if kind == "categorical":
             logits = p.masked_fill(torch.tensor([lo + k in never for k in range(w)]), NEVER_LOGIT)
             torch.testing.assert_close(got, torch.softmax(logits, -1))
             wrong = got.argmax(-1) != t.argmax(-1)
+            # the target's probabilities weigh the levels' log-probabilities
+            torch.testing.assert_close(scores[..., j], (t * torch.log_softmax(logits, -1)).sum(-1))
         elif kind == "continuous":
             torch.testing.assert_close(got, p)
             wrong = (got - t).square()[..., 0]

@@ -108,15 +108,16 @@ class Likelihood(nn.Module):
         self.register_buffer("cat_never", cat_never, persistent=False)
         # the categorical dimensions (a view where they are one run), each one's
         # group as a (dims, groups) 0/1 matrix whose product sums a row's groups,
-        # and each group's dimensions padded by repeating its first (for maxima)
+        # and each group's dimensions padded by repeating its last (for maxima)
         cat_dims = [
             d for i, lo in zip(cat_cols, cat_starts, strict=True) for d in range(lo, lo + widths[i])
         ]
         self.register_buffer("cat_dims", torch.tensor(cat_dims, dtype=torch.long), persistent=False)
-        groups, pad, at = [], [], 0
+        groups, pad, runs, at = [], [], [], 0
         for i in cat_cols:
             groups += [len(pad)] * widths[i]
             pad.append([at + min(k, widths[i] - 1) for k in range(k_max)])
+            runs.append((at, widths[i]))
             at += widths[i]
         summed = [[float(g == h) for h in range(len(cat_cols))] for g in groups]
         self.register_buffer(
@@ -127,6 +128,9 @@ class Likelihood(nn.Module):
             torch.tensor(pad, dtype=torch.long).reshape(len(cat_cols), k_max),
             persistent=False,
         )
+        # maxima over the padded groups take one gather, unless the padding outweighs
+        # the levels (one large group beside small ones: a loop over the groups' runs)
+        self._cat_runs, self._padded_maxima = runs, len(cat_cols) * k_max <= 2 * len(cat_dims)
         never_dims = [d in never for d in cat_dims]
         self.register_buffer(
             "cat_never_dims", torch.tensor(never_dims, dtype=torch.bool), persistent=False
@@ -259,8 +263,8 @@ class Likelihood(nn.Module):
         if summed.shape[1] == 1:
             top = logits.detach().amax(-1, keepdim=True)
             exp = (logits - top).exp()
-        else:  # padding repeats a group's first level: the maxima are the groups'
-            top = logits.detach()[..., self.cat_pad].amax(-1)
+        else:
+            top = self._by_group(logits.detach(), "amax")
             exp = (logits - top @ summed.mT).exp()
         return exp, exp @ summed, top, summed
 
@@ -277,7 +281,15 @@ class Likelihood(nn.Module):
         values = rows[..., self.dims("cat")]
         if self.cat_groups.shape[1] == 1:
             return values.argmax(-1, keepdim=True)
-        return values[..., self.cat_pad].argmax(-1)  # padding repeats a group's first
+        return self._by_group(values, "argmax")
+
+    def _by_group(self, values: Tensor, reduce: str) -> Tensor:
+        """Each categorical group's ``reduce`` ("amax" or "argmax", the level's
+        place in its group) of ``values`` (..., levels), shape (..., G)."""
+        if self._padded_maxima:  # padding repeats a group's last level: same result
+            return getattr(values[..., self.cat_pad], reduce)(-1)
+        parts = [getattr(values[..., a : a + n], reduce)(-1) for a, n in self._cat_runs]
+        return torch.stack(parts, -1)
 
     def cell_errors(self, filled: Tensor, target: Tensor) -> Tensor:
         """The error of each cell of ``filled`` against ``target`` (both encoded rows,

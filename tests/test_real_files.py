@@ -1073,3 +1073,23 @@ def test_a_value_seen_once_is_imputed_whatever_cells_are_held_out(seed):
     out = imputer.transform(df)
     assert out.notna().all().all()
     pd.testing.assert_frame_equal(out[df.notna()], df[df.notna()])
+
+
+@pytest.mark.parametrize("seed", [16, 24])  # seeds that hold the one 'monthly' row out
+def test_a_column_observed_once_survives_the_rows_held_out_of_a_fit(seed):
+    # found from outside: a fee plan given for one house of 98 ('$70/mo'), held out
+    # with the detector's threshold rows, left the model's rows no such cell, and
+    # the level frequencies of the rest (0 / 0) made every row's encoding NaN
+    rng = np.random.default_rng(0)
+    n = 100
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    df["c"] = rng.choice(["u", "v"], n)
+    df["plan"] = pd.array([None] * n, dtype="string")
+    df.loc[9, "plan"] = "monthly"
+    model = preset("vae", task="model", **QUICK, patience=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AekitWarning)  # 'plan' holds one value only
+        detector = aekit.AnomalyDetector(model, random_state=seed).fit(df)
+    assert np.isfinite(detector.score_samples(df)).all()
+    encoder = detector.model_.encoder_
+    assert np.isfinite(encoder.fill).all() and np.isfinite(encoder.center).all()

@@ -282,7 +282,8 @@ class FrameTable:
         return self.with_frame(fn(0, self.frame))
 
     def fit_encoder(self, pixel_kind: str) -> TabularEncoder:
-        """Schema (of ``schema_rows`` for a part) and statistics of the table;
+        """Schema (of ``schema_rows`` for a part) and statistics of the table (of
+        ``schema_rows`` too for a part that never observes a column of it);
         pixels are columns of ``pixel_kind`` ("unit" or "continuous")."""
         frame = self.frame
         whole = self.schema_rows if self.schema_rows is not None else frame
@@ -290,6 +291,8 @@ class FrameTable:
             schema = image_schema(whole, pixel_kind)
         else:
             schema = infer_schema(whole, array=self.float_array)
+        if whole is not frame and (frame.notna().any() < whole.notna().any()).any():
+            frame = whole  # a column the part never observes: the whole's statistics
         encoder = TabularEncoder.fit(frame, schema)
         if len(whole) > 1 and self.is_frame:  # arrays (pixels always 0, ...): quietly
             warn_unnamed_index(whole)

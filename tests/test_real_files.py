@@ -1093,3 +1093,22 @@ def test_a_column_observed_once_survives_the_rows_held_out_of_a_fit(seed):
     assert np.isfinite(detector.score_samples(df)).all()
     encoder = detector.model_.encoder_
     assert np.isfinite(encoder.fill).all() and np.isfinite(encoder.center).all()
+
+
+def test_codes_with_a_point_beside_decimal_commas_leave_the_decimal_mark_a_comma(tmp_path):
+    # found from outside: R's write.csv2 of SSD drives, whose form factor is text
+    # ("2.5", "m.2") and whose numbers are written with decimal commas
+    lines = ["drive;form;read;write"] + [
+        f"{i};{['2.5', 'm.2', 'NA'][i % 3]};{500 + i},5;{'NA' if i % 4 == 0 else f'{400 + i},25'}"
+        for i in range(30)
+    ]
+    path = tmp_path / "drives.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.warns(AekitWarning, match=r"column 'form' .* \['NA'\] are read as missing"):
+        df = read_table(path)
+    assert df["read"].dtype == np.float64 and df["read"].iloc[1] == 501.5
+    assert df["write"].iloc[1] == 401.25 and df["write"].isna().sum() == 8
+    assert set(df["form"].dropna()) == {"2.5", "m.2"}
+    points = tmp_path / "points.csv"  # a column of numbers with points keeps the point
+    points.write_text("a;b\n" + "\n".join(f"{i}.5;{'' if i % 3 else f'{i},5'}" for i in range(30)))
+    assert read_table(points)["a"].iloc[1] == 1.5

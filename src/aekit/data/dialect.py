@@ -61,6 +61,17 @@ FIELD_LIMIT = 2**31 - 1  # the longest field the csv module splits here (a C lon
 _DECIMAL_COMMA = re.compile(r"^[-+]?(\d+,\d{1,2}|\d+,\d{4,}|0,\d+)$")
 _DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
 _EXCEL_SEP = re.compile(r"sep=.")  # a first line Excel writes to name the separator
+_WHOLE = re.compile(r"^[-+]?\d+$")
+_MARKER = re.compile(r"^(|na|nan|n/a|null|none|-|\?|\.)$", re.IGNORECASE)  # missing cells
+
+
+def _points(column: list[str]) -> bool:
+    """Whether a column's cells are numbers, some written with a decimal point
+    (text such as ``m.2`` beside ``2.5``, a code, is no evidence of the mark)."""
+    numbers = [c for c in column if not _MARKER.match(c)]
+    return any(_DECIMAL_POINT.match(c) for c in numbers) and all(
+        _DECIMAL_POINT.match(c) or _WHOLE.match(c) for c in numbers
+    )
 
 
 def inspect_csv(
@@ -72,8 +83,9 @@ def inspect_csv(
     The separator is the first of :data:`SEPARATORS` (a comma first) that splits
     every line into the same number of fields, more than one; with another
     separator than the comma, numbers written for sure with a decimal comma
-    (``1,5``) and none with a point make the decimal mark a comma (a European
-    CSV file). One column: commas and points. A header that splits at another
+    (``1,5``) and no column of numbers with a point make the decimal mark a
+    comma (a European CSV file; ``2.5`` in a column of codes beside ``m.2``
+    does not count). One column: commas and points. A header that splits at another
     separator while the lines do not split evenly is refused (it would be read
     as one column): the message says how to pass the dialect. The text is read in
     ``dialect``'s encoding, else ``encoding``, else UTF-8.
@@ -129,9 +141,9 @@ def inspect_csv(
         rows = _rows(lines, sep, cut)
         if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
             continue
-        cells = [c.strip() for r in rows[1:] for c in r]
-        comma = any(_DECIMAL_COMMA.match(c) for c in cells)
-        point = any(_DECIMAL_POINT.match(c) for c in cells)
+        columns = [[c.strip() for c in column] for column in zip(*rows[1:], strict=True)]
+        comma = any(_DECIMAL_COMMA.match(c) for column in columns for c in column)
+        point = any(_points(column) for column in columns)
         decimal = "," if sep != "," and comma and not point else "."
         return Dialect(sep, decimal, encoding=encoding), rows[0]
     header = (_rows(lines[:1], ",", False) or [[]])[0]

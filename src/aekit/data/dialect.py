@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import AekitError
+from .cells import MISSING_MARKERS
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,12 @@ _DECIMAL_COMMA = re.compile(r"^[-+]?(\d+,\d{1,2}|\d+,\d{4,}|0,\d+)$")
 _DECIMAL_POINT = re.compile(r"^[-+]?\d*\.\d+$")
 _EXCEL_SEP = re.compile(r"sep=.")  # a first line Excel writes to name the separator
 _WHOLE = re.compile(r"^[-+]?\d+$")
-_MARKER = re.compile(r"^(|na|nan|n/a|null|none|-|\?|\.)$", re.IGNORECASE)  # missing cells
 
 
 def _points(column: list[str]) -> bool:
     """Whether a column's cells are numbers, some written with a decimal point
     (text such as ``m.2`` beside ``2.5``, a code, is no evidence of the mark)."""
-    numbers = [c for c in column if not _MARKER.match(c)]
+    numbers = [c for c in column if not MISSING_MARKERS.match(c)]
     return any(_DECIMAL_POINT.match(c) for c in numbers) and all(
         _DECIMAL_POINT.match(c) or _WHOLE.match(c) for c in numbers
     )

@@ -325,23 +325,6 @@ def test_a_first_column_without_a_name_that_is_not_row_numbers_draws_no_warning(
         aekit.TableFile(tmp_path / "in.csv", 7).settled()
 
 
-@pytest.mark.parametrize("start", [0, 1], ids=["pandas index", "R row names"])
-def test_a_frame_read_with_its_files_row_numbers_is_warned_of_at_fit(tmp_path, start):
-    path = tmp_path / "in.csv"
-    frame().set_axis(range(start, start + 80)).to_csv(path)
-    df = pd.read_csv(path)  # as most users read a CSV file
-    assert df.columns[0] == "Unnamed: 0"
-    expected = rf"column 'Unnamed: 0' of X numbers the rows {start}, {start + 1}, .*index_col=0"
-    with pytest.warns(AekitWarning, match=expected):
-        imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", AekitWarning)
-        imputer.transform(df)  # said once, at fit
-        aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(pd.read_csv(path, index_col=0))
-        shuffled = df.sample(frac=1.0, random_state=0)  # no longer the rows' numbers
-        aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(shuffled)
-
-
 def test_rows_longer_than_a_header_without_a_first_name_are_refused_as_such(tmp_path):
     path = tmp_path / "in.csv"
     path.write_text(",a,b\nx,1,2,3\ny,4,5,6\nz,7,8,9\n")

@@ -165,47 +165,20 @@ def warn_row_numbers(path, header: list, first: pd.Series) -> None:
     values ``first`` (those read: the file's, or its first chunk's) number the
     rows from 0 or 1: the index pandas' ``to_csv`` writes, or R's row names,
     which would be modelled as a column of the data."""
-    if len(header) < 2 or header[0].lstrip("\ufeff") != "":
+    if len(header) < 2 or header[0].lstrip("\ufeff") != "" or len(first) < 2:
         return
-    if (start := numbered_from(first)) is not None:
-        warn(
-            f"input {path}: its first column has no name in the header and numbers the "
-            f"rows {start}, {start + 1}, {start + 2}, ... (the index pandas' to_csv writes, "
-            "or R's row names): it is modelled as a column of the data; write the file "
-            "without it (to_csv(..., index=False), write.csv(..., row.names=FALSE)) or "
-            "remove that column"
-        )
-
-
-def warn_unnamed_index(df: pd.DataFrame, name: str = "X") -> None:
-    """Warn where the first column of a frame with others is pandas' name for a
-    CSV file's nameless first column, "Unnamed: 0", and numbers the rows: the
-    index or R's row names the file was written with, read back as data."""
-    if df.shape[1] < 2 or df.columns[0] != "Unnamed: 0":
+    if pd.api.types.is_bool_dtype(first) or not pd.api.types.is_integer_dtype(first):
         return
-    if (start := numbered_from(df.iloc[:, 0])) is not None:
-        warn(
-            f"column 'Unnamed: 0' of {name} numbers the rows {start}, {start + 1}, "
-            f"{start + 2}, ... (pandas' name for the nameless first column of a CSV file "
-            "written with its index, or with R's row names): it is modelled as a column "
-            "of the data; read the file with read_csv(..., index_col=0), or drop the column"
-        )
-
-
-def numbered_from(values: pd.Series) -> int | None:
-    """0 or 1 where the numbers ``values`` (at least two observed; holes, such as
-    held-out cells, allowed) number the rows from it."""
-    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
-        return None
-    got = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    seen = ~np.isnan(got)
-    if seen.sum() < 2:
-        return None
-    rows = np.flatnonzero(seen)
+    values = first.to_numpy()
     for start in (0, 1):
-        if np.array_equal(got[seen], rows + start):
-            return start
-    return None
+        if np.array_equal(values, np.arange(start, start + len(values))):
+            warn(
+                f"input {path}: its first column has no name in the header and numbers the "
+                f"rows {start}, {start + 1}, {start + 2}, ... (the index pandas' to_csv writes, "
+                "or R's row names): it is modelled as a column of the data; write the file "
+                "without it (to_csv(..., index=False), write.csv(..., row.names=FALSE)) or "
+                "remove that column"
+            )
 
 
 def warn_codes(label: str, example: str, levels: int | None = None) -> None:

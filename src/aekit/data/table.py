@@ -38,7 +38,6 @@ import pandas as pd
 import torch
 
 from ..errors import AekitError, warn
-from .cells import warn_unnamed_index
 from .files import FORMATS, PLAIN
 from .scan import Summary, scan, warn_one_value
 from .schema import as_frame, image_schema, image_shape_of, infer_schema
@@ -295,7 +294,6 @@ class FrameTable:
             frame = whole  # a column the part never observes: the whole's statistics
         encoder = TabularEncoder.fit(frame, schema)
         if len(whole) > 1 and self.is_frame:  # arrays (pixels always 0, ...): quietly
-            warn_unnamed_index(whole)
             counts = whole.nunique(dropna=True).to_numpy()  # a part's rows: the table's
             warn_one_value([c.name for c, k in zip(schema, counts, strict=True) if k < 2])
         return encoder

@@ -150,7 +150,8 @@ def impute_tensors(module, x, mask, *, n_iter: int | None, n_importance: int):
 
 def _number_kind(values: np.ndarray) -> tuple[bool, bool]:
     """(0 and 1 and nothing else, whole numbers only) of observed numbers: what
-    the schema's kind of a column of numbers turns on."""
+    the schema's kind of a column of numbers turns on (the rule of
+    :func:`aekit.data.schema.infer_column`; change the two together)."""
     zero, one = values == 0, values == 1
     return bool((zero | one).all() and zero.any() and one.any()), bool(
         (values == np.rint(values)).all()

@@ -130,7 +130,11 @@ def test_impute_multiple_with_the_default_model(table, tmp_path, monkeypatch):
         ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/o.txt"], "unknown file type '.txt'"),
         ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/ok.csv"], "output must differ from input"),
         ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/o.csv", "--model", "gan"], "model must be"),
-        ("allnan", ["impute", "{d}/allnan.csv", "-o", "{d}/o.csv"], "column 'b' is entirely"),
+        (
+            "allnan",
+            ["impute", "{d}/allnan.csv", "-o", "{d}/o.csv"],
+            "each of its 2 column(s) is entirely missing",
+        ),
         ("exists", ["impute", "{d}/ok.csv", "-o", "{d}/o.csv"], "exists; pass --force"),
     ],
 )
@@ -140,7 +144,7 @@ def test_impute_bad_input_exits_2_with_one_line(tmp_path, capsys, setup, args, m
         "bad": ("bad.csv", b'a,b\n1,2\n3,4,5,6\n"x'),
         "latin": ("latin.csv", "a,b\ncaf\xe9,1\n".encode("latin-1")),
         "ok": ("ok.csv", ok.encode()),
-        "allnan": ("allnan.csv", b"a,b\n1,\n2,\n"),
+        "allnan": ("allnan.csv", b"a,b\n,\n,\n"),
         "exists": ("ok.csv", ok.encode()),
     }
     if setup:

@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 
 import aekit
 from aekit import VAE, AekitError, AekitWarning, Autoencoder, Imputer
+from aekit.estimators.holdout import HeldOutCells
 from aekit.metrics import error_rate, nrmse
 
 FAST_DAE = Autoencoder(
@@ -121,11 +122,59 @@ def test_warnings_point_at_the_users_line_whatever_the_path():
         assert {w.filename for w in ours} == {__file__}, [str(w.message)[:40] for w in ours]
 
 
-def test_entirely_missing_column_is_a_clear_error():
-    X = low_rank(50)
-    X[:, 3] = np.nan
-    with pytest.raises(AekitError, match="column 3 is entirely missing"):
-        Imputer(FAST_DAE).fit(X)
+def test_an_entirely_missing_column_is_passed_through_as_given(tmp_path):
+    """A column without one observed value (a form's unused field) is left out of
+    the models with a warning and returned in its place as it came; the other
+    columns are imputed as if it were not there."""
+    X = low_rank(80)
+    X[::4, 0] = np.nan
+    df = pd.DataFrame(X, columns=list("abcdef"))
+    df.insert(2, "notes", pd.Series([None] * 80, dtype=object))
+    df["unused"] = np.nan
+    before = df.copy()
+    with pytest.warns(AekitWarning, match=r"columns 'notes', 'unused' of X have no observed"):
+        imp = Imputer(FAST_DAE, random_state=0).fit(df)
+    out = imp.transform(df)
+    pd.testing.assert_frame_equal(df, before)  # nothing the user gave is modified
+    assert list(out.columns) == list(df.columns) and out["notes"].dtype == object
+    assert out[["notes", "unused"]].isna().all().all() and out.notna().sum().sum() == 480
+    # the models see the other columns only (without held-out cells, whose draws
+    # count every column, the same fit as on the table without the empty ones)
+    kept = df.drop(columns=["notes", "unused"])
+    bare = [Imputer(FAST_DAE, holdout_fraction=0, random_state=0) for _ in range(2)]
+    with pytest.warns(AekitWarning, match="no observed value"):
+        bare[0].fit(df)
+    pd.testing.assert_frame_equal(
+        bare[0].transform(df).drop(columns=["notes", "unused"]), bare[1].fit_transform(kept)
+    )
+    # with them, the cells held out of the narrower table are those of the whole one
+    cells = HeldOutCells(0.3, 5)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(cells.narrowed((2, 7)).of(0, kept)),
+        pd.DataFrame(cells.of(0, df)).drop(columns=[2, 7]).set_axis(range(6), axis=1),
+    )
+    assert (
+        cells.of(0, kept).sum() > 0
+        and not (cells.of(0, kept) == cells.narrowed((2, 7)).of(0, kept)).all()
+    )
+    assert imp.n_features_in_ == 8 and list(imp.get_feature_names_out()) == list(df.columns)
+    aekit.save(imp, tmp_path / "m")
+    pd.testing.assert_frame_equal(aekit.load(tmp_path / "m").transform(df), out)
+    with pytest.raises(AekitError, match=r"X has 7 columns; the imputer was fitted on 8"):
+        imp.transform(df.drop(columns="unused"))
+    with pytest.raises(AekitError, match=r"\['notes', 'unused'\] expected at positions \[2, 7\]"):
+        imp.transform(df.rename(columns={"notes": "note"}))
+    copies = imp.multiple_imputations(df, m=2)
+    assert all(list(c.columns) == list(df.columns) and c["unused"].isna().all() for c in copies)
+    assert all(c.drop(columns=["notes", "unused"]).notna().all().all() for c in copies)
+    # an array: by position, float32 kept
+    A = np.c_[X[:, :3], np.full(80, np.nan), X[:, 3:]].astype(np.float32)
+    with pytest.warns(AekitWarning, match=r"column 3 of X has no observed value"):
+        filled = Imputer(FAST_DAE, random_state=0).fit_transform(A)
+    assert filled.dtype == np.float32 and filled.shape == A.shape
+    assert np.isnan(filled[:, 3]).all() and not np.isnan(np.delete(filled, 3, axis=1)).any()
+    with pytest.raises(AekitError, match="X has no observed value: each of its 2 column"):
+        Imputer(FAST_DAE).fit(df[["notes", "unused"]])
 
 
 def test_same_seed_same_imputations_also_after_save_load(tmp_path, mixed_frame):

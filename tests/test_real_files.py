@@ -267,19 +267,47 @@ def test_separators_at_the_ends_of_lines_are_named_as_such(
     tmp_path, header, rows, expected, no_training, capsys
 ):
     """Spreadsheets export CSV lines that end with separators: empty columns without
-    names (pandas calls them 'Unnamed: k'; two of them clash)."""
+    names (pandas calls them 'Unnamed: k'; two of them clash). A model refuses
+    one (an imputer passes it through: below)."""
     path = tmp_path / "in.csv"
     path.write_text("\n".join([header, *rows]) + "\n")
     expected += r".*do the lines end with a separator"
     with pytest.raises(AekitError, match=expected):
-        aekit.Imputer().fit(read_table(path))
+        aekit.Autoencoder().fit(read_table(path))
     with pytest.raises(AekitError, match=expected):
-        aekit.Imputer().fit(aekit.TableFile(path, 2))
+        aekit.Autoencoder().fit(aekit.TableFile(path, 2))
     for extra in ([], ["--chunk-rows", "2"]):
-        assert main(["impute", str(path), "-o", str(tmp_path / "out.csv"), *extra]) == 2
+        fit = ["fit", str(path), "-o", str(tmp_path / "model"), "--contamination", "0.1"]
+        assert main([*fit, *extra]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and re.search(expected, err[0]), err
-        assert not (tmp_path / "out.csv").exists()
+        assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 7])
+def test_an_empty_column_is_written_back_empty_in_place(tmp_path, quick_cli, chunk_rows, capsys):
+    """An empty column, named or left without a name by separators at the ends of
+    the lines, comes back as it was, in memory or streamed; the count of imputed
+    cells leaves its cells out."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 3)).round(2)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(remarks=np.nan)
+    lines = frame.to_csv(index=False).splitlines()
+    path, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    path.write_text("\n".join(line + "," for line in lines) + "\n")
+    args = ["impute", str(path), "-o", str(out)]
+    assert main(args + ([] if chunk_rows is None else ["--chunk-rows", str(chunk_rows)])) == 0
+    err = capsys.readouterr().err
+    assert "columns 'remarks', 5 (no name in its header) of X have no observed value" in err
+    assert err.count("no observed value") == 1
+    assert f"Imputed {int(np.isnan(x).sum())} missing cells" in err
+    written = out.read_text().splitlines()
+    assert written[0] == "a,b,c,remarks," and all(w.endswith(",,") for w in written[1:])
+    back = pd.read_csv(out)
+    assert back[["a", "b", "c"]].notna().all().all() and back.iloc[:, 3:].isna().all().all()
+    seen = ~np.isnan(x)
+    np.testing.assert_array_equal(back[["a", "b", "c"]].to_numpy()[seen], x[seen])
 
 
 @pytest.mark.parametrize(

@@ -151,9 +151,12 @@ def impute(
             raise AekitError(f"output {output}: m > 1 imputations of images are written as .npy")
         if m > 1 and not images:
             _check_long_names(data, input)
-        n_missing = int(np.isnan(data).sum()) if images else int(pd.isna(data).sum().sum())
         imputer = Imputer(chosen, random_state=seed, verbose=not quiet)
         imputer.fit(data, checkpoint_dir=checkpoint_dir, resume=resume)
+        if images:
+            n_missing = int(np.isnan(data).sum())
+        else:  # the cells of empty columns are passed through, not filled
+            n_missing = int(pd.isna(imputer.empty_columns_.drop(data)).sum().sum())
         out_dialect = dialect_of(input, csv)
         written = None
         if not images and {input.suffix.lower(), output.suffix.lower()} == {".csv"}:

@@ -60,6 +60,31 @@ MISSING_MARKERS = re.compile(
 )
 
 
+# a CSV column without a name in its header, which pandas calls "Unnamed: <k>"
+UNNAMED_ADVICE = "do the lines end with a separator (as spreadsheets export them)? Remove it"
+_PANDAS_UNNAMED = re.compile(r"Unnamed: (\d+)")
+
+
+def unnamed_position(name) -> int | None:
+    """The position (from 1) of a CSV column that has no name in its header, which
+    pandas names ``Unnamed: <k>``; None for a named column."""
+    found = _PANDAS_UNNAMED.fullmatch(name) if isinstance(name, str) else None
+    return None if found is None else int(found[1]) + 1
+
+
+def entirely_missing(name, where: str = "") -> AekitError:
+    """The error for a column without one value; one without a name in its CSV
+    header is named by its position, with advice."""
+    position = unnamed_position(name)
+    if position is None:
+        return AekitError(
+            f"column {name!r}{where} is entirely missing (every value is NaN); drop it"
+        )
+    return AekitError(
+        f"column {position}{where} has no name in its header and no value; {UNNAMED_ADVICE}"
+    )
+
+
 def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     """A text column whose cells are numbers but for missing-value markers
     ("n/a", "?", "") or numbers written with a comma ("12,5") is a numeric column

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from ..errors import AekitError, warn
 from ..io import atomic_write
 from .cells import (
+    UNNAMED_ADVICE,
     as_input_types,
     as_nullable,
     codes,
@@ -26,7 +27,6 @@ from .cells import (
 )
 from .dialect import PLAIN, Dialect, inspect_csv, reading
 from .images import load_images, png_files, save_png_folder, write_idx
-from .schema import UNNAMED_ADVICE
 from .spelling import Spelling
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}

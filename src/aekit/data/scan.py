@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import AekitError, warn
 from .bounds import level_bounds
 from .cells import refuse_stray_text
-from .schema import Column, entirely_missing, infer_column
+from .schema import Column, infer_column
 from .tabular import HUGE, TabularEncoder
 from .times import DATETIME, joint_format, to_days
 
@@ -26,11 +26,13 @@ from .times import DATETIME, joint_format, to_days
 @dataclass(frozen=True)
 class Summary:
     """What the first pass over a file found: the encoder of every row (its
-    ``low`` and ``high`` bounds included), the number of rows and the columns."""
+    ``low`` and ``high`` bounds included) but for its empty columns, the number of
+    rows, the columns and the empty ones."""
 
     encoder: TabularEncoder
     n_rows: int
     columns: list
+    empty: tuple = ()  # the columns without an observed value (not in the encoder)
 
 
 def scan(source) -> Summary:
@@ -54,13 +56,14 @@ def scan(source) -> Summary:
         raise AekitError(f"input {source.path} holds no rows")
     if not names:
         raise AekitError(f"input {source.path} has no columns")
-    encoder = _encoder(stats, names, source.path)
+    seen = [name for name in names if name in stats]
+    encoder = _encoder(stats, seen, source.path)
     if n_rows > 1:
-        flags = np.zeros(len(names), dtype=bool)
+        flags = np.zeros(len(seen), dtype=bool)
         flags[encoder.continuous] = encoder.constant
         discrete = [c.kind == "categorical" and len(c.categories) < 2 for c in encoder.schema]
-        warn_one_value([n for n, a, b in zip(names, flags, discrete, strict=True) if a or b])
-    return Summary(encoder, n_rows, names)
+        warn_one_value([n for n, a, b in zip(seen, flags, discrete, strict=True) if a or b])
+    return Summary(encoder, n_rows, names, tuple(n for n in names if n not in stats))
 
 
 def warn_one_value(names: list) -> None:
@@ -205,8 +208,6 @@ def _encoder(stats: dict, names: list, path) -> TabularEncoder:
     (what the encoded table's column minima and maxima would be)."""
     schema, center, scale, fill, low, high = [], [], [], [], [], []
     for name in names:
-        if name not in stats:
-            raise entirely_missing(name, f" of {path}")
         kind, acc = stats[name]
         if kind == "categorical" and acc.time:  # every chunk held ISO times of one format
             kind, acc = "time " + acc.time, dataclasses.replace(acc.days, dtype=acc.dtype)

@@ -21,7 +21,6 @@ float column whose observed values are all whole numbers gets whole numbers).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,7 +29,7 @@ import pandas as pd
 
 from ..errors import AekitError
 from ..indexing import blocks
-from .cells import check_cells, refuse_stray_text
+from .cells import check_cells, entirely_missing, refuse_stray_text
 from .times import DATETIME, check_datetime, text_format, to_days
 
 KINDS = ("continuous", "binary", "categorical", "unit")
@@ -212,25 +211,6 @@ def image_schema(df: pd.DataFrame, kind: str) -> list[Column]:
         )
     dtype = str(df.dtypes.iloc[0])
     return [Column(c, kind, dtype) for c in df.columns]
-
-
-# a CSV column without a name in its header, which pandas calls "Unnamed: <k>"
-UNNAMED_ADVICE = "do the lines end with a separator (as spreadsheets export them)? Remove it"
-_PANDAS_UNNAMED = re.compile(r"Unnamed: (\d+)")
-
-
-def entirely_missing(name, where: str = "") -> AekitError:
-    """The error for a column without one value; one without a name in its CSV
-    header is named by its position, with advice."""
-    found = _PANDAS_UNNAMED.fullmatch(name) if isinstance(name, str) else None
-    if found is None:
-        return AekitError(
-            f"column {name!r}{where} is entirely missing (every value is NaN); drop it"
-        )
-    return AekitError(
-        f"column {int(found[1]) + 1}{where} has no name in its header and no value; "
-        f"{UNNAMED_ADVICE}"
-    )
 
 
 def infer_column(name, s: pd.Series, column_type: str | None, *, array=False, whole=True) -> Column:

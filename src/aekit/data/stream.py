@@ -398,3 +398,16 @@ def wide_decimals(schema: pa.Schema, types: pa.Schema | None = None) -> pa.Schem
                 scale = max(scale, given.scale) if pa.types.is_decimal(given) else scale
             schema = schema.set(i, column.with_type(pa.decimal128(38, scale)))
     return schema
+
+
+def fitted_floats(frame: pd.DataFrame, schema) -> pd.DataFrame:
+    """A completed chunk with the integer columns that fit saw as floats made
+    floats: a file's chunks are typed one by one (a chunk without holes in a column
+    reads it as integers), and a Parquet output holds one type a column, the first
+    chunk's; a later chunk's imputed 48.56 would not be an integer."""
+    for col in schema:
+        s = frame[col.name]
+        if pd.api.types.is_integer_dtype(s.dtype) and col.kind == "continuous":
+            if not col.time and pd.api.types.is_float_dtype(col.pandas_dtype()):
+                frame[col.name] = s.astype(col.pandas_dtype())
+    return frame

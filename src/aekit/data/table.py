@@ -38,6 +38,7 @@ import pandas as pd
 import torch
 
 from ..errors import AekitError, warn
+from .cells import entirely_missing
 from .files import FORMATS, PLAIN
 from .scan import Summary, scan, warn_one_value
 from .schema import as_frame, image_schema, image_shape_of, infer_schema
@@ -368,6 +369,8 @@ class FileTable:
         return FileTable(self.file.map(fn))
 
     def fit_encoder(self, pixel_kind: str) -> TabularEncoder:
+        if self.summary.empty:  # nothing to model it from (an imputer drops it first)
+            raise entirely_missing(self.summary.empty[0], f" of {self.path}")
         return self.summary.encoder
 
     def split(self, share: float, seed: int, purpose: int = VALIDATION):

@@ -31,8 +31,13 @@ class HeldOutCells:
     """The observed cells hidden from training: a ``share`` of each chunk's,
     drawn from ``seed``."""
 
-    def __init__(self, share: float, seed: int):
-        self.share, self.seed = share, seed
+    def __init__(self, share: float, seed: int, skipped: tuple[int, ...] = ()):
+        self.share, self.seed, self.skipped = share, seed, skipped
+
+    def narrowed(self, positions: tuple[int, ...]) -> HeldOutCells:
+        """The cells hidden in the chunks with the (empty) columns at ``positions``
+        dropped: those hidden in the whole chunks."""
+        return HeldOutCells(self.share, self.seed, tuple(positions))
 
     def of(self, i: int, chunk: pd.DataFrame) -> np.ndarray:
         """The hidden cells of chunk ``i``, (n, p) bool; the same on every call.
@@ -49,7 +54,11 @@ class HeldOutCells:
         # a stream of its own: a RandomState seeded like the one that made the holes
         # (e.g. ampute with the same seed) would pick exactly the missing cells
         rng = np.random.default_rng([self.seed, HOLDOUT_TAG, i])
-        hidden = observed & (rng.random(observed.shape) < self.share)
+        n, p = observed.shape  # the draws of the whole chunk's cells
+        u = rng.random((n, p + len(self.skipped)))
+        if self.skipped:
+            u = np.delete(u, self.skipped, axis=1)
+        hidden = observed & (u < self.share)
         for j, col in enumerate(chunk.columns):
             s = chunk[col]
             keep = observed[:, j] & ~hidden[:, j]

@@ -33,9 +33,10 @@ from sklearn.base import TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from ..data.empty import EmptyColumns, warn_empty_rows
 from ..data.merge import merge_observed
-from ..data.schema import image_shape_of
-from ..data.stream import arrow_types, write_chunks
+from ..data.schema import as_frame, image_shape_of
+from ..data.stream import arrow_types, fitted_floats, write_chunks
 from ..data.table import as_table
 from ..errors import AekitError, warn
 from ..training import CheckpointPlan
@@ -94,6 +95,10 @@ class Imputer(TransformerMixin, ModelWrapper):
     expected_error_ : DataFrame or None
         Per column: ``metric`` ("rmse" in the column's units, or "error_rate"),
         ``value`` and ``n_cells``, measured on the held-out cells.
+    empty_columns_ : EmptyColumns
+        The columns of X in fit without one observed value (their positions,
+        and names): left out of the models, with a warning, and returned by
+        ``transform`` as X holds them.
     linear_ : LinearPart or None
         For a (D)AE imputer of a table with held-out cells: a normal fitted by EM
         to the encoded rows, blended into the imputed numbers and level
@@ -146,10 +151,16 @@ class Imputer(TransformerMixin, ModelWrapper):
         plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every, origin)
         n_models = check_int("n_models", self.n_models)
         cells = HeldOutCells(self._holdout_share(template), fit_seed(origin, template.device))
+        hidden = table.map(cells.hide)  # which keeps observed cells in every column
+        self.empty_columns_ = EmptyColumns.of(hidden)  # a file's: from the pass fit makes anyway
+        if self.empty_columns_:  # left out of the models, passed through as given
+            self.empty_columns_.warn(hidden.columns)
+            cells = cells.narrowed(self.empty_columns_.positions)  # the same held-out cells
+            table, hidden = (self.empty_columns_.drop_from(t) for t in (table, hidden))
         params = self.get_params(deep=False)
         context = {"imputer": {k: v for k, v in params.items() if k not in ("model", "verbose")}}
         self.models_ = template.fit_copies(
-            table.map(cells.hide),
+            hidden,
             n_models,
             random_state=origin,
             monitor=cells.monitor(table, self.n_iter, self.n_importance),
@@ -254,9 +265,10 @@ class Imputer(TransformerMixin, ModelWrapper):
                 f"transform returns a table in memory; to impute the file {X} chunk by "
                 "chunk, use transform_file(X, output)"
             )
-        df = self.models_[0].frame_of(X)
-        _warn_empty_rows(df)
-        return self._as_user(self._fill(df), X, self.model_)
+        kept = self.empty_columns_.drop(X)
+        df = self.models_[0].frame_of(kept)
+        warn_empty_rows(df)
+        return self.empty_columns_.restore(self._as_user(self._fill(df), kept, self.model_), X)
 
     def get_feature_names_out(self, input_features=None):
         """The completed table's columns: the input's (``x0``, ``x1``, ... for an
@@ -295,8 +307,8 @@ class Imputer(TransformerMixin, ModelWrapper):
 
         def fill(chunk: pd.DataFrame) -> pd.DataFrame:
             nonlocal filled
-            filled += int(chunk.isna().to_numpy().sum())
-            return _fitted_floats(self.transform(chunk), self.model_.encoder_.schema)
+            filled += int(self.empty_columns_.drop(chunk).isna().to_numpy().sum())
+            return fitted_floats(self.transform(chunk), self.model_.encoder_.schema)
 
         inputs = [] if table.path is None else [table.path]
         chunks = table.chunks(stored_index=True)  # a Parquet file's ids kept
@@ -369,6 +381,10 @@ class Imputer(TransformerMixin, ModelWrapper):
                 "this Imputer's VAE model draws its copies from the models fit trains: "
                 "call fit(X) first (an imputer with a (D)AE model fits its own models here)"
             )
+        given, empty = X, self.empty_columns_ if fitted else EmptyColumns.of(as_table(X))
+        if empty and not fitted:
+            empty.warn(as_frame(X)[0].columns)
+        X = empty.drop(X)
         if fitted:
             model = self.model_
             seed = model.seed_ if random_state is None else draw_seed(random_state)
@@ -385,8 +401,8 @@ class Imputer(TransformerMixin, ModelWrapper):
             drawn, model, frame = self._bootstrapped(source, known, m, seed)
             df = frame if df is None else df
         return [
-            self._as_user(merge_observed(df, model.encoder_.decode(d, index=df.index)), X, model)
-            for d in drawn
+            empty.restore(self._as_user(merge_observed(df, decoded), X, model), given)
+            for decoded in (model.encoder_.decode(d, index=df.index) for d in drawn)
         ]
 
     def _bootstrapped(self, X, known, m: int, seed: int) -> tuple:
@@ -410,6 +426,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             "n_iter_": None if self.n_iter_ is None else list(self.n_iter_),
             "expected_error": None if errors is None else errors.to_dict(orient="list"),
             "linear": None if self.linear_ is None else self.linear_.state(),
+            "empty_columns": self.empty_columns_.state(),
         }
 
     def _restore(self, state: dict, models: list) -> None:
@@ -419,32 +436,9 @@ class Imputer(TransformerMixin, ModelWrapper):
         errors = state["expected_error"]
         self.expected_error_ = None if errors is None else pd.DataFrame(errors)
         self.linear_ = LinearPart.from_state(state.get("linear"))  # none in older files
+        self.empty_columns_ = EmptyColumns.from_state(state.get("empty_columns"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         return tags
-
-
-def _fitted_floats(frame: pd.DataFrame, schema) -> pd.DataFrame:
-    """A completed chunk with the integer columns that fit saw as floats made
-    floats: a file's chunks are typed one by one (a chunk without holes in a column
-    reads it as integers), and a Parquet output holds one type a column, the first
-    chunk's; a later chunk's imputed 48.56 would not be an integer."""
-    for col in schema:
-        s = frame[col.name]
-        if pd.api.types.is_integer_dtype(s.dtype) and col.kind == "continuous":
-            if not col.time and pd.api.types.is_float_dtype(col.pandas_dtype()):
-                frame[col.name] = s.astype(col.pandas_dtype())
-    return frame
-
-
-def _warn_empty_rows(df: pd.DataFrame) -> None:
-    """Say which rows had nothing to impute from (e.g. the empty lines a spreadsheet
-    leaves at the end of an export): each was filled with the same values."""
-    empty = df.index[df.isna().all(axis=1).to_numpy()] if df.shape[1] > 1 else df.index[:0]
-    if len(empty):
-        warn(
-            f"{len(empty)} row(s) of X have no observed cell (e.g. {empty[:3].tolist()}): "
-            "nothing in them to impute from, so each gets the same values"
-        )

@@ -54,10 +54,17 @@ class ModelWrapper(BaseEstimator):
         return model
 
     def _adopt(self, model: BaseAutoencoderEstimator):
-        """Take the fitted model's ``n_features_in_`` and ``feature_names_in_``; return self."""
+        """Take the fitted model's ``n_features_in_`` and ``feature_names_in_``, with
+        the empty columns the wrapper passes through (``empty_columns_``, an
+        :class:`~aekit.data.empty.EmptyColumns`) in their places; return self."""
         self.n_features_in_ = model.n_features_in_
-        if hasattr(model, "feature_names_in_"):
-            self.feature_names_in_ = model.feature_names_in_
+        names = getattr(model, "feature_names_in_", None)
+        empty = getattr(self, "empty_columns_", None)
+        if empty:
+            self.n_features_in_ = empty.n_features
+            names = None if names is None or empty.names is None else empty.widen(names)
+        if names is not None:
+            self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):  # refitted on data without column names
             del self.feature_names_in_
         return self

@@ -1,0 +1,151 @@
+"""Columns of a table in memory that hold no observed value. A model has nothing
+to learn them from, so it refuses them (:func:`~aekit.data.cells.entirely_missing`);
+an imputer, which must return every column it was given, leaves them out of its
+models and passes them through as they came (a form's unused field, a survey
+question nobody answered)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AekitError, warn
+from .cells import unnamed_position
+from .schema import as_frame
+
+
+@dataclass(frozen=True)
+class EmptyColumns:
+    """The positions of a table's empty columns, their names when the table's
+    columns are all named by strings, and the table's width."""
+
+    positions: tuple[int, ...] = ()
+    names: tuple[str, ...] | None = None
+    n_features: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.positions)
+
+    @classmethod
+    def of(cls, table) -> EmptyColumns:
+        """The empty columns of a table in memory or a file (none for images or a
+        table without rows); an error when every column is empty."""
+        if table.image_shape is not None:
+            return cls()
+        columns = list(table.columns)
+        if table.in_memory:
+            frame = table.frame
+            if len(frame) == 0:
+                return cls()
+            empty = np.flatnonzero(frame.isna().all().to_numpy()).tolist()
+        else:  # the file's first pass (made once; fit needs it anyway)
+            empty = [columns.index(name) for name in table.summary.empty]
+        if not empty:
+            return cls()
+        if len(empty) == len(columns):
+            raise AekitError(
+                f"{table.name} has no observed value: each of its {len(columns)} column(s) "
+                "is entirely missing"
+            )
+        named = all(isinstance(c, str) for c in columns)
+        names = tuple(columns[p] for p in empty) if named else None
+        return cls(tuple(int(p) for p in empty), names, len(columns))
+
+    def warn(self, columns) -> None:
+        """Name the columns passed through (``columns``: the table's)."""
+        labels = [
+            f"{p} (no name in its header)" if (p := unnamed_position(c)) is not None else repr(c)
+            for c in (columns[p] for p in self.positions)
+        ]
+        many = len(labels) > 1
+        warn(
+            f"column{'s' if many else ''} {', '.join(labels)} of X {'have' if many else 'has'} "
+            "no observed value: left out of the models and returned as given (missing)"
+        )
+
+    def drop_from(self, table):
+        """A table (in memory or a file) without the empty columns."""
+        if not self:
+            return table
+        keep = np.setdiff1d(np.arange(self.n_features), self.positions)
+        smaller = table.map(lambda i, chunk: chunk.iloc[:, keep])
+        if not table.in_memory and "summary" in vars(table):  # a file scanned already: its
+            # statistics, which leave them out, without a second pass
+            kept = [table.summary.columns[k] for k in keep]
+            smaller.summary = dataclasses.replace(table.summary, columns=kept, empty=())
+        return smaller
+
+    def drop(self, X):
+        """``X`` without the empty columns: a DataFrame, or an array of the values;
+        an error when its width, or the names at their places, are not the table's."""
+        if not self:
+            return X
+        frame, is_frame = as_frame(X)
+        if frame.shape[1] != self.n_features:
+            raise AekitError(
+                f"X has {frame.shape[1]} columns; the imputer was fitted on "
+                f"{self.n_features} (with the empty ones it passes through)"
+            )
+        at = [frame.columns[p] for p in self.positions]
+        if self.names is not None and at != list(self.names):
+            raise AekitError(
+                f"X does not match the columns seen in fit: {list(self.names)} expected at "
+                f"positions {list(self.positions)}, found {at}"
+            )
+        keep = np.setdiff1d(np.arange(frame.shape[1]), self.positions)
+        kept = frame.iloc[:, keep]
+        return kept if is_frame else kept.to_numpy()
+
+    def restore(self, out, X):
+        """``out`` (the completed :meth:`drop` of ``X``) with ``X``'s empty columns
+        back in their places, as ``X`` holds them."""
+        if not self:
+            return out
+        frame, _ = as_frame(X)
+        if isinstance(out, pd.DataFrame):
+            out = out.copy(deep=False)
+            for p in self.positions:  # in increasing order: each goes to its final place
+                out.insert(p, frame.columns[p], frame.iloc[:, p].array.copy())
+            return out
+        at = [p - i for i, p in enumerate(self.positions)]
+        given = frame.iloc[:, list(self.positions)].to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.insert(out, at, given.astype(out.dtype), axis=1)
+
+    def widen(self, names: np.ndarray) -> np.ndarray:
+        """The names of the table's columns from those of its other columns."""
+        full = list(names)
+        for p, name in zip(self.positions, self.names, strict=True):
+            full.insert(p, name)
+        return np.asarray(full, dtype=object)
+
+    def state(self) -> dict | None:
+        """JSON-safe (for a model file); None when there are none."""
+        if not self:
+            return None
+        names = None if self.names is None else list(self.names)
+        return {"positions": list(self.positions), "names": names, "n_features": self.n_features}
+
+    @classmethod
+    def from_state(cls, state: dict | None) -> EmptyColumns:
+        if not state:
+            return cls()
+        names = state["names"]
+        return cls(
+            tuple(int(p) for p in state["positions"]),
+            None if names is None else tuple(names),
+            int(state["n_features"]),
+        )
+
+
+def warn_empty_rows(df: pd.DataFrame) -> None:
+    """Say which rows had nothing to impute from (e.g. the empty lines a spreadsheet
+    leaves at the end of an export): each was filled with the same values."""
+    empty = df.index[df.isna().all(axis=1).to_numpy()] if df.shape[1] > 1 else df.index[:0]
+    if len(empty):
+        warn(
+            f"{len(empty)} row(s) of X have no observed cell (e.g. {empty[:3].tolist()}): "
+            "nothing in them to impute from, so each gets the same values"
+        )

@@ -217,6 +217,18 @@ def test_the_trace_of_a_vae_imputer_is_by_copy_and_nothing_is_drawn_without_hole
         assert draw(imputer, complete) is None
 
 
+@pytest.mark.filterwarnings("ignore:.*has no observed value:aekit.AekitWarning")
+@pytest.mark.parametrize("model", [Autoencoder(**QUICK, noise="masking"), VAE(**QUICK)])
+def test_a_column_the_imputer_passes_through_is_left_out_of_its_figures(frame, model):
+    with_empty = frame.assign(notes=np.nan)
+    imputer = Imputer(model, n_models=1, random_state=0).fit(with_empty)
+    shown = figures(imputer, with_empty)
+    assert {"imputed_distributions", "missingness_pattern", "imputation_trace"} <= set(shown)
+    assert {"latent_map", "reconstructions"} <= set(shown)
+    pattern = shown["missingness_pattern"].axes[0]
+    assert [t.get_text().split()[0] for t in pattern.get_xticklabels()] == list(frame.columns)
+
+
 @pytest.mark.filterwarnings("ignore:.*have no observed cell:aekit.AekitWarning")
 def test_levels_coded_as_floats_are_counted_as_their_levels():
     rng = np.random.default_rng(0)

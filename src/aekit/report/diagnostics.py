@@ -34,11 +34,12 @@ TRACE_COPIES = 5  # copies drawn for a VAE imputer's trace
 
 
 def _table(imputer, X) -> pd.DataFrame | None:
-    """X as the fitted columns, or None for images or a table with no missing cell."""
+    """X as the models' columns (without those the imputer passes through, empty in
+    fit), or None for images or a table with no missing cell."""
     model = imputer.models_[0]
     if model.image_shape_ is not None:
         return None
-    df = model.frame_of(X)
+    df = model.frame_of(imputer.empty_columns_.drop(X))
     return df if df.isna().to_numpy().any() else None
 
 
@@ -66,7 +67,8 @@ def imputed_distributions(imputer, X, filled: pd.DataFrame | None = None):
     df = _table(imputer, X)
     if df is None:
         return None
-    filled = imputer.models_[0].frame_of(imputer.transform(X) if filled is None else filled)
+    filled = imputer.transform(X) if filled is None else filled
+    filled = imputer.models_[0].frame_of(imputer.empty_columns_.drop(filled))
     schema = {c.name: c for c in imputer.models_[0].encoder_.schema}
     columns = _shown(df)
     fig, axes = _grid(len(columns))
@@ -157,15 +159,15 @@ def _round_means(imputer, df: pd.DataFrame, columns) -> np.ndarray:
     return np.stack([filled[holes[:, j], :, d].mean(0) for j, d in zip(cols, dims, strict=True)], 1)
 
 
-def _copy_means(imputer, df: pd.DataFrame, columns) -> np.ndarray:
+def _copy_means(imputer, X, df: pd.DataFrame, columns) -> np.ndarray:
     """(copies, columns): the mean of each numeric column's imputed cells in each
-    of TRACE_COPIES multiple imputations, in standard deviations from its
-    observed mean."""
-    copies = imputer.multiple_imputations(df, TRACE_COPIES, random_state=0)
+    of TRACE_COPIES multiple imputations of X (``df``: as :func:`_table` gives
+    it), in standard deviations from its observed mean."""
+    copies = imputer.multiple_imputations(X, TRACE_COPIES, random_state=0)
     holes = df.isna()
     out = []
     for copy in copies:
-        copy = imputer.models_[0].frame_of(copy)
+        copy = imputer.models_[0].frame_of(imputer.empty_columns_.drop(copy))
         row = []
         for c in columns:
             observed = pd.to_numeric(df[c]).astype(float)
@@ -189,7 +191,7 @@ def imputation_trace(imputer, X):
     if not columns:
         return None
     vae = isinstance(imputer.models_[0], VAE)
-    means = _copy_means(imputer, df, columns) if vae else _round_means(imputer, df, columns)
+    means = _copy_means(imputer, X, df, columns) if vae else _round_means(imputer, df, columns)
     steps = np.arange(1, len(means) + 1)
     labels = [str(k) for k in steps]
     if not vae and len(means) > max(imputer.n_iter_):

@@ -254,6 +254,8 @@ def figures(model, X=None, labels=None) -> dict:
             out["imputed_distributions"] = imputed_distributions(imputer, X, data)
             out["missingness_pattern"] = missingness_pattern(imputer, X)
             out["imputation_trace"] = imputation_trace(imputer, X)
+        if imputer is not None:  # the models' columns (not those passed through)
+            data = imputer.empty_columns_.drop(data)
         out["latent_map"] = latent_map(models[0], data, labels)
         out["reconstructions"] = reconstructions(models[0], data)
         if detector is not None:

@@ -160,7 +160,7 @@ def test_an_entirely_missing_column_is_passed_through_as_given(tmp_path):
     assert imp.n_features_in_ == 8 and list(imp.get_feature_names_out()) == list(df.columns)
     aekit.save(imp, tmp_path / "m")
     pd.testing.assert_frame_equal(aekit.load(tmp_path / "m").transform(df), out)
-    with pytest.raises(AekitError, match=r"X has 7 columns; the imputer was fitted on 8"):
+    with pytest.raises(AekitError, match=r"X has 7 columns; fit saw 8"):
         imp.transform(df.drop(columns="unused"))
     with pytest.raises(AekitError, match=r"\['notes', 'unused'\] expected at positions \[2, 7\]"):
         imp.transform(df.rename(columns={"notes": "note"}))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 
@@ -455,6 +455,28 @@ def model_files(tmp_path_factory):
     return {name: (path / name).read_bytes() for name in ("config.json", "model.safetensors")}
 
 
+@pytest.mark.filterwarnings("ignore:.*has no observed value:aekit.AekitWarning")
+@pytest.mark.parametrize(
+    "crafted",
+    [
+        {"positions": [9], "names": ["notes"], "n_features": 4},
+        {"positions": [1, 1], "names": None, "n_features": 4},
+        {"positions": [1], "names": ["a", "b"], "n_features": 4},
+        {"positions": "x", "names": None, "n_features": 4},
+    ],
+)
+def test_a_model_file_whose_empty_columns_do_not_fit_its_table_is_refused(tmp_path, crafted):
+    df = table().assign(notes=np.nan)
+    path = tmp_path / "m"
+    aekit.save(Imputer(Autoencoder(**FAST), n_models=1, random_state=0).fit(df), path)
+    config = json.loads((path / "config.json").read_text())
+    assert config["empty_columns"] == {"positions": [3], "names": ["notes"], "n_features": 4}
+    config["empty_columns"] = crafted
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFileError):
+        aekit.load(path)
+
+
 @FUZZ
 @given(
     st.sampled_from(["config.json", "model.safetensors"]),
@@ -481,6 +503,7 @@ def test_fuzz_model_loader_raises_only_model_file_errors(
 
 @FUZZ
 @given(st.dictionaries(st.text(max_size=8), st.one_of(st.none(), st.integers(), st.text())))
+@example(extra={"models": 1})  # once a TypeError (the saved devices' check)
 def test_fuzz_hand_crafted_configs_are_refused_cleanly(tmp_path_factory, model_files, extra):
     path = tmp_path_factory.mktemp("crafted") / "m"
     path.mkdir()

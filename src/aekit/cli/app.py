@@ -225,7 +225,8 @@ def as_fitted(X, model, data: Path):
     shape = getattr(inner, "image_shape_", None)
     if shape is not None and not is_images(X):
         raise AekitError(f"{data} holds a table; the model was fitted on images of shape {shape}")
-    names = getattr(inner, "feature_names_in_", None)
+    # a wrapper's columns: its model's and those it leaves out (empty in fit)
+    names = getattr(model, "feature_names_in_", getattr(inner, "feature_names_in_", None))
     if names is None or not isinstance(X, pd.DataFrame):
         return X
     fitted, given = [str(n) for n in names], [str(c) for c in X.columns]

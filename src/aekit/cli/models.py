@@ -156,9 +156,12 @@ def encode(
     from ..data.files import check_output, dialect_of, read_data, write_table
 
     check_output(output, "table", force=force, inputs=[data])
-    est = load_model(model_dir, need="model")
+    saved = load_model(model_dir, need="any")
+    est = getattr(saved, "model_", saved)  # a detector's or an imputer's model
     csv = dialect()
-    X = as_fitted(read_data(data, dialect=csv), est, data)
+    X = as_fitted(read_data(data, dialect=csv), saved, data)
+    if getattr(saved, "empty_columns_", None):  # columns the model never saw
+        X = saved.empty_columns_.drop(X)
     codes = pd.DataFrame(
         est.transform(X), columns=est.get_feature_names_out(), index=_rows_of(X, data)
     )

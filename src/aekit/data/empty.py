@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import AekitError, warn
+from ..errors import AekitError, ModelFileError, warn
 from .cells import unnamed_position
 from .schema import as_frame
 
@@ -54,8 +54,9 @@ class EmptyColumns:
         names = tuple(columns[p] for p in empty) if named else None
         return cls(tuple(int(p) for p in empty), names, len(columns))
 
-    def warn(self, columns) -> None:
-        """Name the columns passed through (``columns``: the table's)."""
+    def warn(self, columns, fate: str) -> None:
+        """Name the columns left out of the models (``columns``: the table's), and
+        what becomes of them."""
         labels = [
             f"{p} (no name in its header)" if (p := unnamed_position(c)) is not None else repr(c)
             for c in (columns[p] for p in self.positions)
@@ -63,7 +64,7 @@ class EmptyColumns:
         many = len(labels) > 1
         warn(
             f"column{'s' if many else ''} {', '.join(labels)} of X {'have' if many else 'has'} "
-            "no observed value: left out of the models and returned as given (missing)"
+            f"no observed value: left out of the models; {fate}"
         )
 
     def drop_from(self, table):
@@ -86,8 +87,8 @@ class EmptyColumns:
         frame, is_frame = as_frame(X)
         if frame.shape[1] != self.n_features:
             raise AekitError(
-                f"X has {frame.shape[1]} columns; the imputer was fitted on "
-                f"{self.n_features} (with the empty ones it passes through)"
+                f"X has {frame.shape[1]} columns; fit saw {self.n_features} (the empty ones, "
+                "left out of the models, included)"
             )
         at = [frame.columns[p] for p in self.positions]
         if self.names is not None and at != list(self.names):
@@ -99,20 +100,21 @@ class EmptyColumns:
         kept = frame.iloc[:, keep]
         return kept if is_frame else kept.to_numpy()
 
-    def restore(self, out, X):
+    def restore(self, out, X, *, as_given: bool = True):
         """``out`` (the completed :meth:`drop` of ``X``) with ``X``'s empty columns
-        back in their places, as ``X`` holds them."""
+        back in their places, as ``X`` holds them (``as_given=False``: NaN)."""
         if not self:
             return out
         frame, _ = as_frame(X)
         if isinstance(out, pd.DataFrame):
             out = out.copy(deep=False)
             for p in self.positions:  # in increasing order: each goes to its final place
-                out.insert(p, frame.columns[p], frame.iloc[:, p].array.copy())
+                given = frame.iloc[:, p].array.copy() if as_given else np.full(len(out), np.nan)
+                out.insert(p, frame.columns[p], given)
             return out
         at = [p - i for i, p in enumerate(self.positions)]
         given = frame.iloc[:, list(self.positions)].to_numpy(dtype=np.float64, na_value=np.nan)
-        return np.insert(out, at, given.astype(out.dtype), axis=1)
+        return np.insert(out, at, given.astype(out.dtype) if as_given else np.nan, axis=1)
 
     def widen(self, names: np.ndarray) -> np.ndarray:
         """The names of the table's columns from those of its other columns."""
@@ -132,12 +134,15 @@ class EmptyColumns:
     def from_state(cls, state: dict | None) -> EmptyColumns:
         if not state:
             return cls()
-        names = state["names"]
-        return cls(
-            tuple(int(p) for p in state["positions"]),
-            None if names is None else tuple(names),
-            int(state["n_features"]),
-        )
+        names, positions, width = state["names"], state["positions"], int(state["n_features"])
+        if (
+            not positions
+            or positions != sorted(set(positions))
+            or not 0 <= positions[0] <= positions[-1] < width
+            or (names is not None and len(names) != len(positions))
+        ):
+            raise ModelFileError(f"the model file's empty columns {state!r} do not fit its table")
+        return cls(tuple(int(p) for p in positions), None if names is None else tuple(names), width)
 
 
 def warn_empty_rows(df: pd.DataFrame) -> None:

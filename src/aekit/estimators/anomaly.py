@@ -36,6 +36,7 @@ import pandas as pd
 from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..data.empty import EmptyColumns
 from ..data.table import as_table
 from ..errors import AekitError, ModelFileError, warn
 from ..training import CheckpointPlan
@@ -93,6 +94,10 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         The scoring used.
     reconstruction_variance_ : float or None
         σ² of the reconstruction scoring (None for the likelihood).
+    empty_columns_ : EmptyColumns
+        The columns of X in fit without one observed value: left out of the
+        model, with a warning (rows are scored by their other cells; their
+        ``feature_scores`` are NaN).
     n_features_in_, feature_names_in_
 
     Examples
@@ -137,6 +142,10 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         """
         table = as_table(X)
         model = self._make_model(table.image_shape)  # images: tables of pixels
+        self.empty_columns_ = EmptyColumns.of(table)  # a file's: the pass split makes anyway
+        if self.empty_columns_:  # nothing to score a row by: left out of the model
+            self.empty_columns_.warn(table.columns, "rows are scored by their other cells")
+            table = self.empty_columns_.drop_from(table)
         plan = CheckpointPlan.from_args(
             checkpoint_dir, resume, checkpoint_every, model.random_state
         )
@@ -190,7 +199,7 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "model_")
-        df = self.model_.frame_of(X)
+        df = self.model_.frame_of(self.empty_columns_.drop(X))
         empty = df.isna().all(axis=1).to_numpy()
         if len(df) == 0:
             return np.zeros(0)
@@ -276,15 +285,17 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         DataFrame of shape (n_samples, n_features), X's index and columns
         """
         check_is_fitted(self, "model_")
-        df = self.model_.frame_of(X)
+        kept = self.empty_columns_.drop(X)
+        df = self.model_.frame_of(kept)
         known, unseen = self._known(df)
         if self.scoring_ == "reconstruction":
             cells = -self._cells(known)
         else:
             cells = -self.model_.cell_log_likelihood(known)
         cells[unseen] = -UNSEEN  # a value fit never saw
-        columns = X.columns if isinstance(X, pd.DataFrame) else df.columns
-        return pd.DataFrame(cells, index=df.index, columns=columns).where(df.notna().to_numpy())
+        columns = kept.columns if isinstance(kept, pd.DataFrame) else df.columns
+        cells = pd.DataFrame(cells, index=df.index, columns=columns).where(df.notna().to_numpy())
+        return self.empty_columns_.restore(cells, X, as_given=False)  # theirs: NaN
 
     # ------------------------------------------------------------ model files
     def _state(self) -> dict:

@@ -154,7 +154,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         hidden = table.map(cells.hide)  # which keeps observed cells in every column
         self.empty_columns_ = EmptyColumns.of(hidden)  # a file's: from the pass fit makes anyway
         if self.empty_columns_:  # left out of the models, passed through as given
-            self.empty_columns_.warn(hidden.columns)
+            self.empty_columns_.warn(hidden.columns, "returned as given (missing)")
             cells = cells.narrowed(self.empty_columns_.positions)  # the same held-out cells
             table, hidden = (self.empty_columns_.drop_from(t) for t in (table, hidden))
         params = self.get_params(deep=False)
@@ -383,7 +383,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             )
         given, empty = X, self.empty_columns_ if fitted else EmptyColumns.of(as_table(X))
         if empty and not fitted:
-            empty.warn(as_frame(X)[0].columns)
+            empty.warn(as_frame(X)[0].columns, "returned as given (missing)")
         X = empty.drop(X)
         if fitted:
             model = self.model_
@@ -426,7 +426,6 @@ class Imputer(TransformerMixin, ModelWrapper):
             "n_iter_": None if self.n_iter_ is None else list(self.n_iter_),
             "expected_error": None if errors is None else errors.to_dict(orient="list"),
             "linear": None if self.linear_ is None else self.linear_.state(),
-            "empty_columns": self.empty_columns_.state(),
         }
 
     def _restore(self, state: dict, models: list) -> None:
@@ -436,7 +435,6 @@ class Imputer(TransformerMixin, ModelWrapper):
         errors = state["expected_error"]
         self.expected_error_ = None if errors is None else pd.DataFrame(errors)
         self.linear_ = LinearPart.from_state(state.get("linear"))  # none in older files
-        self.empty_columns_ = EmptyColumns.from_state(state.get("empty_columns"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

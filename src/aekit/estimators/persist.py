@@ -97,7 +97,8 @@ def _load_model(spec: dict, weights: dict, device) -> BaseAutoencoderEstimator:
 def _check_saved_device(path, config: dict) -> None:
     """Refuse, with the way out, a model saved for a CUDA device on a machine
     without one (its saved ``device`` is used when load is given none)."""
-    specs = [config, *(config.get("models") or [])] if isinstance(config, dict) else []
+    models = config.get("models") if isinstance(config, dict) else None
+    specs = [config, *models] if isinstance(models, list) else [config]
     for spec in specs:
         params = spec.get("params") if isinstance(spec, dict) else None
         saved = params.get("device") if isinstance(params, dict) else None

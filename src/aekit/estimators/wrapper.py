@@ -10,6 +10,7 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
+from ..data.empty import EmptyColumns
 from ..errors import AekitError
 from .autoencoder import Autoencoder
 from .base import BaseAutoencoderEstimator
@@ -71,7 +72,8 @@ class ModelWrapper(BaseEstimator):
 
     def fitted_state(self) -> dict:
         """The fitted state besides the models', JSON-safe (for a model file)."""
-        return {"default_model": self.model is None, **self._state()}
+        empty = getattr(self, "empty_columns_", EmptyColumns()).state()
+        return {"default_model": self.model is None, "empty_columns": empty, **self._state()}
 
     @classmethod
     def from_fitted(cls, params: dict, state: dict, models: list):
@@ -84,6 +86,7 @@ class ModelWrapper(BaseEstimator):
         """Become the fitted wrapper that :meth:`fitted_state` and the fitted models
         describe, the parameters checked; return self."""
         self._make_model()
+        self.empty_columns_ = EmptyColumns.from_state(state.get("empty_columns"))  # or none
         self._restore(state, models)
         return self._adopt(models[0])
 

@@ -224,9 +224,11 @@ def score_histogram(detector, X):
         raise AekitError(
             f"score_histogram needs a fitted AnomalyDetector; got {type(detector).__name__}"
         )
-    df = detector.model_.frame_of(X)
+    df = detector.model_.frame_of(detector.empty_columns_.drop(X))
     scored = df.notna().any(axis=1).to_numpy()  # a row with no observed cell has no score
-    scores = detector.score_samples(df[scored])
+    scores = detector.score_samples(
+        X[scored] if isinstance(X, pd.DataFrame) else np.asarray(X)[scored]
+    )
     fig, ax = subplots(figsize=(6, 3.2))
     ax.hist(scores, bins=min(60, max(10, len(scores) // 10)), color="C0")
     ax.axvline(detector.offset_, color="C3", label=f"threshold {detector.offset_:.3g}")
@@ -254,8 +256,9 @@ def figures(model, X=None, labels=None) -> dict:
             out["imputed_distributions"] = imputed_distributions(imputer, X, data)
             out["missingness_pattern"] = missingness_pattern(imputer, X)
             out["imputation_trace"] = imputation_trace(imputer, X)
-        if imputer is not None:  # the models' columns (not those passed through)
-            data = imputer.empty_columns_.drop(data)
+        wrapper = imputer if imputer is not None else detector
+        if wrapper is not None:  # the models' columns (not those left out, empty in fit)
+            data = wrapper.empty_columns_.drop(data)
         out["latent_map"] = latent_map(models[0], data, labels)
         out["reconstructions"] = reconstructions(models[0], data)
         if detector is not None:

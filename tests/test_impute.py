@@ -164,17 +164,29 @@ def test_an_entirely_missing_column_is_passed_through_as_given(tmp_path):
         imp.transform(df.drop(columns="unused"))
     with pytest.raises(AekitError, match=r"\['notes', 'unused'\] expected at positions \[2, 7\]"):
         imp.transform(df.rename(columns={"notes": "note"}))
+    later = df.assign(unused=[1.5] + [np.nan] * 79)  # values where fit had none: as given
+    with pytest.warns(
+        AekitWarning, match=r"column\(s\) 'unused' of X had no observed value in fit"
+    ):
+        again = imp.transform(later)
+    assert again["unused"].iloc[0] == 1.5 and again["unused"].iloc[1:].isna().all()
     copies = imp.multiple_imputations(df, m=2)
     assert all(list(c.columns) == list(df.columns) and c["unused"].isna().all() for c in copies)
     assert all(c.drop(columns=["notes", "unused"]).notna().all().all() for c in copies)
     # an array: by position, float32 kept
     A = np.c_[X[:, :3], np.full(80, np.nan), X[:, 3:]].astype(np.float32)
-    with pytest.warns(AekitWarning, match=r"column 3 of X has no observed value"):
+    with pytest.warns(AekitWarning, match=r"^column 3 of X has no observed value"):
         filled = Imputer(FAST_DAE, random_state=0).fit_transform(A)
     assert filled.dtype == np.float32 and filled.shape == A.shape
     assert np.isnan(filled[:, 3]).all() and not np.isnan(np.delete(filled, 3, axis=1)).any()
     with pytest.raises(AekitError, match="X has no observed value: each of its 2 column"):
         Imputer(FAST_DAE).fit(df[["notes", "unused"]])
+    with pytest.raises(AekitError, match="X has no column names; fit saw them"):
+        imp.transform(df.to_numpy())
+    # a refit that fails leaves the fitted imputer as it was
+    with pytest.raises(AekitError, match="resume"):
+        imp.fit(df[list("abcdef")], resume=True)
+    pd.testing.assert_frame_equal(imp.transform(df), out)
 
 
 def test_same_seed_same_imputations_also_after_save_load(tmp_path, mixed_frame):

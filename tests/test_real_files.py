@@ -296,16 +296,18 @@ def test_an_empty_column_is_written_back_empty_in_place(tmp_path, quick_cli, chu
     x[rng.random(x.shape) < 0.2] = np.nan
     frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(remarks=np.nan)
     lines = frame.to_csv(index=False).splitlines()
+    lines[1:] = [line + "NA" for line in lines[1:]]  # its cells written NA: kept so
     path, out = tmp_path / "in.csv", tmp_path / "out.csv"
     path.write_text("\n".join(line + "," for line in lines) + "\n")
     args = ["impute", str(path), "-o", str(out)]
     assert main(args + ([] if chunk_rows is None else ["--chunk-rows", str(chunk_rows)])) == 0
     err = capsys.readouterr().err
-    assert "columns 'remarks', 5 (no name in its header) of X have no observed value" in err
+    where = "X" if chunk_rows is None else str(path)  # streamed: the file by name
+    assert f"columns 'remarks', 5 (no name in its header) of {where} have no observed" in err
     assert err.count("no observed value") == 1
     assert f"Imputed {int(np.isnan(x).sum())} missing cells" in err
     written = out.read_text().splitlines()
-    assert written[0] == "a,b,c,remarks," and all(w.endswith(",,") for w in written[1:])
+    assert written[0] == "a,b,c,remarks," and all(w.endswith(",NA,") for w in written[1:])
     back = pd.read_csv(out)
     assert back[["a", "b", "c"]].notna().all().all() and back.iloc[:, 3:].isna().all().all()
     seen = ~np.isnan(x)
@@ -417,21 +419,56 @@ def test_a_detector_scores_rows_by_their_columns_that_hold_values(tmp_path):
     np.testing.assert_array_equal(aekit.load(tmp_path / "d").score_samples(with_empty), scores)
     with pytest.raises(AekitError, match="X has 3 columns; fit saw 4"):
         detector.score_samples(df)
+    with pytest.warns(
+        AekitWarning, match=r"'sex' of X had no observed value in fit: .* not scored"
+    ):
+        detector.score_samples(with_empty.assign(sex=["M"] * 150))
+    with pytest.raises(AekitError, match="resume"):  # a failed refit changes nothing
+        detector.fit(df, resume=True)
+    np.testing.assert_array_equal(detector.score_samples(with_empty), scores)
 
 
 def test_the_command_line_models_a_file_with_an_empty_column(tmp_path, quick_cli, capsys):
     rng = np.random.default_rng(1)
-    df = pd.DataFrame(rng.normal(size=(80, 3)), columns=list("abc")).assign(notes=np.nan)
+    df = pd.DataFrame(rng.normal(size=(80, 2)), columns=list("ab")).assign(notes=np.nan)
+    df["more"] = np.nan
     path, model = tmp_path / "in.csv", tmp_path / "m"
     df.to_csv(path, index=False)
-    for extra in ([], ["--chunk-rows", "20"]):
-        assert main(["fit", str(path), "-o", str(model), "--force", "-q", *extra]) == 0
-        assert "column 'notes' of X has no observed value" in capsys.readouterr().err
+    for extra in (
+        [],
+        ["--chunk-rows", "20"],
+        ["--model", "ae"],
+        ["--model", "ae", "--chunk-rows", "20"],
+    ):
+        assert main(["fit", str(path), "-o", str(model), "--force", "-q", *extra]) == 0, extra
+        where = str(path) if "--chunk-rows" in extra else "X"
+        assert f"columns 'notes', 'more' of {where} have no observed" in capsys.readouterr().err
+        if "ae" in extra:  # half the columns the model gets (2), not of the file's 4
+            assert aekit.load(model).model_.latent_dim == 1
     for command in ("score", "encode"):
         out = tmp_path / f"{command}.csv"
         assert main([command, str(model), str(path), "-o", str(out), "-q"]) == 0
         assert len(pd.read_csv(out)) == 80
     assert main(["report", str(model), str(path), "-o", str(tmp_path / "r.html"), "-q"]) == 0
+
+
+def test_a_chunk_that_does_not_fit_the_parquet_types_of_the_first_is_a_clear_error(tmp_path):
+    """A column empty in fit is written as given: text that comes only in a later
+    chunk cannot join the first chunk's Parquet column of numbers."""
+    df = pd.DataFrame({"a": np.arange(60.0), "b": np.arange(60.0) ** 0.5, "e": np.nan})
+    df.loc[::5, "b"] = np.nan
+    model = aekit.Autoencoder(noise="masking", hidden_dims=(8,), latent_dim=1, max_epochs=2)
+    with pytest.warns(AekitWarning, match="'e' of X has no observed"):
+        imputer = aekit.Imputer(model, random_state=0).fit(df)
+    later = df.astype({"e": object})
+    later.loc[50:, "e"] = "txt"
+    later.to_csv(tmp_path / "y.csv", index=False)
+    with (
+        pytest.warns(AekitWarning, match="'e' of X had no observed value in fit"),
+        pytest.raises(AekitError, match=r"o\.parquet: a chunk does not fit the Parquet types"),
+    ):
+        imputer.transform_file(aekit.TableFile(tmp_path / "y.csv", 25), tmp_path / "o.parquet")
+    assert not (tmp_path / "o.parquet").exists()
 
 
 # ------------------------------------------------------------ columns that repeat others

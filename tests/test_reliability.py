@@ -463,6 +463,7 @@ def model_files(tmp_path_factory):
         {"positions": [1, 1], "names": None, "n_features": 4},
         {"positions": [1], "names": ["a", "b"], "n_features": 4},
         {"positions": "x", "names": None, "n_features": 4},
+        {"positions": [3], "names": ["notes"], "n_features": 9},
     ],
 )
 def test_a_model_file_whose_empty_columns_do_not_fit_its_table_is_refused(tmp_path, crafted):

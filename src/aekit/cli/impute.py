@@ -162,7 +162,9 @@ def impute(
         if not images and {input.suffix.lower(), output.suffix.lower()} == {".csv"}:
             # CSV to CSV: the observed cells and the header as the input wrote them
             header = inspect_csv(input, csv)[1]
-            text, observed = cell_text(input, out_dialect), data.notna().to_numpy()
+            text = cell_text(input, out_dialect)
+            # the empty columns, passed through, as written too (their missing-value markers)
+            observed = imputer.empty_columns_.as_observed(data.notna().to_numpy())
 
             def written(table):
                 return as_written(table, text, observed, header, out_dialect)

@@ -82,8 +82,10 @@ def fit(
     is interrupted, the same command with --resume continues where it stopped.
     With --chunk-rows the threshold comes from a sample of at most one chunk of rows.
     """
+    from ..data.empty import EmptyColumns
     from ..data.files import check_output, read_data
     from ..data.stream import TableFile
+    from ..data.table import as_table
     from ..estimators import AnomalyDetector, save
     from ..estimators.anomaly import SCORINGS
     from ..estimators.params import check_choice
@@ -95,18 +97,18 @@ def fit(
     check_model_dir(output)  # before training
     check_resume(resume, checkpoint_dir)
     check_apart(output=output, checkpoint_dir=checkpoint_dir)
-    if chunk_rows is not None:
-        rows = TableFile(data, chunk_rows, dialect=dialect())
-        images, width = False, len(next(rows.chunks()).columns)
+    if chunk_rows is not None:  # a file's first pass is made once, here or in fit
+        rows, images = as_table(TableFile(data, chunk_rows, dialect=dialect())), False
     else:
         rows = read_data(data, dialect=dialect())
         images = is_images(rows)
-        width = rows.shape[1]
     if latent_dim or images:
         sizes = {"latent_dim": latent_dim or 16}
     elif model in ("vae", "tvae"):
         sizes = {}  # chosen on held-out rows, as VAE()'s
-    else:
+    else:  # half the columns the model gets: not those without a value (left out)
+        table = as_table(rows)
+        width = len(table.columns) - len(EmptyColumns.of(table).positions)
         sizes = {"latent_dim": max(1, min(8, width // 2))}
     shape = rows.shape[1:] if images else None
     chosen = preset(model, shape, task="model", argument="--model", **sizes)
@@ -301,7 +303,7 @@ def report(
             if label not in df.columns:
                 raise AekitError(f"--label {label!r} is not a column of {data}")
             labels = df[label]
-            fitted = getattr(getattr(est, "model_", est), "feature_names_in_", None)
+            fitted = getattr(est, "feature_names_in_", None)  # a wrapper's: its empty ones too
             if fitted is not None and label not in list(fitted):
                 df = df.drop(columns=label)
     elif label is not None:

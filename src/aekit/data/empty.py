@@ -54,18 +54,40 @@ class EmptyColumns:
         names = tuple(columns[p] for p in empty) if named else None
         return cls(tuple(int(p) for p in empty), names, len(columns))
 
-    def warn(self, columns, fate: str) -> None:
-        """Name the columns left out of the models (``columns``: the table's), and
-        what becomes of them."""
+    def warn(self, table, fate: str) -> None:
+        """Name the columns of ``table`` left out of the models, and what becomes of them."""
         labels = [
-            f"{p} (no name in its header)" if (p := unnamed_position(c)) is not None else repr(c)
-            for c in (columns[p] for p in self.positions)
+            f"{p} (no name in its header)" if (p := unnamed_position(c)) is not None else _label(c)
+            for c in (table.columns[p] for p in self.positions)
         ]
         many = len(labels) > 1
         warn(
-            f"column{'s' if many else ''} {', '.join(labels)} of X {'have' if many else 'has'} "
-            f"no observed value: left out of the models; {fate}"
+            f"column{'s' if many else ''} {', '.join(labels)} of {table.name} "
+            f"{'have' if many else 'has'} no observed value: left out of the models; {fate}"
         )
+
+    def warn_values(
+        self, X, fate: str = "returned as given, and their missing cells stay missing"
+    ) -> None:
+        """Say which empty columns of fit hold values in ``X``, and what becomes of
+        them (``fate``; by default, an imputer's)."""
+        if not self:
+            return
+        frame, _ = as_frame(X)
+        held = [_label(frame.columns[p]) for p in self.positions if frame.iloc[:, p].notna().any()]
+        if held:
+            warn(
+                f"column(s) {', '.join(held)} of X had no observed value in fit: their "
+                f"values are {fate}"
+            )
+
+    def as_observed(self, observed: np.ndarray) -> np.ndarray:
+        """A table's mask of observed cells with the empty columns' cells marked
+        observed (written back as the input wrote them, missing-value markers too)."""
+        if self:
+            observed = observed.copy()
+            observed[:, list(self.positions)] = True
+        return observed
 
     def drop_from(self, table):
         """A table (in memory or a file) without the empty columns."""
@@ -91,6 +113,8 @@ class EmptyColumns:
                 "left out of the models, included)"
             )
         at = [frame.columns[p] for p in self.positions]
+        if self.names is not None and not all(isinstance(c, str) for c in frame.columns):
+            raise AekitError(f"X has no column names; fit saw them ({list(self.names)} and others)")
         if self.names is not None and at != list(self.names):
             raise AekitError(
                 f"X does not match the columns seen in fit: {list(self.names)} expected at "
@@ -154,3 +178,8 @@ def warn_empty_rows(df: pd.DataFrame) -> None:
             f"{len(empty)} row(s) of X have no observed cell (e.g. {empty[:3].tolist()}): "
             "nothing in them to impute from, so each gets the same values"
         )
+
+
+def _label(name) -> str:
+    """A column's name as a message shows it (NumPy integers as plain numbers)."""
+    return repr(name.item() if isinstance(name, np.generic) else name)

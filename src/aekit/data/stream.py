@@ -359,7 +359,13 @@ def write_chunks(
         try:
             for frame in frames:
                 index = keeps_index(frame) if index is None else index
-                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=index)
+                try:
+                    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=index)
+                except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # names the column
+                    raise AekitError(
+                        f"{path}: a chunk does not fit the Parquet types of the first ({exc}); "
+                        "write a .csv file, or read the input in larger chunks"
+                    ) from None
                 if writer is None:  # the input's dates as dates, its decimals widened
                     table = as_input_types(table, types)
                     schema = wide_decimals(table.schema, types)

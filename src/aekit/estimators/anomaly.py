@@ -142,10 +142,10 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         """
         table = as_table(X)
         model = self._make_model(table.image_shape)  # images: tables of pixels
-        self.empty_columns_ = EmptyColumns.of(table)  # a file's: the pass split makes anyway
-        if self.empty_columns_:  # nothing to score a row by: left out of the model
-            self.empty_columns_.warn(table.columns, "rows are scored by their other cells")
-            table = self.empty_columns_.drop_from(table)
+        empty = EmptyColumns.of(table)  # a file's: from the pass split makes anyway
+        if empty:  # nothing to score a row by: left out of the model
+            empty.warn(table, "rows are scored by their other cells")
+            table = empty.drop_from(table)
         plan = CheckpointPlan.from_args(
             checkpoint_dir, resume, checkpoint_every, model.random_state
         )
@@ -170,6 +170,7 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         # the rows trained on depend on these: a checkpoint must know them
         context = {"holdout_fraction": self.holdout_fraction, "seed": seed} if auto else None
         self.model_ = model.fit_with(rest if auto else table, checkpoint=plan, context=context)
+        self.empty_columns_ = empty
         self.scoring_, self.reconstruction_variance_ = self.scoring, None
         if self.scoring == "auto":
             self.scoring_ = "likelihood" if table.image_shape is None else "reconstruction"
@@ -200,6 +201,7 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         """
         check_is_fitted(self, "model_")
         df = self.model_.frame_of(self.empty_columns_.drop(X))
+        self.empty_columns_.warn_values(X, "not scored")
         empty = df.isna().all(axis=1).to_numpy()
         if len(df) == 0:
             return np.zeros(0)

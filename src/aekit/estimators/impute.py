@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data.empty import EmptyColumns, warn_empty_rows
 from ..data.merge import merge_observed
-from ..data.schema import as_frame, image_shape_of
+from ..data.schema import image_shape_of
 from ..data.stream import arrow_types, fitted_floats, write_chunks
 from ..data.table import as_table
 from ..errors import AekitError, warn
@@ -152,11 +152,11 @@ class Imputer(TransformerMixin, ModelWrapper):
         n_models = check_int("n_models", self.n_models)
         cells = HeldOutCells(self._holdout_share(template), fit_seed(origin, template.device))
         hidden = table.map(cells.hide)  # which keeps observed cells in every column
-        self.empty_columns_ = EmptyColumns.of(hidden)  # a file's: from the pass fit makes anyway
-        if self.empty_columns_:  # left out of the models, passed through as given
-            self.empty_columns_.warn(hidden.columns, "returned as given (missing)")
-            cells = cells.narrowed(self.empty_columns_.positions)  # the same held-out cells
-            table, hidden = (self.empty_columns_.drop_from(t) for t in (table, hidden))
+        empty = EmptyColumns.of(hidden)  # a file's: from the pass fit makes anyway
+        if empty:  # left out of the models, passed through as given
+            empty.warn(hidden, "returned as given (missing)")
+            cells = cells.narrowed(empty.positions)  # the same held-out cells
+            table, hidden = (empty.drop_from(t) for t in (table, hidden))
         params = self.get_params(deep=False)
         context = {"imputer": {k: v for k, v in params.items() if k not in ("model", "verbose")}}
         self.models_ = template.fit_copies(
@@ -167,7 +167,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             checkpoint=plan,
             context=context,
         )
-        self.model_ = self.models_[0]
+        self.model_, self.empty_columns_ = self.models_[0], empty
         # refinement rounds at each model's kept epoch; without held-out cells to
         # choose them, no refinement (it can drift)
         self.n_iter_ = (
@@ -266,6 +266,7 @@ class Imputer(TransformerMixin, ModelWrapper):
                 "chunk, use transform_file(X, output)"
             )
         kept = self.empty_columns_.drop(X)
+        self.empty_columns_.warn_values(X)
         df = self.models_[0].frame_of(kept)
         warn_empty_rows(df)
         return self.empty_columns_.restore(self._as_user(self._fill(df), kept, self.model_), X)
@@ -314,7 +315,8 @@ class Imputer(TransformerMixin, ModelWrapper):
         chunks = table.chunks(stored_index=True)  # a Parquet file's ids kept
         if getattr(table.file, "format", "") == "csv" and Path(output).suffix.lower() == ".csv":
             # CSV to CSV: the observed cells as the input wrote them
-            frames = table.file.as_written((fill(c), c.notna().to_numpy()) for c in chunks)
+            given = self.empty_columns_.as_observed  # passed through: as written too
+            frames = table.file.as_written((fill(c), given(c.notna().to_numpy())) for c in chunks)
         else:
             frames = (fill(c) for c in chunks)
         write_chunks(
@@ -381,9 +383,13 @@ class Imputer(TransformerMixin, ModelWrapper):
                 "this Imputer's VAE model draws its copies from the models fit trains: "
                 "call fit(X) first (an imputer with a (D)AE model fits its own models here)"
             )
-        given, empty = X, self.empty_columns_ if fitted else EmptyColumns.of(as_table(X))
-        if empty and not fitted:
-            empty.warn(as_frame(X)[0].columns, "returned as given (missing)")
+        table = as_table(X)  # a file's models refuse it below
+        given, empty = X, EmptyColumns.of(table) if table.in_memory else EmptyColumns()
+        if fitted:
+            empty = self.empty_columns_
+            empty.warn_values(X)
+        elif empty:
+            empty.warn(table, "returned as given (missing)")
         X = empty.drop(X)
         if fitted:
             model = self.model_

@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 
 from ..data.empty import EmptyColumns
-from ..errors import AekitError
+from ..errors import AekitError, ModelFileError
 from .autoencoder import Autoencoder
 from .base import BaseAutoencoderEstimator
 from .params import check_random_state
@@ -86,7 +86,12 @@ class ModelWrapper(BaseEstimator):
         """Become the fitted wrapper that :meth:`fitted_state` and the fitted models
         describe, the parameters checked; return self."""
         self._make_model()
-        self.empty_columns_ = EmptyColumns.from_state(state.get("empty_columns"))  # or none
+        self.empty_columns_ = empty = EmptyColumns.from_state(state.get("empty_columns"))
+        if empty and empty.n_features != models[0].n_features_in_ + len(empty.positions):
+            raise ModelFileError(
+                f"the model file's empty columns {empty.positions} of {empty.n_features} do "
+                f"not fit its models' {models[0].n_features_in_} columns"
+            )
         self._restore(state, models)
         return self._adopt(models[0])
 

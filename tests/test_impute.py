@@ -179,6 +179,12 @@ def test_an_entirely_missing_column_is_passed_through_as_given(tmp_path):
         filled = Imputer(FAST_DAE, random_state=0).fit_transform(A)
     assert filled.dtype == np.float32 and filled.shape == A.shape
     assert np.isnan(filled[:, 3]).all() and not np.isnan(np.delete(filled, 3, axis=1)).any()
+    with pytest.warns(AekitWarning, match=r"^column 3 of X has no observed value"):
+        fitted = Imputer(FAST_DAE, random_state=0).fit(A)
+    drawn = fitted.multiple_imputations(A, m=2)  # after fit, from an array
+    assert all(d.shape == A.shape and np.isnan(d[:, 3]).all() for d in drawn)
+    with pytest.raises(AekitError, match="X has 6 columns; fit saw 7"):
+        fitted.multiple_imputations(A[:, :6], m=2)
     with pytest.raises(AekitError, match="X has no observed value: each of its 2 column"):
         Imputer(FAST_DAE).fit(df[["notes", "unused"]])
     with pytest.raises(AekitError, match="X has no column names; fit saw them"):

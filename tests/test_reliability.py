@@ -464,6 +464,9 @@ def model_files(tmp_path_factory):
         {"positions": [1], "names": ["a", "b"], "n_features": 4},
         {"positions": "x", "names": None, "n_features": 4},
         {"positions": [3], "names": ["notes"], "n_features": 9},
+        {"positions": [3.5], "names": None, "n_features": 4},
+        {"positions": [3], "names": "notes", "n_features": 4},
+        {"positions": [3], "names": ["age"], "n_features": 4},  # a column of the model
     ],
 )
 def test_a_model_file_whose_empty_columns_do_not_fit_its_table_is_refused(tmp_path, crafted):

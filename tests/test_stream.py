@@ -229,6 +229,11 @@ def test_bad_files_get_clear_errors(tmp_path):
     pd.DataFrame({"a": np.arange(10.0), "gone": np.nan}).to_csv(empty_col, index=False)
     with pytest.raises(AekitError, match=r"column 'gone'.*entirely missing"):
         aekit.Autoencoder().fit(TableFile(empty_col, 4))
+    nothing = tmp_path / "nothing.csv"
+    nothing.write_text("a,b\n,\n,\n,\n")
+    for estimator in (aekit.Autoencoder(), aekit.Imputer(), aekit.AnomalyDetector()):
+        with pytest.raises(AekitError, match=r"has no observed value: each of its 2 column"):
+            estimator.fit(TableFile(nothing, 2))
 
 
 def test_a_streamed_detector_flags_planted_outliers(tmp_path):

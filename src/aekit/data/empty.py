@@ -94,6 +94,8 @@ class EmptyColumns:
         if not self:
             return table
         keep = np.setdiff1d(np.arange(self.n_features), self.positions)
+        if table.in_memory and not table.is_frame:  # an array's: numbered as drop numbers them
+            return table.with_frame(table.frame.iloc[:, keep].set_axis(range(len(keep)), axis=1))
         smaller = table.map(lambda i, chunk: chunk.iloc[:, keep])
         if not table.in_memory and "summary" in vars(table):  # a file scanned already: its
             # statistics, which leave them out, without a second pass
@@ -161,9 +163,11 @@ class EmptyColumns:
         names, positions, width = state["names"], state["positions"], int(state["n_features"])
         if (
             not positions
+            or not all(type(p) is int for p in positions)
             or positions != sorted(set(positions))
             or not 0 <= positions[0] <= positions[-1] < width
-            or (names is not None and len(names) != len(positions))
+            or not (names is None or (type(names) is list and len(names) == len(positions)))
+            or not all(isinstance(n, str) for n in names or ())
         ):
             raise ModelFileError(f"the model file's empty columns {state!r} do not fit its table")
         return cls(tuple(int(p) for p in positions), None if names is None else tuple(names), width)

@@ -57,6 +57,11 @@ def scan(source) -> Summary:
     if not names:
         raise AekitError(f"input {source.path} has no columns")
     seen = [name for name in names if name in stats]
+    if not seen:
+        raise AekitError(
+            f"{source.path} has no observed value: each of its {len(names)} column(s) is "
+            "entirely missing"
+        )
     encoder = _encoder(stats, seen, source.path)
     if n_rows > 1:
         flags = np.zeros(len(seen), dtype=bool)

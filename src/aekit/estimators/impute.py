@@ -383,15 +383,16 @@ class Imputer(TransformerMixin, ModelWrapper):
                 "this Imputer's VAE model draws its copies from the models fit trains: "
                 "call fit(X) first (an imputer with a (D)AE model fits its own models here)"
             )
-        table = as_table(X)  # a file's models refuse it below
-        given, empty = X, EmptyColumns.of(table) if table.in_memory else EmptyColumns()
         if fitted:
             empty = self.empty_columns_
-            empty.warn_values(X)
-        elif empty:
-            empty.warn(table, "returned as given (missing)")
-        X = empty.drop(X)
+        else:  # the models fitted here leave X's out (a file's models refuse them)
+            table = as_table(X)
+            empty = EmptyColumns.of(table) if table.in_memory else EmptyColumns()
+            if empty:
+                empty.warn(table, "returned as given (missing)")
+        given, X = X, empty.drop(X)  # X's columns checked first
         if fitted:
+            empty.warn_values(given)
             model = self.model_
             seed = model.seed_ if random_state is None else draw_seed(random_state)
             df = model.frame_of(X)

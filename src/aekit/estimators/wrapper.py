@@ -87,7 +87,11 @@ class ModelWrapper(BaseEstimator):
         describe, the parameters checked; return self."""
         self._make_model()
         self.empty_columns_ = empty = EmptyColumns.from_state(state.get("empty_columns"))
-        if empty and empty.n_features != models[0].n_features_in_ + len(empty.positions):
+        names = getattr(models[0], "feature_names_in_", ())
+        if empty and (
+            empty.n_features != models[0].n_features_in_ + len(empty.positions)
+            or set(empty.names or ()) & set(names)
+        ):
             raise ModelFileError(
                 f"the model file's empty columns {empty.positions} of {empty.n_features} do "
                 f"not fit its models' {models[0].n_features_in_} columns"

@@ -1,8 +1,9 @@
-"""Columns of a table in memory that hold no observed value. A model has nothing
-to learn them from, so it refuses them (:func:`~aekit.data.cells.entirely_missing`);
-an imputer, which must return every column it was given, leaves them out of its
-models and passes them through as they came (a form's unused field, a survey
-question nobody answered)."""
+"""Columns of a table (in memory or a file) that hold no observed value: a form's
+unused field, a survey question nobody answered. A model has nothing to learn
+them from, so it refuses them (:func:`~aekit.data.cells.entirely_missing`); an
+imputer, which must return every column it was given, leaves them out of its
+models and passes them through as they came; a detector leaves them out and
+scores rows by their other cells."""
 
 from __future__ import annotations
 

@@ -251,7 +251,7 @@ def test_rows_with_no_observed_cell_are_named(tmp_path, quick_cli, capsys):
         f.write(",,\n,,\n")
     assert main(["impute", str(source), "-o", str(tmp_path / "out.csv"), "-q"]) == 0
     assert (
-        "aekit: warning: 2 row(s) of X have no observed cell (e.g. [60, 61])"
+        f"aekit: warning: 2 row(s) of {source} have no observed cell (e.g. [60, 61])"
         in capsys.readouterr().err
     )
 

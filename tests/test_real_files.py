@@ -302,7 +302,7 @@ def test_an_empty_column_is_written_back_empty_in_place(tmp_path, quick_cli, chu
     args = ["impute", str(path), "-o", str(out)]
     assert main(args + ([] if chunk_rows is None else ["--chunk-rows", str(chunk_rows)])) == 0
     err = capsys.readouterr().err
-    where = "X" if chunk_rows is None else str(path)  # streamed: the file by name
+    where = str(path)  # the file by name, in memory or streamed
     assert f"columns 'remarks', 5 (no name in its header) of {where} have no observed" in err
     assert err.count("no observed value") == 1
     assert f"Imputed {int(np.isnan(x).sum())} missing cells" in err
@@ -342,8 +342,35 @@ def test_row_numbers_written_as_a_first_column_without_a_name_are_named_in_a_war
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AekitWarning)  # the CLI shows its own
             assert main(["impute", str(path), "-o", str(out), "-q", *extra]) == 0
-        assert len(re.findall(expected, capsys.readouterr().err)) == 1
+        err = capsys.readouterr().err
+        assert len(re.findall(expected, err)) == 1
+        assert "'Unnamed: 0' of X" not in err  # fit leaves it to the file's warning
         assert pd.read_csv(out).iloc[:, 0].tolist() == pd.read_csv(path).iloc[:, 0].tolist()
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda X: aekit.Imputer(aekit.Autoencoder(max_epochs=2, latent_dim=1), n_models=2).fit(X),
+        lambda X: aekit.AnomalyDetector(aekit.VAE(max_epochs=2, latent_dim=1)).fit(X),
+        lambda X: aekit.Autoencoder(max_epochs=2, latent_dim=1).fit(X),
+    ],
+    ids=["Imputer", "AnomalyDetector", "Autoencoder"],
+)
+def test_a_frame_read_back_with_its_index_as_a_column_is_named_once_a_fit(tmp_path, fit):
+    path = tmp_path / "in.csv"
+    frame().to_csv(path)  # with the index, which read_csv reads as a column
+    read = pd.read_csv(path)
+    assert read.columns[0] == "Unnamed: 0"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(read)
+    said = [str(w.message) for w in caught if "Unnamed: 0" in str(w.message)]
+    assert len(said) == 1 and "numbers the rows 0, 1, 2" in said[0] and "index_col=0" in said[0]
+    with warnings.catch_warnings():  # read with index_col=0, or another first column
+        warnings.simplefilter("error", AekitWarning)
+        fit(pd.read_csv(path, index_col=0))
+        fit(read.assign(**{"Unnamed: 0": read["Unnamed: 0"] * 3 + 7}))
 
 
 @pytest.mark.parametrize(
@@ -426,6 +453,18 @@ def test_a_detector_scores_rows_by_their_columns_that_hold_values(tmp_path):
     with pytest.raises(AekitError, match="resume"):  # a failed refit changes nothing
         detector.fit(df, resume=True)
     np.testing.assert_array_equal(detector.score_samples(with_empty), scores)
+    # drawn rows have the table's columns, the empty one missing (an array's: numbered)
+    with pytest.warns(AekitWarning, match="column 1 of X has no observed value"):
+        numbered = aekit.AnomalyDetector(model, random_state=0).fit(
+            with_empty.astype(float).to_numpy()
+        )
+    aekit.save(numbered, tmp_path / "n")
+    for saved, names in (("d", ["x", "sex", "y", "z"]), ("n", ["0", "1", "2", "3"])):
+        out = tmp_path / f"drawn-{saved}.csv"
+        assert main(["sample", str(tmp_path / saved), "-n", "7", "-o", str(out), "-q"]) == 0
+        drawn = pd.read_csv(out)
+        assert list(drawn.columns) == names and drawn.shape == (7, 4)
+        assert drawn.iloc[:, 1].isna().all() and drawn.drop(columns=names[1]).notna().all().all()
 
 
 def test_the_command_line_models_a_file_with_an_empty_column(tmp_path, quick_cli, capsys):
@@ -441,8 +480,7 @@ def test_the_command_line_models_a_file_with_an_empty_column(tmp_path, quick_cli
         ["--model", "ae", "--chunk-rows", "20"],
     ):
         assert main(["fit", str(path), "-o", str(model), "--force", "-q", *extra]) == 0, extra
-        where = str(path) if "--chunk-rows" in extra else "X"
-        assert f"columns 'notes', 'more' of {where} have no observed" in capsys.readouterr().err
+        assert f"columns 'notes', 'more' of {path} have no observed" in capsys.readouterr().err
         if "ae" in extra:  # half the columns the model gets (2), not of the file's 4
             assert aekit.load(model).model_.latent_dim == 1
     for command in ("score", "encode"):
@@ -464,11 +502,41 @@ def test_a_chunk_that_does_not_fit_the_parquet_types_of_the_first_is_a_clear_err
     later.loc[50:, "e"] = "txt"
     later.to_csv(tmp_path / "y.csv", index=False)
     with (
-        pytest.warns(AekitWarning, match="'e' of X had no observed value in fit"),
+        pytest.warns(AekitWarning, match=r"'e' of \S*y\.csv had no observed value in fit"),
         pytest.raises(AekitError, match=r"o\.parquet: a chunk does not fit the Parquet types"),
     ):
         imputer.transform_file(aekit.TableFile(tmp_path / "y.csv", 25), tmp_path / "o.parquet")
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_a_file_imputed_in_chunks_warns_once_for_the_file_not_once_a_chunk(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"]).assign(e=np.nan)
+    df.loc[::4, "a"] = np.nan
+    model = aekit.Autoencoder(noise="masking", hidden_dims=(8,), latent_dim=1, max_epochs=2)
+    with pytest.warns(AekitWarning, match="'e' of X has no observed"):
+        imputer = aekit.Imputer(model, random_state=0).fit(df)
+    later = df.assign(e=1.0)  # values in every chunk
+    later.loc[[7, 33, 52], :] = np.nan  # rows without an observed cell in three chunks
+    later.to_csv(tmp_path / "new.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        filled = imputer.transform_file(
+            aekit.TableFile(tmp_path / "new.csv", 10), tmp_path / "out.csv"
+        )
+    said = [str(w.message) for w in caught if issubclass(w.category, AekitWarning)]
+    assert len(said) == 2, said
+    assert "'e' of" in said[0] and "new.csv had no observed value in fit" in said[0]
+    assert said[1].startswith("3 row(s) of") and "new.csv" in said[1] and "[7, 33, 52]" in said[1]
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert filled == int(later.drop(columns="e").isna().sum().sum())
+    assert out.drop(columns="e").notna().all().all() and out["e"].equals(later["e"])
+    with (
+        pytest.warns(AekitWarning, match=r"3 row\(s\) of X have no observed cell"),
+        pytest.warns(AekitWarning, match="'e' of X had no observed value in fit"),
+    ):
+        in_memory = imputer.transform(later)
+    pd.testing.assert_frame_equal(in_memory, out, check_dtype=False)
 
 
 # ------------------------------------------------------------ columns that repeat others

@@ -244,14 +244,15 @@ def dialect():
     return _state["dialect"]
 
 
-def load_model(model_dir: Path, *, need: str):
-    """The fitted model in ``model_dir``; ``need`` is "detector", "model", "sampler"
-    or "any" (the saved estimator itself)."""
+def load_model(model_dir: Path, *, need: str, est=None):
+    """The fitted model in ``model_dir`` (or of ``est``, the estimator loaded from
+    it); ``need`` is "detector", "model", "sampler" or "any" (the saved estimator
+    itself)."""
     from ..estimators import VAE, AnomalyDetector, Imputer, load
 
     if not model_dir.is_dir():
         raise AekitError(f"model {model_dir}: no such directory (make one with `aekit fit`)")
-    est = load(model_dir, device="cpu")
+    est = load(model_dir, device="cpu") if est is None else est
     if need == "detector":
         if not isinstance(est, AnomalyDetector):
             raise AekitError(

@@ -238,7 +238,9 @@ def sample(
     """
     from ..data.files import check_output, write_data
 
-    model = load_model(model_dir, need="sampler")
+    est = load_model(model_dir, need="any")
+    model = load_model(model_dir, need="sampler", est=est)
+    empty = getattr(est, "empty_columns_", None)  # a detector's: drawn missing, in place
     images = model.image_shape_ is not None
     check_output(output, "images" if images else "table", force=force)
     check_grid(grid, force, output)
@@ -249,11 +251,10 @@ def sample(
 
         names = [c.name for c in model.encoder_.schema]
         pieces = model.sample_chunks(n, random_state=seed)
-        write_chunks(
-            (p if isinstance(p, pd.DataFrame) else pd.DataFrame(p, columns=names) for p in pieces),
-            output,
-            force=force,
+        frames = (
+            p if isinstance(p, pd.DataFrame) else pd.DataFrame(p, columns=names) for p in pieces
         )
+        write_chunks((empty.missing_in(f) if empty else f for f in frames), output, force=force)
         return
     rows = model.sample(n, random_state=seed)
     write_data(rows, output, force=force)

@@ -60,6 +60,8 @@ MISSING_MARKERS = re.compile(
 )
 
 
+# the key of DataFrame.attrs that marks a frame read by aekit (aekit.data.files)
+READ_BY_AEKIT = "aekit.read"
 # a CSV column without a name in its header, which pandas calls "Unnamed: <k>"
 UNNAMED_ADVICE = "do the lines end with a separator (as spreadsheets export them)? Remove it"
 _PANDAS_UNNAMED = re.compile(r"Unnamed: (\d+)")
@@ -190,20 +192,46 @@ def warn_row_numbers(path, header: list, first: pd.Series) -> None:
     values ``first`` (those read: the file's, or its first chunk's) number the
     rows from 0 or 1: the index pandas' ``to_csv`` writes, or R's row names,
     which would be modelled as a column of the data."""
-    if len(header) < 2 or header[0].lstrip("\ufeff") != "" or len(first) < 2:
+    if len(header) < 2 or header[0].lstrip("\ufeff") != "":
         return
-    if pd.api.types.is_bool_dtype(first) or not pd.api.types.is_integer_dtype(first):
+    if (start := _numbering(first)) is not None:
+        warn(
+            f"input {path}: its first column has no name in the header and numbers the "
+            f"rows {start}, {start + 1}, {start + 2}, ... (the index pandas' to_csv writes, "
+            "or R's row names): it is modelled as a column of the data; write the file "
+            "without it (to_csv(..., index=False), write.csv(..., row.names=FALSE)) or "
+            "remove that column"
+        )
+
+
+def warn_index_column(X) -> None:
+    """Warn where ``X`` is a DataFrame whose first column, ``Unnamed: 0``, numbers
+    the rows from 0 or 1: a file's index (pandas' ``to_csv``) or R's row names,
+    read back by ``pd.read_csv`` as a column, which would be modelled as data.
+    Frames that aekit's reader gave (:data:`READ_BY_AEKIT`) are skipped: it said so
+    for their file (:func:`warn_row_numbers`)."""
+    if not isinstance(X, pd.DataFrame) or X.shape[1] < 2 or X.attrs.get(READ_BY_AEKIT):
         return
-    values = first.to_numpy()
+    if X.columns[0] == "Unnamed: 0" and (start := _numbering(X.iloc[:, 0])) is not None:
+        warn(
+            f"column 'Unnamed: 0' of X numbers the rows {start}, {start + 1}, "
+            f"{start + 2}, ... (a file's index, or R's row names, read back as a column): "
+            "it is modelled as a column of the data; read the file with "
+            "pd.read_csv(..., index_col=0), or drop that column"
+        )
+
+
+def _numbering(values: pd.Series) -> int | None:
+    """0 or 1 where ``values`` (integers, at least two) count the rows from it, else None."""
+    if len(values) < 2 or pd.api.types.is_bool_dtype(values):
+        return None
+    if not pd.api.types.is_integer_dtype(values) or values.hasnans:
+        return None
+    numbers = values.to_numpy()
     for start in (0, 1):
-        if np.array_equal(values, np.arange(start, start + len(values))):
-            warn(
-                f"input {path}: its first column has no name in the header and numbers the "
-                f"rows {start}, {start + 1}, {start + 2}, ... (the index pandas' to_csv writes, "
-                "or R's row names): it is modelled as a column of the data; write the file "
-                "without it (to_csv(..., index=False), write.csv(..., row.names=FALSE)) or "
-                "remove that column"
-            )
+        if np.array_equal(numbers, np.arange(start, start + len(numbers))):
+            return start
+    return None
 
 
 def warn_codes(label: str, example: str, levels: int | None = None) -> None:

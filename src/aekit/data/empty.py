@@ -67,18 +67,28 @@ class EmptyColumns:
             f"{'have' if many else 'has'} no observed value: left out of the models; {fate}"
         )
 
-    def warn_values(
-        self, X, fate: str = "returned as given, and their missing cells stay missing"
-    ) -> None:
-        """Say which empty columns of fit hold values in ``X``, and what becomes of
-        them (``fate``; by default, an imputer's)."""
+    def held(self, X) -> list[str]:
+        """The empty columns of fit that hold values in ``X``, as messages name them."""
         if not self:
-            return
+            return []
         frame, _ = as_frame(X)
-        held = [_label(frame.columns[p]) for p in self.positions if frame.iloc[:, p].notna().any()]
+        return [_label(frame.columns[p]) for p in self.positions if frame.iloc[:, p].notna().any()]
+
+    def warn_values(
+        self,
+        X,
+        fate: str = "returned as given, and their missing cells stay missing",
+        *,
+        held: list[str] | None = None,
+        name: str = "X",
+    ) -> None:
+        """Say which empty columns of fit hold values in ``X`` (or, for the chunks
+        of the file ``name``, which did: ``held``), and what becomes of them
+        (``fate``; by default, an imputer's)."""
+        held = self.held(X) if held is None else held
         if held:
             warn(
-                f"column(s) {', '.join(held)} of X had no observed value in fit: their "
+                f"column(s) {', '.join(held)} of {name} had no observed value in fit: their "
                 f"values are {fate}"
             )
 
@@ -143,6 +153,17 @@ class EmptyColumns:
         given = frame.iloc[:, list(self.positions)].to_numpy(dtype=np.float64, na_value=np.nan)
         return np.insert(out, at, given.astype(out.dtype) if as_given else np.nan, axis=1)
 
+    def missing_in(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (the other columns, named) with the empty columns back in their
+        places, every cell missing: e.g. rows drawn from a model."""
+        out, names = frame.copy(deep=False), self.names
+        if names is None:  # an array's: its columns numbered as the table numbers them
+            out.columns = np.setdiff1d(np.arange(self.n_features), self.positions)
+            names = self.positions
+        for p, name in zip(self.positions, names, strict=True):
+            out.insert(p, name, np.nan)
+        return out
+
     def widen(self, names: np.ndarray) -> np.ndarray:
         """The names of the table's columns from those of its other columns."""
         full = list(names)
@@ -174,13 +195,36 @@ class EmptyColumns:
         return cls(tuple(int(p) for p in positions), None if names is None else tuple(names), width)
 
 
-def warn_empty_rows(df: pd.DataFrame) -> None:
-    """Say which rows had nothing to impute from (e.g. the empty lines a spreadsheet
-    leaves at the end of an export): each was filled with the same values."""
-    empty = df.index[df.isna().all(axis=1).to_numpy()] if df.shape[1] > 1 else df.index[:0]
-    if len(empty):
+class ChunkWarnings:
+    """The warnings about a file imputed chunk by chunk, each said once for the file
+    ``name``: the empty columns of fit that hold values (when a chunk first shows
+    them) and the rows without an observed cell (counted over the file, at its end)."""
+
+    def __init__(self, empty: EmptyColumns, name: str):
+        self.empty, self.name, self.held, self.rows = empty, name, set(), []
+
+    def chunk(self, chunk: pd.DataFrame, df: pd.DataFrame) -> None:
+        """Note a chunk as read and ``df``, the models' frame of it."""
+        new = [label for label in self.empty.held(chunk) if label not in self.held]
+        self.held.update(new)
+        self.empty.warn_values(None, held=new, name=self.name)
+        self.rows.append(empty_rows(df))
+
+    def close(self) -> None:
+        warn_empty_rows(pd.Index([]).append(self.rows), self.name)
+
+
+def empty_rows(df: pd.DataFrame) -> pd.Index:
+    """The labels of the rows of ``df`` without an observed cell (none for one column)."""
+    return df.index[df.isna().all(axis=1).to_numpy()] if df.shape[1] > 1 else df.index[:0]
+
+
+def warn_empty_rows(rows: pd.Index, name: str = "X") -> None:
+    """Say which rows of ``name`` had nothing to impute from (e.g. the empty lines a
+    spreadsheet leaves at the end of an export): each was filled with the same values."""
+    if len(rows):
         warn(
-            f"{len(empty)} row(s) of X have no observed cell (e.g. {empty[:3].tolist()}): "
+            f"{len(rows)} row(s) of {name} have no observed cell (e.g. {rows[:3].tolist()}): "
             "nothing in them to impute from, so each gets the same values"
         )
 

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from ..errors import AekitError, warn
 from ..io import atomic_write
 from .cells import (
+    READ_BY_AEKIT,
     UNNAMED_ADVICE,
     as_input_types,
     as_nullable,
@@ -108,6 +109,7 @@ def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
             df = dates_as_times(df, types)
     if len(df) == 0:
         raise AekitError(f"input {path} holds no rows (a header only)")
+    df.attrs[READ_BY_AEKIT] = str(path)  # what fit would warn about, said for the file
     return df
 
 

@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 
 from ..errors import AekitError, warn
-from .cells import entirely_missing
+from .cells import READ_BY_AEKIT, entirely_missing
 from .files import FORMATS, PLAIN
 from .scan import Summary, scan, warn_one_value
 from .schema import as_frame, image_schema, image_shape_of, infer_schema
@@ -246,7 +246,6 @@ class FrameTable:
         so that a model of the part knows every level of the whole.
     """
 
-    name = "X"
     path = None
     in_memory = True
     dialect = PLAIN
@@ -262,6 +261,11 @@ class FrameTable:
     ):
         self.frame, self.is_frame, self.image_shape = frame, is_frame, image_shape
         self.float_array, self.schema_rows = float_array, schema_rows
+
+    @property
+    def name(self) -> str:
+        """What messages call the table: the file aekit read it from, else "X"."""
+        return self.frame.attrs.get(READ_BY_AEKIT, "X")
 
     @property
     def columns(self) -> pd.Index:

@@ -36,6 +36,7 @@ import pandas as pd
 from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..data.cells import warn_index_column
 from ..data.empty import EmptyColumns
 from ..data.table import as_table
 from ..errors import AekitError, ModelFileError, warn
@@ -140,6 +141,7 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         -------
         self
         """
+        warn_index_column(X)
         table = as_table(X)
         model = self._make_model(table.image_shape)  # images: tables of pixels
         empty = EmptyColumns.of(table)  # a file's: from the pass split makes anyway

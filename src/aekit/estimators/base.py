@@ -24,7 +24,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..data.cells import codes_as_text
+from ..data.cells import codes_as_text, warn_index_column
 from ..data.schema import as_frame, image_shape_of
 from ..data.table import as_table, encoded
 from ..data.tabular import TabularEncoder
@@ -149,6 +149,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
         self
         """
         plan = CheckpointPlan.from_args(checkpoint_dir, resume, checkpoint_every, self.random_state)
+        warn_index_column(X)
         return self.fit_with(X, checkpoint=plan)
 
     def fit_with(self, X, *, monitor=None, checkpoint=None, context=None, resample=None):
@@ -165,11 +166,7 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
             What else decides the training (part of a checkpoint's fingerprint).
         resample : array of int, shape (n_samples,), optional
             Train on these rows of X (a bootstrap resample), not on each row once
-            an epoch; needs X in memory and ``validation_fraction=0``.
-
-        Returns
-        -------
-        self
+            an epoch; needs X in memory and ``validation_fraction=0``. Returns self.
         """
         self._fit(X, monitor=monitor, checkpoint=checkpoint, context=context, resample=resample)
         return self

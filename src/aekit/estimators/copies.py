@@ -89,6 +89,17 @@ def bootstrap_models(template, table, m: int, seed: int, holdout: float, n_iter,
     )
 
 
+def bootstrap_draws(template, X, table, known, m: int, seed: int, holdout, n_iter, n_importance):
+    """(m encoded copies, each a Gibbs draw from a (D)AE fitted to its own bootstrap
+    resample of the rows of ``X`` (``table``: ``as_table(X)``; :func:`bootstrap_models`);
+    the first of those models; the frame drawn from: ``known``, or when None, X as
+    the models read it)."""
+    models = bootstrap_models(template, table, m, seed, holdout, n_iter, n_importance)
+    df = models[0].frame_of(X) if known is None else known
+    x, mask = models[0].encode_rows(df)
+    return bootstrapped(models, x, mask, seed), models[0], df
+
+
 def bootstrapped(models: list, x, mask, seed: int) -> list:
     """An encoded copy of ``(x, mask)`` from each bootstrapped (D)AE model: a
     Gibbs draw from its conditionals, their calibrations drawn from their posterior."""

@@ -1,5 +1,4 @@
-"""``aekit.Imputer``: fill missing cells with an autoencoder trained on the
-incomplete data.
+"""``aekit.Imputer``: fill missing cells with an autoencoder trained on the incomplete data.
 
 - DAE imputer (Abiri et al. 2019): missing cells start at the column's observed
   mean, masking noise hides observed cells during training so the network learns
@@ -33,7 +32,8 @@ from sklearn.base import TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from ..data.empty import EmptyColumns, warn_empty_rows
+from ..data.cells import warn_index_column
+from ..data.empty import ChunkWarnings, EmptyColumns, empty_rows, warn_empty_rows
 from ..data.merge import merge_observed
 from ..data.schema import image_shape_of
 from ..data.stream import arrow_types, fitted_floats, write_chunks
@@ -144,6 +144,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         -------
         self
         """
+        warn_index_column(X)
         table = as_table(X)
         template = self._make_model(table.image_shape)  # images: imputed as tables of pixels
         # the imputer's seed, else its model's, seeds the held-out cells and the models
@@ -260,15 +261,19 @@ class Imputer(TransformerMixin, ModelWrapper):
         DataFrame (same index, columns, dtypes) or ndarray, like X
         """
         check_is_fitted(self)
-        if not as_table(X).in_memory:
+        if not (table := as_table(X)).in_memory:
             raise AekitError(
                 f"transform returns a table in memory; to impute the file {X} chunk by "
                 "chunk, use transform_file(X, output)"
             )
         kept = self.empty_columns_.drop(X)
-        self.empty_columns_.warn_values(X)
+        self.empty_columns_.warn_values(X, name=table.name)
         df = self.models_[0].frame_of(kept)
-        warn_empty_rows(df)
+        warn_empty_rows(empty_rows(df), table.name)
+        return self._completed(df, kept, X)
+
+    def _completed(self, df: pd.DataFrame, kept, X):
+        """X completed, like X, from ``df``: the models' frame of X less its empty columns."""
         return self.empty_columns_.restore(self._as_user(self._fill(df), kept, self.model_), X)
 
     def get_feature_names_out(self, input_features=None):
@@ -304,12 +309,15 @@ class Imputer(TransformerMixin, ModelWrapper):
         """
         check_is_fitted(self)
         table = as_table(X, chunk_rows=chunk_rows)
-        filled = 0
+        filled, notes = 0, ChunkWarnings(self.empty_columns_, table.name)
 
         def fill(chunk: pd.DataFrame) -> pd.DataFrame:
             nonlocal filled
-            filled += int(self.empty_columns_.drop(chunk).isna().to_numpy().sum())
-            return fitted_floats(self.transform(chunk), self.model_.encoder_.schema)
+            kept = self.empty_columns_.drop(chunk)
+            filled += int(kept.isna().to_numpy().sum())
+            df = self.models_[0].frame_of(kept)
+            notes.chunk(chunk, df)
+            return fitted_floats(self._completed(df, kept, chunk), self.model_.encoder_.schema)
 
         inputs = [] if table.path is None else [table.path]
         chunks = table.chunks(stored_index=True)  # a Parquet file's ids kept
@@ -327,6 +335,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             dialect=table.dialect,
             types=arrow_types(table.file),
         )
+        notes.close()
         return filled
 
     def multiple_imputations(self, X, m=5, *, random_state=None) -> list:
@@ -405,26 +414,17 @@ class Imputer(TransformerMixin, ModelWrapper):
             drawn = copies.resampled(self.models_, x, mask, m, seed, self.n_importance)
         else:  # unseen values (now missing) are kept as given in the copies: merge_observed
             source = X if known is df else known
-            drawn, model, frame = self._bootstrapped(source, known, m, seed)
+            table = as_table(source)
+            template = self._make_model(table.image_shape)
+            share, rounds = self._holdout_share(template), (self.n_iter, self.n_importance)
+            drawn, model, frame = copies.bootstrap_draws(
+                template, source, table, known, m, seed, share, *rounds
+            )
             df = frame if df is None else df
         return [
             empty.restore(self._as_user(merge_observed(df, decoded), X, model), given)
             for decoded in (model.encoder_.decode(d, index=df.index) for d in drawn)
         ]
-
-    def _bootstrapped(self, X, known, m: int, seed: int) -> tuple:
-        """(m encoded copies, each a Gibbs draw from a (D)AE fitted to its own
-        bootstrap resample of X's rows; the first of those models; the frame
-        drawn from: ``known``, or when None, X as the models read it)."""
-        table = as_table(X)
-        template = self._make_model(table.image_shape)
-        share = self._holdout_share(template)
-        models = copies.bootstrap_models(
-            template, table, m, seed, share, self.n_iter, self.n_importance
-        )
-        df = models[0].frame_of(X) if known is None else known
-        x, mask = models[0].encode_rows(df)
-        return copies.bootstrapped(models, x, mask, seed), models[0], df
 
     # ------------------------------------------------------------ model files
     def _state(self) -> dict:

@@ -488,6 +488,13 @@ def test_the_command_line_models_a_file_with_an_empty_column(tmp_path, quick_cli
         assert main([command, str(model), str(path), "-o", str(out), "-q"]) == 0
         assert len(pd.read_csv(out)) == 80
     assert main(["report", str(model), str(path), "-o", str(tmp_path / "r.html"), "-q"]) == 0
+    later = tmp_path / "later.csv"  # values in a column empty in fit, and a row without any
+    df.assign(notes=1.0).mask(df.index.to_series() == 4, axis=0).to_csv(later, index=False)
+    capsys.readouterr()
+    assert main(["score", str(model), str(later), "-o", str(tmp_path / "s.csv"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert f"'notes' of {later} had no observed value in fit" in err
+    assert f"1 row(s) of {later} have no observed cell (index [4])" in err
 
 
 def test_a_chunk_that_does_not_fit_the_parquet_types_of_the_first_is_a_clear_error(tmp_path):

@@ -204,6 +204,11 @@ def warn_row_numbers(path, header: list, first: pd.Series) -> None:
         )
 
 
+def name_of(X) -> str:
+    """What messages call ``X``: the file aekit's reader read it from, else "X"."""
+    return X.attrs.get(READ_BY_AEKIT, "X") if isinstance(X, pd.DataFrame) else "X"
+
+
 def warn_index_column(X) -> None:
     """Warn where ``X`` is a DataFrame whose first column, ``Unnamed: 0``, numbers
     the rows from 0 or 1: a file's index (pandas' ``to_csv``) or R's row names,

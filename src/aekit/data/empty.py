@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError, ModelFileError, warn
-from .cells import unnamed_position
+from .cells import name_of, unnamed_position
 from .schema import as_frame
 
 
@@ -80,7 +80,7 @@ class EmptyColumns:
         fate: str = "returned as given, and their missing cells stay missing",
         *,
         held: list[str] | None = None,
-        name: str = "X",
+        name: str | None = None,
     ) -> None:
         """Say which empty columns of fit hold values in ``X`` (or, for the chunks
         of the file ``name``, which did: ``held``), and what becomes of them
@@ -88,8 +88,8 @@ class EmptyColumns:
         held = self.held(X) if held is None else held
         if held:
             warn(
-                f"column(s) {', '.join(held)} of {name} had no observed value in fit: their "
-                f"values are {fate}"
+                f"column(s) {', '.join(held)} of {name or name_of(X)} had no observed value "
+                f"in fit: their values are {fate}"
             )
 
     def as_observed(self, observed: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 
 from ..errors import AekitError, warn
-from .cells import READ_BY_AEKIT, entirely_missing
+from .cells import entirely_missing, name_of
 from .files import FORMATS, PLAIN
 from .scan import Summary, scan, warn_one_value
 from .schema import as_frame, image_schema, image_shape_of, infer_schema
@@ -265,7 +265,7 @@ class FrameTable:
     @property
     def name(self) -> str:
         """What messages call the table: the file aekit read it from, else "X"."""
-        return self.frame.attrs.get(READ_BY_AEKIT, "X")
+        return name_of(self.frame)
 
     @property
     def columns(self) -> pd.Index:

@@ -36,7 +36,7 @@ import pandas as pd
 from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..data.cells import warn_index_column
+from ..data.cells import name_of, warn_index_column
 from ..data.empty import EmptyColumns
 from ..data.table import as_table
 from ..errors import AekitError, ModelFileError, warn
@@ -208,11 +208,13 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         if len(df) == 0:
             return np.zeros(0)
         if empty.all():
-            raise AekitError("every row of X has no observed cell: there is nothing to score")
+            raise AekitError(
+                f"every row of {name_of(X)} has no observed cell: there is nothing to score"
+            )
         if not empty.any():
             return self._scores(df)
         warn(
-            f"{int(empty.sum())} row(s) of X have no observed cell (index "
+            f"{int(empty.sum())} row(s) of {name_of(X)} have no observed cell (index "
             f"{df.index[empty][:5].tolist()}); their score is NaN"
         )
         scores = np.full(len(df), np.nan)

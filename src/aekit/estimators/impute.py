@@ -267,7 +267,7 @@ class Imputer(TransformerMixin, ModelWrapper):
                 "chunk, use transform_file(X, output)"
             )
         kept = self.empty_columns_.drop(X)
-        self.empty_columns_.warn_values(X, name=table.name)
+        self.empty_columns_.warn_values(X)
         df = self.models_[0].frame_of(kept)
         warn_empty_rows(empty_rows(df), table.name)
         return self._completed(df, kept, X)

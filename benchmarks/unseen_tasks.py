@@ -19,7 +19,8 @@ half, which benchmarks/README.md quotes.
 - Anomaly detection: one class is normal; a detector trains on 70% of its rows
   and scores the other 30% with as many rows of the other classes (ROC-AUC).
   aekit's ``AnomalyDetector()`` at its defaults (on images for the digits)
-  against PCA reconstruction error (the components explaining 90% of the
+  against (on the digits' pixels in [0, 1], on the other tables' columns
+  standardised on the training rows) PCA reconstruction error (the components explaining 90% of the
   variance), probabilistic PCA and the Gaussian mixture (negative
   log-likelihood), IsolationForest, LocalOutlierFactor (novelty) and PyOD's
   AutoEncoder and VAE where PyOD is installed.
@@ -343,8 +344,12 @@ def anomaly_rows(wanted: set, seeds, quick: bool, only=None, methods_only=None) 
             raw_test = np.r_[test_normal, test_odd]
             truth = np.r_[np.zeros(len(test_normal)), np.ones(len(test_odd))]
             flat = train.reshape(len(train), -1), raw_test.reshape(len(raw_test), -1)
-            scaler = StandardScaler().fit(flat[0])
-            tr, te = scaler.transform(flat[0]), scaler.transform(flat[1])
+            if image is None:  # columns in their own units: standardised
+                scaler = StandardScaler().fit(flat[0])
+                tr, te = scaler.transform(flat[0]), scaler.transform(flat[1])
+            else:  # pixels share one unit: in [0, 1], as aekit gets them (standardised,
+                # a pixel inked in a few training images outweighs the digit's shape)
+                tr, te = flat[0] / image[1], flat[1] / image[1]
             for method, run in methods.items():
                 start = time.perf_counter()
                 if method.startswith("aekit") and image is not None:

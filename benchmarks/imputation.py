@@ -138,9 +138,10 @@ def _missforest(X, seed, trees: int = 100, max_iter: int = 10):
     level. Each round visits the columns with missing cells, fewest first: a
     random forest of ``trees`` trees, fitted on the rows where the column is
     observed with every other column as a predictor (categories by their codes),
-    predicts its missing cells: a regression forest for numbers (terminal nodes of
-    at least 1 row), a classification forest for categories (at least 5), each
-    split choosing among floor(sqrt(p)) of the p columns (the package's ``mtry``).
+    predicts its missing cells: a regression forest for numbers, a classification
+    forest for categories (the package's ``nodesize`` of 1 and 5: a node of at most
+    that many rows is not split), each split choosing among floor(sqrt(p)) of the p
+    columns (the package's ``mtry``).
     After each round the change is measured for each kind of column: the squared
     difference over the squared values for numbers, the share of changed cells
     for categories (over all their cells). The rounds stop when no kind's change fell, and the
@@ -176,7 +177,7 @@ def _missforest(X, seed, trees: int = 100, max_iter: int = 10):
             forest = (RandomForestClassifier if is_cat[j] else RandomForestRegressor)(
                 n_estimators=trees,
                 max_features=min(mtry, others.shape[1]),
-                min_samples_leaf=5 if is_cat[j] else 1,
+                min_samples_split=6 if is_cat[j] else 2,
                 n_jobs=N_JOBS,
                 random_state=seed,
             )

@@ -131,7 +131,7 @@ def _miceforest(X, seed):
     return out.set_axis(X.columns, axis=1).set_axis(X.index, axis=0)
 
 
-def _missforest(X, seed, trees: int = 100, max_iter: int = 10):
+def _missforest(X, seed, trees: int = 100, max_iter: int = 10, n_jobs: int | None = None):
     """missForest as published (Stekhoven & Bühlmann 2012; the R package's defaults).
 
     Numbers start at their column's mean and categories at their most frequent
@@ -139,13 +139,14 @@ def _missforest(X, seed, trees: int = 100, max_iter: int = 10):
     random forest of ``trees`` trees, fitted on the rows where the column is
     observed with every other column as a predictor (categories by their codes),
     predicts its missing cells: a regression forest for numbers, a classification
-    forest for categories (the package's ``nodesize`` of 1 and 5: a node of at most
-    that many rows is not split), each split choosing among floor(sqrt(p)) of the p
-    columns (the package's ``mtry``).
-    After each round the change is measured for each kind of column: the squared
-    difference over the squared values for numbers, the share of changed cells
-    for categories (over all their cells). The rounds stop when no kind's change fell, and the
-    imputation before that round is returned (the last after ``max_iter``).
+    forest for categories (the package's ``nodesize`` of 1 and 5: a node of at
+    most that many rows is not split), each split choosing among floor(sqrt(p))
+    of the p columns (the package's ``mtry``). After each round the change is
+    measured for each kind of column: the squared difference over the squared
+    values for numbers, the share of changed cells for categories (over all
+    their cells). The rounds stop when no kind's change fell, and the imputation
+    before that round is returned (the last after ``max_iter``). ``n_jobs``: the
+    forests' threads (default: the run's, ``N_JOBS``).
     """
     frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
     is_cat = np.array([isinstance(frame[c].dtype, pd.CategoricalDtype) for c in frame.columns])
@@ -178,7 +179,7 @@ def _missforest(X, seed, trees: int = 100, max_iter: int = 10):
                 n_estimators=trees,
                 max_features=min(mtry, others.shape[1]),
                 min_samples_split=6 if is_cat[j] else 2,
-                n_jobs=N_JOBS,
+                n_jobs=n_jobs or N_JOBS,
                 random_state=seed,
             )
             forest.fit(others[seen], filled[seen, j])

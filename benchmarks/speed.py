@@ -173,8 +173,7 @@ def floor_seconds(models, n_rows: int, rate: float) -> float:
 # ------------------------------------------------------------------ sections
 def _missforest(X, seed=0):
     """missForest as published (``imputation._missforest``), its trees on one thread."""
-    imputation.N_JOBS = 1
-    return imputation._missforest(X, seed)
+    return imputation._missforest(X, seed, n_jobs=1)
 
 
 def _mice():

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
+from ..data.table import TensorRows, encoded
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError
 from ..models import AEModule, Corruption
@@ -15,7 +16,7 @@ from ..models.corruption import NOISES
 from ..training import train
 from .base import BaseAutoencoderEstimator
 from .capacity import AUTO
-from .params import check_choice, check_float
+from .params import check_choice, check_float, check_int
 
 
 @dataclass(kw_only=True, repr=False, eq=False)  # writes __init__ from the parameters
@@ -48,6 +49,13 @@ class Autoencoder(BaseAutoencoderEstimator):
     mask_input : bool, default=False
         Also feed the encoder which cells are observed (for missing data: a
         hidden cell is then not mistaken for an observed one equal to the mean).
+    numeric_bins : int, default=0
+        Also feed the encoder each numeric cell's piecewise-linear encoding
+        over this many quantile bins of its column (Gorishniy et al. 2022; see
+        :mod:`aekit.models.bins`), cut at the training rows' observed values (a
+        streamed file's first chunk): a perceptron then draws a sharp
+        threshold, such as a point mass at zero, with one unit. 0: the values
+        alone. Tables only (perceptrons).
     pretrain : {None, "stacked"}, default=None
         "stacked": greedy layer-wise pretraining of each layer as a shallow
         DAE, then fine-tuning of the whole network (Vincent et al. 2010).
@@ -146,12 +154,14 @@ class Autoencoder(BaseAutoencoderEstimator):
     noise: str | None = None
     noise_level: float = 0.2
     mask_input: bool = False
+    numeric_bins: int = 0
     pretrain: str | None = None
 
     def _check_params(self):
         settings = super()._check_params()
         check_choice("noise", self.noise, (None, *NOISES))
         check_choice("pretrain", self.pretrain, (None, "stacked"))
+        check_int("numeric_bins", self.numeric_bins, low=0)
         if self.noise in ("masking", "salt_pepper"):
             check_float("noise_level", self.noise_level, 0, 1, high_open=True)
         else:
@@ -159,6 +169,12 @@ class Autoencoder(BaseAutoencoderEstimator):
         return settings
 
     def _check_width(self, encoder: TabularEncoder, shape) -> None:
+        if self.numeric_bins and self._conv_shape() is not None:
+            raise AekitError(
+                f"numeric_bins={self.numeric_bins} encodes a table's numbers for a "
+                "perceptron; images go to convolutions: set numeric_bins=0, or "
+                "architecture='mlp'"
+            )
         if self.pretrain == "stacked" and self._conv_shape() is not None:
             raise AekitError(
                 "pretrain='stacked' trains perceptron layers one at a time; for images "
@@ -201,10 +217,13 @@ class Autoencoder(BaseAutoencoderEstimator):
             corruption,
             mask_input=bool(self.mask_input),
             members=members,
+            numeric_bins=self.numeric_bins,
             **self._network_args(),
         )
 
     def _train(self, module: AEModule, rows, validation, settings, monitor=None) -> pd.DataFrame:
+        if module.bins is not None:  # the bins' edges: quantiles of the training rows
+            module.bins.fit(*first_rows(rows))
         if self.pretrain is None:
             return super()._train(module, rows, validation, settings, monitor)
         stages = []
@@ -242,3 +261,21 @@ class Autoencoder(BaseAutoencoderEstimator):
         """
         module = self.float64_module()
         return module.log_prob(x.double(), mask).sum(-1)
+
+
+def first_rows(rows) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x, mask)`` of training rows held in memory, or of the first chunk that
+    holds rows of a streamed file's (read again: the training passes keep their
+    cache)."""
+    if isinstance(rows, TensorRows):
+        return rows.x, rows.mask
+    chunks = rows.source.chunks()
+    try:
+        for chunk in chunks:
+            if len(chunk):
+                found = encoded(rows.encoder, chunk, rows.device, str(rows.source.path))
+                return found.x, found.mask
+    finally:
+        chunks.close()
+    width, n_columns = rows.encoder.width, len(rows.encoder.schema)
+    return torch.zeros(0, width), torch.zeros(0, n_columns, dtype=torch.bool)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from .bins import NumericBins
 from .corruption import Corruption, corrupt_hidden
 from .gibbs import gibbs_sweeps
 from .likelihoods import Likelihood
@@ -49,6 +50,10 @@ class AEModule(EncoderDecoder):
         The nonlinearity between layers, a name of ``aekit.models.networks.ACTIVATIONS``.
     upsampling : {"transposed", "shuffle"}
         How the convolutional decoder reaches full resolution (see ``ConvDecoder``).
+    numeric_bins : int
+        Also feed the encoder each continuous cell's piecewise-linear encoding
+        over this many quantile bins of its column (:class:`NumericBins`, whose
+        edges :meth:`NumericBins.fit` sets; 0: none). Perceptrons only.
     """
 
     def __init__(
@@ -62,8 +67,15 @@ class AEModule(EncoderDecoder):
         image_shape: Sequence[int] | None = None,
         activation: str = "elu",
         upsampling: str = "transposed",
+        numeric_bins: int = 0,
     ):
         in_dim = likelihood.width + (likelihood.n_columns if mask_input else 0)
+        bins = None
+        if numeric_bins and likelihood.continuous[0]:
+            if image_shape is not None:
+                raise ValueError("numeric_bins feeds a perceptron; images go to convolutions")
+            bins = NumericBins(*likelihood.continuous, numeric_bins)
+            in_dim += bins.out_dim
         super().__init__(
             likelihood,
             in_dim,
@@ -77,18 +89,24 @@ class AEModule(EncoderDecoder):
         )
         self.mask_input = mask_input
         self.corruption = corruption
+        self.bins = bins
 
     def inputs(self, x: Tensor, mask: Tensor | None) -> Tensor:
-        """Encoder input: x, or [x, mask] with ``mask_input`` (all observed if None)."""
-        if not self.mask_input:
+        """Encoder input: x, then with ``mask_input`` the mask (all observed if
+        None), then with ``numeric_bins`` the continuous cells' bin encodings."""
+        if not self.mask_input and self.bins is None:
             return x
         if mask is None:
             mask = x.new_ones(*x.shape[:-1], self.likelihood.n_columns)
-        if self.members is not None and x.shape[:-1] != mask.shape[:-1]:
-            # one of them still lacks the members dimension
+        if x.shape[:-1] != mask.shape[:-1]:  # one of them still lacks the members dimension
             lead = torch.broadcast_shapes(x.shape[:-1], mask.shape[:-1])
             x, mask = x.expand(*lead, -1), mask.expand(*lead, -1)
-        return torch.cat([x, mask.to(x.dtype)], dim=-1)
+        parts = [x]
+        if self.mask_input:
+            parts.append(mask.to(x.dtype))
+        if self.bins is not None:
+            parts.append(self.bins(x, mask))
+        return torch.cat(parts, dim=-1)
 
     def encode(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """(n, width) → (n, latent_dim)."""

@@ -135,6 +135,9 @@ class Likelihood(nn.Module):
         self.register_buffer(
             "cat_never_dims", torch.tensor(never_dims, dtype=torch.bool), persistent=False
         )
+        # the continuous columns' dimensions and cells as lists (a module built on the
+        # "meta" device reads them without values)
+        self.continuous = (cont_dims, cont_cols)
         # which families a row holds (Python truths: a tensor's len costs microseconds)
         self._has_cont, self._has_bin = bool(cont_cols), bool(bin_cols)
         self._has_unit, self._has_cat = bool(unit_cols), bool(cat_cols)

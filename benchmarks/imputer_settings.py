@@ -78,6 +78,12 @@ SETTINGS = {
     "relu": {"activation": "relu"},
     "leaky_relu": {"activation": "leaky_relu"},
     "silu": {"activation": "silu"},
+    # the numbers' piecewise-linear encodings (16 bins in the default since a later
+    # session; the rows committed before it ran these from the default without them)
+    "no bins": {"numeric_bins": 0},
+    "bins 4": {"numeric_bins": 4},
+    "bins 8": {"numeric_bins": 8},
+    "bins 32": {"numeric_bins": 32},
 }
 MAIN = ["default", "patience 25", "patience 25, step 6e-3"]  # run on all 81 cells
 

@@ -39,9 +39,9 @@ _DAE_IMPUTER = dict(
     patience=50,
     validation_fraction=0.0,
     # each number also as its piecewise-linear encoding over 16 quantile bins: on the
-    # development half (81 cells, seed 0) -1.0% NRMSE and a categorical error of
-    # 0.269 against 0.275 (4 bins: -0.4%; 8: -0.7%; 32: -0.8%, one table +4%);
-    # benchmarks/README.md, "Numbers in bins"
+    # development half (81 cells, seed 0) -1.4% NRMSE and a categorical error of
+    # 0.272 against 0.275, in 1.01x the time (4 bins: +0.1%; 8: -0.5%; 32: -0.8%);
+    # benchmarks/README.md, "Kept, a later session: numbers in bins"
     numeric_bins=16,
 )
 _VAE_IMPUTER = dict(

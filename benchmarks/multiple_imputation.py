@@ -120,6 +120,7 @@ def method_names() -> list[str]:
         "IterativeImputer(sample_posterior) x m",
         "aekit default x m",
         "aekit default (single)",
+        "aekit default with bins x m",
         "aekit vae x m",
         "aekit tvae x m",
     ]
@@ -142,6 +143,9 @@ def run_method(name: str, full, holed, m: int, seed: int):
         return single(aekit.Imputer(random_state=seed).fit_transform(holed))
     if name == "aekit default x m":  # fits its own m models: no fit first
         return pooled(aekit.Imputer(random_state=seed).multiple_imputations(holed, m))
+    if name == "aekit default with bins x m":  # networks that read the numbers in bins too
+        imputer = aekit.Imputer(preset("dae"), random_state=seed)
+        return pooled(imputer.multiple_imputations(holed, m))
     kind = name.split()[1]  # "vae", "tvae"
     imputer = aekit.Imputer(preset(kind), random_state=seed).fit(holed)
     return pooled(imputer.multiple_imputations(holed, m, random_state=seed))

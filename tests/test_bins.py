@@ -8,7 +8,7 @@ import torch
 
 import aekit
 from aekit import AekitError, Autoencoder, TableFile
-from aekit.estimators.presets import preset
+from aekit.estimators.presets import default_model, preset
 from aekit.models import AEModule, Likelihood
 from aekit.models.bins import NumericBins
 
@@ -117,3 +117,19 @@ def test_bins_are_refused_for_images_and_below_zero():
         Autoencoder(numeric_bins=-1, **SMALL).fit(np.zeros((10, 2)))
     # the imputer's image networks take none
     assert preset("dae", (1, 8, 8)).numeric_bins == 0
+
+
+def test_the_default_imputers_copies_come_from_networks_without_bins():
+    # single imputation reads the numbers in bins; the bootstrapped networks of
+    # multiple imputation read the values alone (they drew less biased copies)
+    assert default_model("impute").numeric_bins == 16
+    assert default_model("copies").numeric_bins == 0
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
+    df["b"] += df["a"]
+    df.loc[rng.random(80) < 0.3, "b"] = np.nan
+    default = aekit.Imputer(random_state=0).multiple_imputations(df, m=2)
+    plain = aekit.Imputer(preset("dae", numeric_bins=0), random_state=0)
+    for mine, theirs in zip(default, plain.multiple_imputations(df, m=2), strict=True):
+        pd.testing.assert_frame_equal(mine, theirs)
+    assert default[0]["b"].notna().all() and not default[0]["b"].equals(default[1]["b"])

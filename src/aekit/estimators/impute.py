@@ -342,14 +342,14 @@ class Imputer(TransformerMixin, ModelWrapper):
         """m completed copies of X, for an analysis pooled by Rubin's rules
         (:func:`aekit.analyze`, :func:`aekit.pool`).
 
-        - (D)AE models (the default): proper imputations, whose copies carry
-          the uncertainty of the model's own parameters (the approximate
-          Bayesian bootstrap). Copy i comes from its own model, fitted here to
-          a bootstrap resample of X's rows with this imputer's settings (the m
-          models train as one batched network, in about the time of one fit;
-          ``models_`` are not used), and its missing cells are a Gibbs draw
-          from that model's one-column conditionals
-          (``AEModule.draw_imputations``).
+        - (D)AE models (the default's read the values without bins): proper
+          imputations, whose copies carry the uncertainty of the model's own
+          parameters (the approximate Bayesian bootstrap). Copy i comes from
+          its own model, fitted here to a bootstrap resample of X's rows with
+          this imputer's settings (the m models train as one batched network,
+          in about the time of one fit; ``models_`` are not used), and its
+          missing cells are a Gibbs draw from that model's one-column
+          conditionals (``AEModule.draw_imputations``).
         - VAE models: sampling-importance-resampling over posterior draws of
           the fitted models (copy i from model i mod n_models), then Gibbs
           sweeps over the VAE's one-column conditionals
@@ -415,7 +415,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         else:  # unseen values (now missing) are kept as given in the copies: merge_observed
             source = X if known is df else known
             table = as_table(source)
-            template = self._make_model(table.image_shape)
+            template = self._make_model(table.image_shape, task="copies")
             share, rounds = self._holdout_share(template), (self.n_iter, self.n_importance)
             drawn, model, frame = copies.bootstrap_draws(
                 template, source, table, known, m, seed, share, *rounds

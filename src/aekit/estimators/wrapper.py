@@ -36,10 +36,11 @@ class ModelWrapper(BaseEstimator):
     def _check_params(self) -> None:
         """Check the wrapper's own parameters."""
 
-    def _make_model(self, image_shape=None) -> BaseAutoencoderEstimator:
+    def _make_model(self, image_shape=None, task=None) -> BaseAutoencoderEstimator:
         """The parameters checked; the (unfitted) model to train: a clone of
-        ``model``, or the default for data of ``image_shape``, with the wrapper's
-        random_state and verbosity when set."""
+        ``model``, or the default of ``task`` (the wrapper's own when None; see
+        :func:`~aekit.estimators.presets.default_model`) for data of
+        ``image_shape``, with the wrapper's random_state and verbosity when set."""
         if self.model is not None and not isinstance(self.model, (Autoencoder, VAE)):
             raise AekitError(
                 f"model must be an aekit Autoencoder or VAE (or None); got "
@@ -47,7 +48,10 @@ class ModelWrapper(BaseEstimator):
             )
         self._check_params()
         check_random_state(self.random_state)
-        model = default_model(self._task, image_shape) if self.model is None else clone(self.model)
+        if self.model is None:
+            model = default_model(task or self._task, image_shape)
+        else:
+            model = clone(self.model)
         if self.random_state is not None:
             model.set_params(random_state=self.random_state)
         if self.verbose:

@@ -108,6 +108,18 @@ def test_bfloat16_training_learns_like_float32(cls, tmp_path):
     np.testing.assert_allclose(again.transform(X), half.transform(X))
 
 
+def test_bfloat16_training_scores_categories_in_full_precision(mixed_frame):
+    # the likelihood runs with autocast off: its level sums are products whose
+    # gradient would otherwise meet a bfloat16 operand and a float32 one
+    common = dict(noise="masking", mask_input=True, max_epochs=3, random_state=0)
+    half = aekit.Autoencoder(precision="bfloat16", **common).fit(mixed_frame)
+    assert np.isfinite(half.history_["train_loss"]).all()
+    filled = aekit.Imputer(aekit.Autoencoder(precision="bfloat16", **common)).fit_transform(
+        mixed_frame
+    )
+    assert not filled.isna().any().any()
+
+
 def test_precision_is_checked():
     with pytest.raises(AekitError, match="precision must be one of"):
         aekit.Autoencoder(precision="fp16").fit(low_rank(50))

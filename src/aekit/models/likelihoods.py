@@ -230,11 +230,13 @@ class Likelihood(nn.Module):
         return self._scored(params, x, mask, nll=True)
 
     def _scored(self, params: Tensor, x: Tensor, mask: Tensor, *, nll: bool) -> Tensor:
-        if params.dtype != x.dtype:  # a network run under bfloat16 autocast: score in x's
-            params = params.to(x.dtype)
         if not self.n_columns:
             return params.new_zeros(params.shape[:-2] if nll else (*params.shape[:-1], 0))
-        return _LogProb.apply(self, params, x, mask, self.raw_scale, nll)
+        if params.dtype == x.dtype:
+            return _LogProb.apply(self, params, x, mask, self.raw_scale, nll)
+        # a network run under bfloat16 autocast: scored in x's precision, autocast off
+        with torch.autocast(params.device.type, enabled=False):
+            return _LogProb.apply(self, params.to(x.dtype), x, mask, self.raw_scale, nll)
 
     def expand_mask(self, mask: Tensor) -> Tensor:
         """Per-column mask (..., n_columns) → per-dimension mask (..., width)."""

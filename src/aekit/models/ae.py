@@ -22,7 +22,7 @@ from .bins import NumericBins
 from .corruption import Corruption, corrupt_hidden
 from .gibbs import gibbs_sweeps
 from .likelihoods import Likelihood
-from .networks import EncoderDecoder
+from .networks import MLP, EncoderDecoder
 
 
 class AEModule(EncoderDecoder):
@@ -162,6 +162,34 @@ class AEModule(EncoderDecoder):
         params = self.decode(self.encode(x_in, seen))
         # the mean over rows of L(x, x̂) = -Σ_j m_j log p(x_j | x̂_j), shape (...)
         reconstruction = self.likelihood.nll(params, x, mask)
+        return {"loss": reconstruction, "reconstruction": reconstruction}
+
+    def gradients_by_hand(self, x: Tensor) -> bool:
+        """Whether :meth:`loss_and_gradients` can train on the batch ``x``: a
+        perceptron (see :meth:`MLP.by_hand <aekit.models.networks.MLP.by_hand>`)
+        whose every parameter is trained."""
+        nets = (self.encoder, self.decoder)
+        if not all(isinstance(net, MLP) and net.by_hand(x) for net in nets):
+            return False  # convolutions, or a shape they do not take
+        return all(p.requires_grad for p in self.parameters())
+
+    def loss_and_gradients(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
+        """:meth:`loss` of a training batch, with the gradient of its sum in every
+        parameter written to the parameter's ``.grad``, without autograd's graph
+        (a small network's step is mostly the graph's bookkeeping): the same
+        values as ``loss(x, mask)["loss"].sum().backward()``, to the bit, where
+        :meth:`gradients_by_hand` holds."""
+        with torch.no_grad():
+            x_in, seen = (x, mask)
+            if self.training and self.corruption is not None:
+                x_in, seen = self.corruption(x, mask)
+            enc, dec = [], []  # what each network's backward pass needs
+            code = self.encoder.forward_kept(self.inputs(x_in, seen), enc)
+            params = self.decoder.forward_kept(code, dec)
+            reconstruction, d_params, d_raw = self.likelihood.nll_with_gradient(params, x, mask)
+            self.likelihood.raw_scale.grad = d_raw
+            d_code = self.decoder.backward_kept(dec, d_params)
+            self.encoder.backward_kept(enc, d_code, input_grad=False)
         return {"loss": reconstruction, "reconstruction": reconstruction}
 
     def layerwise(self, i: int) -> LayerwiseDAE:

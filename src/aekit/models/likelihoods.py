@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -89,15 +90,9 @@ class Likelihood(nn.Module):
             unseen = [d in never for d in range(lo, lo + widths[i])]
             cat_never[g, : widths[i]] = torch.tensor(unseen)
             self._never |= any(unseen)
-        for name, value in [
-            ("cont_cols", cont_cols),
-            ("cont_dims", cont_dims),
-            ("bin_cols", bin_cols),
-            ("bin_dims", bin_dims),
-            ("unit_cols", unit_cols),
-            ("unit_dims", unit_dims),
-            ("cat_cols", cat_cols),
-        ]:
+        positions = dict(cont_cols=cont_cols, cont_dims=cont_dims, bin_cols=bin_cols)
+        positions.update(bin_dims=bin_dims, unit_cols=unit_cols, unit_dims=unit_dims)
+        for name, value in {**positions, "cat_cols": cat_cols}.items():
             self.register_buffer(name, torch.tensor(value, dtype=torch.long), persistent=False)
         self.register_buffer("cat_index", cat_index, persistent=False)
         # built from Python lists, not from tensors' values, so that a likelihood can be
@@ -229,6 +224,15 @@ class Likelihood(nn.Module):
         constant per cell, not three more kernels and their gradients)."""
         return self._scored(params, x, mask, nll=True)
 
+    def nll_with_gradient(self, params: Tensor, x: Tensor, mask: Tensor):
+        """``(loss, d_params, d_raw)``: :meth:`nll` without autograd, and its gradients in
+        ``params`` and ``raw_scale`` (None without continuous columns), to the bit."""
+        saved = SimpleNamespace()  # holds what the forward keeps, as autograd's context
+        saved.save_for_backward = lambda *kept: setattr(saved, "saved_tensors", kept)
+        loss = _LogProb.forward(saved, self, params, x, mask, self.raw_scale, True)
+        _, d_params, _, _, d_raw, _ = _LogProb.backward(saved, torch.ones_like(loss))
+        return loss, d_params, d_raw
+
     def _scored(self, params: Tensor, x: Tensor, mask: Tensor, *, nll: bool) -> Tensor:
         if not self.n_columns:
             return params.new_zeros(params.shape[:-2] if nll else (*params.shape[:-1], 0))
@@ -338,9 +342,8 @@ class Likelihood(nn.Module):
 
 
 def broadcast_shape(*shapes: torch.Size) -> torch.Size:
-    """The shape ``shapes`` broadcast to: ``torch.broadcast_shapes``, whose Python
-    costs tens of microseconds a call (a step of a small network's training calls
-    it twice), skipped when the shapes are all the same."""
+    """``torch.broadcast_shapes`` (tens of microseconds of Python a call, twice in a
+    small network's training step), skipped when the shapes are all the same."""
     first = shapes[0]
     if all(shape == first for shape in shapes[1:]):
         return torch.Size(first)

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 # the nonlinearity between layers, by name (ELU: the default; ReLU and leaky ReLU
@@ -34,6 +35,18 @@ ACTIVATIONS = {
     "leaky_relu": nn.LeakyReLU,
     "silu": nn.SiLU,
     "tanh": nn.Tanh,
+}
+
+# the gradient of each nonlinearity, (grad, input, output, module) -> grad of its
+# input: the kernel autograd runs for it, on the tensor autograd keeps
+_GRADIENTS = {
+    nn.ELU: lambda g, x, y, f: torch.ops.aten.elu_backward(g, f.alpha, 1, 1, False, x),
+    nn.ReLU: lambda g, x, y, f: torch.ops.aten.threshold_backward(g, y, 0),
+    nn.LeakyReLU: lambda g, x, y, f: torch.ops.aten.leaky_relu_backward(
+        g, x, f.negative_slope, False
+    ),
+    nn.SiLU: lambda g, x, y, f: torch.ops.aten.silu_backward(g, x),
+    nn.Tanh: lambda g, x, y, f: torch.ops.aten.tanh_backward(g, y),
 }
 
 
@@ -116,6 +129,55 @@ class MLP(nn.Module):
                 x = self.activation(x)
             x = layer(x)
         return x if self.skip is None else x + self.skip(inputs)
+
+    def by_hand(self, x: Tensor) -> bool:
+        """Whether :meth:`forward_kept` and :meth:`backward_kept` take the batch ``x``:
+        (members, n, in) for an ensemble, (n, in) for one network; no skip connection,
+        a nonlinearity whose gradient is written out."""
+        batched = isinstance(self.layers[0], EnsembleLinear)
+        ok = self.skip is None and type(self.activation) in _GRADIENTS
+        return ok and x.dim() == (3 if batched else 2)
+
+    def forward_kept(self, x: Tensor, kept: list) -> Tensor:
+        """The forward pass (run under ``torch.no_grad()``), appending to ``kept``
+        each layer's input before and after its nonlinearity (what
+        :meth:`backward_kept` needs); see :meth:`by_hand` for the shapes."""
+        batched, act = isinstance(self.layers[0], EnsembleLinear), self.activation
+        for i, layer in enumerate(self.layers):
+            before = x
+            if i:
+                x = act(x)
+            kept.append((before, x))
+            if batched:  # (members, n, in) -> (members, n, out)
+                x = torch.baddbmm(layer.bias, x, layer.weight)
+            else:
+                x = F.linear(x, layer.weight, layer.bias)
+        return x
+
+    def backward_kept(self, kept: list, grad: Tensor, input_grad: bool = True) -> Tensor | None:
+        """Backpropagate ``grad`` (the loss's gradient in the output) through the
+        pass :meth:`forward_kept` kept: each layer's weight and bias gradients are
+        written to their ``.grad``, by the products autograd would run (the same
+        values to the bit); returns the gradient in the input, if ``input_grad``."""
+        layers, act = list(self.layers), self.activation  # (a ModuleList's [i] is slow)
+        batched = isinstance(layers[0], EnsembleLinear)
+        for i in range(len(layers) - 1, -1, -1):
+            layer, (before, x) = layers[i], kept[i]
+            if batched:  # weight (members, in, out), bias (members, 1, out)
+                layer.weight.grad = torch.bmm(x.transpose(1, 2), grad)
+                layer.bias.grad = grad.sum(1, keepdim=True)
+            else:  # nn.Linear: weight (out, in), bias (out,)
+                layer.weight.grad = grad.t().mm(x)
+                layer.bias.grad = grad.sum(0)
+            if not (i or input_grad):
+                return None
+            if batched:
+                grad = torch.bmm(grad, layer.weight.transpose(1, 2))
+            else:
+                grad = grad.mm(layer.weight)
+            if i:
+                grad = _GRADIENTS[type(act)](grad, before, x, act)
+        return grad
 
 
 def conv_sizes(height: int, width: int, n_layers: int) -> list[tuple[int, int]]:

@@ -287,16 +287,28 @@ class _Steps:
         n = 0
         state = self._state()
         plain = nullcontext()  # without autocast, no context to enter a step
+        # a perceptron's gradients written out, where the module can (not under
+        # autocast, nor torchrun, whose gradients autograd's hooks average); asked
+        # at the epoch's first batch
+        hand = None if hasattr(self.module, "loss_and_gradients") else False
+        if cast is not None or self.shared:
+            hand = False
         for x, mask in data.chunks(self.rank, self.size):
             perm = self._order(len(x))
             for s in range(0, len(x), bs):
                 idx = perm[..., s : s + bs]
-                with torch.autocast(self.device.type, cast) if cast is not None else plain:
-                    terms = self.loss_of(x[idx], mask[idx])
-                for p in self.params:  # zero_grad(set_to_none=True) without its profiler hook
-                    p.grad = None
-                loss = terms["loss"]  # members are independent: the sum of their losses
-                (loss.sum() if loss.dim() else loss).backward()
+                xb, mb = x[idx], mask[idx]
+                if hand is None:
+                    hand = self.module.gradients_by_hand(xb)
+                if hand:
+                    terms = self.module.loss_and_gradients(xb, mb)  # and every .grad
+                else:
+                    with torch.autocast(self.device.type, cast) if cast is not None else plain:
+                        terms = self.loss_of(xb, mb)
+                    for p in self.params:  # zero_grad(set_to_none=True) without its profiler hook
+                        p.grad = None
+                    loss = terms["loss"]  # members are independent: the sum of their losses
+                    (loss.sum() if loss.dim() else loss).backward()
                 if self.settings.max_grad_norm is not None:
                     clip_gradients(self.params, self.settings.max_grad_norm, members)
                 grads = [p.grad for p in self.params]

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from aekit import Autoencoder
+from aekit.data.table import TensorRows
 from aekit.models import AEModule, Likelihood
 from aekit.models.corruption import Corruption
 from aekit.training import loop
@@ -151,13 +152,10 @@ def test_autocast_keeps_autograd(monkeypatch):
     # under autocast the products run in bfloat16: the loop leaves them to autograd
     net = module(3)
     x, mask = rows(16, None)
-    data = type("Rows", (), {})()
-    data.device = torch.device("cpu")
-    data.chunks = lambda rank, size: iter([(x, mask)])
     settings = loop.TrainSettings(
         batch_size=8, max_epochs=1, learning_rate=1e-3, patience=1, autocast=torch.bfloat16
     )
     monkeypatch.setattr(
         AEModule, "loss_and_gradients", lambda *a: pytest.fail("by hand under autocast")
     )
-    loop.train(net, data, None, settings)
+    loop.train(net, TensorRows(x, mask), None, settings)

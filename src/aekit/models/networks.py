@@ -130,19 +130,23 @@ class MLP(nn.Module):
             x = layer(x)
         return x if self.skip is None else x + self.skip(inputs)
 
+    @property
+    def batched(self) -> bool:
+        """Whether this is an ensemble's batched network."""
+        return isinstance(self.layers[0], EnsembleLinear)
+
     def by_hand(self, x: Tensor) -> bool:
         """Whether :meth:`forward_kept` and :meth:`backward_kept` take the batch ``x``:
         (members, n, in) for an ensemble, (n, in) for one network; no skip connection,
         a nonlinearity whose gradient is written out."""
-        batched = isinstance(self.layers[0], EnsembleLinear)
         ok = self.skip is None and type(self.activation) in _GRADIENTS
-        return ok and x.dim() == (3 if batched else 2)
+        return ok and x.dim() == (3 if self.batched else 2)
 
     def forward_kept(self, x: Tensor, kept: list) -> Tensor:
         """The forward pass (run under ``torch.no_grad()``), appending to ``kept``
         each layer's input before and after its nonlinearity (what
         :meth:`backward_kept` needs); see :meth:`by_hand` for the shapes."""
-        batched, act = isinstance(self.layers[0], EnsembleLinear), self.activation
+        batched, act = self.batched, self.activation
         for i, layer in enumerate(self.layers):
             before = x
             if i:
@@ -160,7 +164,7 @@ class MLP(nn.Module):
         written to their ``.grad``, by the products autograd would run (the same
         values to the bit); returns the gradient in the input, if ``input_grad``."""
         layers, act = list(self.layers), self.activation  # (a ModuleList's [i] is slow)
-        batched = isinstance(layers[0], EnsembleLinear)
+        batched = self.batched
         for i in range(len(layers) - 1, -1, -1):
             layer, (before, x) = layers[i], kept[i]
             if batched:  # weight (members, in, out), bias (members, 1, out)

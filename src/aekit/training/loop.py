@@ -290,9 +290,8 @@ class _Steps:
         # a perceptron's gradients written out, where the module can (not under
         # autocast, nor torchrun, whose gradients autograd's hooks average); asked
         # at the epoch's first batch
-        hand = None if hasattr(self.module, "loss_and_gradients") else False
-        if cast is not None or self.shared:
-            hand = False
+        written = hasattr(self.module, "loss_and_gradients") and cast is None and not self.shared
+        hand = None if written else False
         for x, mask in data.chunks(self.rank, self.size):
             perm = self._order(len(x))
             for s in range(0, len(x), bs):

@@ -276,9 +276,9 @@ def test_ensemble_members_train_and_stop_on_their_own():
 
 @pytest.mark.parametrize("members", [None, 2])
 def test_the_loop_steps_adam_as_torch_optim_adam_does(members):
-    """The loop's update (torch's functional Adam on the state it gathers once an
-    epoch) moves the weights as ``torch.optim.Adam.step`` does, step after step:
-    full batches, so the rows' order changes only the order of a sum."""
+    """The loop's Adam (:mod:`aekit.training.adam`) moves the weights as
+    ``torch.optim.Adam.step`` does, step after step: full batches, so the rows'
+    order changes only the order of a sum."""
     torch.manual_seed(0)
     ae = AEModule(Likelihood(KINDS, WIDTHS, members=members), [8], 2, members=members)
     reference = copy.deepcopy(ae).train()

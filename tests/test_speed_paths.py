@@ -209,14 +209,14 @@ def test_the_plateau_schedule_halves_the_step_when_every_network_training_waits(
 
 
 def test_a_plateau_fit_steps_at_halvings_of_its_step_size(monkeypatch):
-    seen = []  # the step size of every Adam update but the first (Adam.step)
-    update = loop.adam
+    seen = []  # the step size of every Adam update
+    update = loop.Adam.step
 
-    def record(*args, **kwargs):
-        seen.append(kwargs["lr"])
-        return update(*args, **kwargs)
+    def record(self, grads, lr=None):
+        seen.append(lr)
+        return update(self, grads, lr)
 
-    monkeypatch.setattr(loop, "adam", record)
+    monkeypatch.setattr(loop.Adam, "step", record)
     X = _factors(200)
     kw = dict(latent_dim=2, hidden_dims=(16,), max_epochs=40, patience=5, learning_rate=0.01)
     Autoencoder(**kw, lr_schedule="plateau", random_state=0).fit(X)

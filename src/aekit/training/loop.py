@@ -33,11 +33,11 @@ from rich.progress import (
 )
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.adam import adam
 
 from .. import distributed
 from ..errors import AekitError
 from ..models.networks import select_members
+from .adam import Adam
 from .checkpoint import Checkpointer
 from .stopping import EarlyStopping
 
@@ -203,7 +203,7 @@ class _Steps:
         self.members = getattr(module, "members", None)
         self.resample = settings.resample
         self.params = [p for p in module.parameters() if p.requires_grad]
-        self.optimiser = _adam(self.params, settings.learning_rate)
+        self.optimiser = Adam(self.params, settings.learning_rate)
         self.loss_of, self.batch_size = module.loss, settings.batch_size
         self.shared = distributed.start(device)  # one of several processes training one model
         self.rank, self.size = 0, 1
@@ -239,12 +239,7 @@ class _Steps:
         """Train only the members at ``index`` from now on: their slices of the
         parameters, of Adam's moments and of the rows' resamples."""
         index = index.to(self.device)
-        with torch.no_grad():
-            for p in self.params:
-                state = self.optimiser.state.get(p, {})
-                for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
-                    if key in state:
-                        state[key] = state[key][index]
+        self.optimiser.keep(index)
         select_members(self.module, index)
         self.members = len(index)
         if self.resample is not None and self.resample.dim() > 1:  # one per member
@@ -266,26 +261,13 @@ class _Steps:
         order = torch.rand(resample.shape, device=self.device).argsort(dim=-1)
         return resample.gather(-1, order)
 
-    def _state(self) -> dict[str, list] | None:
-        """Adam's per-parameter state as lists in the order of ``self.params``,
-        gathered once an epoch (it changes only when members leave, between
-        epochs), or None while a parameter has none yet (before its first step)."""
-        state = self.optimiser.state
-        if any(not state.get(p) for p in self.params):
-            return None
-        keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "step")
-        return {k: [state[p][k] for p in self.params if k in state[p]] for k in keys}
-
     def epoch(self, data, lr: float) -> dict[str, np.ndarray]:
         """One pass over the rows at step size ``lr``; the mean training loss
         terms, one per member."""
         self.module.train()
-        for group in self.optimiser.param_groups:
-            group["lr"] = lr
         cast, members, bs = self.settings.autocast, self.members, self.batch_size
         steps: list[tuple[dict[str, Tensor], int]] = []  # each step's terms and rows
         n = 0
-        state = self._state()
         plain = nullcontext()  # without autocast, no context to enter a step
         # a perceptron's gradients written out, where the module can (not under
         # autocast, nor torchrun, whose gradients autograd's hooks average); asked
@@ -310,12 +292,7 @@ class _Steps:
                     (loss.sum() if loss.dim() else loss).backward()
                 if self.settings.max_grad_norm is not None:
                     clip_gradients(self.params, self.settings.max_grad_norm, members)
-                grads = [p.grad for p in self.params]
-                if state is None or any(g is None for g in grads):
-                    self.optimiser.step()
-                    state = self._state()
-                else:
-                    _adam_update(self.optimiser.param_groups[0], self.params, grads, state)
+                self.optimiser.step([p.grad for p in self.params], lr)
                 steps.append(({k: v.detach() for k, v in terms.items()}, idx.shape[-1]))
             n += len(x)
         if n == 0:
@@ -372,41 +349,6 @@ def _watch(module: nn.Module, monitor: Callable, count: int) -> dict[str, np.nda
     if not isinstance(reported, dict):
         reported = {"monitor": reported}
     return {f"val_{k}": _per_member(v, count) for k, v in reported.items()}
-
-
-def _adam(params: list[Tensor], lr: float) -> torch.optim.Optimizer:
-    """Adam with the fused kernel where this torch and device have one (fewer
-    kernel launches a step: most of a small network's step time), else foreach."""
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except RuntimeError:
-        return torch.optim.Adam(params, lr=lr, foreach=True)
-
-
-def _adam_update(group: dict, params: list[Tensor], grads: list[Tensor], state: dict) -> None:
-    """``Adam.step`` for one group whose state is already gathered: the same
-    update by torch's functional Adam, without the step's gathering of the
-    state and its hooks (about a tenth of a small network's training step)."""
-    beta1, beta2 = group["betas"]
-    adam(
-        params,
-        grads,
-        state["exp_avg"],
-        state["exp_avg_sq"],
-        state["max_exp_avg_sq"],
-        state["step"],
-        foreach=group["foreach"],
-        fused=group["fused"],
-        capturable=group["capturable"],
-        differentiable=group["differentiable"],
-        amsgrad=group["amsgrad"],
-        beta1=beta1,
-        beta2=beta2,
-        lr=group["lr"],
-        weight_decay=group["weight_decay"],
-        eps=group["eps"],
-        maximize=group["maximize"],
-    )
 
 
 class _Loss(nn.Module):

@@ -8,6 +8,7 @@ import sys
 import pytest
 import torch
 
+from aekit.training import adam as adam_module
 from aekit.training.adam import Adam
 
 
@@ -121,3 +122,29 @@ def test_a_fit_does_not_import_torchs_compiler_stack():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_torch_whose_fused_kernel_takes_other_arguments_steps_by_its_functional_adam(
+    monkeypatch,
+):
+    ours, theirs = _params(), _params()
+    reference = torch.optim.Adam(theirs, lr=1e-2, fused=True)
+    for step in range(3):
+        _torch_step(reference, theirs, _grads(theirs, step), 1e-2)
+    adam = Adam(ours, lr=1e-2)
+    adam.step(_grads(ours, 0))
+
+    class ChangedTorch:  # torch, but its fused kernel takes other arguments
+        def __getattr__(self, name):
+            return getattr(torch, name)
+
+        @staticmethod
+        def _fused_adam_(*args, **kwargs):
+            raise TypeError("_fused_adam_() got an unexpected keyword argument")
+
+    monkeypatch.setattr(adam_module, "torch", ChangedTorch())
+    for step in (1, 2):
+        adam.step(_grads(ours, step))
+    assert not adam.shared and [float(s) for s in adam.steps] == [3.0] * 4
+    for p, q in zip(ours, theirs, strict=True):
+        assert torch.equal(p, q)

@@ -9,6 +9,7 @@ from aekit import Autoencoder
 from aekit.data.table import TensorRows
 from aekit.models import AEModule, Likelihood
 from aekit.models.corruption import Corruption
+from aekit.models.nll import nll_with_gradient
 from aekit.training import loop
 
 # a continuous, a binary, a categorical of three levels and a continuous column
@@ -159,3 +160,52 @@ def test_autocast_keeps_autograd(monkeypatch):
         AEModule, "loss_and_gradients", lambda *a: pytest.fail("by hand under autocast")
     )
     loop.train(net, TensorRows(x, mask), None, settings)
+
+
+@pytest.mark.parametrize(
+    "kinds, widths, never",
+    [
+        # two groups of unequal width (a padded gather), a level never seen, a binary
+        (["categorical", "continuous", "binary", "categorical"], [4, 1, 1, 2], (2,)),
+        # one large group beside small ones (maxima over runs), a pixel's unit column
+        (["categorical", "unit", "categorical", "categorical"], [9, 1, 2, 2], ()),
+        (["continuous", "continuous", "continuous"], [1, 1, 1], ()),  # one family, a view
+        (["binary", "unit"], [1, 1], ()),
+    ],
+)
+@pytest.mark.parametrize("members", [None, 3])
+@pytest.mark.parametrize("complete", [False, True])
+def test_the_loss_and_its_gradient_in_one_pass_equal_autograds(
+    kinds, widths, never, members, complete
+):
+    """``nll_with_gradient``: the likelihood's loss and gradients without autograd,
+    equal to ``Likelihood.nll``'s under autograd, to the bit."""
+    lik = Likelihood(kinds, widths, members=members, never=never)
+    g = torch.Generator().manual_seed(3)
+    lead = (members, 10) if members else (10,)
+    params = torch.randn(*lead, lik.width, generator=g)
+    x = torch.rand(*lead, lik.width, generator=g)
+    at = 0
+    for kind, w in zip(kinds, widths, strict=True):
+        if kind == "categorical":
+            level = torch.randint(0, w - len(never) if at == 0 else w, lead, generator=g)
+            x[..., at : at + w] = torch.nn.functional.one_hot(level, w).float()
+        elif kind == "binary":
+            x[..., at] = (x[..., at] > 0.5).float()
+        elif kind == "continuous":
+            x[..., at] = torch.randn(lead, generator=g)
+        at += w
+    mask = torch.rand(*lead, len(kinds), generator=g) > (0 if complete else 0.3)
+    with torch.no_grad():
+        lik.raw_scale.add_(torch.randn(lik.raw_scale.shape, generator=g))
+    leaf = params.clone().requires_grad_()
+    loss = lik.nll(leaf, x, mask)
+    loss.sum().backward()
+    with torch.no_grad():
+        loss_h, d_params, d_raw = nll_with_gradient(lik, params, x, mask)
+    assert torch.equal(loss.detach(), loss_h)
+    assert torch.equal(leaf.grad, d_params)
+    if lik._has_cont:
+        assert torch.equal(lik.raw_scale.grad, d_raw)
+    else:
+        assert d_raw is None

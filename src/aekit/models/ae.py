@@ -23,6 +23,7 @@ from .corruption import Corruption, corrupt_hidden
 from .gibbs import gibbs_sweeps
 from .likelihoods import Likelihood
 from .networks import MLP, EncoderDecoder
+from .nll import nll_with_gradient
 
 
 class AEModule(EncoderDecoder):
@@ -186,7 +187,7 @@ class AEModule(EncoderDecoder):
             enc, dec = [], []  # what each network's backward pass needs
             code = self.encoder.forward_kept(self.inputs(x_in, seen), enc)
             params = self.decoder.forward_kept(code, dec)
-            reconstruction, d_params, d_raw = self.likelihood.nll_with_gradient(params, x, mask)
+            reconstruction, d_params, d_raw = nll_with_gradient(self.likelihood, params, x, mask)
             self.likelihood.raw_scale.grad = d_raw
             d_code = self.decoder.backward_kept(dec, d_params)
             self.encoder.backward_kept(enc, d_code, input_grad=False)

@@ -41,6 +41,9 @@ class Corruption(nn.Module):
         self.kind, self.level = kind, float(level)
         self.n_columns = int(column_of_dim.max()) + 1 if len(column_of_dim) else 0
         self.register_buffer("column_of_dim", column_of_dim.long().clone())
+        # every column one dimension (no categorical): the dimensions are the columns
+        identity = torch.arange(len(column_of_dim), device=column_of_dim.device)
+        self._one_dim_each = bool((self.column_of_dim == identity).all())
         self.register_buffer("fill", fill.float())
         self.register_buffer("low", low.float())
         self.register_buffer("high", high.float())
@@ -60,7 +63,9 @@ class Corruption(nn.Module):
         """
         if self.kind == "masking":
             hide = torch.rand(*x.shape[:-1], self.n_columns, device=x.device) < self.level
-            return torch.where(hide[..., self.column_of_dim], self.fill, x), mask & ~hide
+            # each dimension's column: index_select, a quarter of an indexing's time here
+            dims = hide if self._one_dim_each else hide.index_select(-1, self.column_of_dim)
+            return torch.where(dims, self.fill, x), mask & ~hide
         if self.kind == "gaussian":
             return x + self.level * torch.randn_like(x), mask
         flip = torch.rand_like(x) < self.level

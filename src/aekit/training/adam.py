@@ -95,9 +95,15 @@ class Adam:
             # one count for every parameter: one kernel, where torch's functional
             # Adam counts each parameter's up with its own on a CPU
             steps[0].add_(1)
-            torch._fused_adam_(*tensors, maximize=False, **hyper)
-        else:
-            adam(*tensors, foreach=not self.fused, fused=self.fused, maximize=False, **hyper)
+            try:
+                torch._fused_adam_(*tensors, maximize=False, **hyper)
+                return
+            except TypeError:  # a torch whose kernel takes other arguments (none known)
+                steps[0].sub_(1)
+                self.steps = steps = [s.clone() for s in steps]
+                self.shared = False
+                tensors = (params, grads, exp_avg, exp_avg_sq, [], steps)
+        adam(*tensors, foreach=not self.fused, fused=self.fused, maximize=False, **hyper)
 
     def keep(self, index: Tensor) -> None:
         """The moments of the members at ``index`` (dimension 0 of every parameter)."""

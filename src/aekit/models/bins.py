@@ -88,5 +88,5 @@ class NumericBins(nn.Module):
         out = ((x[..., dims, None] - self.low) / self.width).clamp_(0, 1)
         if mask is not None:
             cols = self.col_index if self._cols is None else self._cols
-            out = out * mask[..., cols, None].to(out.dtype)
+            out.mul_(mask[..., cols, None])  # by a bool: 0 or the encoding itself
         return out.flatten(-2)

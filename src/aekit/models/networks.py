@@ -113,6 +113,9 @@ class MLP(nn.Module):
             layers = (EnsembleLinear(members, a, b) for a, b in pairwise(dims))
         self.layers = nn.ModuleList(layers)
         self.activation = ACTIVATIONS[activation]()
+        # whether this is an ensemble's batched network (asked a few times a training
+        # step: an attribute, not a property that indexes the ModuleList)
+        self.batched = members is not None
 
     def forward(self, x: Tensor) -> Tensor:
         first = self.layers[0]
@@ -129,11 +132,6 @@ class MLP(nn.Module):
                 x = self.activation(x)
             x = layer(x)
         return x if self.skip is None else x + self.skip(inputs)
-
-    @property
-    def batched(self) -> bool:
-        """Whether this is an ensemble's batched network."""
-        return isinstance(self.layers[0], EnsembleLinear)
 
     def by_hand(self, x: Tensor) -> bool:
         """Whether :meth:`forward_kept` and :meth:`backward_kept` take the batch ``x``:

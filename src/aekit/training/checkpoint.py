@@ -33,6 +33,7 @@ from torch import Tensor
 from ..distributed import is_main_process
 from ..errors import AekitError
 from ..io import atomic_write
+from .adam import Adam
 
 FORMAT = "aekit-checkpoint"
 FORMAT_VERSION = 1
@@ -223,7 +224,7 @@ def set_rng_state(tensors: dict[str, Tensor], device: torch.device) -> None:
         torch.cuda.set_rng_state(tensors["rng.cuda"], device)
 
 
-def optimiser_state(optimiser: torch.optim.Optimizer) -> tuple[dict[str, Tensor], list]:
+def optimiser_state(optimiser: Adam) -> tuple[dict[str, Tensor], list]:
     """The optimiser's per-parameter tensors (flattened) and its param_groups (JSON)."""
     state = optimiser.state_dict()
     tensors = {}
@@ -233,9 +234,7 @@ def optimiser_state(optimiser: torch.optim.Optimizer) -> tuple[dict[str, Tensor]
     return tensors, state["param_groups"]
 
 
-def load_optimiser_state(
-    optimiser: torch.optim.Optimizer, tensors: dict[str, Tensor], groups: list
-) -> None:
+def load_optimiser_state(optimiser: Adam, tensors: dict[str, Tensor], groups: list) -> None:
     state: dict[int, dict[str, Tensor]] = {}
     for name, value in tensors.items():
         if name.startswith("optim."):

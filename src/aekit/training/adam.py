@@ -20,7 +20,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch.optim.adam import adam
-from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+try:  # the devices with torch's fused optimiser kernels
+    from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+except ImportError:  # an older torch: CUDA alone had them
+
+    def _get_fused_kernels_supported_devices() -> list[str]:
+        return ["cuda"]
+
 
 BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults
 EPS = 1e-8

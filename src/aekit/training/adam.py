@@ -8,7 +8,7 @@ Constructing the first ``torch.optim`` optimiser of a process also imports
 torch's compiler stack (over a second, for a fit that may take two). This
 class keeps the state as lists once, counts the steps in one tensor shared by
 every parameter, and calls the update ``torch.optim.Adam(fused=True)`` makes:
-the same weights to the bit (``tests/test_models.py``). Where this torch or
+the same weights to the bit (``tests/test_adam.py``). Where this torch or
 device has no fused kernel, the update is torch's functional ``foreach`` Adam.
 
 Its :meth:`state_dict` has ``torch.optim.Adam``'s layout, so checkpoints
@@ -86,9 +86,8 @@ class Adam:
         lr = self.lr if lr is None else lr
         params, exp_avg, exp_avg_sq, steps = self.params, self.exp_avg, self.exp_avg_sq, self.steps
         if any(g is None for g in grads):
-            if self.shared:  # counts apart from now on
-                self.steps = steps = [s.clone() for s in steps]
-                self.shared = False
+            if self.shared:
+                steps = self._count_apart()
             some = [i for i, g in enumerate(grads) if g is not None]
             params, grads, exp_avg, exp_avg_sq, steps = (
                 [xs[i] for i in some] for xs in (params, grads, exp_avg, exp_avg_sq, steps)
@@ -107,10 +106,14 @@ class Adam:
                 return
             except TypeError:  # a torch whose kernel takes other arguments (none known)
                 steps[0].sub_(1)
-                self.steps = steps = [s.clone() for s in steps]
-                self.shared = False
-                tensors = (params, grads, exp_avg, exp_avg_sq, [], steps)
+                tensors = (params, grads, exp_avg, exp_avg_sq, [], self._count_apart())
         adam(*tensors, foreach=not self.fused, fused=self.fused, maximize=False, **hyper)
+
+    def _count_apart(self) -> list[Tensor]:
+        """One step count a parameter from now on (a step has left one alone, or the
+        fused kernel is not to be called directly); the counts."""
+        self.steps, self.shared = [s.clone() for s in self.steps], False
+        return self.steps
 
     def keep(self, index: Tensor) -> None:
         """The moments of the members at ``index`` (dimension 0 of every parameter)."""

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -109,19 +106,6 @@ def test_a_state_dict_resumes_the_same_steps_and_loads_torch_optim_adams():
         assert torch.equal(p, q)
     with pytest.raises(ValueError, match="for 2 parameter"):
         Adam(params[:2], lr=1e-2).load_state_dict(saved)
-
-
-def test_a_fit_does_not_import_torchs_compiler_stack():
-    """``torch.optim``'s first optimiser of a process imports torch._dynamo (over a
-    second); a fit, which no longer builds one, does not."""
-    code = (
-        "import sys, numpy as np, aekit\n"
-        "X = np.random.default_rng(0).normal(size=(60, 3)); X[::4, 1] = np.nan\n"
-        "aekit.Imputer(random_state=0, model=aekit.Autoencoder(max_epochs=2)).fit(X)\n"
-        "print('torch._dynamo' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "False"
 
 
 def test_a_torch_whose_fused_kernel_takes_other_arguments_steps_by_its_functional_adam(

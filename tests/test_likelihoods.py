@@ -83,16 +83,31 @@ def test_leading_sample_dimension_broadcasts(lik):
 
 
 @pytest.mark.parametrize(
-    "shapes", [((2, 5), (2, 5)), ((5,), (2, 5)), ((2, 1), (1, 5), (2, 5)), ((3,), (3,), (3,))]
+    "shapes",
+    [
+        ((2, 5), (2, 5)),
+        ((5,), (2, 5)),
+        ((2, 1), (1, 5), (2, 5)),
+        ((3,), (3,), (3,)),
+        ((3, 1, 4), (5, 1)),
+        ((), (2, 3)),
+        ((0,), (1,)),
+        ((1, 0), (4, 1)),
+        ((3, 64), (64,), (1, 1)),
+    ],
 )
 def test_broadcast_shape_is_torchs(shapes):
     sizes = [torch.Size(s) for s in shapes]
     assert broadcast_shape(*sizes) == torch.broadcast_shapes(*sizes)
 
 
-def test_broadcast_shape_refuses_what_torch_refuses():
+@pytest.mark.parametrize("shapes", [((2,), (3,)), ((0,), (2,)), ((2, 3), (3, 3), (1, 2))])
+def test_broadcast_shape_refuses_what_torch_refuses(shapes):
+    sizes = [torch.Size(s) for s in shapes]
     with pytest.raises(RuntimeError):
-        broadcast_shape(torch.Size((2,)), torch.Size((3,)))
+        torch.broadcast_shapes(*sizes)
+    with pytest.raises(RuntimeError, match="do not broadcast"):
+        broadcast_shape(*sizes)
 
 
 def test_mean_and_sample_are_valid_rows(lik):

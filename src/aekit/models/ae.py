@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from .bins import NumericBins
 from .corruption import Corruption, corrupt_hidden
 from .gibbs import gibbs_sweeps
-from .likelihoods import Likelihood
+from .likelihoods import Likelihood, broadcast_shape
 from .networks import MLP, EncoderDecoder
 from .nll import nll_with_gradient
 
@@ -100,7 +100,7 @@ class AEModule(EncoderDecoder):
         if mask is None:
             mask = x.new_ones(*x.shape[:-1], self.likelihood.n_columns)
         if x.shape[:-1] != mask.shape[:-1]:  # one of them still lacks the members dimension
-            lead = torch.broadcast_shapes(x.shape[:-1], mask.shape[:-1])
+            lead = broadcast_shape(x.shape[:-1], mask.shape[:-1])
             x, mask = x.expand(*lead, -1), mask.expand(*lead, -1)
         parts = [x]
         if self.mask_input:

@@ -370,3 +370,57 @@ def test_scores_and_codes_of_png_files_carry_their_names(tmp_path, quick_cli, ca
     assert (
         "holds a table; the model was fitted on images of shape (8, 8)" in capsys.readouterr().err
     )
+
+
+# ------------------------------------------------------------ nothing to impute
+@pytest.mark.parametrize("m", [1, 3])
+def test_a_table_without_missing_cells_is_written_unchanged_without_training(
+    tmp_path, no_training, capsys, m
+):
+    lines = ["zip,flag,price,name"] + [
+        f"0{1000 + i},{('FALSE', 'TRUE')[i % 2]},{i}.10,n{i % 4}" for i in range(30)
+    ]
+    source = write_csv(tmp_path / "in.csv", lines)
+    out = tmp_path / "out.csv"
+    assert main(["impute", str(source), "-o", str(out), "--m", str(m)]) == 0
+    text = pd.read_csv(out, dtype=str, keep_default_na=False)
+    original = pd.read_csv(source, dtype=str, keep_default_na=False)
+    copies = (
+        [text] if m == 1 else [c.drop(columns=[".imp", ".id"]) for _, c in text.groupby(".imp")]
+    )
+    assert len(copies) == m
+    for copy in copies:
+        pd.testing.assert_frame_equal(copy.reset_index(drop=True), original)
+    assert "no missing cells: written unchanged" in capsys.readouterr().err
+
+
+def test_a_table_without_missing_cells_trains_when_its_model_is_saved(tmp_path, quick_cli):
+    lines = ["a,b"] + [f"{i},{(i * 7) % 11}" for i in range(40)]
+    source = write_csv(tmp_path / "in.csv", lines)
+    out, model = tmp_path / "out.parquet", tmp_path / "model"
+    assert main(["impute", str(source), "-o", str(out), "-q", "--save-model", str(model)]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_csv(source))
+    assert isinstance(aekit.load(model), aekit.Imputer)
+
+
+def test_images_without_missing_pixels_are_written_unchanged_without_training(
+    tmp_path, no_training, capsys
+):
+    images = np.random.default_rng(0).random((12, 6, 6))
+    source, out = tmp_path / "in.npy", tmp_path / "out.npy"
+    np.save(source, images)
+    assert main(["impute", str(source), "-o", str(out)]) == 0
+    np.testing.assert_array_equal(np.load(out), images)
+    assert "no missing pixels: written unchanged" in capsys.readouterr().err
+
+
+def test_a_table_whose_missing_cells_are_marked_by_unknown_text_is_refused_not_passed(
+    tmp_path, no_training, capsys
+):
+    """'?' is no missing-value marker pandas knows: the table reads as complete, but a
+    column of numbers with '?' in it is refused as a fit refuses it, naming --na."""
+    lines = ["a,b"] + [f"{i},{'?' if i % 6 == 0 else i * 3}" for i in range(30)]
+    source, out = write_csv(tmp_path / "in.csv", lines), tmp_path / "out.csv"
+    assert main(["impute", str(source), "-o", str(out)]) == 2
+    assert "--na '?'" in capsys.readouterr().err
+    assert not out.exists()

@@ -106,6 +106,7 @@ def impute(
         write_data,
     )
     from ..data.images import hide_pixels
+    from ..data.schema import as_frame, infer_schema
     from ..data.stream import TableFile
     from ..estimators import Imputer, save
     from ..estimators.presets import preset
@@ -151,10 +152,16 @@ def impute(
             raise AekitError(f"output {output}: m > 1 imputations of images are written as .npy")
         if m > 1 and not images:
             _check_long_names(data, input)
-        imputer = Imputer(chosen, random_state=seed, verbose=not quiet)
-        imputer.fit(data, checkpoint_dir=checkpoint_dir, resume=resume)
+        imputer = None  # no missing cell and no model to save: nothing to train
+        if save_model is not None or (np.isnan(data) if images else pd.isna(data).to_numpy()).any():
+            imputer = Imputer(chosen, random_state=seed, verbose=not quiet)
+            imputer.fit(data, checkpoint_dir=checkpoint_dir, resume=resume)
+        elif not images:  # the columns read as a fit reads them: text among numbers (a
+            infer_schema(as_frame(data)[0])  # marker of missing cells?) is refused
         if images:
             n_missing = int(np.isnan(data).sum())
+        elif imputer is None:
+            n_missing = 0
         else:  # the cells of empty columns are passed through, not filled
             n_missing = int(pd.isna(imputer.empty_columns_.drop(data)).sum().sum())
         out_dialect = dialect_of(input, csv)
@@ -164,7 +171,9 @@ def impute(
             header = inspect_csv(input, csv)[1]
             text = cell_text(input, out_dialect)
             # the empty columns, passed through, as written too (their missing-value markers)
-            observed = imputer.empty_columns_.as_observed(data.notna().to_numpy())
+            observed = data.notna().to_numpy()
+            if imputer is not None:
+                observed = imputer.empty_columns_.as_observed(observed)
 
             def written(table):
                 return as_written(table, text, observed, header, out_dialect)
@@ -206,13 +215,18 @@ def _impute(imputer, data, m: int, images: bool, written=None):
     (m, n, ...), tables in long format (.imp 1..m and .id, the input's row number,
     before the data; then the input's index where it names rows, e.g. a Parquet
     file's stored ids). ``written``: what each table becomes (its text as the
-    input CSV file wrote its cells)."""
+    input CSV file wrote its cells). ``imputer`` None: the data has no missing
+    cell, and each copy is the data itself."""
     from ..data.files import keeps_index
 
+    if imputer is None:  # no missing cell: the input, m times
+        copies = [data.copy() for _ in range(m)]
+    elif m == 1:
+        copies = [imputer.transform(data)]
+    else:
+        copies = imputer.multiple_imputations(data, m)
     if m == 1:
-        table = imputer.transform(data)
-        return table if written is None else written(table)
-    copies = imputer.multiple_imputations(data, m)
+        return copies[0] if written is None else written(copies[0])
     if images:
         return np.stack(copies)
     if written is not None:
@@ -251,9 +265,14 @@ def _hide(spec: str, images: np.ndarray, seed: int) -> np.ndarray:
 def _summary(imputer, input, output, n_missing, images, truth, result, grid):
     console = stderr()
     what = "pixels" if images else "cells"
-    console.print(f"Imputed {n_missing} missing {what} of {input} -> {output}")
+    if imputer is None:
+        console.print(f"{input} has no missing {what}: written unchanged to {output}")
+    else:
+        console.print(f"Imputed {n_missing} missing {what} of {input} -> {output}")
     if grid is not None:
         console.print(f"Grid of images with holes and imputed: {grid}")
+    if imputer is None:
+        return
     errors = imputer.expected_error_
     if errors is not None and images:
         rmse = errors.dropna()

@@ -6,8 +6,9 @@ import torch
 from scipy import stats
 from torch.distributions import Bernoulli, Categorical, Normal
 
-from aekit.models import Likelihood
+from aekit.models import Likelihood, likelihoods
 from aekit.models.likelihoods import NEVER_LOGIT, broadcast_shape
+from aekit.models.nll import nll_with_gradient
 
 # columns: continuous, binary, categorical(3 levels), continuous -> width 1+1+3+1 = 6
 KINDS, WIDTHS = ["continuous", "binary", "categorical", "continuous"], [1, 1, 3, 1]
@@ -228,6 +229,8 @@ def test_a_complete_batch_scores_as_a_masked_one_with_every_cell_seen():
         (["continuous", "categorical", "unit"], [1, 5, 1], []),
         # one large group beside small ones: maxima group by group, not padded
         (["categorical", "continuous", "categorical", "categorical"], [40, 1, 2, 3], [41]),
+        # large groups of about one size: group by group as well
+        (["categorical", "categorical", "continuous"], [20, 18, 1], [3]),
     ],
 )
 def test_means_and_cell_errors_group_by_group(kinds, widths, never):
@@ -260,3 +263,23 @@ def test_means_and_cell_errors_group_by_group(kinds, widths, never):
         torch.testing.assert_close(errors[..., j], wrong.float())
     if never:  # a level never seen: probability 0
         assert (mean[..., never] == 0).all()
+
+
+@pytest.mark.parametrize("widths", [[3, 4, 2], [20, 18], [40, 2, 3], [5] * 7])
+def test_group_maxima_padded_and_run_by_run_are_the_same(widths, monkeypatch):
+    """Each group's largest level and softmax, from one padded gather or from a
+    loop over the groups' runs (chosen by the groups' sizes), to the bit."""
+    kinds = ["categorical"] * len(widths) + ["continuous"]
+    gen = torch.Generator().manual_seed(3)
+    params = 3 * torch.randn(3, 25, sum(widths) + 1, generator=gen)
+    mask = torch.rand(25, len(kinds), generator=gen) < 0.8
+    got = []
+    for large in (1, 10_000):  # every group large (runs), or none (padded)
+        monkeypatch.setattr(likelihoods, "LARGE_GROUP", large)
+        lik = Likelihood(kinds, [*widths, 1], never=[1])
+        mean = lik.mean(params)
+        target = lik.mean(params[0].flip(0))
+        loss, d_params, _ = nll_with_gradient(lik, params, target, mask)
+        got.append((mean, lik.cell_errors(mean, target), loss, d_params))
+    for a, b in zip(*got, strict=True):
+        assert torch.equal(a, b)

@@ -32,6 +32,7 @@ from ..indexing import contiguous
 MIN_SCALE = 1e-3  # floor on the Gaussian scale, in standardised units
 NEVER_LOGIT = -1e4  # the logit of a level no training row holds: probability 0 in float32
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+LARGE_GROUP = 16  # levels from which a group's maxima come from its run, not a gather
 FAMILIES = ("cont", "bin", "cat")  # continuous, binary (and unit), categorical
 
 
@@ -123,9 +124,10 @@ class Likelihood(nn.Module):
             torch.tensor(pad, dtype=torch.long).reshape(len(cat_cols), k_max),
             persistent=False,
         )
-        # maxima over the padded groups take one gather, unless the padding outweighs
-        # the levels (one large group beside small ones: a loop over the groups' runs)
-        self._cat_runs, self._padded_maxima = runs, len(cat_cols) * k_max <= 2 * len(cat_dims)
+        # maxima over padded groups in one gather, unless the padding outweighs the levels
+        # or a group is large (a gather costs ~2 ns a value): a loop over the groups' runs
+        self._cat_runs = runs
+        self._padded_maxima = len(cat_cols) * k_max <= 2 * len(cat_dims) and k_max < LARGE_GROUP
         never_dims = [d in never for d in cat_dims]
         self.register_buffer(
             "cat_never_dims", torch.tensor(never_dims, dtype=torch.bool), persistent=False
@@ -287,8 +289,9 @@ class Likelihood(nn.Module):
         """Each categorical group's ``reduce`` ("amax" or "argmax", the level's
         place in its group) of ``values`` (..., levels), shape (..., G)."""
         if self._padded_maxima:  # padding repeats a group's last level: same result
-            pad = self.cat_pad  # index_select: a quarter of an indexing's time here
-            padded = values.index_select(-1, pad.flatten()).unflatten(-1, pad.shape)
+            pad = self.cat_pad  # gather: a quarter of an indexing's time here
+            index = pad.flatten().expand(*values.shape[:-1], -1)
+            padded = values.gather(-1, index).unflatten(-1, pad.shape)
             return getattr(padded, reduce)(-1)
         parts = [getattr(values[..., a : a + n], reduce)(-1) for a, n in self._cat_runs]
         return torch.stack(parts, -1)
@@ -335,10 +338,8 @@ class Likelihood(nn.Module):
 
 
 def broadcast_shape(*shapes: torch.Size) -> torch.Size:
-    """The shape ``torch.broadcast_shapes`` gives, by NumPy's rule in plain Python:
-    torch's own costs tens of microseconds of Python a call (twice in a small
-    network's training step), and its first call in a process imports sympy
-    through torch's symbolic shapes (about half a second of a first fit)."""
+    """``torch.broadcast_shapes``, in plain Python: torch's costs tens of microseconds a
+    call, and its first in a process imports sympy (half a second of a first fit)."""
     first = shapes[0]
     if all(shape == first for shape in shapes[1:]):
         return torch.Size(first)

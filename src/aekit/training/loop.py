@@ -278,7 +278,7 @@ class _Steps:
             perm = self._order(len(x))
             for s in range(0, len(x), bs):
                 idx = perm[..., s : s + bs]
-                xb, mb = x[idx], mask[idx]
+                xb, mb = _rows(x, idx), _rows(mask, idx)
                 if hand is None:
                     hand = self.module.gradients_by_hand(xb)
                 if hand:
@@ -306,6 +306,12 @@ class _Steps:
             total = (values * rows.view(-1, *[1] * (values.dim() - 1))).sum(0)
             out[f"train_{k}"] = _per_member(total / n, members or 1)
         return out
+
+
+def _rows(t: Tensor, idx: Tensor) -> Tensor:
+    """``t[idx]`` for rows ``idx`` of shape (b,) or (members, b), by ``index_select``
+    (the same values, in two thirds of an advanced index's time at a batch's size)."""
+    return t.index_select(0, idx.reshape(-1)).view(*idx.shape, *t.shape[1:])
 
 
 @contextmanager

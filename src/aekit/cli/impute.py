@@ -156,8 +156,10 @@ def impute(
         if save_model is not None or (np.isnan(data) if images else pd.isna(data).to_numpy()).any():
             imputer = Imputer(chosen, random_state=seed, verbose=not quiet)
             imputer.fit(data, checkpoint_dir=checkpoint_dir, resume=resume)
-        elif not images:  # the columns read as a fit reads them: text among numbers (a
-            infer_schema(as_frame(data)[0])  # marker of missing cells?) is refused
+        elif not images:
+            # the columns read as a fit reads them: text among numbers (a marker of
+            # missing cells pandas does not know?) is refused, not passed on as complete
+            infer_schema(as_frame(data)[0])
         if images:
             n_missing = int(np.isnan(data).sum())
         elif imputer is None:
@@ -265,10 +267,11 @@ def _hide(spec: str, images: np.ndarray, seed: int) -> np.ndarray:
 def _summary(imputer, input, output, n_missing, images, truth, result, grid):
     console = stderr()
     what = "pixels" if images else "cells"
-    if imputer is None:
-        console.print(f"{input} has no missing {what}: written unchanged to {output}")
-    else:
-        console.print(f"Imputed {n_missing} missing {what} of {input} -> {output}")
+    console.print(
+        f"{input} has no missing {what}: written unchanged to {output}"
+        if imputer is None
+        else f"Imputed {n_missing} missing {what} of {input} -> {output}"
+    )
     if grid is not None:
         console.print(f"Grid of images with holes and imputed: {grid}")
     if imputer is None:

@@ -289,7 +289,7 @@ class Likelihood(nn.Module):
         """Each categorical group's ``reduce`` ("amax" or "argmax", the level's
         place in its group) of ``values`` (..., levels), shape (..., G)."""
         if self._padded_maxima:  # padding repeats a group's last level: same result
-            pad = self.cat_pad  # gather: a quarter of an indexing's time here
+            pad = self.cat_pad  # gather: faster than index_select along a row
             index = pad.flatten().expand(*values.shape[:-1], -1)
             padded = values.gather(-1, index).unflatten(-1, pad.shape)
             return getattr(padded, reduce)(-1)

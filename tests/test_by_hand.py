@@ -169,6 +169,8 @@ def test_autocast_keeps_autograd(monkeypatch):
         (["categorical", "continuous", "binary", "categorical"], [4, 1, 1, 2], (2,)),
         # one large group beside small ones (maxima over runs), a pixel's unit column
         (["categorical", "unit", "categorical", "categorical"], [9, 1, 2, 2], ()),
+        # groups of 16 levels and more, beside a small one: maxima and sums run by run
+        (["categorical", "continuous", "categorical", "categorical"], [20, 1, 30, 3], (1,)),
         (["continuous", "continuous", "continuous"], [1, 1, 1], ()),  # one family, a view
         (["binary", "unit"], [1, 1], ()),
     ],

@@ -6,8 +6,9 @@ import torch
 from scipy import stats
 from torch.distributions import Bernoulli, Categorical, Normal
 
+from aekit.indexing import broadcast_shape
 from aekit.models import Likelihood, likelihoods
-from aekit.models.likelihoods import NEVER_LOGIT, broadcast_shape
+from aekit.models.likelihoods import NEVER_LOGIT
 from aekit.models.nll import nll_with_gradient
 
 # columns: continuous, binary, categorical(3 levels), continuous -> width 1+1+3+1 = 6
@@ -265,21 +266,30 @@ def test_means_and_cell_errors_group_by_group(kinds, widths, never):
         assert (mean[..., never] == 0).all()
 
 
-@pytest.mark.parametrize("widths", [[3, 4, 2], [20, 18], [40, 2, 3], [5] * 7])
-def test_group_maxima_padded_and_run_by_run_are_the_same(widths, monkeypatch):
-    """Each group's largest level and softmax, from one padded gather or from a
-    loop over the groups' runs (chosen by the groups' sizes), to the bit."""
+@pytest.mark.parametrize("widths", [[3, 4, 2], [20, 18], [40, 2, 3], [5] * 7, [30]])
+def test_groups_padded_and_run_by_run_agree(widths, monkeypatch):
+    """Each group's largest level from one padded gather or from its own run (chosen
+    by the groups' sizes) is the same to the bit; each group's sums, by a product with
+    a 0/1 matrix or run by run, agree with float64's to float32's rounding, and the
+    means, the loss and its gradient with them agree to that rounding."""
     kinds = ["categorical"] * len(widths) + ["continuous"]
     gen = torch.Generator().manual_seed(3)
     params = 3 * torch.randn(3, 25, sum(widths) + 1, generator=gen)
     mask = torch.rand(25, len(kinds), generator=gen) < 0.8
+    rows = params[1].flip(0)
     got = []
-    for large in (1, 10_000):  # every group large (runs), or none (padded)
+    for large in (1, 10_000):  # every group large (runs), or none (padded, products)
         monkeypatch.setattr(likelihoods, "LARGE_GROUP", large)
         lik = Likelihood(kinds, [*widths, 1], never=[1])
-        mean = lik.mean(params)
         target = lik.mean(params[0].flip(0))
+        errors = lik.cell_errors(rows, target)  # maxima alone: to the bit
         loss, d_params, _ = nll_with_gradient(lik, params, target, mask)
-        got.append((mean, lik.cell_errors(mean, target), loss, d_params))
-    for a, b in zip(*got, strict=True):
-        assert torch.equal(a, b)
+        values = params[..., : sum(widths)].exp()
+        sums = lik.group_sums(values)
+        torch.testing.assert_close(
+            sums.double(), lik.group_sums(values.double()), rtol=1e-6, atol=0
+        )
+        got.append((errors, lik.mean(params), loss, d_params))
+    assert torch.equal(got[0][0], got[1][0])
+    for a, b in zip(got[0][1:], got[1][1:], strict=True):
+        torch.testing.assert_close(a, b, rtol=2e-6, atol=2e-6)

@@ -1,5 +1,6 @@
 """Positions of encoded dimensions, read and written as views where they can be,
-and the blocks in which a table's columns are summarised.
+the blocks in which a table's columns are summarised, and batches' shapes
+broadcast against each other.
 
 Shared by the data layer (the encoder writes each family of columns) and the
 model layer (the likelihood reads them): a family whose positions form one run
@@ -9,7 +10,10 @@ backward is a scatter, the costliest kernel of a wide row's training step).
 
 from __future__ import annotations
 
+from itertools import zip_longest
+
 import numpy as np
+import torch
 
 BLOCK_CELLS = 1 << 16  # cells of a block of a table processed at a time (float64: in cache)
 
@@ -50,3 +54,18 @@ def contiguous(index) -> slice | None:
 def as_slice(index):
     """``index`` as a slice when it is one contiguous run, else as it is."""
     return contiguous(index) or index
+
+
+def broadcast_shape(*shapes: torch.Size) -> torch.Size:
+    """``torch.broadcast_shapes``, in plain Python: torch's costs tens of microseconds a
+    call, and its first in a process imports sympy (half a second of a first fit)."""
+    first = shapes[0]
+    if all(shape == first for shape in shapes[1:]):
+        return torch.Size(first)
+    out: list[int] = []
+    for sizes in zip_longest(*(reversed(shape) for shape in shapes), fillvalue=1):
+        other = set(sizes) - {1}  # every size of a dimension is 1 or the same other one
+        if len(other) > 1 or min(sizes) < 0:
+            raise RuntimeError(f"shapes {[tuple(s) for s in shapes]} do not broadcast")
+        out.append(other.pop() if other else 1)
+    return torch.Size(reversed(out))

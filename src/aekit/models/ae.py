@@ -18,10 +18,11 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ..indexing import broadcast_shape
 from .bins import NumericBins
 from .corruption import Corruption, corrupt_hidden
 from .gibbs import gibbs_sweeps
-from .likelihoods import Likelihood, broadcast_shape
+from .likelihoods import Likelihood
 from .networks import MLP, EncoderDecoder
 from .nll import nll_with_gradient
 

@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .likelihoods import HALF_LOG_2PI, MIN_SCALE, Likelihood, broadcast_shape, in_columns
+from ..indexing import broadcast_shape
+from .likelihoods import HALF_LOG_2PI, MIN_SCALE, Likelihood, in_columns
 
 
 def nll_with_gradient(lik: Likelihood, params: Tensor, x: Tensor, mask: Tensor):
@@ -58,7 +59,7 @@ def nll_with_gradient(lik: Likelihood, params: Tensor, x: Tensor, mask: Tensor):
         logits = lik.level_logits(params)
         target = x[..., lik.dims("cat")].expand(*shape, -1)
         exp, total, top, summed = lik.group_exponentials(logits)
-        cells.append((target * logits) @ summed - total.log() - top)
+        cells.append(lik.group_sums(target * logits) - total.log() - top)
         spread = summed.mT
         d_logits = (exp / (total @ spread) - target).mul_(weight[..., lik.cells("cat")] @ spread)
         if lik._never:  # held at NEVER_LOGIT: no gradient

@@ -1,5 +1,5 @@
-"""What a fit leaves out of a process: modules whose import costs a first fit
-time without doing any of its work."""
+"""What a fit, and the command line's help, leave out of a process: modules whose
+import costs time without doing any of their work."""
 
 import subprocess
 import sys
@@ -32,3 +32,33 @@ def test_the_default_imputers_fit_imports_none_of_the_unwanted_modules():
         [sys.executable, "-c", FIT, *UNWANTED], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+HELP = (
+    "import sys\n"
+    "from aekit.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(code, sorted({'torch', 'sklearn'} & set(sys.modules)))\n"
+)
+
+
+def test_the_command_lines_help_loads_neither_torch_nor_scikit_learn():
+    """``aekit --help`` in a fresh process: the help, and none of the library's
+    heavy dependencies (importing them took about three seconds)."""
+    out = subprocess.run(
+        [sys.executable, "-c", HELP, "fit", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "Train a model" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_the_first_use_of_a_name_imports_the_library():
+    """``import aekit`` loads little; its first public name loads what it did
+    before, subpackages included (``aekit.data.images`` without importing it)."""
+    code = (
+        "import sys, aekit\n"
+        "before = 'torch' in sys.modules\n"
+        "print(before, aekit.Imputer.__name__, aekit.data.images.mask_images.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "Imputer", "mask_images"]

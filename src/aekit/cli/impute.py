@@ -86,8 +86,9 @@ def impute(
     force: Force = False,
     quiet: Quiet = False,
 ):
-    """Fill the missing cells of a table, or the missing pixels of images; observed
-    values are written unchanged.
+    """Fill the missing cells of a table, or the missing pixels of images.
+
+    Observed values are written unchanged.
 
     Example: aekit impute survey.csv -o survey-imputed.csv --model vae --seed 1
 

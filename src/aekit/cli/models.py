@@ -231,8 +231,9 @@ def sample(
     force: Force = False,
     quiet: Quiet = False,  # it prints nothing but errors: taken as the other commands take it
 ):
-    """Draw new rows from a VAE, with the training table's columns and categories
-    (or new images, for a VAE fitted on images).
+    """Draw new rows from a VAE (or new images, for a VAE fitted on images).
+
+    The rows have the training table's columns and categories.
 
     Example: aekit sample sensors-model -n 1000 -o synthetic.csv
     """
@@ -330,8 +331,10 @@ def demo(
         bool, typer.Option("--verbose", "-v", help="Progress bars while training.")
     ] = False,
 ):
-    """Fit PCA, AE, DAE, VAE and t-VAE on the digits, and imputers on the penguins
-    and on digits with missing blocks; print the scores; write figures and an HTML report.
+    """Fit PCA, AE, DAE, VAE and t-VAE on the digits, and imputers on two data sets.
+
+    The imputers fill the penguins and digits with missing blocks; the scores are
+    printed, and figures and an HTML report written.
 
     Example: aekit demo -o demo-output
     """

@@ -319,6 +319,23 @@ def test_inputs_that_already_work_keep_working(tmp_path):
     assert filled.shape == (200, 2000) and not filled.isna().any().any()
 
 
+def test_a_text_column_of_mostly_distinct_values_is_named_and_a_category_of_many_rows_is_not():
+    """Free text and names repeat a little; a column half of whose cells hold a
+    value no other cell holds is named with the identifiers' warning, one of 25
+    levels over 100 rows (a county, a storm's name) is not."""
+    rng = np.random.default_rng(0)
+    names = [f"author {i}" for i in range(30)] + [f"author {i}" for i in range(10)]
+    notes = pd.DataFrame({"who": names, "x": rng.normal(size=40)})
+    with pytest.warns(
+        AekitWarning, match=r"column 'who' holds 30 values in 40 cells, 20 of them once"
+    ):
+        assert infer_schema(notes)[0].kind == "categorical"
+    county = pd.DataFrame({"county": [f"c{i % 25}" for i in range(100)], "x": np.arange(100.0)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert infer_schema(county)[0].categories == tuple(sorted(set(county["county"])))
+
+
 # ---------------------------------------------------------------- edges a review found
 def test_edges_of_csv_dialects(tmp_path, capsys):
     long = tmp_path / "long.csv"  # a field longer than the csv module's limit

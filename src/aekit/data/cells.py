@@ -52,7 +52,9 @@ UNIT_NUMBERS = r"\s*[-+]?\s*[$€£¥]\s*[-+]?\d[\d,.]*\s*|\s*[-+]?\d[\d,.]*\s*[
 # (at least this share of its cells): a numeric column read as text
 CENSORED = re.compile(r"\s*[<>≤≥]=?\s*[-+]?(\d+[.,]?\d*|[.,]\d+)\s*")
 MOSTLY_NUMBERS = 0.9
-IDENTIFIERS = 20  # a text column of at least this many values, each once: identifiers
+# a text column of at least this many values, half of its cells or more a value no
+# other cell holds: identifiers, names or free text
+IDENTIFIERS = 20
 MISSING_MARKERS = re.compile(
     r"^\s*(|\?+|-+|\.|n/?a|nan|null|none|missing|unknown|#n/a|#value!|#div/0!)\s*$|"
     + COMMA_NUMBERS,
@@ -94,15 +96,21 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
     which cells are at fault (``counts``: the cells of each value; ``hint``: how
     to mend it). Other text ("K", "02134-1234") is left alone: the column is
     then categorical, as any text column; a warning names a column of
-    identifiers (text, every value distinct), whose missing cells would be
-    filled with other rows' identifiers."""
+    identifiers, names or free text (half of its cells or more a value of their
+    own), whose missing cells would be filled with other rows' values."""
     values = counts.index.to_series(index=range(len(counts)))
     numeric = pd.to_numeric(values.astype(object), errors="coerce").notna().to_numpy()
-    if len(counts) >= IDENTIFIERS and (counts.to_numpy() == 1).all() and not numeric.any():
+    distinct, cells, once = len(counts), int(counts.sum()), int((counts == 1).sum())
+    if distinct >= IDENTIFIERS and 2 * once >= cells and not numeric.any():
+        how = ", each once (identifiers?)"
+        if once < cells:
+            how = f" in {cells} cells, {once} of them once (names, free text?)"
         warn(
-            f"{label} holds {len(counts)} values, each once (identifiers?): it is modelled "
-            f"as {len(counts)} categories, and a missing cell gets another row's value; "
-            "drop it or make it the index to keep it out of the model"
+            f"{label} holds {distinct} values{how}: it is modelled as {distinct} "
+            "categories, a missing cell gets another row's value, and a row whose value "
+            "the model did not train on scores as unlikely (a detector's threshold, set on "
+            "held-out rows, may then flag none); drop it or make it the index to keep it "
+            "out of the model"
         )
     if numeric.all() and values.astype(str).str.contains(r"[.eE]").any():
         warn(

@@ -16,7 +16,8 @@ import aekit
 from aekit import VAE, AekitError, AekitWarning, AnomalyDetector, Autoencoder
 from aekit.data.schema import check_columns, infer_schema
 from aekit.estimators.presets import preset
-from aekit.training import INFERENCE_CHUNK
+from aekit.models.vae import VAEModule
+from aekit.training import INFERENCE_CHUNK, PASS_VALUES, loop
 
 QUICK = dict(hidden_dims=(32,), max_epochs=150, patience=15, learning_rate=3e-3)
 
@@ -294,6 +295,32 @@ def test_likelihood_scores_do_not_depend_on_the_rows_scored_with_them(normal_and
     # the draws still come from the seed: another seed, other Monte-Carlo errors
     other = vae.score_samples(fresh[:20], random_state=1)
     assert not np.allclose(other, vae.score_samples(fresh[:20]))
+
+
+def test_a_wide_tables_scores_run_in_passes_of_a_bounded_size(monkeypatch):
+    """k posterior draws of each row of a column of 200 levels or more: a pass takes
+    fewer rows, so that k x rows x width stays within PASS_VALUES (4,096 rows of a
+    1,000-level column took 8 GB), and the scores are those of one pass over every row."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(400, 2)), columns=["a", "b"])
+    X["code"] = pd.Categorical([f"z{i}" for i in rng.integers(0, 300, 400)])
+    vae = VAE(latent_dim=2, hidden_dims=(8,), max_epochs=2, random_state=0).fit(X)
+    width = vae.encoder_.width
+    passes = []
+    score = VAEModule.log_likelihood
+
+    def counted(self, x, *args, **kwargs):
+        passes.append(len(x))
+        return score(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(VAEModule, "log_likelihood", counted)
+    scores = vae.score_samples(X, n_importance=100)
+    assert width > 200 and passes[0] == PASS_VALUES // (width * 100) < 400
+    assert sum(passes) == 400 and max(passes) * width * 100 <= PASS_VALUES
+    monkeypatch.setattr(loop, "PASS_VALUES", 400 * width * 100)  # one pass
+    passes.clear()
+    np.testing.assert_allclose(vae.score_samples(X, n_importance=100), scores, rtol=1e-12)
+    assert passes == [400]
 
 
 # ------------------------------------------------------------ density

@@ -32,10 +32,10 @@ from ..errors import AekitError
 from ..models import Likelihood
 from ..models.networks import member_state
 from ..training import (
-    INFERENCE_CHUNK,
     SCHEDULES,
     CheckpointPlan,
     TrainSettings,
+    chunk_rows,
     fingerprint,
     resolve_device,
     seeded,
@@ -418,10 +418,13 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
         rows = encoded(self.encoder_, frame, self._device())
         return rows.x, rows.mask
 
-    def map_chunks(self, fn, *tensors, seed: int | None = None, chunk: int = INFERENCE_CHUNK):
+    def map_chunks(self, fn, *tensors, seed: int | None = None, chunk: int | None = None):
         """``fn`` over chunks of rows of ``tensors`` in inference mode, with torch
-        seeded (by the fitted seed unless given); the outputs concatenated, float64."""
+        seeded (by the fitted seed unless given); the outputs concatenated, float64.
+        ``chunk`` rows at a time (default: :func:`~aekit.training.chunk_rows` of the
+        first tensor's width)."""
         device = self._device()
+        chunk = chunk or chunk_rows(tensors[0].shape[-1])
         outs = []
         with torch.inference_mode(), seeded(self.seed_ if seed is None else seed, device):
             self.module_.eval()

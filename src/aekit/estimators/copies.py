@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..training import INFERENCE_CHUNK, seeded
+from ..training import chunk_rows, seeded
 from .holdout import HeldOutCells
 from .vae import VAE
 
@@ -28,9 +28,9 @@ GIBBS_SWEEPS = 10  # sweeps over the missing columns before a copy is taken
 
 
 def rows_per_pass(model, x, n_importance: int) -> int:
-    """Rows per forward pass, so that k draws × rows × width stays near 8M floats."""
-    per_row = x.shape[1] * (n_importance if isinstance(model, VAE) else 4)
-    return max(1, min(INFERENCE_CHUNK, (1 << 23) // max(per_row, 1)))
+    """Rows per forward pass of ``model``'s imputation (:func:`~aekit.training.chunk_rows`):
+    a VAE's k draws of each row, or a few refinement states of an autoencoder's."""
+    return chunk_rows(x.shape[1] * (n_importance if isinstance(model, VAE) else 4))
 
 
 def kept_rounds(model) -> int:

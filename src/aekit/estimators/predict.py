@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError, ModelFileError
+from ..training import chunk_rows
 
 
 class FittedModel:
@@ -117,11 +118,14 @@ class FittedModel:
         """
         return self._scores(X, self._row_log_prob)
 
-    def _scores(self, X, row_log_prob, seed: int | None = None) -> np.ndarray:
-        """``row_log_prob(x, mask)`` per row, with the standardisation's Jacobian."""
+    def _scores(self, X, row_log_prob, seed: int | None = None, draws: int = 1) -> np.ndarray:
+        """``row_log_prob(x, mask)`` per row, with the standardisation's Jacobian;
+        ``draws``: the values it takes of each encoded value of a row (k posterior
+        draws), which bound the rows of a pass."""
         df = self.frame_of(X)
         x, mask = self.encode_rows(df)
-        scores = self.map_chunks(row_log_prob, x, mask, seed=seed)
+        chunk = chunk_rows(x.shape[1] * draws)
+        scores = self.map_chunks(row_log_prob, x, mask, seed=seed, chunk=chunk)
         # log p(x) = log p((x - c) / s) - Σ_j m_j log s_j over observed continuous cells
         return scores - mask.cpu().double().numpy() @ self.column_log_scale()
 

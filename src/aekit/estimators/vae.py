@@ -205,7 +205,7 @@ class VAE(BaseAutoencoderEstimator):
             x = x if dtype is None else x.to(dtype)
             return module.log_likelihood(x, mask, k=k, shared=shared)
 
-        return self._scores(X, row_log_prob, seed=seed)
+        return self._scores(X, row_log_prob, seed=seed, draws=k)
 
     def sample(self, n_samples=1, *, random_state=None):
         """Draw new rows: ``z ~ p(z)``, ``x ~ p(x|z)``.

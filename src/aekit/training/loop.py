@@ -42,6 +42,9 @@ from .checkpoint import Checkpointer
 from .stopping import EarlyStopping
 
 INFERENCE_CHUNK = 4096  # rows per forward pass outside training steps
+PASS_VALUES = (
+    1 << 23
+)  # values a pass outside training holds at most, about (k draws x rows x width)
 SCHEDULES = ("constant", "cosine", "plateau")  # how the step size moves over the epochs
 FINAL_SHARE = 0.01  # where the cosine schedule ends, as a share of the first step size
 PLATEAU_SHARE = 0.4  # "plateau": halve the step after this share of the patience
@@ -67,6 +70,14 @@ class TrainSettings:
     # with a decay, early stopping watches and keeps a moving average of the weights
     # at the ends of epochs instead of the weights themselves (see EarlyStopping)
     average: float | None = None
+
+
+def chunk_rows(values_per_row: int) -> int:
+    """Rows per forward pass outside training: :data:`INFERENCE_CHUNK`, or fewer
+    where each row takes ``values_per_row`` values (k draws x the encoded width),
+    so that a pass holds about :data:`PASS_VALUES` (a thousand-level column's 100
+    draws of 4,096 rows took 8 GB)."""
+    return max(1, min(INFERENCE_CHUNK, PASS_VALUES // max(values_per_row, 1)))
 
 
 def resolve_device(device) -> torch.device:

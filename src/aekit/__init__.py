@@ -45,12 +45,13 @@ __all__ = [
     "report",
     "save",
 ]
-# the modules whose names the package gives, and which the first use imports together
-# (so that afterwards every subpackage they load, e.g. ``aekit.data.images``, is there
-# as an attribute, as it was when ``import aekit`` imported them)
+# the modules whose names the package gives, imported together on the first use (so
+# that afterwards each subpackage they load, e.g. ``aekit.data.images``, is an attribute
+# as when ``import aekit`` imported them; ``aekit.metrics`` and ``aekit.report`` are
+# set by their import)
 _MODULES = {
-    "metrics": ("metrics",),
-    "report": ("report",),
+    "metrics": (),
+    "report": (),
     "data.missing": ("ampute",),
     "data.stream": ("TableFile",),
     "estimators": (
@@ -64,8 +65,6 @@ _MODULES = {
         "save",
     ),
 }
-
-
 _loading = []  # non-empty while the first use imports the library
 
 
@@ -77,8 +76,7 @@ def __getattr__(name: str):
         try:
             for module, names in _MODULES.items():
                 loaded = importlib.import_module(f".{module}", __name__)
-                for public in names:
-                    globals()[public] = loaded if public == module else getattr(loaded, public)
+                globals().update({public: getattr(loaded, public) for public in names})
         finally:
             _loading.clear()
         if name in globals():

@@ -13,8 +13,6 @@ module that needs only :mod:`aekit.errors`, such as the command line answering
 ``--help``, does not load torch and scikit-learn (about three seconds).
 """
 
-from __future__ import annotations
-
 import importlib
 from typing import TYPE_CHECKING
 

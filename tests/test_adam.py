@@ -108,6 +108,30 @@ def test_a_state_dict_resumes_the_same_steps_and_loads_torch_optim_adams():
         Adam(params[:2], lr=1e-2).load_state_dict(saved)
 
 
+def test_steps_in_inference_mode_keep_a_state_that_resumes_and_narrows_outside_it():
+    """The loop steps with written-out gradients in inference mode: the moments and
+    counts made there are ordinary tensors, which a later step, a member's
+    narrowing and a resumed checkpoint update outside it, with torch's weights."""
+    ours, theirs = _params(), _params()
+    adam, reference = Adam(ours, lr=1e-2), torch.optim.Adam(theirs, lr=1e-2, fused=True)
+    for step in range(4):
+        skip = (1,) if step == 2 else ()  # the step counts kept apart, in inference mode
+        with torch.inference_mode():
+            adam.step(_grads(ours, step, skip))
+        _torch_step(reference, theirs, _grads(theirs, step, skip), 1e-2)
+    state = [*adam.exp_avg, *adam.exp_avg_sq, *adam.steps]
+    assert not any(t.is_inference() for t in state)
+    adam.step(_grads(ours, 4))  # outside inference mode: in place on the same moments
+    _torch_step(reference, theirs, _grads(theirs, 4), 1e-2)
+    for p, q in zip(ours, theirs, strict=True):
+        assert torch.equal(p, q)
+    resumed = Adam([p.detach().clone().requires_grad_() for p in ours], lr=1e-2)
+    resumed.load_state_dict(adam.state_dict())
+    resumed.step(_grads(ours, 5))
+    adam.keep(torch.tensor([0, 1]))
+    assert adam.exp_avg[0].shape == (2, 5, 4) and not adam.exp_avg[0].is_inference()
+
+
 def test_a_torch_whose_fused_kernel_takes_other_arguments_steps_by_its_functional_adam(
     monkeypatch,
 ):

@@ -60,6 +60,9 @@ class Adam:
         self.steps: list[Tensor] = []
         self.shared = False
 
+    # the state is made outside inference mode, where a step may run (the loop's
+    # written-out gradients): tensors that checkpoints and narrowing update later
+    @torch.inference_mode(False)
     def _start(self, counts=None) -> None:
         def zeros(p):
             return torch.zeros_like(p, memory_format=torch.preserve_format)
@@ -109,6 +112,7 @@ class Adam:
                 tensors = (params, grads, exp_avg, exp_avg_sq, [], self._count_apart())
         adam(*tensors, foreach=not self.fused, fused=self.fused, maximize=False, **hyper)
 
+    @torch.inference_mode(False)
     def _count_apart(self) -> list[Tensor]:
         """One step count a parameter from now on (a step has left one alone, or the
         fused kernel is not to be called directly); the counts."""

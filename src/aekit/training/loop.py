@@ -292,18 +292,21 @@ class _Steps:
                 xb, mb = _rows(x, idx), _rows(mask, idx)
                 if hand is None:
                     hand = self.module.gradients_by_hand(xb)
-                if hand:
-                    terms = self.module.loss_and_gradients(xb, mb)  # and every .grad
-                else:
-                    with torch.autocast(self.device.type, cast) if cast is not None else plain:
-                        terms = self.loss_of(xb, mb)
-                    for p in self.params:  # zero_grad(set_to_none=True) without its profiler hook
-                        p.grad = None
-                    loss = terms["loss"]  # members are independent: the sum of their losses
-                    (loss.sum() if loss.dim() else loss).backward()
-                if self.settings.max_grad_norm is not None:
-                    clip_gradients(self.params, self.settings.max_grad_norm, members)
-                self.optimiser.step([p.grad for p in self.params], lr)
+                # gradients written out need no autograd: in inference mode its
+                # dispatch and version counts are skipped too (the same values)
+                with torch.inference_mode() if hand else plain:
+                    if hand:
+                        terms = self.module.loss_and_gradients(xb, mb)  # and every .grad
+                    else:
+                        with torch.autocast(self.device.type, cast) if cast is not None else plain:
+                            terms = self.loss_of(xb, mb)
+                        for p in self.params:  # zero_grad(set_to_none=True) without its hook
+                            p.grad = None
+                        loss = terms["loss"]  # members are independent: the sum of their losses
+                        (loss.sum() if loss.dim() else loss).backward()
+                    if self.settings.max_grad_norm is not None:
+                        clip_gradients(self.params, self.settings.max_grad_norm, members)
+                    self.optimiser.step([p.grad for p in self.params], lr)
                 steps.append(({k: v.detach() for k, v in terms.items()}, idx.shape[-1]))
             n += len(x)
         if n == 0:

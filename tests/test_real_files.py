@@ -975,6 +975,65 @@ def test_a_streamed_parquet_output_takes_fractions_after_a_chunk_of_integers(tmp
     assert got["a"].tolist()[:2] == [50.0, 45.0] and got["a"][2] != round(got["a"][2])
 
 
+def _integers_and_holes(n=60, seed=0) -> pd.DataFrame:
+    """Counts without holes (int64, int32), counts with holes, a measure with holes."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "visits": rng.integers(0, 40, n),
+            "rooms": rng.integers(1, 6, n).astype(np.int32),
+            "children": pd.array(rng.integers(0, 4, n), dtype="Int64"),
+            "weight": rng.normal(70, 10, n),
+        }
+    )
+    df.loc[rng.random(n) < 0.2, "weight"] = np.nan
+    df.loc[rng.random(n) < 0.2, "children"] = pd.NA
+    return df
+
+
+@pytest.mark.parametrize("source", ["csv", "pandas", "arrow"])
+def test_a_streamed_output_keeps_the_integer_types_of_the_file_read_whole(tmp_path, source):
+    """Integer columns without holes come out as the integers they are in memory:
+    fitting hides held-out cells (the fitted columns hold floats), and Parquet chunks
+    read every integer column as pandas' nullable type; a column with holes is
+    what reading the file whole makes of it (CSV floats, Parquet Int64)."""
+    df = _integers_and_holes()
+    path, out = tmp_path / f"in.{'csv' if source == 'csv' else 'parquet'}", tmp_path / "out.parquet"
+    if source == "csv":
+        df.to_csv(path, index=False)
+    elif source == "pandas":
+        df.to_parquet(path)
+    else:  # pyarrow, Spark, DuckDB: no pandas metadata
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        pq.write_table(table.replace_schema_metadata(), path)
+    whole = read_table(path)
+    imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(aekit.TableFile(path, 25))
+    assert imputer.transform_file(aekit.TableFile(path, 25), out) == int(whole.isna().sum().sum())
+    got, expected = pd.read_parquet(out), imputer.transform(whole)
+    assert got.dtypes.to_dict() == expected.dtypes.to_dict()
+    rooms = "int64" if source == "csv" else "int32"  # a CSV file's are read as int64
+    assert got["visits"].dtype == "int64" and got["rooms"].dtype == rooms
+    assert got["children"].dtype == ("float64" if source == "csv" else "Int64")
+    assert got["visits"].tolist() == df["visits"].tolist()
+    assert got["rooms"].tolist() == df["rooms"].tolist()
+    written = {c["name"]: c["numpy_type"] for c in pq.read_schema(out).pandas_metadata["columns"]}
+    assert written["visits"] == "int64" and written["rooms"] == rooms
+
+
+def test_a_parquet_file_without_statistics_keeps_its_counts_nullable(tmp_path):
+    """Without a row group's statistics a column's holes are unknown before its last
+    chunk: its integers stay pandas' nullable ones, values unchanged."""
+    df = _integers_and_holes()
+    path, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata()
+    pq.write_table(table, path, write_statistics=False)
+    imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df)
+    imputer.transform_file(aekit.TableFile(path, 25), out)
+    got = pd.read_parquet(out)
+    assert got["visits"].dtype == "Int64" and got["rooms"].dtype == "Int32"
+    assert got["visits"].tolist() == df["visits"].tolist()
+
+
 def test_a_streamed_decimal_column_takes_larger_numbers_in_later_chunks(tmp_path):
     """A chunk's decimal type is told by its values (precision 3 for 1.25): a
     later chunk of numbers in the thousands must still fit the Parquet output,

@@ -258,7 +258,9 @@ class TableFile:
         numbers, flags (True/False), whole numbers beyond 2**53, integers, floats."""
         for name in chunk.columns:
             s = chunk[name].dropna()
-            if not len(s):
+            if not len(s):  # holes only: floats, as a column with holes reads whole
+                if len(chunk) and pd.api.types.is_float_dtype(chunk[name].dtype):
+                    floats.add(name)
                 continue
             types = pd.api.types  # True/False (with holes: objects): text if others come
             if types.is_bool_dtype(s.dtype) or types.infer_dtype(s) == "boolean":
@@ -406,14 +408,41 @@ def wide_decimals(schema: pa.Schema, types: pa.Schema | None = None) -> pa.Schem
     return schema
 
 
-def fitted_floats(frame: pd.DataFrame, schema) -> pd.DataFrame:
-    """A completed chunk with the integer columns that fit saw as floats made
-    floats: a file's chunks are typed one by one (a chunk without holes in a column
-    reads it as integers), and a Parquet output holds one type a column, the first
-    chunk's; a later chunk's imputed 48.56 would not be an integer."""
-    for col in schema:
-        s = frame[col.name]
-        if pd.api.types.is_integer_dtype(s.dtype) and col.kind == "continuous":
-            if not col.time and pd.api.types.is_float_dtype(col.pandas_dtype()):
-                frame[col.name] = s.astype(col.pandas_dtype())
+def numpy_integers(file) -> dict[str, np.dtype]:
+    """The integer columns of a streamed Parquet file (a TableFile, mapped or not)
+    that reading it whole gives as NumPy integers, with their types: those that
+    pandas' metadata declares so, or, without it, those with no empty cell in any
+    row group (by the file's statistics). Chunks read every integer column as
+    pandas' nullable type (a chunk with holes would make floats of it), and an
+    output takes these back (:func:`as_read`); {} for a CSV file, whose settled
+    chunks have the whole file's types."""
+    if getattr(file, "format", None) != "parquet":
+        return {}
+    with reading(file.path), pq.ParquetFile(file.path) as f:
+        arrow, meta = f.schema_arrow, f.metadata
+    columns = (arrow.pandas_metadata or {}).get("columns", [])
+    declared = {c.get("field_name"): c.get("numpy_type") for c in columns}
+    position = {meta.schema.column(k).path: k for k in range(meta.num_columns)}
+    out = {}
+    for column in arrow:
+        if column.type not in NULLABLE_INTEGERS or column.name not in position:
+            continue
+        dtype = np.dtype(column.type.to_pandas_dtype())
+        if column.name in declared:  # written by pandas: int64 has no holes, Int64 may
+            if declared[column.name] == dtype.name:
+                out[column.name] = dtype
+            continue
+        k = position[column.name]  # without statistics a hole may be there: nullable
+        stats = [meta.row_group(r).column(k).statistics for r in range(meta.num_row_groups)]
+        if all(s is not None and s.has_null_count and s.null_count == 0 for s in stats):
+            out[column.name] = dtype
+    return out
+
+
+def as_read(frame: pd.DataFrame, integers: dict) -> pd.DataFrame:
+    """A completed chunk with the columns of ``integers`` (see
+    :func:`numpy_integers`) as the NumPy integers they are in the whole file."""
+    for name, dtype in integers.items():
+        if name in frame.columns and not frame[name].isna().any():
+            frame[name] = frame[name].astype(dtype)
     return frame

@@ -36,7 +36,7 @@ from ..data.cells import warn_index_column
 from ..data.empty import ChunkWarnings, EmptyColumns, empty_rows, warn_empty_rows
 from ..data.merge import merge_observed
 from ..data.schema import image_shape_of
-from ..data.stream import arrow_types, fitted_floats, write_chunks
+from ..data.stream import arrow_types, as_read, numpy_integers, write_chunks
 from ..data.table import as_table
 from ..errors import AekitError, warn
 from ..training import CheckpointPlan
@@ -310,6 +310,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         check_is_fitted(self)
         table = as_table(X, chunk_rows=chunk_rows)
         filled, notes = 0, ChunkWarnings(self.empty_columns_, table.name)
+        integers = numpy_integers(table.file)  # a Parquet file's, as read whole
 
         def fill(chunk: pd.DataFrame) -> pd.DataFrame:
             nonlocal filled
@@ -317,7 +318,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             filled += int(kept.isna().to_numpy().sum())
             df = self.models_[0].frame_of(kept)
             notes.chunk(chunk, df)
-            return fitted_floats(self._completed(df, kept, chunk), self.model_.encoder_.schema)
+            return as_read(self._completed(df, kept, chunk), integers)
 
         inputs = [] if table.path is None else [table.path]
         chunks = table.chunks(stored_index=True)  # a Parquet file's ids kept

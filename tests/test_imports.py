@@ -62,3 +62,13 @@ def test_the_first_use_of_a_name_imports_the_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "Imputer", "mask_images"]
+
+
+def test_the_package_offers_its_names_and_not_the_tools_of_its_lazy_import():
+    """``dir(aekit)`` (an editor's completion) lists the public names, not the
+    helpers the package's ``__init__`` imports to define them lazily."""
+    import aekit
+
+    public = [name for name in dir(aekit) if not name.startswith("_")]
+    assert set(aekit.__all__) - {"__version__"} <= set(public)
+    assert not {"TYPE_CHECKING", "importlib"} & set(public)

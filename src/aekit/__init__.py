@@ -13,13 +13,13 @@ module that needs only :mod:`aekit.errors`, such as the command line answering
 ``--help``, does not load torch and scikit-learn (about three seconds).
 """
 
-import importlib
-from typing import TYPE_CHECKING
+import importlib as _importlib  # private names: not offered as aekit.<name>
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from .errors import AekitError, AekitWarning, ModelFileError
 from .version import __version__
 
-if TYPE_CHECKING:  # what the first use imports, for type checkers and editors
+if _TYPE_CHECKING:  # what the first use imports, for type checkers and editors
     from . import metrics, report
     from .data.missing import ampute
     from .data.stream import TableFile
@@ -73,7 +73,7 @@ def __getattr__(name: str):
         _loading.append(name)
         try:
             for module, names in _MODULES.items():
-                loaded = importlib.import_module(f".{module}", __name__)
+                loaded = _importlib.import_module(f".{module}", __name__)
                 globals().update({public: getattr(loaded, public) for public in names})
         finally:
             _loading.clear()

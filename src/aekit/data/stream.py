@@ -432,8 +432,9 @@ def numpy_integers(file) -> dict[str, np.dtype]:
             if declared[column.name] == dtype.name:
                 out[column.name] = dtype
             continue
-        k = position[column.name]  # without statistics a hole may be there: nullable
+        k = position[column.name]
         stats = [meta.row_group(r).column(k).statistics for r in range(meta.num_row_groups)]
+        # a row group without statistics may hold a hole: the column stays nullable
         if all(s is not None and s.has_null_count and s.null_count == 0 for s in stats):
             out[column.name] = dtype
     return out

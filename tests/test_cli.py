@@ -121,6 +121,18 @@ def test_impute_multiple_with_the_default_model(table, tmp_path, monkeypatch):
     assert differ[holes[:, [original.columns.get_loc(c) for c in numeric]]].any()
 
 
+def test_impute_multiple_by_predictive_mean_matching(table, tmp_path, monkeypatch):
+    monkeypatch.setitem(PRESETS["impute", "dae"][1], "max_epochs", 20)  # seconds, not a minute
+    out = tmp_path / "long.csv"
+    assert main(["impute", str(table), "-o", str(out), "--m", "2", "--draws", "pmm", "-q"]) == 0
+    long, original = pd.read_csv(out), pd.read_csv(table)
+    for i in (1, 2):
+        copy = long[long[".imp"] == i].drop(columns=[".imp", ".id"]).reset_index(drop=True)
+        for col in ("a", "b"):  # every cell a value its column holds in the input
+            assert copy[col].isin(original[col].dropna()).all()
+        assert copy.notna().all().all()
+
+
 @pytest.mark.parametrize(
     ("setup", "args", "message"),
     [
@@ -130,6 +142,28 @@ def test_impute_multiple_with_the_default_model(table, tmp_path, monkeypatch):
         ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/o.txt"], "unknown file type '.txt'"),
         ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/ok.csv"], "output must differ from input"),
         ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/o.csv", "--model", "gan"], "model must be"),
+        ("ok", ["impute", "{d}/ok.csv", "-o", "{d}/o.csv", "--draws", "pmm"], "give --m 2"),
+        (
+            "ok",
+            ["impute", "{d}/ok.csv", "-o", "{d}/o.csv", "--m", "2", "--draws", "mice"],
+            "--draws must be one of ['normal', 'pmm']",
+        ),
+        (
+            "ok",
+            [
+                "impute",
+                "{d}/ok.csv",
+                "-o",
+                "{d}/o.csv",
+                "--m",
+                "2",
+                "--draws",
+                "pmm",
+                "--model",
+                "mnar",
+            ],
+            "--draws pmm takes observed values",
+        ),
         (
             "allnan",
             ["impute", "{d}/allnan.csv", "-o", "{d}/o.csv"],

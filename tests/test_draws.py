@@ -1,5 +1,6 @@
 """Proper multiple imputation's parts: models trained on their own resample of
-the rows, and the calibrated one-column conditionals of the Gibbs draws."""
+the rows, the calibrated one-column conditionals of the Gibbs draws, and their
+predictive mean matching."""
 
 import numpy as np
 import pandas as pd
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 from aekit import VAE, AekitError, Autoencoder, Imputer
-from aekit.models.gibbs import calibrated
+from aekit.models.gibbs import calibrated, matched, nearest
 
 
 def _rows(n=400, seed=0):
@@ -147,3 +148,91 @@ def test_bad_resamples_are_refused():
         ae.fit_copies(X, 2, resample=np.full((2, 40), 40))
     with pytest.raises(AekitError, match="validation_fraction=0"):
         ae.set_params(validation_fraction=0.2).fit_with(X, resample=np.zeros(40, dtype=int))
+
+
+def test_nearest_picks_one_of_the_k_nearest_at_random():
+    rng = np.random.default_rng(0)
+    fitted = torch.from_numpy(rng.normal(size=300))
+    wanted = torch.from_numpy(np.concatenate([rng.normal(size=50) * 2, [-9.0, 9.0]]))
+    truth = torch.cdist(wanted[:, None], fitted[:, None]).argsort(1)[:, :5]  # brute force
+    torch.manual_seed(0)
+    picks = torch.stack([nearest(fitted, wanted, 5) for _ in range(200)], 1)  # (52, 200)
+    for row, chosen in enumerate(picks):
+        assert set(chosen.tolist()) == set(truth[row].tolist())  # each of the 5, none other
+    assert nearest(fitted[:3], wanted, 5).max() < 3  # fewer than k: any of them
+
+
+def test_matched_values_are_observed_cells_of_rows_predicted_alike():
+    """Predictive mean matching: y = x^2 + noise, y's missing cells filled with
+    observed values of y whose rows the fit predicts alike; a linear draw around
+    the prediction would go below zero, where no y is."""
+    rng = np.random.default_rng(1)
+    n = 600
+    x = torch.from_numpy(rng.normal(size=n))
+    y = x**2 + 0.1 * torch.from_numpy(rng.normal(size=n)).abs()
+    observed = torch.from_numpy(rng.random(n) < 0.7)
+    torch.manual_seed(0)
+    values = matched(x**2, x[:, None], y, observed, donors=5)  # the network knows x^2
+    assert values.shape == ((~observed).sum(),)
+    assert torch.isin(values, y[observed]).all() and values.min() >= y[observed].min()
+    assert (values - y[~observed]).abs().mean() < 0.15  # its rows' values, give or take
+
+
+def _counts(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    df = pd.DataFrame(
+        {
+            "x": x,
+            "count": rng.poisson(np.exp(0.2 + 0.7 * x)),  # whole numbers, 0 at least
+            "size": np.exp(x + rng.normal(size=n)),  # positive, skewed
+            "group": np.where(x + rng.normal(size=n) > 0, "a", "b"),
+        }
+    )
+    holed = df.copy()
+    for col in ("count", "size", "group"):
+        holed.loc[rng.random(n) < 0.3, col] = np.nan
+    return holed
+
+
+@pytest.mark.parametrize("kind", ["dae", "vae"])
+def test_pmm_copies_hold_values_observed_in_their_columns(kind):
+    holed = _counts()
+    if kind == "dae":
+        model = Autoencoder(noise="masking", latent_dim=2, hidden_dims=(16,), max_epochs=30)
+        imputer = Imputer(model, n_models=1, random_state=0)
+    else:
+        model = VAE(latent_dim=2, hidden_dims=(16,), max_epochs=30)
+        imputer = Imputer(model, n_models=1, random_state=0).fit(holed)
+    copies = imputer.multiple_imputations(holed, 3, draws="pmm")
+    assert len({c["size"].sum() for c in copies}) == 3  # copies differ
+    for c in copies:
+        assert c.where(holed.notna()).equals(holed.where(holed.notna()))  # observed kept
+        assert c.notna().all().all() and list(c.dtypes) == list(holed.dtypes)
+        for col in ("count", "size"):  # each imputed cell a value observed in its column
+            assert c.loc[holed[col].isna(), col].isin(holed[col].dropna()).all()
+        assert set(c["group"]) == {"a", "b"}
+
+
+def test_normal_draws_leave_the_observed_range_where_pmm_does_not():
+    """Why pmm is offered: drawn around a linear prediction, a skewed positive
+    column gets values below zero, and counts get fractions."""
+    holed = _counts(600, seed=2)
+    normal, pmm = (
+        Imputer(random_state=0).multiple_imputations(holed, 2, draws=d) for d in ("normal", "pmm")
+    )
+    size = holed["size"].isna()
+    assert min(c.loc[size, "size"].min() for c in normal) < 0
+    assert min(c.loc[size, "size"].min() for c in pmm) >= holed["size"].min()
+
+
+def test_bad_draws_are_refused():
+    holed = _counts(60)
+    imputer = Imputer(random_state=0)
+    with pytest.raises(AekitError, match="draws must be one of"):
+        imputer.multiple_imputations(holed, 2, draws="mean")
+    with pytest.raises(AekitError, match="donors"):
+        imputer.multiple_imputations(holed, 2, draws="pmm", donors=0)
+    mnar = Imputer(VAE(missingness="self-masking"), n_models=1)
+    with pytest.raises(AekitError, match="draws='pmm' takes observed values"):
+        mnar.multiple_imputations(holed, 2, draws="pmm")

@@ -61,6 +61,14 @@ def impute(
             "(images: an .npy array of shape (m, n, ...)).",
         ),
     ] = 1,
+    draws: Annotated[
+        str,
+        typer.Option(
+            "--draws",
+            help="With --m: how numbers are drawn, normal or pmm (predictive mean "
+            "matching: each a value observed in its column).",
+        ),
+    ] = "normal",
     hide: Annotated[
         str | None,
         typer.Option(
@@ -95,6 +103,8 @@ def impute(
     Example: aekit impute digits.npy --hide blocks:0.25 -o filled.npy --grid grid.png
 
     Example: aekit impute big.parquet -o big-imputed.parquet --chunk-rows 100000
+
+    Example: aekit impute survey.csv -o copies.csv --m 10 --draws pmm
     """
     from ..data.files import (
         as_written,
@@ -110,6 +120,7 @@ def impute(
     from ..data.schema import as_frame, infer_schema
     from ..data.stream import TableFile
     from ..estimators import Imputer, save
+    from ..estimators.copies import check_draws
     from ..estimators.presets import preset
     from ..io import check_model_dir
 
@@ -118,6 +129,9 @@ def impute(
     check_output(output, force=force, inputs=[input])  # before reading or training
     if save_model is not None:
         check_model_dir(save_model)
+    check_draws(draws, 5, preset(model, argument="--model"), argument="--draws")
+    if draws != "normal" and m == 1:
+        raise AekitError(f"--draws {draws} is for multiple imputations: give --m 2 or more")
     csv = dialect()
     if chunk_rows is not None:
         if m > 1 or hide is not None or grid is not None:
@@ -181,7 +195,7 @@ def impute(
             def written(table):
                 return as_written(table, text, observed, header, out_dialect)
 
-        result = _impute(imputer, data, m, images, written)
+        result = _impute(imputer, data, m, images, written, draws)
         # a folder of PNG files to a folder: each image under its input's name and depth
         like = input if input.is_dir() and m == 1 else None
         types = parquet_types(input)  # a Parquet input's floats stay floats in CSV
@@ -213,7 +227,7 @@ def _check_long_names(data: pd.DataFrame, input) -> None:
         )
 
 
-def _impute(imputer, data, m: int, images: bool, written=None):
+def _impute(imputer, data, m: int, images: bool, written=None, draws="normal"):
     """One completed table (or stack of images), or m of them: images as one array
     (m, n, ...), tables in long format (.imp 1..m and .id, the input's row number,
     before the data; then the input's index where it names rows, e.g. a Parquet
@@ -227,7 +241,7 @@ def _impute(imputer, data, m: int, images: bool, written=None):
     elif m == 1:
         copies = [imputer.transform(data)]
     else:
-        copies = imputer.multiple_imputations(data, m)
+        copies = imputer.multiple_imputations(data, m, draws=draws)
     if m == 1:
         return copies[0] if written is None else written(copies[0])
     if images:

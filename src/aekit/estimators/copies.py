@@ -9,22 +9,75 @@
 
 The sweeps of both recalibrate a continuous column's conditional by a
 least-squares fit whose parameters are drawn from their posterior
-(:mod:`aekit.models.gibbs`).
+(:mod:`aekit.models.gibbs`); with ``donors`` (``draws="pmm"``) its cells are
+observed values chosen by predictive mean matching on that fit.
 
-Both return float64 arrays (n, width) that the fitted encoder decodes.
+Both return float64 arrays (n, width) that the fitted encoder decodes
+(:func:`decoded`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
+from ..data.tabular import numbers
+from ..errors import AekitError
 from ..training import chunk_rows, seeded
 from .holdout import HeldOutCells
+from .params import check_int
 from .vae import VAE
 
 BOOTSTRAP_TAG = 0x626F6F74  # seeds the bootstrap resamples of multiple imputation
 GIBBS_SWEEPS = 10  # sweeps over the missing columns before a copy is taken
+
+
+DRAWS = ("normal", "pmm")
+
+
+def check_draws(draws, donors, model, argument="draws") -> int:
+    """The donors of a predictive mean match (0 for ``draws="normal"``), after
+    checking the arguments against the imputer's ``model`` (None: the default);
+    ``argument``: what ``draws`` is called in the errors."""
+    if draws not in DRAWS:
+        raise AekitError(f"{argument} must be one of {list(DRAWS)}; got {draws!r}")
+    donors = check_int("donors", donors)
+    if draws == "normal":
+        return 0
+    if getattr(model, "missingness", "ignorable") != "ignorable":
+        pmm, normal = (" pmm", " normal") if argument.startswith("-") else ("='pmm'", "='normal'")
+        raise AekitError(
+            f"{argument}{pmm} takes observed values for missing ones, which a model of data "
+            f"missing not at random says they are unlike; use {argument}{normal}"
+        )
+    return donors
+
+
+def decoded(encoder, drawn: np.ndarray, df: pd.DataFrame, donors: int) -> pd.DataFrame:
+    """An encoded copy of the rows of ``df`` decoded; after a predictive mean
+    match (``donors`` > 0), each continuous column's missing cells hold the
+    observed values of ``df`` they were matched to, exactly (the encoding's
+    rounding otherwise leaves them a few units in the last place away)."""
+    out = encoder.decode(drawn, index=df.index)
+    for col in encoder.schema if donors else ():
+        holes = df[col.name].isna().to_numpy()
+        if col.kind != "continuous" or not holes.any() or holes.all():
+            continue
+        seen = df[col.name][~holes]
+        values = numbers(seen, col)
+        order = np.argsort(values, kind="stable")
+        ranked = values[order]
+        got = numbers(out[col.name][holes], col)
+        right = np.clip(np.searchsorted(ranked, got), 1, len(ranked) - 1)
+        left = right - 1
+        place = np.where(np.abs(got - ranked[left]) <= np.abs(ranked[right] - got), left, right)
+        if len(ranked) == 1:
+            place = np.zeros(len(got), dtype=int)
+        filled = out[col.name].astype(seen.dtype)
+        filled.iloc[np.flatnonzero(holes)] = seen.iloc[order[place]].to_numpy()
+        out[col.name] = filled
+    return out
 
 
 def rows_per_pass(model, x, n_importance: int) -> int:
@@ -41,9 +94,10 @@ def kept_rounds(model) -> int:
     return int(history.loc[history["best"], "val_rounds"].iloc[-1])
 
 
-def resampled(models: list, x, mask, m: int, seed: int, n_importance: int) -> list:
+def resampled(models: list, x, mask, m: int, seed: int, n_importance: int, donors=0) -> list:
     """m encoded copies of the rows ``(x, mask)`` drawn by the fitted VAE
-    ``models``' sampling-importance-resampling, then recalibrated by Gibbs sweeps."""
+    ``models``' sampling-importance-resampling, then recalibrated by Gibbs sweeps
+    (``donors``: of a predictive mean match)."""
     n_models = len(models)
     per_model = []  # (n, count, width) per model, so that map_chunks can chunk over rows
     for j, member in enumerate(models):
@@ -67,7 +121,7 @@ def resampled(models: list, x, mask, m: int, seed: int, n_importance: int) -> li
         state = torch.from_numpy(per_model[i % n_models][:, i // n_models]).to(x)
         with torch.inference_mode(), seeded(seed + n_models + i, x.device):
             module = models[i % n_models].module_
-            drawn = module.redraw(state, x, mask, fill, GIBBS_SWEEPS)
+            drawn = module.redraw(state, x, mask, fill, GIBBS_SWEEPS, donors)
         copies.append(drawn.double().cpu().numpy())
     return copies
 
@@ -89,26 +143,29 @@ def bootstrap_models(template, table, m: int, seed: int, holdout: float, n_iter,
     )
 
 
-def bootstrap_draws(template, X, table, known, m: int, seed: int, holdout, n_iter, n_importance):
+def bootstrap_draws(
+    template, X, table, known, m: int, seed: int, holdout, n_iter, n_importance, donors=0
+):
     """(m encoded copies, each a Gibbs draw from a (D)AE fitted to its own bootstrap
     resample of the rows of ``X`` (``table``: ``as_table(X)``; :func:`bootstrap_models`);
     the first of those models; the frame drawn from: ``known``, or when None, X as
-    the models read it)."""
+    the models read it); ``donors``: of a predictive mean match)."""
     models = bootstrap_models(template, table, m, seed, holdout, n_iter, n_importance)
     df = models[0].frame_of(X) if known is None else known
     x, mask = models[0].encode_rows(df)
-    return bootstrapped(models, x, mask, seed), models[0], df
+    return bootstrapped(models, x, mask, seed, donors), models[0], df
 
 
-def bootstrapped(models: list, x, mask, seed: int) -> list:
+def bootstrapped(models: list, x, mask, seed: int, donors: int = 0) -> list:
     """An encoded copy of ``(x, mask)`` from each bootstrapped (D)AE model: a
-    Gibbs draw from its conditionals, their calibrations drawn from their posterior."""
+    Gibbs draw from its conditionals, their calibrations drawn from their
+    posterior (``donors``: of a predictive mean match)."""
     fill = torch.from_numpy(models[0].encoder_.fill).to(x)
     copies = []
     for i, member in enumerate(models):
         with torch.inference_mode(), seeded(seed + i, x.device):
             drawn = member.module_.draw_imputations(
-                x, mask, fill, n_iter=kept_rounds(member), sweeps=GIBBS_SWEEPS
+                x, mask, fill, n_iter=kept_rounds(member), sweeps=GIBBS_SWEEPS, donors=donors
             )
         copies.append(drawn.double().cpu().numpy())
     return copies

@@ -339,31 +339,23 @@ class Imputer(TransformerMixin, ModelWrapper):
         notes.close()
         return filled
 
-    def multiple_imputations(self, X, m=5, *, random_state=None) -> list:
+    def multiple_imputations(self, X, m=5, *, random_state=None, draws="normal", donors=5) -> list:
         """m completed copies of X, for an analysis pooled by Rubin's rules
         (:func:`aekit.analyze`, :func:`aekit.pool`).
 
         - (D)AE models (the default's read the values without bins): proper
-          imputations, whose copies carry the uncertainty of the model's own
-          parameters (the approximate Bayesian bootstrap). Copy i comes from
-          its own model, fitted here to a bootstrap resample of X's rows with
-          this imputer's settings (the m models train as one batched network,
-          in about the time of one fit; ``models_`` are not used), and its
-          missing cells are a Gibbs draw from that model's one-column
-          conditionals (``AEModule.draw_imputations``).
+          imputations. Copy i comes from its own model, fitted here to a
+          bootstrap resample of X's rows with this imputer's settings (the m
+          models train as one batched network; ``models_`` are not used), its
+          missing cells a Gibbs draw from that model's one-column conditionals.
         - VAE models: sampling-importance-resampling over posterior draws of
           the fitted models (copy i from model i mod n_models), then Gibbs
-          sweeps over the VAE's one-column conditionals
-          (``VAEModule.redraw``). The networks are fitted once, so the
-          uncertainty of their own weights is left out. With a missingness
-          model (not-MIWAE) the copies are the resampled draws alone.
+          sweeps over their one-column conditionals; the networks are fitted
+          once, so the uncertainty of their weights is left out. With a
+          missingness model (not-MIWAE) the copies are the resampled draws.
 
-        In both, a continuous column's cells are drawn around the network's
-        prediction recalibrated by a least-squares fit on that prediction and
-        the row's other cells, whose coefficients and noise are drawn from
-        their posterior, as chained equations draw theirs
-        (:mod:`aekit.models.gibbs`). Categories are sampled, not set to the
-        likeliest level.
+        Categories are sampled; numbers are drawn as ``draws`` says, from a least
+        squares fit on the network's prediction and the row's other cells.
 
         Parameters
         ----------
@@ -372,6 +364,13 @@ class Imputer(TransformerMixin, ModelWrapper):
         random_state : int, RandomState or None
             None repeats the draws of the fitted seed (unfitted: of the
             imputer's ``random_state``).
+        draws : {"normal", "pmm"}, default="normal"
+            "normal": around the fit's prediction, its coefficients and noise
+            drawn from their posterior (chained equations' "norm"). "pmm":
+            predictive mean matching (R mice's default), the observed value of
+            one of the ``donors`` observed cells predicted nearest: copies keep
+            a column's bounds, steps and skew (not with a missingness model).
+        donors : int, default=5
 
         Returns
         -------
@@ -388,6 +387,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         """
         m = check_int("m", m)
         fitted = hasattr(self, "models_")
+        donors = copies.check_draws(draws, donors, self.model_ if fitted else self.model)
         if not fitted and isinstance(self._make_model(image_shape_of(X)), VAE):
             raise NotFittedError(  # the VAE's draws come from the fitted models
                 "this Imputer's VAE model draws its copies from the models fit trains: "
@@ -412,19 +412,19 @@ class Imputer(TransformerMixin, ModelWrapper):
             seed = draw_seed(self.random_state if random_state is None else random_state)
         if isinstance(model, VAE):
             x, mask = model.encode_rows(known)
-            drawn = copies.resampled(self.models_, x, mask, m, seed, self.n_importance)
+            drawn = copies.resampled(self.models_, x, mask, m, seed, self.n_importance, donors)
         else:  # unseen values (now missing) are kept as given in the copies: merge_observed
             source = X if known is df else known
             table = as_table(source)
             template = self._make_model(table.image_shape, task="copies")
             share, rounds = self._holdout_share(template), (self.n_iter, self.n_importance)
             drawn, model, frame = copies.bootstrap_draws(
-                template, source, table, known, m, seed, share, *rounds
+                template, source, table, known, m, seed, share, *rounds, donors
             )
             df = frame if df is None else df
+        decoded = (copies.decoded(model.encoder_, d, df, donors) for d in drawn)
         return [
-            empty.restore(self._as_user(merge_observed(df, decoded), X, model), given)
-            for decoded in (model.encoder_.decode(d, index=df.index) for d in drawn)
+            empty.restore(self._as_user(merge_observed(df, d), X, model), given) for d in decoded
         ]
 
     # ------------------------------------------------------------ model files

@@ -132,7 +132,7 @@ class AEModule(EncoderDecoder):
         return current
 
     def draw_imputations(
-        self, x: Tensor, mask: Tensor, fill: Tensor, *, n_iter=1, sweeps=10
+        self, x: Tensor, mask: Tensor, fill: Tensor, *, n_iter=1, sweeps=10, donors=0
     ) -> Tensor:
         """One draw of the missing cells from ``p(x_mis | x_obs)``, (n, width), by
         Gibbs sampling over the network's one-column conditionals.
@@ -146,11 +146,12 @@ class AEModule(EncoderDecoder):
         binary or categorical column; for a continuous one, Gaussian around
         the network's prediction recalibrated by a least-squares fit whose
         parameters are drawn from their posterior (:mod:`aekit.models.gibbs`).
-        A unit column (a pixel) keeps its conditional mean. Needs a single
-        network.
+        A unit column (a pixel) keeps its conditional mean. ``donors`` > 0:
+        a continuous column's cells are observed values, by predictive mean
+        matching (:func:`~aekit.models.gibbs.matched`). Needs a single network.
         """
         state = self.impute(x, mask, n_iter=n_iter)
-        return gibbs_sweeps(self, state, x, mask, fill, sweeps)
+        return gibbs_sweeps(self, state, x, mask, fill, sweeps, donors)
 
     def loss(self, x: Tensor, mask: Tensor) -> dict[str, Tensor]:
         """Mean over the batch of ``-log p(x | f(g(x̃)))`` on observed cells.

@@ -10,6 +10,8 @@ network's prediction recalibrated by :func:`calibrated` (with fewer than two
 observed cells per coefficient of that fit, a few new rows say, the network's
 own Gaussian); a binary or categorical one is a level sampled from the
 network's probabilities; a unit column (a pixel) is left as the state holds it.
+With predictive mean matching (``donors``), a continuous column's missing
+cells are observed values of the column instead (:func:`matched`).
 """
 
 from __future__ import annotations
@@ -46,25 +48,83 @@ def calibrated(predicted, others, target, observed, *, draw=False) -> tuple[Tens
     Shapes: predicted, target, observed (bool) (n,); others (n, q).
     Returns (mean (n,), scale ()) in the dtype of ``predicted``.
     """
-    phi = torch.cat([torch.ones_like(predicted)[:, None], predicted[:, None], others], 1).double()
-    seen, known = phi[observed], target.double()[observed]
-    gram = seen.T @ seen
-    gram.diagonal().add_(RIDGE * (gram.diagonal().mean() + 1.0))  # one-hot groups are collinear
-    coef = torch.linalg.solve(gram, seen.T @ known[:, None])
-    rss = (known - (seen @ coef).squeeze(1)).pow(2).sum()
-    dof = max(len(known) - phi.shape[1], 1.0)
-    if draw:
-        variance = rss / Chi2(torch.tensor(dof, dtype=torch.float64, device=rss.device)).sample()
-        root_inverse = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(gram)))
-        coef = coef + variance.sqrt() * root_inverse @ torch.randn_like(coef)
-    else:
-        variance = rss / dof
+    phi = _design(predicted, others)
+    fit = _LeastSquares(phi[observed], target.double()[observed])
+    coef, variance = fit.drawn() if draw else (fit.coef, fit.rss / fit.dof)
     mean = (phi @ coef).squeeze(1)
     return mean.to(predicted.dtype), variance.sqrt().to(predicted.dtype)
 
 
+def matched(predicted, others, target, observed, donors: int) -> Tensor:
+    """Predictive mean matching: a value for each unobserved cell of a
+    continuous column, the observed ``target`` of one of the ``donors`` observed
+    cells whose predictions are nearest its own, chosen at random.
+
+    The predictions are :func:`calibrated`'s least-squares fit on the
+    network's prediction and the row's other cells: the observed cells' by
+    the fit's estimates, the unobserved cells' by coefficients drawn from
+    their posterior (type-1 matching, the default of R's ``mice``: van Buuren,
+    *Flexible Imputation of Missing Data*, 2nd ed., section 3.4). The draws
+    are observed values, so they keep the column's bounds, steps and skew.
+
+    Shapes: predicted, target, observed (bool) (n,); others (n, q).
+    Returns (number of unobserved cells,) in the dtype of ``target``.
+    """
+    phi = _design(predicted, others)
+    fit = _LeastSquares(phi[observed], target.double()[observed])
+    coef, _ = fit.drawn()
+    fitted = (phi[observed] @ fit.coef).squeeze(1)
+    wanted = (phi[~observed] @ coef).squeeze(1)
+    return target[observed][nearest(fitted, wanted, donors)]
+
+
+def nearest(fitted: Tensor, wanted: Tensor, donors: int) -> Tensor:
+    """For each of ``wanted`` (r,), the position in ``fitted`` (n,) of one of
+    its ``donors`` nearest values, chosen at random (torch's global generator);
+    all of ``fitted`` when it holds fewer. Sorts once: O((n + r) log n)."""
+    n = len(fitted)
+    k = min(donors, n)
+    order = torch.argsort(fitted)
+    ranked = fitted[order]
+    # the k nearest of a value lie among the k ranked on each side of its place
+    window = torch.searchsorted(ranked, wanted)[:, None] + torch.arange(-k, k, device=fitted.device)
+    inside = (window >= 0) & (window < n)
+    gap = (ranked[window.clamp(0, n - 1)] - wanted[:, None]).abs().masked_fill(~inside, torch.inf)
+    candidates = window.gather(1, gap.topk(k, dim=1, largest=False).indices)
+    pick = torch.randint(k, (len(wanted), 1), device=fitted.device)
+    return order[candidates.gather(1, pick).squeeze(1)]
+
+
+def _design(predicted: Tensor, others: Tensor) -> Tensor:
+    """The calibration's regressors ``[1, predicted, others]``, float64."""
+    return torch.cat([torch.ones_like(predicted)[:, None], predicted[:, None], others], 1).double()
+
+
+class _LeastSquares:
+    """The fit of ``known`` (m,) on the rows ``seen`` (m, c) of a design."""
+
+    def __init__(self, seen: Tensor, known: Tensor):
+        gram = seen.T @ seen  # with a ridge: one-hot groups are collinear
+        gram.diagonal().add_(RIDGE * (gram.diagonal().mean() + 1.0))
+        self.gram = gram
+        self.coef = torch.linalg.solve(gram, seen.T @ known[:, None])
+        self.rss = (known - (seen @ self.coef).squeeze(1)).pow(2).sum()
+        self.dof = max(len(known) - seen.shape[1], 1.0)
+
+    def drawn(self) -> tuple[Tensor, Tensor]:
+        """(coefficients, noise variance) drawn from their posterior (torch's
+        global generator): ``sigma^2 = RSS / chi^2(dof)``, coefficients
+        ``~ N(beta_hat, sigma^2 (A'A)^-1)``."""
+        dof = torch.tensor(self.dof, dtype=torch.float64, device=self.rss.device)
+        variance = self.rss / Chi2(dof).sample()
+        root_inverse = torch.linalg.cholesky(
+            torch.cholesky_inverse(torch.linalg.cholesky(self.gram))
+        )
+        return self.coef + variance.sqrt() * root_inverse @ torch.randn_like(self.coef), variance
+
+
 def gibbs_sweeps(
-    module, state: Tensor, x: Tensor, mask: Tensor, fill: Tensor, sweeps: int
+    module, state: Tensor, x: Tensor, mask: Tensor, fill: Tensor, sweeps: int, donors: int = 0
 ) -> Tensor:
     """``state`` (n, width), the rows with their missing cells at a first
     guess, after ``sweeps`` Gibbs sweeps over ``module``'s one-column
@@ -75,7 +135,10 @@ def gibbs_sweeps(
     its conditional is the decoder's output at the code of the row so hidden.
     ``x`` and ``mask`` are the encoded rows and their observed cells; a
     continuous column's calibration is drawn from its posterior
-    (:func:`calibrated` with ``draw=True``).
+    (:func:`calibrated` with ``draw=True``). ``donors`` > 0: a continuous
+    column's missing cells are observed values instead, by predictive mean
+    matching with that many donors (:func:`matched`; with too few observed
+    cells for the calibration, matched on the network's own predictions).
     """
     lik = module.likelihood
     drawable = ~mask.all(0)
@@ -91,13 +154,22 @@ def gibbs_sweeps(
             params = module.decode(module.encode(torch.where(dims, fill, state), hidden))
             missing = ~mask[:, j]
             # a calibration needs two observed cells per coefficient
-            if j in gaussian and int(mask[:, j].sum()) >= 2 * (int((~dims).sum()) + 2):
+            fits = int(mask[:, j].sum()) >= 2 * (int((~dims).sum()) + 2)
+            if j in gaussian and fits:
                 d = gaussian[j]
+                if donors:
+                    values = matched(params[:, d], state[:, ~dims], x[:, d], ~missing, donors)
+                    state[missing, d] = values
+                    continue
                 mean, scale = calibrated(
                     params[:, d], state[:, ~dims], x[:, d], ~missing, draw=True
                 )
                 drawn = mean + scale * torch.randn_like(mean)
                 state[missing, d] = drawn[missing]
+            elif j in gaussian and donors and bool(mask[:, j].any()):
+                d = gaussian[j]
+                donor = nearest(params[~missing, d], params[missing, d], donors)
+                state[missing, d] = x[~missing, d][donor]
             else:
                 drawn = torch.where(dims, lik.sample(params), state)
                 state[missing] = drawn[missing]

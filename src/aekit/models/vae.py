@@ -289,7 +289,9 @@ class VAEModule(EncoderDecoder):
             draws[..., dims] = completed[pick, rows][..., dims]
         return torch.where(self.likelihood.expand_mask(mask), x, draws)
 
-    def redraw(self, state: Tensor, x: Tensor, mask: Tensor, fill: Tensor, sweeps: int) -> Tensor:
+    def redraw(
+        self, state: Tensor, x: Tensor, mask: Tensor, fill: Tensor, sweeps: int, donors: int = 0
+    ) -> Tensor:
         """A copy drawn by :meth:`draw_imputations` (``state``, (n, width)) after
         ``sweeps`` Gibbs sweeps over this VAE's one-column conditionals
         (:func:`~aekit.models.gibbs.gibbs_sweeps`; column j's conditional is
@@ -300,11 +302,12 @@ class VAEModule(EncoderDecoder):
         draws shrink the coefficient of x1 (truth 1) to 0.81-0.85; after the
         sweeps its bias is +0.005 (MCAR) and -0.000 (MAR). With a
         missingness model the copy is returned as drawn: the recalibration
-        assumes the cells are missing at random.
+        assumes the cells are missing at random. ``donors`` > 0: a continuous
+        column's cells are observed values, by predictive mean matching.
         """
         if self.missingness is not None:
             return state
-        return gibbs_sweeps(self, state, x, mask, fill, sweeps)
+        return gibbs_sweeps(self, state, x, mask, fill, sweeps, donors)
 
     def sample(self, n: int) -> Tensor:
         """Draw n new encoded rows: z ~ p(z), x ~ p_θ(x|z), shape (n, width)."""

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from aekit import VAE, AekitError, Autoencoder, Imputer
-from aekit.models.gibbs import calibrated, matched, nearest
+from aekit.models import Likelihood
+from aekit.models.gibbs import calibrated, gibbs_sweeps, matched, nearest
 
 
 def _rows(n=400, seed=0):
@@ -236,3 +237,41 @@ def test_bad_draws_are_refused():
     mnar = Imputer(VAE(missingness="self-masking"), n_models=1)
     with pytest.raises(AekitError, match="draws='pmm' takes observed values"):
         mnar.multiple_imputations(holed, 2, draws="pmm")
+
+
+class _Fixed:
+    """A network whose one-column conditionals are the same outputs for every row."""
+
+    def __init__(self, likelihood, params):
+        self.likelihood, self.params = likelihood, params
+
+    def encode(self, x, mask):
+        return x
+
+    def decode(self, z):
+        return self.params.expand(len(z), -1)
+
+
+def test_a_sweep_draws_each_column_from_its_own_conditional():
+    """Continuous (too few observed cells to calibrate: the network's Normal),
+    binary and categorical columns drawn at their frequencies; a level no
+    training row held is never drawn; observed cells are kept."""
+    lik = Likelihood(["continuous", "binary", "categorical"], [1, 1, 3], never=[4])
+    params = torch.tensor([0.5, 0.8, 0.0, 1.0, 5.0])  # level 3's logit is held down
+    n = 20_000
+    x = torch.zeros(n, 5)
+    x[:3] = torch.tensor([9.0, 1.0, 0.0, 0.0, 1.0])
+    mask = torch.zeros(n, 3, dtype=torch.bool)
+    mask[:3] = True  # three observed rows
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        state = gibbs_sweeps(_Fixed(lik, params), x.clone(), x, mask, torch.zeros(5), 1)
+    assert torch.equal(state[:3], x[:3])
+    drawn = state[3:]
+    assert float(drawn[:, 0].mean()) == pytest.approx(0.5, abs=0.03)
+    assert float(drawn[:, 0].std()) == pytest.approx(1.0, abs=0.03)  # the scale at its start
+    assert float(drawn[:, 1].mean()) == pytest.approx(float(torch.sigmoid(params[1])), abs=0.015)
+    assert torch.equal(drawn[:, 2:].sum(1), torch.ones(n - 3))  # one level each
+    shares = drawn[:, 2:].mean(0)
+    assert shares[:2].tolist() == pytest.approx(torch.softmax(params[2:4], 0).tolist(), abs=0.015)
+    assert float(shares[2]) == 0.0

@@ -17,8 +17,11 @@ cells are observed values of the column instead (:func:`matched`).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
-from torch.distributions import Chi2
+from torch.distributions import Bernoulli, Categorical, Chi2, Normal
+
+from .likelihoods import NEVER_LOGIT
 
 RIDGE = 1e-8  # of a calibration's normal equations, relative to their mean diagonal
 
@@ -171,6 +174,26 @@ def gibbs_sweeps(
                 donor = nearest(params[~missing, d], params[missing, d], donors)
                 state[missing, d] = x[~missing, d][donor]
             else:
-                drawn = torch.where(dims, lik.sample(params), state)
-                state[missing] = drawn[missing]
+                rows, cols = missing.nonzero(), dims.nonzero().T  # (r, 1), (1, width of j)
+                state[rows, cols] = _drawn(lik, params[missing], j, dims)
     return state
+
+
+def _drawn(lik, params: Tensor, j: int, dims: Tensor) -> Tensor:
+    """A draw of column j (its encoded dimensions ``dims``, bool (width,)) from
+    the network's outputs ``params`` (n, width), shape (n, its width): a level
+    of a categorical column (one-hot), 0/1 of a binary one, a Normal value of a
+    continuous one. As ``lik.sample`` draws it, without drawing the others (a
+    column of a thousand levels drawn at every visit of every column was most
+    of a sweep's time)."""
+    values = params[:, dims]
+    if j in lik.continuous[1]:
+        scale = lik.scale[lik.continuous[1].index(j)]
+        return Normal(values, scale, validate_args=False).sample()
+    if bool((lik.bin_cols == j).any()):
+        return Bernoulli(logits=values, validate_args=False).sample()
+    group = int((lik.cat_cols == j).nonzero())
+    never = lik.cat_never[group, : values.shape[1]]
+    logits = values.masked_fill(never, NEVER_LOGIT) if bool(never.any()) else values
+    level = Categorical(logits=logits, validate_args=False).sample()
+    return F.one_hot(level, values.shape[1]).to(values.dtype)

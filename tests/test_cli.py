@@ -31,6 +31,18 @@ def test_unknown_command_is_a_usage_error(capsys):
     assert main(["frobnicate"]) == 2
 
 
+def test_threads_are_set_for_the_command(tmp_path, monkeypatch, capsys):
+    import torch
+
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    args = ["impute", str(tmp_path / "none.csv"), "-o", str(tmp_path / "o.csv")]
+    assert main(["--threads", "1", *args]) == 2  # the file is missing: set before that
+    assert calls == [1] and "no such file" in capsys.readouterr().err
+    assert main(["--threads", "0", *args]) == 2 and calls == [1]
+    assert "--threads" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path, capsys):
     assert main(["demo", "--fast", "-o", str(tmp_path)]) == 0

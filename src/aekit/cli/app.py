@@ -102,8 +102,22 @@ def _root(
     decimal: DecimalMark = None,
     na: MissingText = None,
     encoding: Encoding = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="CPU threads for torch (default: one a core). Give each of several "
+            "jobs on one machine its share, e.g. --threads 1: threads that outnumber "
+            "the cores make small fits several times slower.",
+        ),
+    ] = None,
 ):
     """Options for every command: e.g. aekit --sep ';' --decimal ',' impute in.csv -o out.csv"""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     _state["debug"] = debug
     _state["dialect"] = None
     if encoding is not None:

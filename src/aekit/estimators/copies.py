@@ -69,11 +69,10 @@ def decoded(encoder, drawn: np.ndarray, df: pd.DataFrame, donors: int) -> pd.Dat
         order = np.argsort(values, kind="stable")
         ranked = values[order]
         got = numbers(out[col.name][holes], col)
-        right = np.clip(np.searchsorted(ranked, got), 1, len(ranked) - 1)
-        left = right - 1
-        place = np.where(np.abs(got - ranked[left]) <= np.abs(ranked[right] - got), left, right)
-        if len(ranked) == 1:
-            place = np.zeros(len(got), dtype=int)
+        place = np.zeros(len(got), dtype=int)  # the nearest observed value's rank
+        if len(ranked) > 1:
+            right = np.clip(np.searchsorted(ranked, got), 1, len(ranked) - 1)
+            place = right - (np.abs(got - ranked[right - 1]) <= np.abs(ranked[right] - got))
         filled = out[col.name].astype(seen.dtype)
         filled.iloc[np.flatnonzero(holes)] = seen.iloc[order[place]].to_numpy()
         out[col.name] = filled

@@ -158,19 +158,16 @@ def gibbs_sweeps(
             missing = ~mask[:, j]
             # a calibration needs two observed cells per coefficient
             fits = int(mask[:, j].sum()) >= 2 * (int((~dims).sum()) + 2)
-            if j in gaussian and fits:
-                d = gaussian[j]
-                if donors:
-                    values = matched(params[:, d], state[:, ~dims], x[:, d], ~missing, donors)
-                    state[missing, d] = values
-                    continue
+            d = gaussian.get(j)
+            if d is not None and fits and donors:
+                values = matched(params[:, d], state[:, ~dims], x[:, d], ~missing, donors)
+                state[missing, d] = values
+            elif d is not None and fits:
                 mean, scale = calibrated(
                     params[:, d], state[:, ~dims], x[:, d], ~missing, draw=True
                 )
-                drawn = mean + scale * torch.randn_like(mean)
-                state[missing, d] = drawn[missing]
-            elif j in gaussian and donors and bool(mask[:, j].any()):
-                d = gaussian[j]
+                state[missing, d] = (mean + scale * torch.randn_like(mean))[missing]
+            elif d is not None and donors and bool(mask[:, j].any()):
                 donor = nearest(params[~missing, d], params[missing, d], donors)
                 state[missing, d] = x[~missing, d][donor]
             else:

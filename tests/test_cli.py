@@ -208,6 +208,17 @@ def test_impute_bad_input_exits_2_with_one_line(tmp_path, capsys, setup, args, m
         assert not (tmp_path / "o.csv").exists()
 
 
+def test_impute_refuses_pmm_for_images_before_training(tmp_path, capsys):
+    images = np.random.default_rng(0).uniform(size=(10, 4, 4))
+    images[::2, 0, 0] = np.nan
+    np.save(tmp_path / "images.npy", images)
+    args = ["impute", str(tmp_path / "images.npy"), "-o", str(tmp_path / "o.npy"), "--m", "2"]
+    assert main([*args, "--draws", "pmm"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--draws pmm matches numbers of a table" in err[0], err
+    assert "use --draws normal" in err[0] and not (tmp_path / "o.npy").exists()
+
+
 def test_fit_chooses_the_vae_sizes_on_held_out_rows_by_default(table, tmp_path, capsys):
     model = tmp_path / "model"
     assert main(["fit", str(table), "-o", str(model)]) == 0

@@ -239,6 +239,25 @@ def test_bad_draws_are_refused():
         mnar.multiple_imputations(holed, 2, draws="pmm")
 
 
+def test_pmm_is_refused_for_bernoulli_pixels_and_taken_for_gaussian_ones():
+    """A Bernoulli pixel keeps its conditional mean in every copy, so matching it
+    would change nothing: the argument is refused, not ignored."""
+    images = np.random.default_rng(0).uniform(size=(12, 4, 4))
+    images[::2, :2, :2] = np.nan  # a block hidden in every other image
+    with pytest.raises(AekitError, match=r"pixels of images .* keep their conditional means"):
+        Imputer(random_state=0).multiple_imputations(images, 2, draws="pmm")
+    gaussian = Autoencoder(architecture="mlp", hidden_dims=(8,), latent_dim=2, max_epochs=2)
+    imputer = Imputer(gaussian.set_params(pixel_likelihood="gaussian"), random_state=0)
+    for draws in ("pmm", "normal"):
+        copies = imputer.multiple_imputations(images, 2, draws=draws)
+        for copy in copies:  # matched: each hidden pixel a value observed at that pixel
+            matched = [
+                np.isin(copy[::2, i, j], images[1::2, i, j]).all() for i in (0, 1) for j in (0, 1)
+            ]
+            assert all(matched) if draws == "pmm" else not any(matched)
+            assert copy.shape == images.shape
+
+
 class _Fixed:
     """A network whose one-column conditionals are the same outputs for every row."""
 

@@ -163,6 +163,7 @@ def impute(
                 )
             truth, data = data, hide_pixels(data, _hide(hide, data, seed))
         chosen = preset(model, data.shape[1:] if images else None, argument="--model")
+        check_draws(draws, 5, chosen, argument="--draws", images=images)
         if images and m > 1 and output.suffix.lower() != ".npy":
             raise AekitError(f"output {output}: m > 1 imputations of images are written as .npy")
         if m > 1 and not images:

@@ -36,20 +36,28 @@ GIBBS_SWEEPS = 10  # sweeps over the missing columns before a copy is taken
 DRAWS = ("normal", "pmm")
 
 
-def check_draws(draws, donors, model, argument="draws") -> int:
+def check_draws(draws, donors, model, images=False, argument="draws") -> int:
     """The donors of a predictive mean match (0 for ``draws="normal"``), after
-    checking the arguments against the imputer's ``model`` (None: the default);
-    ``argument``: what ``draws`` is called in the errors."""
+    checking the arguments against the imputer's ``model`` (None: the default)
+    and the data (``images``: a stack of images); ``argument``: what ``draws``
+    is called in the errors."""
     if draws not in DRAWS:
         raise AekitError(f"{argument} must be one of {list(DRAWS)}; got {draws!r}")
     donors = check_int("donors", donors)
     if draws == "normal":
         return 0
+    pmm, normal = (" pmm", " normal") if argument.startswith("-") else ("='pmm'", "='normal'")
     if getattr(model, "missingness", "ignorable") != "ignorable":
-        pmm, normal = (" pmm", " normal") if argument.startswith("-") else ("='pmm'", "='normal'")
         raise AekitError(
             f"{argument}{pmm} takes observed values for missing ones, which a model of data "
             f"missing not at random says they are unlike; use {argument}{normal}"
+        )
+    if images and getattr(model, "pixel_likelihood", "bernoulli") == "bernoulli":
+        # a Bernoulli pixel keeps its conditional mean in every copy: nothing to match
+        raise AekitError(
+            f"{argument}{pmm} matches numbers of a table; the pixels of images (Bernoulli, "
+            f"pixel_likelihood='bernoulli') keep their conditional means in each copy: use "
+            f"{argument}{normal}"
         )
     return donors
 

@@ -369,7 +369,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             drawn from their posterior (chained equations' "norm"). "pmm":
             predictive mean matching (R mice's default), the observed value of
             one of the ``donors`` observed cells predicted nearest: copies keep
-            a column's bounds, steps and skew (not with a missingness model).
+            a column's bounds, steps and skew (tables; not with a missingness model).
         donors : int, default=5
 
         Returns
@@ -385,10 +385,10 @@ class Imputer(TransformerMixin, ModelWrapper):
         >>> X[::4, 0] = np.nan
         >>> copies = aekit.Imputer(random_state=0).multiple_imputations(X, m=2)  # doctest: +SKIP
         """
-        m = check_int("m", m)
-        fitted = hasattr(self, "models_")
-        donors = copies.check_draws(draws, donors, self.model_ if fitted else self.model)
-        if not fitted and isinstance(self._make_model(image_shape_of(X)), VAE):
+        m, fitted = check_int("m", m), hasattr(self, "models_")
+        shape = image_shape_of(X)  # images: refused with draws="pmm" (Bernoulli pixels)
+        donors = copies.check_draws(draws, donors, self.model_ if fitted else self.model, shape)
+        if not fitted and isinstance(self._make_model(shape), VAE):
             raise NotFittedError(  # the VAE's draws come from the fitted models
                 "this Imputer's VAE model draws its copies from the models fit trains: "
                 "call fit(X) first (an imputer with a (D)AE model fits its own models here)"

@@ -272,6 +272,68 @@ def test_dates_and_times_are_imputed_as_times_in_their_own_format(tmp_path):
     assert [(c.kind, c.time) for c in streamed.schema][:1] == [("continuous", "%Y-%m-%d")]
 
 
+def test_durations_are_imputed_as_durations_in_memory_and_streamed(tmp_path):
+    """A stay in hospital as timedelta64: modelled in days, written back as
+    durations of its dtype (whole days where every observed one is whole),
+    near its row's value rather than the column's mean, from a Parquet file
+    streamed in chunks as from memory."""
+    n = 240
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=n)
+    seconds = np.round(np.exp(1 + 0.5 * a + 0.05 * rng.normal(size=n)) * 86400)
+    df = pd.DataFrame(
+        {
+            "a": a,
+            "stay": pd.to_timedelta(seconds, unit="s"),
+            "wait": pd.to_timedelta(np.round(5 + 3 * a).clip(0), unit="D"),
+        }
+    )
+    holes = df.copy()
+    holes.loc[::5, "stay"], holes.loc[2::5, "wait"] = pd.NaT, pd.NaT
+    kinds = {c.name: (c.kind, c.time, c.whole) for c in infer_schema(holes)}
+    assert kinds["stay"] == ("continuous", "timedelta64", False)
+    assert kinds["wait"] == ("continuous", "timedelta64", True)
+    out = aekit.Imputer(n_models=1, random_state=0).fit_transform(holes)
+    assert (out.dtypes == df.dtypes).all() and out.notna().all().all()
+    assert (out.loc[holes["stay"].notna(), "stay"] == holes["stay"].dropna()).all()
+    assert (out["wait"] == out["wait"].dt.floor("D")).all()  # whole days stay whole
+    error = (out.loc[::5, "stay"] - df.loc[::5, "stay"]).abs().dt.total_seconds()
+    spread = (df.loc[::5, "stay"] - df["stay"].mean()).abs().dt.total_seconds()
+    assert error.mean() < 0.5 * spread.mean()  # the row's own stay, not the mean's
+    copies = aekit.Imputer(n_models=1, random_state=0).multiple_imputations(holes, 2, draws="pmm")
+    assert all(c["stay"].isin(holes["stay"].dropna()).all() for c in copies)
+    path = tmp_path / "stays.parquet"
+    holes.to_parquet(path)
+    streamed = as_table(TableFile(path, 60)).fit_encoder("unit")
+    assert [(c.kind, c.time) for c in streamed.schema][1:] == [("continuous", "timedelta64")] * 2
+    assert (
+        main(["impute", str(path), "-o", str(tmp_path / "o.parquet"), "--chunk-rows", "60", "-q"])
+        == 0
+    )
+    written = pd.read_parquet(tmp_path / "o.parquet")
+    assert (written.dtypes == df.dtypes).all() and written.notna().all().all()
+
+
+def test_times_or_durations_of_fit_given_as_numbers_later_are_refused():
+    n = 60
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "t": pd.date_range("2020-01-01", periods=n),
+            "d": pd.to_timedelta(rng.integers(1, 9, n), unit="D"),
+        }
+    )
+    df.loc[::7, "a"] = np.nan
+    model = aekit.Autoencoder(**{**SMALL, "max_epochs": 2})
+    imputer = aekit.Imputer(model, n_models=1, random_state=0).fit(df)
+    for name, what in (("t", "times"), ("d", "durations")):
+        with pytest.raises(AekitError, match=f"column '{name}' holds numbers .* fit saw {what}"):
+            imputer.transform(df.assign(**{name: 5.0}))  # nanoseconds, were they read as times
+        hidden = imputer.transform(df.assign(**{name: np.nan}))  # all missing: no numbers
+        assert hidden[name].dtype == df[name].dtype and hidden[name].notna().all()
+
+
 def test_a_model_file_declaring_huge_networks_is_refused_before_anything_is_built(tmp_path):
     X = np.random.default_rng(0).normal(size=(60, 4))
     path = tmp_path / "model"

@@ -20,7 +20,7 @@ from .bounds import level_bounds
 from .cells import refuse_stray_text
 from .schema import Column, infer_column
 from .tabular import HUGE, TabularEncoder
-from .times import DATETIME, joint_format, to_days
+from .times import DATETIME, DURATION, joint_format, to_days
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
     if not len(observed):
         return
     col = infer_column(name, s, None, whole=False)  # stray text: once, for the whole column
-    text_times = col.time not in ("", DATETIME)  # text whose chunk is all ISO times
+    text_times = col.time not in ("", DATETIME, DURATION)  # text whose chunk is all ISO times
     numeric = col.kind in ("continuous", "binary") and col.dtype not in ("bool", "boolean")
     numeric &= not text_times
     kind = ("time " + col.time if col.time else "number") if numeric else col.kind
@@ -182,7 +182,7 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
         acc.dtype = {"number": "float64", "binary": "boolean"}.get(kind, "object")
     if kind == "categorical":  # a pandas category is never times
         acc.note_times("" if isinstance(s.dtype, pd.CategoricalDtype) else col.time, s)
-    if col.time == DATETIME:
+    if col.time in (DATETIME, DURATION):
         acc.time = col.time
         acc.add(to_days(s, col.time))
     elif numeric:
@@ -219,7 +219,7 @@ def _encoder(stats: dict, names: list, path) -> TabularEncoder:
         numbers = kind == "number" or kind.startswith("time ")
         if numbers and not (kind == "number" and acc.only01 and acc.zeros and acc.ones):
             floats = pd.api.types.is_float_dtype(pd.api.types.pandas_dtype(acc.dtype))
-            whole = acc.whole and (acc.time == DATETIME or (floats and not acc.time))
+            whole = acc.whole and (acc.time in (DATETIME, DURATION) or (floats and not acc.time))
             schema.append(Column(name, "continuous", acc.dtype, whole=whole, time=acc.time))
             std = float(np.sqrt(acc.m2 / acc.count)) * acc.unit
             # one value: the centre is that value itself, which a mean may miss slightly

@@ -30,7 +30,7 @@ import pandas as pd
 from ..errors import AekitError
 from ..indexing import blocks
 from .cells import check_cells, entirely_missing, refuse_stray_text
-from .times import DATETIME, check_datetime, text_format, to_days
+from .times import DATETIME, DURATION, check_datetime, text_format, to_days
 
 KINDS = ("continuous", "binary", "categorical", "unit")
 
@@ -233,9 +233,12 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array=False, wh
         days = to_days(observed, DATETIME)
         whole = bool(np.all(days == np.rint(days)))  # midnights: a column of dates
         return Column(name, "continuous", str(dtype), whole=whole, time=DATETIME)
-    if pd.api.types.is_timedelta64_dtype(dtype) or isinstance(
-        dtype, (pd.PeriodDtype, pd.IntervalDtype)
-    ):
+    if pd.api.types.is_timedelta64_dtype(dtype):  # durations, as days
+        days = to_days(observed, DURATION)
+        return Column(
+            name, "continuous", str(dtype), whole=bool(np.all(days == np.rint(days))), time=DURATION
+        )
+    if isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)):
         raise AekitError(f"{label} has dtype {dtype}, which aekit cannot model; convert it")
     if pd.api.types.is_complex_dtype(dtype):
         raise AekitError(f"Complex data not supported: {label} holds complex numbers")
@@ -312,7 +315,7 @@ OBJECT_KINDS = {
     "date": "pd.to_datetime(df[name]) makes it a column of times",
     "period": "e.g. df[name].dt.to_timestamp(), or its ordinal numbers",
     "interval": "e.g. to the intervals' midpoints",
-    "timedelta": "e.g. to a number of seconds or days",
+    "timedelta": "pd.to_timedelta(df[name]) makes it a column of durations",
     "time": "e.g. to hours since midnight",
 }
 

@@ -15,7 +15,9 @@ ones are written at the column's offset when every observed value has the
 same one, else in UTC (``+00:00``), each naming its instant exactly. A
 datetime64 column is a column of times too (rounded to seconds, or to days
 when every observed time is a midnight); one with a time zone is modelled in
-UTC and written back in its zone.
+UTC and written back in its zone. A timedelta64 column (durations: a stay, a
+delay) is a continuous column of days, written back as durations of its dtype
+(rounded to seconds, or to days when every observed one is a whole day).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..errors import AekitError
 EPOCH = pd.Timestamp("1970-01-01")
 DAY = pd.Timedelta(days=1)
 DATETIME = "datetime64"  # the time format of a datetime64 column; text columns hold theirs
+DURATION = "timedelta64"  # the "time format" of a column of durations, in days (not since 1970)
 LIMIT = 106_000  # days either side of 1970 that a nanosecond timestamp holds (years 1680-2260)
 # the text formats recognised, each with the pattern its values match
 FORMATS = [
@@ -86,6 +89,8 @@ def _parts(time: str) -> tuple[str, int, str]:
 def _parse(s: pd.Series, time: str) -> pd.Series:
     """Times of text ``s`` of format ``time`` (UTC's where it has offsets), NaT
     where a value is not one."""
+    if time == DURATION:
+        return pd.to_timedelta(s, errors="coerce")
     if time == DATETIME:
         return pd.to_datetime(s, errors="coerce")
     base, digits, offset = _parts(time)
@@ -145,17 +150,28 @@ def check_datetime(label: str, s: pd.Series) -> None:
 def to_days(s: pd.Series, time: str) -> np.ndarray:
     """Days since 1970-01-01 of a column of times (``time``: its format, or
     :data:`DATETIME`), float64, NaN where missing."""
+    what = "a duration" if time == DURATION else f"a time of format {time}"
+    if time in (DATETIME, DURATION) and pd.api.types.is_numeric_dtype(s.dtype) and s.notna().any():
+        # read as times, numbers would be nanoseconds: a column of numbers is not the one fit saw
+        raise AekitError(
+            f"column {s.name!r} holds numbers ({s.dtype}) where fit saw {what.split()[1]}s "
+            f"({time}): give it its dtype of fit"
+        )
     stamps = _parse(s, time)
     if (stamps.isna() & s.notna()).any():
         bad = s[stamps.isna() & s.notna()].iloc[0]
-        raise AekitError(f"column {s.name!r} holds {bad!r}, which is not a time of format {time}")
-    return ((_naive(stamps) - EPOCH) / DAY).to_numpy(dtype=np.float64, na_value=np.nan)
+        raise AekitError(f"column {s.name!r} holds {bad!r}, which is not {what}")
+    since = stamps if time == DURATION else _naive(stamps) - EPOCH
+    return (since / DAY).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
     """Times from days since 1970-01-01, rounded to the format's unit: text in
     the format ``time`` (at its offset, for days counted in UTC), or datetime64
-    of ``dtype``."""
+    of ``dtype``; for :data:`DURATION`, durations of ``dtype`` of that many days."""
+    if time == DURATION:
+        days = np.clip(np.asarray(days, dtype=np.float64), -LIMIT, LIMIT)
+        return pd.Series(pd.to_timedelta(days, unit="D").round("D" if whole else "s")).astype(dtype)
     if time == DATETIME:
         unit, (base, digits, offset) = "D" if whole else "s", (time, 0, "")
     else:

@@ -8,6 +8,7 @@ import torch
 
 import aekit
 from aekit import AekitError, Autoencoder, TableFile
+from aekit.estimators.autoencoder import AUTO_BINS, BINNED_COLUMNS
 from aekit.estimators.presets import default_model, preset
 from aekit.models import AEModule, Likelihood
 from aekit.models.bins import NumericBins
@@ -115,6 +116,10 @@ def test_bins_are_refused_for_images_and_below_zero():
         Autoencoder(numeric_bins=4, **SMALL).fit(images)
     with pytest.raises(AekitError, match="numeric_bins must be an integer >= 0"):
         Autoencoder(numeric_bins=-1, **SMALL).fit(np.zeros((10, 2)))
+    with pytest.raises(AekitError, match="numeric_bins must be an integer"):
+        Autoencoder(numeric_bins="many", **SMALL).fit(np.zeros((10, 2)))
+    # "auto" gives images none, without an error
+    assert Autoencoder(numeric_bins="auto", **SMALL).fit(images).module_.bins is None
     # the imputer's image networks take none
     assert preset("dae", (1, 8, 8)).numeric_bins == 0
 
@@ -122,7 +127,7 @@ def test_bins_are_refused_for_images_and_below_zero():
 def test_the_default_imputers_copies_come_from_networks_without_bins():
     # single imputation reads the numbers in bins; the bootstrapped networks of
     # multiple imputation read the values alone (they drew less biased copies)
-    assert default_model("impute").numeric_bins == 16
+    assert default_model("impute").numeric_bins == "auto"
     assert default_model("copies").numeric_bins == 0
     rng = np.random.default_rng(0)
     df = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
@@ -133,3 +138,23 @@ def test_the_default_imputers_copies_come_from_networks_without_bins():
     for mine, theirs in zip(default, plain.multiple_imputations(df, m=2), strict=True):
         pd.testing.assert_frame_equal(mine, theirs)
     assert default[0]["b"].notna().all() and not default[0]["b"].equals(default[1]["b"])
+
+
+@pytest.mark.parametrize(
+    ("columns", "bins"), [(BINNED_COLUMNS, AUTO_BINS), (BINNED_COLUMNS + 1, 0)]
+)
+def test_auto_bins_the_numbers_of_tables_up_to_a_width(tmp_path, columns, bins):
+    """ "auto": 16 bins a number up to BINNED_COLUMNS numeric columns (a category
+    does not count), none beyond, where they made the first layer 17 times as
+    wide; a model file rebuilds the same networks."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(40, columns)), columns=[f"x{j}" for j in range(columns)])
+    df["kind"] = pd.Categorical(rng.choice(["a", "b"], 40))
+    est = Autoencoder(numeric_bins="auto", noise="masking", **SMALL).fit(df)
+    assert (est.module_.bins.bins if est.module_.bins is not None else 0) == bins
+    first = est.module_.encoder.layers[0].weight.shape[1]  # (out, in): x, then the bins
+    assert first == est.encoder_.width + columns * bins
+    aekit.save(est, tmp_path / "model")
+    back = aekit.load(tmp_path / "model")
+    assert back.numeric_bins == "auto"
+    np.testing.assert_array_equal(back.transform(df), est.transform(df))

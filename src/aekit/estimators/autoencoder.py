@@ -18,6 +18,9 @@ from .base import BaseAutoencoderEstimator
 from .capacity import AUTO
 from .params import check_choice, check_float, check_int
 
+AUTO_BINS = 16  # numeric_bins="auto": the bins of each number of a table not too wide
+BINNED_COLUMNS = 64  # ... of at most this many numeric columns (benchmarks/wide.py)
+
 
 @dataclass(kw_only=True, repr=False, eq=False)  # writes __init__ from the parameters
 class Autoencoder(BaseAutoencoderEstimator):
@@ -49,13 +52,16 @@ class Autoencoder(BaseAutoencoderEstimator):
     mask_input : bool, default=False
         Also feed the encoder which cells are observed (for missing data: a
         hidden cell is then not mistaken for an observed one equal to the mean).
-    numeric_bins : int, default=0
+    numeric_bins : int or "auto", default=0
         Also feed the encoder each numeric cell's piecewise-linear encoding
         over this many quantile bins of its column (Gorishniy et al. 2022; see
         :mod:`aekit.models.bins`), cut at the training rows' observed values (a
         streamed file's first chunk): a perceptron then draws a sharp
         threshold, such as a point mass at zero, with one unit. 0: the values
-        alone. Tables only (perceptrons).
+        alone. Tables only (perceptrons). "auto" (the default imputer's): 16
+        bins for a table of at most :data:`BINNED_COLUMNS` numeric columns,
+        none for a wider one, whose first layer they would make 17 times as
+        wide (``benchmarks/wide.py``); 0 for images.
     pretrain : {None, "stacked"}, default=None
         "stacked": greedy layer-wise pretraining of each layer as a shallow
         DAE, then fine-tuning of the whole network (Vincent et al. 2010).
@@ -154,22 +160,31 @@ class Autoencoder(BaseAutoencoderEstimator):
     noise: str | None = None
     noise_level: float = 0.2
     mask_input: bool = False
-    numeric_bins: int = 0
+    numeric_bins: int | str = 0
     pretrain: str | None = None
 
     def _check_params(self):
         settings = super()._check_params()
         check_choice("noise", self.noise, (None, *NOISES))
         check_choice("pretrain", self.pretrain, (None, "stacked"))
-        check_int("numeric_bins", self.numeric_bins, low=0)
+        if self.numeric_bins != AUTO:
+            check_int("numeric_bins", self.numeric_bins, low=0)
         if self.noise in ("masking", "salt_pepper"):
             check_float("noise_level", self.noise_level, 0, 1, high_open=True)
         else:
             check_float("noise_level", self.noise_level, 0, float("inf"), low_open=False)
         return settings
 
+    def _bins(self, encoder: TabularEncoder) -> int:
+        """The bins of each number: ``numeric_bins``, with "auto" resolved for the
+        table ``encoder`` describes."""
+        if self.numeric_bins != AUTO:
+            return self.numeric_bins
+        wide = len(encoder.continuous) > BINNED_COLUMNS
+        return 0 if wide or self._conv_shape() is not None else AUTO_BINS
+
     def _check_width(self, encoder: TabularEncoder, shape) -> None:
-        if self.numeric_bins and self._conv_shape() is not None:
+        if self._bins(encoder) and self._conv_shape() is not None:
             raise AekitError(
                 f"numeric_bins={self.numeric_bins} encodes a table's numbers for a "
                 "perceptron; images go to convolutions: set numeric_bins=0, or "
@@ -217,7 +232,7 @@ class Autoencoder(BaseAutoencoderEstimator):
             corruption,
             mask_input=bool(self.mask_input),
             members=members,
-            numeric_bins=self.numeric_bins,
+            numeric_bins=self._bins(encoder),
             **self._network_args(),
         )
 

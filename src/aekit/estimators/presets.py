@@ -41,8 +41,9 @@ _DAE_IMPUTER = dict(
     # each number also as its piecewise-linear encoding over 16 quantile bins: on the
     # development half (81 cells, seed 0) -1.4% NRMSE and a categorical error of
     # 0.272 against 0.275, in 1.01x the time (4 bins: +0.1%; 8: -0.5%; 32: -0.8%);
-    # benchmarks/README.md, "Kept, a later session: numbers in bins"
-    numeric_bins=16,
+    # benchmarks/README.md, "Kept, a later session: numbers in bins". "auto": none
+    # on tables of more than 64 numeric columns (benchmarks/wide.py)
+    numeric_bins="auto",
 )
 _VAE_IMPUTER = dict(
     latent_dim=8,

@@ -358,6 +358,35 @@ def test_holdout_is_independent_of_amputation_with_the_same_seed():
     assert 0.05 * 0.7 * X.size < held < 0.15 * 0.7 * X.size
 
 
+def _noise_and_a_spike(n=300, seed=0):
+    """A table whose column "c" is rounding noise (1e-9) but for one real value."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    df = pd.DataFrame({"a": a, "b": a + 0.3 * rng.normal(size=n), "c": 1e-9 * rng.random(n)})
+    df.loc[7, "c"] = 0.1
+    return df.mask(rng.random((n, 3)) < 0.1).assign(c=df["c"])
+
+
+def test_a_value_far_beyond_its_columns_kept_ones_is_not_held_out():
+    df = _noise_and_a_spike()
+    for seed in range(10):  # at share 0.9 the spike would be held out in most draws
+        hidden = HeldOutCells(0.9, seed).of(0, df)
+        assert not hidden[7, 2] and hidden[:, 2].sum() > 200 and hidden[:, :2].sum() > 400
+
+
+def test_a_spike_in_a_column_of_noise_leaves_the_stopping_signal_alone():
+    # held out, the spike lay 10^8 deviations of the kept noise out: its error drowned the
+    # other cells' in the monitor's sum, which never improved (a fit of patience + 1
+    # epochs), and its row got numbers far outside the observed ones
+    df = _noise_and_a_spike()
+    model = clone(FAST_DAE).set_params(max_epochs=60, patience=10)
+    imp = Imputer(model, n_models=1, holdout_fraction=0.5, random_state=1).fit(df)
+    monitor = imp.model_.history_["val_monitor"]
+    assert monitor.max() < 100 and monitor.iloc[-10:].min() < monitor.iloc[0]
+    filled = imp.transform(df)
+    assert filled["c"].between(0, 0.1).all() and filled["b"].abs().max() < 10
+
+
 @pytest.mark.slow
 def test_self_masking_vae_corrects_mnar_bias():
     X = low_rank(600, seed=4)

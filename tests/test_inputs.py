@@ -272,6 +272,32 @@ def test_dates_and_times_are_imputed_as_times_in_their_own_format(tmp_path):
     assert [(c.kind, c.time) for c in streamed.schema][:1] == [("continuous", "%Y-%m-%d")]
 
 
+def test_months_are_times_imputed_as_months_in_memory_and_streamed(tmp_path):
+    """ISO months ("2024-03", a billing period, a survey wave) are a column of
+    times: imputed near their row's month and written as months; text that
+    only looks like one (a season "2019-20", a month 13) stays a category."""
+    n = 240
+    rng = np.random.default_rng(0)
+    t = np.arange(n) + rng.normal(scale=0.5, size=n)
+    month = pd.Series(pd.date_range("2001-01-01", periods=n, freq="MS").strftime("%Y-%m"))
+    df = pd.DataFrame({"month": month.astype(object), "t": t, "u": t + rng.normal(size=n)})
+    holes = df.copy()
+    holes.loc[::6, "month"] = None
+    assert {c.name: c.time for c in infer_schema(holes)}["month"] == "%Y-%m"
+    out = aekit.Imputer(n_models=1, random_state=0).fit_transform(holes)
+    assert out["month"].str.fullmatch(r"\d{4}-\d{2}").all()
+    assert (out["month"][holes["month"].notna()] == df["month"][holes["month"].notna()]).all()
+    gap = (pd.to_datetime(out.loc[::6, "month"]) - pd.to_datetime(df.loc[::6, "month"])).dt.days
+    assert gap.abs().median() < 200  # near its row's month, not some other row's
+    path = tmp_path / "months.csv"
+    holes.to_csv(path, index=False)
+    streamed = as_table(TableFile(path, 60)).fit_encoder("unit")
+    assert [(c.kind, c.time) for c in streamed.schema][:1] == [("continuous", "%Y-%m")]
+    for text in (["2019-20", "2020-21"] * 5, ["2020-13", "2020-01"] * 5):
+        kinds = {c.name: c.kind for c in infer_schema(pd.DataFrame({"s": text, "x": range(10)}))}
+        assert kinds["s"] == "categorical"
+
+
 def test_durations_are_imputed_as_durations_in_memory_and_streamed(tmp_path):
     """A stay in hospital as timedelta64: modelled in days, written back as
     durations of its dtype (whole days where every observed one is whole),

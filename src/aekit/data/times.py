@@ -3,11 +3,12 @@ column of days since 1970-01-01 and written back as it came, as text in its
 own ISO 8601 format or as datetime64.
 
 A text column is a column of times when every observed value is an ISO 8601
-date (``2024-03-01``) or date and time (``2024-03-01 14:30``,
+month (``2024-03``), date (``2024-03-01``) or date and time (``2024-03-01 14:30``,
 ``2024-03-01T14:30:05``), all in the same one of these formats, and each a real
 day of the calendar between the years 1680 and 2260 (what a nanosecond
 timestamp holds; other dates stay text); imputed and sampled times are
-rounded to the format's unit (days, minutes or seconds, or the digits of a
+rounded to the format's unit (months, to the nearest first of a month; days,
+minutes or seconds, or the digits of a
 fraction of a second, ``14:30:05.250``, the longest observed). Date-times may end
 with a UTC offset (``+01:00``, ``-0530`` or ``Z``, as pandas, databases and
 JSON exports write times with a zone): they are modelled in UTC, and imputed
@@ -36,6 +37,7 @@ DURATION = "timedelta64"  # the "time format" of a column of durations, in days 
 LIMIT = 106_000  # days either side of 1970 that a nanosecond timestamp holds (years 1680-2260)
 # the text formats recognised, each with the pattern its values match
 FORMATS = [
+    ("%Y-%m", r"\d{4}-\d{2}"),  # a month, as its first day
     ("%Y-%m-%d", r"\d{4}-\d{2}-\d{2}"),
     ("%Y-%m-%d %H:%M", r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"),
     ("%Y-%m-%dT%H:%M", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"),
@@ -57,12 +59,12 @@ def text_format(observed: pd.Series) -> str:
         return ""
     text = observed.astype(str)
     for fmt, pattern in FORMATS:  # the first values first: most text is not times
-        if fmt != "%Y-%m-%d":
+        if "%H" in fmt:  # date-times: a fraction of a second, an offset
             pattern += f"(?:{FRACTION})?" * fmt.endswith("%S") + f"(?:{OFFSET})?"
         if not (head.str.fullmatch(pattern).all() and text.str.fullmatch(pattern).all()):
             continue
         offsets = text.str.extract(rf"({OFFSET})$", expand=False)
-        if fmt == "%Y-%m-%d" or offsets.isna().all():
+        if "%H" not in fmt or offsets.isna().all():
             offset = ""
         elif offsets.notna().all():  # the one offset, else UTC's
             offset = offsets.iloc[0] if offsets.nunique() == 1 else _utc(offsets.iloc[0])
@@ -180,7 +182,13 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
         unit = f"{10 ** (9 - digits)}ns" if digits else unit
     days = np.clip(np.asarray(days, dtype=np.float64), -LIMIT, LIMIT)
     days = days + _minutes(offset) / 1440  # local times at the offset
-    stamps = (EPOCH + pd.to_timedelta(days, unit="D")).round(unit)
+    stamps = EPOCH + pd.to_timedelta(days, unit="D")
+    if base == "%Y-%m":  # to the nearest first of a month
+        first = stamps.to_period("M").to_timestamp()
+        after = first + pd.offsets.MonthBegin(1)
+        stamps = first.where(stamps - first < after - stamps, after)
+    else:
+        stamps = stamps.round(unit)
     if time == DATETIME:
         zone = getattr(dtype, "tz", None)
         if zone is not None:  # the days are UTC's

@@ -934,6 +934,25 @@ def test_numbers_written_with_a_unit_are_named_before_they_become_categories(uni
         aekit.Imputer(preset("dae", **QUICK)).fit(df.astype({"rate": "category"}))
 
 
+@pytest.mark.parametrize("style", ["{d:02d}/{m:02d}/2021", "{d}.{m}.21", "2021/{m}/{d} 10:30"])
+def test_dates_in_another_format_are_named_before_they_become_categories(style):
+    """'05/03/2021' is a date whose day or month comes first only its writer knows:
+    aekit reads ISO dates as times and says how to read these rather than model
+    them silently as levels; ISO-like text that is no date is not named."""
+    rng = np.random.default_rng(0)
+    days, months = rng.integers(1, 4, 80), rng.integers(10, 13, 80)  # 9 dates, each often
+    df = frame().assign(seen=[style.format(d=d, m=m) for d, m in zip(days, months, strict=True)])
+    with pytest.warns(AekitWarning, match=r"column 'seen' holds dates in a format aekit does"):
+        imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df)
+    assert imputer.model_.encoder_.schema[2].kind == "categorical"
+    codes = frame().assign(seen=[f"{d}/{m}" for d, m in zip(days, months, strict=True)])
+    for quiet in (codes, df.astype({"seen": "category"})):  # no year (scores?); a category
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            aekit.Imputer(preset("dae", **QUICK)).fit(quiet)
+        assert not [w for w in caught if "dates in a format" in str(w.message)]
+
+
 def test_a_model_fitted_on_codes_knows_them_in_a_file_without_leading_zeros(tmp_path):
     """A later file whose codes happen to have no leading zero reads them as numbers:
     the model fitted on codes still knows 10001 as '10001' (it would otherwise call

@@ -48,6 +48,9 @@ COMMA_NUMBERS = THOUSANDS.pattern + r"|^\s*[-+]?\d+,\d+\s*$"
 # a number with a currency sign before or after it, or a percent sign after it:
 # "$1,200", "-€5", "12.5%", "30 £"
 UNIT_NUMBERS = r"\s*[-+]?\s*[$€£¥]\s*[-+]?\d[\d,.]*\s*|\s*[-+]?\d[\d,.]*\s*[%$€£¥]\s*"
+# dates aekit does not read as times: day and month with slashes or dots ("05/03/2021",
+# "5.3.21"; which comes first, the file does not say) or slashed ISO ("2021/03/05")
+OTHER_DATES = r"\d{1,2}([/.])\d{1,2}\1\d{2}(\d{2})?|\d{4}/\d{1,2}/\d{1,2}"
 # a value beyond a limit of detection ("<0.5", "> 100"), in a column of numbers
 # (at least this share of its cells): a numeric column read as text
 CENSORED = re.compile(r"\s*[<>≤≥]=?\s*[-+]?(\d+[.,]?\d*|[.,]\d+)\s*")
@@ -125,6 +128,14 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
             f"modelled as {len(values)} categories; write the numbers without their signs "
             "to model them as numbers (a pandas category keeps it categories without this "
             "warning)"
+        )
+    if texts.str.fullmatch(OTHER_DATES + r"(\s+\d{1,2}:\d{2}(:\d{2})?)?").all():
+        warn(
+            f"{label} holds dates in a format aekit does not read as times (e.g. "
+            f"{values.iloc[0]!r}): it is modelled as {len(values)} categories; "
+            "pd.to_datetime(df[name], format=...) with the format that says whether the day "
+            "or the month comes first makes it a column of times (a pandas category keeps "
+            "it categories without this warning)"
         )
     # numbers written with a decimal comma or thousands separators are numbers too
     written = numeric | values.astype(str).str.match(COMMA_NUMBERS).to_numpy()

@@ -152,16 +152,17 @@ def check_datetime(label: str, s: pd.Series) -> None:
 def to_days(s: pd.Series, time: str) -> np.ndarray:
     """Days since 1970-01-01 of a column of times (``time``: its format, or
     :data:`DATETIME`), float64, NaN where missing."""
-    what = "a duration" if time == DURATION else f"a time of format {time}"
     if time in (DATETIME, DURATION) and pd.api.types.is_numeric_dtype(s.dtype) and s.notna().any():
         # read as times, numbers would be nanoseconds: a column of numbers is not the one fit saw
+        kind = "durations" if time == DURATION else "times"
         raise AekitError(
-            f"column {s.name!r} holds numbers ({s.dtype}) where fit saw {what.split()[1]}s "
-            f"({time}): give it its dtype of fit"
+            f"column {s.name!r} holds numbers ({s.dtype}) where fit saw {kind} ({time}): "
+            "give it its dtype of fit"
         )
     stamps = _parse(s, time)
     if (stamps.isna() & s.notna()).any():
         bad = s[stamps.isna() & s.notna()].iloc[0]
+        what = "a duration" if time == DURATION else f"a time of format {time}"
         raise AekitError(f"column {s.name!r} holds {bad!r}, which is not {what}")
     since = stamps if time == DURATION else _naive(stamps) - EPOCH
     return (since / DAY).to_numpy(dtype=np.float64, na_value=np.nan)

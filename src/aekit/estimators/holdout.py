@@ -52,7 +52,7 @@ class HeldOutCells:
         only: the one 2 of a column of 0, 1 and 2 hidden would make it binary),
         nor a value further from its kept values than :data:`FAR` times their
         range (the one real value of a column of rounding noise: standardised
-        by the kept cells, it lay 10^7 deviations out, and its error drowned
+        by the kept cells, it lay 10^8 deviations out, and its error drowned
         every other cell's in the stopping signal).
         """
         observed = chunk.notna().to_numpy()

@@ -228,16 +228,13 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array=False, wh
         return Column(name, "categorical", "category", cats, bool(dtype.ordered))
     if pd.api.types.is_bool_dtype(dtype):
         return Column(name, "binary", str(dtype), (False, True))
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        check_datetime(label, s)
-        days = to_days(observed, DATETIME)
-        whole = bool(np.all(days == np.rint(days)))  # midnights: a column of dates
-        return Column(name, "continuous", str(dtype), whole=whole, time=DATETIME)
-    if pd.api.types.is_timedelta64_dtype(dtype):  # durations, as days
-        days = to_days(observed, DURATION)
-        return Column(
-            name, "continuous", str(dtype), whole=bool(np.all(days == np.rint(days))), time=DURATION
-        )
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        time = DURATION if pd.api.types.is_timedelta64_dtype(dtype) else DATETIME
+        if time == DATETIME:
+            check_datetime(label, s)
+        days = to_days(observed, time)
+        whole = bool(np.all(days == np.rint(days)))  # midnights (dates), or whole days
+        return Column(name, "continuous", str(dtype), whole=whole, time=time)
     if isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)):
         raise AekitError(f"{label} has dtype {dtype}, which aekit cannot model; convert it")
     if pd.api.types.is_complex_dtype(dtype):

@@ -172,8 +172,8 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
     """Times from days since 1970-01-01, rounded to the format's unit: text in
     the format ``time`` (at its offset, for days counted in UTC), or datetime64
     of ``dtype``; for :data:`DURATION`, durations of ``dtype`` of that many days."""
+    days = np.clip(np.asarray(days, dtype=np.float64), -LIMIT, LIMIT)
     if time == DURATION:
-        days = np.clip(np.asarray(days, dtype=np.float64), -LIMIT, LIMIT)
         return pd.Series(pd.to_timedelta(days, unit="D").round("D" if whole else "s")).astype(dtype)
     if time == DATETIME:
         unit, (base, digits, offset) = "D" if whole else "s", (time, 0, "")
@@ -181,7 +181,6 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
         base, digits, offset = _parts(time)
         unit = "s" if "%S" in base else "min" if "%M" in base else "D"
         unit = f"{10 ** (9 - digits)}ns" if digits else unit
-    days = np.clip(np.asarray(days, dtype=np.float64), -LIMIT, LIMIT)
     days = days + _minutes(offset) / 1440  # local times at the offset
     stamps = EPOCH + pd.to_timedelta(days, unit="D")
     if base == "%Y-%m":  # to the nearest first of a month

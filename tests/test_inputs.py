@@ -99,6 +99,40 @@ def test_the_imputer_keeps_values_never_seen_in_fit_and_says_so_once(survey):
     assert out["b"].notna().all() and np.isfinite(out["b"]).all()
 
 
+def test_numbers_far_beyond_what_fit_saw_are_kept_and_read_as_missing(survey, tmp_path):
+    """A typo (1e9 where fit saw a few units) is kept in the output and, like an
+    unseen level, read as missing for the rest of its row, with a warning; a
+    number a few ranges out is still read. The detector scores it as it is."""
+    holes = survey.copy()
+    holes.loc[::7, "b"] = np.nan
+    imputer = aekit.Imputer(aekit.Autoencoder(noise="masking", **SMALL), n_models=1).fit(holes)
+    span = survey["a"].max() - survey["a"].min()
+    new = survey.head(3).assign(b=np.nan)
+    new.loc[:, "a"] = [1e9, survey["a"].max() + 5 * span, np.nan]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = imputer.transform(new)
+    said = [str(w.message) for w in caught if issubclass(w.category, AekitWarning)]
+    assert len(said) == 1 and "1000 times" in said[0] and "{'a': [1000000000.0]}" in said[0]
+    assert out["a"].tolist()[:2] == new["a"].tolist()[:2]  # kept as given
+    blank = imputer.transform(new.assign(a=np.nan))  # every row's a missing: no warning
+    assert np.isclose(out.loc[0, "b"], blank.loc[0, "b"], rtol=1e-6)  # read as missing
+    assert out.loc[1, "b"] > blank.loc[1, "b"] + 1  # read: b follows a (b = 2a + noise)
+    aekit.save(imputer, tmp_path / "m")  # the fit's extremes travel in the model file
+    with pytest.warns(AekitWarning, match="1000 times"):
+        pd.testing.assert_frame_equal(aekit.load(tmp_path / "m").transform(new), out)
+    encoder = imputer.model_.encoder_
+    state = {k: v for k, v in encoder.state().items() if k not in ("low", "high")}
+    older = type(encoder).from_state(state)  # a file written before: nothing called far
+    assert older.unseen(new, numbers=True).sum() == 0
+    assert encoder.unseen(new, numbers=True).sum() == 1
+    detector = aekit.AnomalyDetector(aekit.Autoencoder(**SMALL)).fit(survey)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AekitWarning)  # scored as it is, not as missing
+        scores = detector.score_samples(new.assign(b=survey["b"].head(3)))
+    assert scores[0] < scores[1] - 1e6 and np.isfinite(scores).all()
+
+
 CELLS = st.one_of(
     st.floats(-3, 3),
     st.sampled_from([1e300, -1e300, 1e30, np.nan, np.inf, -np.inf]),

@@ -17,6 +17,7 @@ import aekit
 from aekit import AekitError, Autoencoder, indexing
 from aekit.data import tabular
 from aekit.data.schema import infer_schema
+from aekit.data.summary import column_summary
 from aekit.data.table import as_table
 from aekit.estimators.holdout import MONITOR_CELLS, HeldOutCells
 from aekit.estimators.params import batch_size_for
@@ -121,10 +122,10 @@ def test_column_summaries_in_blocks_equal_one_pass_over_the_table(monkeypatch, l
         X[:, 1] *= 1e290  # summed in units of its largest value
     X = X[:, :1] if layout == "one column" else np.asarray(X, order="F" if layout == "F" else "C")
     monkeypatch.setattr(indexing, "BLOCK_CELLS", 10**9)
-    whole = tabular._summary(X)
+    whole = column_summary(X)
     for cells in (1, 7, 64):  # blocks of rows of a row-major array, of columns of the other
         monkeypatch.setattr(indexing, "BLOCK_CELLS", cells)
-        for a, b in zip(whole, tabular._summary(X), strict=True):
+        for a, b in zip(whole, column_summary(X), strict=True):
             assert np.array_equal(a, b), cells
     mean, std, low, high, missing = whole
     assert np.allclose(mean, np.nanmean(X, axis=0), rtol=1e-13, atol=0)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import decimal
 
+import numpy as np
 import pandas as pd
 
 from ..errors import AekitError, warn
+from .bounds import FAR
 
 
 def merge_observed(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
@@ -26,6 +28,24 @@ def merge_observed(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
                 s = _with_levels(s, filled[missing])
             out[col] = s.where(~missing, _cast_like(s, filled))
     return pd.DataFrame(out, index=df.index, columns=df.columns)
+
+
+def unknown_as_missing(df: pd.DataFrame, unseen: np.ndarray) -> pd.DataFrame:
+    """``df`` with its cells ``unseen`` (bool, of its shape: values a model never
+    saw in fit) missing, so that they impute none of their rows' other cells, and
+    a warning naming them; :func:`merge_observed` gives them back as they were."""
+    if not unseen.any():
+        return df
+    columns = {
+        df.columns[j]: pd.unique(df.iloc[unseen[:, j], j])[:5].tolist()
+        for j in np.flatnonzero(unseen.any(axis=0))
+    }
+    warn(
+        f"X holds values not seen in fit, or numbers further than {FAR} times their "
+        f"column's range from the values it saw ({columns}); they are kept as given "
+        "and read as missing to impute the other cells of their rows"
+    )
+    return df.mask(unseen)
 
 
 def _with_levels(s: pd.Series, imputed: pd.Series) -> pd.Series:

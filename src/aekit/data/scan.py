@@ -19,7 +19,8 @@ from ..errors import AekitError, warn
 from .bounds import level_bounds
 from .cells import refuse_stray_text
 from .schema import Column, infer_column
-from .tabular import HUGE, TabularEncoder
+from .summary import HUGE
+from .tabular import TabularEncoder
 from .times import DATETIME, DURATION, joint_format, to_days
 
 

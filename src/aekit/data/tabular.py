@@ -22,14 +22,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError
-from ..indexing import as_slice, block_rows, blocks
-from .bounds import level_bounds, numeric_bounds
+from ..indexing import as_slice, block_rows
+from .bounds import beyond, level_bounds, numeric_bounds
 from .cells import flag_of_word, is_text
 from .schema import Column, check_columns
+from .summary import column_summary
 from .times import from_days, to_days
 
 MAX_Z = 1e6  # standardised values beyond ±MAX_Z (new rows only) are clipped: scores stay finite
-HUGE = 1e150  # columns with values beyond this are summarised in units of their largest value
 
 
 class TabularEncoder:
@@ -44,8 +44,10 @@ class TabularEncoder:
         Encoded value given to a missing cell.
     low, high : ndarray of shape (width,), optional
         Each encoded dimension's smallest and largest value over the fitted
-        table, filled cells included (what salt-and-pepper noise draws);
-        known after :meth:`fit`, not kept in a model file.
+        table, filled cells included (what salt-and-pepper noise draws, and
+        how :meth:`unseen` tells new rows' far numbers); known after
+        :meth:`fit`, and in a model file (one written before they were
+        kept has none: its new rows' numbers are never called far).
     constant : sequence of bool, optional
         Which continuous columns held one value in fit (default: told by
         ``low`` and ``high``): they decode to it exactly, never to a draw near it.
@@ -72,6 +74,7 @@ class TabularEncoder:
         n_cont = len(self.continuous)
         if (
             len(self.fill) != self.width
+            or any(b is not None and len(b) != self.width for b in (self.low, self.high))
             or n_cont != len(self.center)
             or n_cont != len(self.constant)
         ):
@@ -84,14 +87,14 @@ class TabularEncoder:
         schema = list(schema)
         df = _as_numbers(df, schema)
         cont = [c.name for c in schema if c.kind == "continuous"]
-        center, scale, *extremes = _summary(_numeric(df, cont, keep_floats=True))
+        center, scale, *extremes = column_summary(_numeric(df, cont, keep_floats=True))
         # a constant column has std 0; dividing by 1 keeps it at 0 instead of NaN; its
         # centre is its value itself, which a mean may miss in the last digit
         scale = np.where(scale > 0, scale, 1.0)
         center = np.where(extremes[0] == extremes[1], extremes[0], center)
         cont_bounds = iter(zip(*numeric_bounds(*extremes, center, scale), strict=True))
         units = _numeric(df, [c.name for c in schema if c.kind == "unit"], keep_floats=True)
-        unit_mean, _, *extremes = _summary(units, std=False)
+        unit_mean, _, *extremes = column_summary(units, std=False)
         unit_bounds = iter(zip(*numeric_bounds(*extremes, 0.0, 1.0, unit_mean), strict=True))
         unit_mean = iter(unit_mean)
         fill, low, high = [], [], []
@@ -177,13 +180,22 @@ class TabularEncoder:
                 x[:, lo : lo + k] = group
         return x, mask
 
-    def unseen(self, df: pd.DataFrame, *, name: str = "X") -> np.ndarray:
+    def unseen(self, df: pd.DataFrame, *, name: str = "X", numbers: bool = False) -> np.ndarray:
         """The cells of ``df`` (columns in the fitted order) whose values this
         encoder does not know (a category, or a binary column's value, absent
         in fit, or a category no row of fit held: the model gives it no
-        probability), shape (n, n_columns) bool; :meth:`encode` refuses the first."""
+        probability), shape (n, n_columns) bool; :meth:`encode` refuses the first.
+        With ``numbers``, also the numbers further than :data:`~.bounds.FAR`
+        times their column's range beyond the values fit saw (once known)."""
         df = check_columns(df, self.schema, name=name)
         out = np.zeros(df.shape, dtype=bool)
+        if numbers and self.continuous and self.low is not None:
+            _check_numbers(df, self.schema, name)  # a column of another type: refused first
+            names = [self.schema[i].name for i in self.continuous]
+            z = _numeric(_as_numbers(df, self.schema), names, name=name)
+            dims = self.start[self.continuous]
+            z = (z - self.center) / self.scale
+            out[:, self.continuous] = beyond(z, self.low[dims], self.high[dims])
         for i, col in enumerate(self.schema):
             if col.kind in ("binary", "categorical"):
                 s = flags_as_levels(df[col.name], col)
@@ -240,6 +252,7 @@ class TabularEncoder:
             "scale": self.scale.tolist(),
             "fill": self.fill.tolist(),
             "constant": self.constant.tolist(),
+            **({} if self.low is None else {"low": self.low.tolist(), "high": self.high.tolist()}),
         }
 
     @classmethod
@@ -250,7 +263,8 @@ class TabularEncoder:
         if not (np.isfinite(center).all() and np.isfinite(scale).all() and (scale > 0).all()):
             raise AekitError("encoder statistics: centres must be finite, scales finite and > 0")
         # a model file written before "constant" decodes every column as it did
-        return cls(schema, center, scale, state["fill"], constant=state.get("constant"))
+        low, high = state.get("low"), state.get("high")  # later files: new rows' far numbers
+        return cls(schema, center, scale, state["fill"], low, high, state.get("constant"))
 
 
 def _numeric(df: pd.DataFrame, names, *, name: str = "X", keep_floats=False) -> np.ndarray:
@@ -279,72 +293,6 @@ def _numeric(df: pd.DataFrame, names, *, name: str = "X", keep_floats=False) -> 
                 f"column {c!r} of {name} is numeric but holds {example!r}; use numbers or NaN"
             ) from None
     return out
-
-
-def _blocks(values: np.ndarray):
-    """:func:`~aekit.indexing.blocks` of ``values``, as float64 copies."""
-    for cols, block in blocks(values):
-        yield cols, block.astype(np.float64)
-
-
-def _column_sums(values: np.ndarray, term) -> tuple[np.ndarray, np.ndarray]:
-    """(count, sum) over the non-NaN cells of each column of ``term(block,
-    columns)``, block by block (:func:`_blocks`), in the order, and so to the
-    bit, of numpy's column-wise sum over the whole array."""
-    d = values.shape[1]
-    count, total = np.zeros(d, dtype=np.int64), np.zeros(d)
-    for cols, block in _blocks(values):
-        seen = ~np.isnan(block)
-        block = term(block, cols)
-        count[cols] += seen.sum(axis=0)
-        if cols == slice(None):  # a block of rows: added after the rows before it
-            stacked, seen = np.concatenate([total[None], block]), np.concatenate([seen[:1], seen])
-            seen[0] = True
-            total = np.add.reduce(stacked, axis=0, where=seen)
-        else:
-            total[cols] = np.add.reduce(block, axis=0, where=seen)
-    return count, total
-
-
-def _summary(values: np.ndarray, *, std: bool = True):
-    """``(mean, std, low, high, missing)`` of each column of ``values`` (n, d)
-    over its non-NaN cells: the mean and (population) standard deviation as
-    ``np.nanmean`` and ``np.nanstd`` give them (``std=False``: None), the
-    smallest and largest value, and whether a cell is missing. Computed on
-    blocks that stay in cache (:func:`_blocks`), not on copies of the whole
-    table. A column with values beyond :data:`HUGE` is summed in units of its
-    largest value, so that squares do not overflow."""
-    d = values.shape[1]
-    low, high = np.full(d, np.inf), np.full(d, -np.inf)
-
-    def extremes(block, cols):  # fmin and fmax skip NaN
-        low[cols] = np.fmin(low[cols], np.fmin.reduce(block, axis=0, initial=np.inf))
-        high[cols] = np.fmax(high[cols], np.fmax.reduce(block, axis=0, initial=-np.inf))
-        return block
-
-    count, total = _column_sums(values, extremes)
-    big = np.where(count > 0, np.fmax(np.abs(low), np.abs(high)), 0.0)
-    unit = np.where(big > HUGE, big, 1.0)
-    scaled = bool((unit != 1.0).any())
-
-    def units(block, cols):
-        return block / unit[cols] if scaled else block
-
-    if scaled:  # summed again, in units of each column's largest value
-        count, total = _column_sums(values, units)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
-    sd = None
-    if std:
-
-        def squares(block, cols):
-            dev = units(block, cols) - mean[cols]
-            return np.square(dev, out=dev)
-
-        _, total = _column_sums(values, squares)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.sqrt(total / count) * unit
-    return mean * unit, sd, low, high, count < len(values)
 
 
 def numbers(s: pd.Series, col: Column) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.bounds import FAR
 from ..data.schema import is_discrete
 from ..data.tabular import numbers
 from ..models import VAEModule
@@ -25,9 +26,6 @@ from ..models import VAEModule
 MONITOR_ROWS = 2000  # rows used to watch the held-out cells during training
 MONITOR_CELLS = 200_000  # ... and cells: a wide row (an image) is watched on fewer rows
 HOLDOUT_TAG = 0x686F6C64  # seeds the draws of held-out cells, apart from other draws
-# a number further than FAR times the range of its column's kept values from them is not
-# held out (on the benchmark's tables, 40 draws of each cell's held-out cells: 18 times at most)
-FAR = 1000
 
 
 class HeldOutCells:

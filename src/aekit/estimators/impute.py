@@ -34,11 +34,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data.cells import warn_index_column
 from ..data.empty import ChunkWarnings, EmptyColumns, empty_rows, warn_empty_rows
-from ..data.merge import merge_observed
+from ..data.merge import merge_observed, unknown_as_missing
 from ..data.schema import image_shape_of
 from ..data.stream import arrow_types, as_read, numpy_integers, write_chunks
 from ..data.table import as_table
-from ..errors import AekitError, warn
+from ..errors import AekitError
 from ..training import CheckpointPlan
 from . import copies
 from .holdout import HeldOutCells, impute_tensors
@@ -222,20 +222,10 @@ class Imputer(TransformerMixin, ModelWrapper):
         return x.cpu().numpy(), mask.cpu().numpy(), filled
 
     def _known(self, df: pd.DataFrame) -> pd.DataFrame:
-        """``df`` with the values fit never saw missing (they are kept as given in
-        the output, :func:`~aekit.data.merge.merge_observed`), and a warning naming them."""
-        unseen = self.model_.encoder_.unseen(df)
-        if not unseen.any():
-            return df
-        columns = {
-            df.columns[j]: pd.unique(df.iloc[unseen[:, j], j])[:5].tolist()
-            for j in np.flatnonzero(unseen.any(axis=0))
-        }
-        warn(
-            f"X holds values not seen in fit ({columns}); they are kept as given and "
-            "read as missing to impute the other cells of their rows"
-        )
-        return df.mask(unseen)
+        """``df`` with the values fit never saw missing, and a warning naming them:
+        levels, and numbers :data:`~aekit.data.bounds.FAR` ranges beyond fit's
+        (kept as given in the output, :func:`~aekit.data.merge.merge_observed`)."""
+        return unknown_as_missing(df, self.model_.encoder_.unseen(df, numbers=True))
 
     def _as_user(self, frame: pd.DataFrame, X, model):
         """A completed frame in the format of the user's X, as ``model`` (a model

@@ -27,6 +27,7 @@ from aekit.cli import main
 from aekit.data.files import inspect_csv, read_table
 from aekit.data.schema import infer_schema
 from aekit.data.table import as_table
+from aekit.estimators.holdout import HeldOutCells
 
 SMALL = dict(latent_dim=2, hidden_dims=(16,), max_epochs=40, random_state=0)
 
@@ -372,6 +373,56 @@ def test_durations_are_imputed_as_durations_in_memory_and_streamed(tmp_path):
     )
     written = pd.read_parquet(tmp_path / "o.parquet")
     assert (written.dtypes == df.dtypes).all() and written.notna().all().all()
+
+
+def test_durations_written_to_csv_by_pandas_are_durations_again(tmp_path):
+    """The same stays in a CSV file, as pandas writes durations ("2 days
+    17:23:11", "5 days"): read back as durations, not as one category a value,
+    imputed near their row's and written in the file's own form, in memory and
+    streamed; text that only starts like one stays a category."""
+    n = 240
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=n)
+    seconds = np.round(np.exp(1 + 0.5 * a + 0.05 * rng.normal(size=n)) * 86400)
+    df = pd.DataFrame(
+        {
+            "a": a,
+            "stay": pd.to_timedelta(seconds, unit="s"),
+            "wait": pd.to_timedelta(np.round(5 + 3 * a).clip(0), unit="D"),
+        }
+    )
+    holes = df.copy()
+    holes.loc[::5, "stay"], holes.loc[2::5, "wait"] = pd.NaT, pd.NaT
+    path = tmp_path / "stays.csv"
+    holes.to_csv(path, index=False)
+    text = pd.read_csv(path)
+    assert text["stay"].dropna().str.fullmatch(r"\d+ days \d{2}:\d{2}:\d{2}").all()
+    kinds = {c.name: (c.kind, c.time) for c in infer_schema(text)}
+    assert kinds["stay"] == ("continuous", "%d days %H:%M:%S")
+    assert kinds["wait"] == ("continuous", "%d days")
+    streamed = as_table(TableFile(path, 60)).fit_encoder("unit")
+    assert {c.name: (c.kind, c.time) for c in streamed.schema} == kinds
+    out = aekit.Imputer(n_models=1, random_state=0).fit_transform(text)
+    assert out["stay"].str.fullmatch(r"\d+ days \d{2}:\d{2}:\d{2}").all()
+    assert out["wait"].str.fullmatch(r"\d+ days").all()
+    assert (out.loc[text["stay"].notna(), "stay"] == text["stay"].dropna()).all()
+    error = (pd.to_timedelta(out.loc[::5, "stay"]) - df.loc[::5, "stay"]).abs()
+    spread = (df.loc[::5, "stay"] - df["stay"].mean()).abs()
+    assert error.mean() < 0.5 * spread.mean()  # the row's own stay, not the mean's
+    argv = ["impute", str(path), "-o", str(tmp_path / "o.csv"), "--chunk-rows", "60", "-q"]
+    assert main(argv) == 0
+    written = pd.read_csv(tmp_path / "o.csv")
+    assert written.notna().all().all() and written["wait"].str.fullmatch(r"-?\d+ days").all()
+    # written back, pandas reads them as the durations they are
+    assert (pd.to_timedelta(written["stay"]) >= pd.Timedelta(0)).all()
+    odd = pd.DataFrame({"s": ["3 days ago", "2 days"] * 5, "x": range(10)})
+    assert {c.name: c.kind for c in infer_schema(odd)}["s"] == "categorical"
+
+
+def test_durations_are_held_out_like_numbers():
+    stays = pd.DataFrame({"stay": pd.to_timedelta(np.arange(200.0) * 3607, unit="s")})
+    hidden = HeldOutCells(0.5, 0).of(0, stays)  # every value distinct: hidden all the same
+    assert 60 < hidden.sum() < 140
 
 
 def test_times_or_durations_of_fit_given_as_numbers_later_are_refused():

@@ -322,9 +322,10 @@ def is_discrete(s: pd.Series) -> bool:
     times (what the schema would make binary or categorical, but numbers 0/1)."""
     if pd.api.types.is_bool_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype):
         return True
-    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
+    types = pd.api.types
+    if types.is_numeric_dtype(s.dtype) or types.is_datetime64_any_dtype(s.dtype):
         return False
-    return not text_format(s.dropna())
+    return not (types.is_timedelta64_dtype(s.dtype) or text_format(s.dropna()))
 
 
 def infer_schema(

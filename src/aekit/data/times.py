@@ -18,7 +18,10 @@ datetime64 column is a column of times too (rounded to seconds, or to days
 when every observed time is a midnight); one with a time zone is modelled in
 UTC and written back in its zone. A timedelta64 column (durations: a stay, a
 delay) is a continuous column of days, written back as durations of its dtype
-(rounded to seconds, or to days when every observed one is a whole day).
+(rounded to seconds, or to days when every observed one is a whole day); so
+is a text column of durations as pandas writes them to a CSV file (``3 days``,
+``-1 days +20:00:00``, ``0 days 00:00:01.500000``), written back in that form
+(whole days, or to the second or the digits of its fractions).
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ FORMATS = [
     ("%Y-%m-%d %H:%M:%S", r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"),
     ("%Y-%m-%dT%H:%M:%S", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"),
 ]
+# text durations, as pandas writes them: whole days, or days and a time of day
+DAYS, DAYS_TIME = "%d days", "%d days %H:%M:%S"
+_DAYS, _TIME = r"-?\d+ days?", r" \+?\d{2}:\d{2}:\d{2}"
 OFFSET = r"Z|[+-]\d{2}:?\d{2}"  # a UTC offset at the end of a date-time
 FRACTION = r"\.\d{1,9}"  # a fraction of a second, up to nanoseconds
 # a text format: one of FORMATS, ".%<digits>f" after the seconds, a UTC offset written out
@@ -74,7 +80,18 @@ def text_format(observed: pd.Series) -> str:
         time = _format(fmt, 0 if np.isnan(digits) else int(digits), offset)
         parsed = _parse(text, time)
         return time if parsed.notna().all() and _in_range(parsed) else ""
+    for fmt, pattern in ((DAYS, _DAYS), (DAYS_TIME, _DAYS + _TIME + f"(?:{FRACTION})?")):
+        if head.str.fullmatch(pattern).all() and text.str.fullmatch(pattern).all():
+            digits = text.str.extract(rf"({FRACTION})$", expand=False).str.len().max() - 1
+            time = _format(fmt, 0 if np.isnan(digits) else int(digits), "")
+            days = _parse(text, time) / DAY
+            return time if days.notna().all() and days.abs().max() <= LIMIT else ""
     return ""
+
+
+def is_duration(time: str) -> bool:
+    """Whether a column of format ``time`` holds durations (timedelta64, or text)."""
+    return time == DURATION or time.startswith(DAYS)
 
 
 def _format(base: str, digits: int, offset: str) -> str:
@@ -91,7 +108,7 @@ def _parts(time: str) -> tuple[str, int, str]:
 def _parse(s: pd.Series, time: str) -> pd.Series:
     """Times of text ``s`` of format ``time`` (UTC's where it has offsets), NaT
     where a value is not one."""
-    if time == DURATION:
+    if is_duration(time):
         return pd.to_timedelta(s, errors="coerce")
     if time == DATETIME:
         return pd.to_datetime(s, errors="coerce")
@@ -112,6 +129,8 @@ def joint_format(a: str, b: str) -> str:
     column of times)."""
     if a == b:
         return a
+    if {a, b} == {DAYS, DAYS_TIME}:  # whole days in one part, times in the other
+        return DAYS_TIME
     (base_a, digits_a, offset_a), (base_b, digits_b, offset_b) = _parts(a), _parts(b)
     if base_a != base_b or bool(offset_a) != bool(offset_b):
         return ""
@@ -152,9 +171,10 @@ def check_datetime(label: str, s: pd.Series) -> None:
 def to_days(s: pd.Series, time: str) -> np.ndarray:
     """Days since 1970-01-01 of a column of times (``time``: its format, or
     :data:`DATETIME`), float64, NaN where missing."""
-    if time in (DATETIME, DURATION) and pd.api.types.is_numeric_dtype(s.dtype) and s.notna().any():
+    duration, numeric = is_duration(time), pd.api.types.is_numeric_dtype(s.dtype)
+    if (time == DATETIME or duration) and numeric and s.notna().any():
         # read as times, numbers would be nanoseconds: a column of numbers is not the one fit saw
-        kind = "durations" if time == DURATION else "times"
+        kind = "durations" if duration else "times"
         raise AekitError(
             f"column {s.name!r} holds numbers ({s.dtype}) where fit saw {kind} ({time}): "
             "give it its dtype of fit"
@@ -162,9 +182,9 @@ def to_days(s: pd.Series, time: str) -> np.ndarray:
     stamps = _parse(s, time)
     if (stamps.isna() & s.notna()).any():
         bad = s[stamps.isna() & s.notna()].iloc[0]
-        what = "a duration" if time == DURATION else f"a time of format {time}"
+        what = "a duration" if duration else f"a time of format {time}"
         raise AekitError(f"column {s.name!r} holds {bad!r}, which is not {what}")
-    since = stamps if time == DURATION else _naive(stamps) - EPOCH
+    since = stamps if duration else _naive(stamps) - EPOCH
     return (since / DAY).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -175,6 +195,8 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
     days = np.clip(np.asarray(days, dtype=np.float64), -LIMIT, LIMIT)
     if time == DURATION:
         return pd.Series(pd.to_timedelta(days, unit="D").round("D" if whole else "s")).astype(dtype)
+    if is_duration(time):
+        return _duration_text(days, time).astype(dtype)
     if time == DATETIME:
         unit, (base, digits, offset) = "D" if whole else "s", (time, 0, "")
     else:
@@ -199,3 +221,22 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
         fraction = pd.Series((stamps - stamps.floor("s")).asi8).astype(str).str.zfill(9)
         text = text + "." + fraction.str[:digits]
     return (text + offset).astype(dtype)
+
+
+def _duration_text(days: np.ndarray, time: str) -> pd.Series:
+    """Durations of ``days`` as text of the format ``time`` (:data:`DAYS` or
+    :data:`DAYS_TIME`, with its fraction's digits), rounded to its unit; a
+    negative one as pandas writes it, ``-1 days +20:00:00`` for -4 hours."""
+    base, digits, _ = _parts(time)
+    unit = "D" if base == DAYS else f"{10 ** (9 - digits)}ns" if digits else "s"
+    spans = pd.to_timedelta(days, unit="D").round(unit)
+    parts = spans.components  # days (floored), then the rest, each non-negative
+    text = parts["days"].astype(str) + " days"
+    if base == DAYS_TIME:
+        sign = np.where(parts["days"] < 0, " +", " ")
+        clock = [parts[k].astype(str).str.zfill(2) for k in ("hours", "minutes", "seconds")]
+        text = text + sign + clock[0] + ":" + clock[1] + ":" + clock[2]
+        if digits:  # nanoseconds past the second, as many digits as the column's
+            ns = ((spans - spans.floor("s")).asi8).astype(str)
+            text = text + "." + pd.Series(ns).str.zfill(9).str[:digits].to_numpy()
+    return pd.Series(text.to_numpy(), dtype=object)

@@ -333,13 +333,10 @@ def test_months_are_times_imputed_as_months_in_memory_and_streamed(tmp_path):
         assert kinds["s"] == "categorical"
 
 
-def test_durations_are_imputed_as_durations_in_memory_and_streamed(tmp_path):
-    """A stay in hospital as timedelta64: modelled in days, written back as
-    durations of its dtype (whole days where every observed one is whole),
-    near its row's value rather than the column's mean, from a Parquet file
-    streamed in chunks as from memory."""
-    n = 240
-    rng = np.random.default_rng(0)
+def _stays(seed: int, n: int = 240) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stays in hospital (to the second) and waits (whole days) that follow a
+    column "a"; and the table with every fifth of each missing."""
+    rng = np.random.default_rng(seed)
     a = rng.normal(size=n)
     seconds = np.round(np.exp(1 + 0.5 * a + 0.05 * rng.normal(size=n)) * 86400)
     df = pd.DataFrame(
@@ -351,6 +348,15 @@ def test_durations_are_imputed_as_durations_in_memory_and_streamed(tmp_path):
     )
     holes = df.copy()
     holes.loc[::5, "stay"], holes.loc[2::5, "wait"] = pd.NaT, pd.NaT
+    return df, holes
+
+
+def test_durations_are_imputed_as_durations_in_memory_and_streamed(tmp_path):
+    """A stay in hospital as timedelta64: modelled in days, written back as
+    durations of its dtype (whole days where every observed one is whole),
+    near its row's value rather than the column's mean, from a Parquet file
+    streamed in chunks as from memory."""
+    df, holes = _stays(seed=0)
     kinds = {c.name: (c.kind, c.time, c.whole) for c in infer_schema(holes)}
     assert kinds["stay"] == ("continuous", "timedelta64", False)
     assert kinds["wait"] == ("continuous", "timedelta64", True)
@@ -380,19 +386,7 @@ def test_durations_written_to_csv_by_pandas_are_durations_again(tmp_path):
     17:23:11", "5 days"): read back as durations, not as one category a value,
     imputed near their row's and written in the file's own form, in memory and
     streamed; text that only starts like one stays a category."""
-    n = 240
-    rng = np.random.default_rng(1)
-    a = rng.normal(size=n)
-    seconds = np.round(np.exp(1 + 0.5 * a + 0.05 * rng.normal(size=n)) * 86400)
-    df = pd.DataFrame(
-        {
-            "a": a,
-            "stay": pd.to_timedelta(seconds, unit="s"),
-            "wait": pd.to_timedelta(np.round(5 + 3 * a).clip(0), unit="D"),
-        }
-    )
-    holes = df.copy()
-    holes.loc[::5, "stay"], holes.loc[2::5, "wait"] = pd.NaT, pd.NaT
+    df, holes = _stays(seed=1)
     path = tmp_path / "stays.csv"
     holes.to_csv(path, index=False)
     text = pd.read_csv(path)

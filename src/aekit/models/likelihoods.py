@@ -283,6 +283,13 @@ class Likelihood(nn.Module):
         logits = self.level_logits(params)
         if self.cat_groups.shape[1] == 1:
             return torch.softmax(logits, dim=-1)
+        if self._large_groups:  # group by group, on views: the same values, no wide temporaries
+            out = torch.empty_like(logits)
+            for a, n in self._cat_runs:
+                part = logits[..., a : a + n]
+                exp = (part - part.amax(-1, keepdim=True)).exp_()
+                torch.div(exp, exp.sum(-1, keepdim=True), out=out[..., a : a + n])
+            return out
         exp, total, _, summed = self.group_exponentials(logits)
         return exp / (total @ summed.mT)
 

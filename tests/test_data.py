@@ -86,8 +86,8 @@ def test_input_is_not_modified(mixed_frame):
         (pd.DataFrame({"a": [1.0, np.inf], "b": [1.0, 2.0]}), "column 'a' contains inf"),
         (pd.DataFrame({"a": [1.0, "x"], "b": [1.0, 2.0]}), "column 'a' mixes types"),
         (
-            pd.DataFrame({"a": pd.period_range("2020-01", periods=2, freq="M")}),
-            "column 'a' has dtype",
+            pd.DataFrame({"a": pd.interval_range(0, 2)}),
+            "column 'a' has dtype interval",
         ),
         (pd.DataFrame({"a": []}), "X is empty"),
         (pd.DataFrame([[1, 2]], columns=["a", "a"]), "duplicate column names: \\['a'\\]"),

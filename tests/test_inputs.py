@@ -419,6 +419,41 @@ def test_durations_are_held_out_like_numbers():
     assert 60 < hidden.sum() < 140
 
 
+def test_periods_are_imputed_as_periods_in_memory_and_streamed(tmp_path):
+    """Quarters and months as pandas periods: modelled at each period's start,
+    imputed near their row's period and given back as periods of their dtype,
+    from memory and from a Parquet file streamed in chunks; numbers where fit
+    saw periods are refused, an all-missing column passes."""
+    n = 160
+    rng = np.random.default_rng(0)
+    t = np.arange(n)
+    df = pd.DataFrame(
+        {
+            "q": pd.period_range("1990Q1", periods=n, freq="Q"),
+            "m": pd.period_range("2001-01", periods=n, freq="M"),
+            "x": t + rng.normal(scale=2, size=n),
+        }
+    )
+    holes = df.copy()
+    holes.loc[::5, "q"], holes.loc[2::5, "m"] = pd.NaT, pd.NaT
+    assert [(c.kind, c.time) for c in infer_schema(holes)][:2] == [("continuous", "period")] * 2
+    imputer = aekit.Imputer(n_models=1, random_state=0).fit(holes)
+    out = imputer.transform(holes)
+    assert (out.dtypes == df.dtypes).all() and out.notna().all().all()
+    assert (out.loc[holes["q"].notna(), "q"] == holes["q"].dropna()).all()
+    quarters = [abs((a - b).n) for a, b in zip(out.loc[::5, "q"], df.loc[::5, "q"], strict=True)]
+    assert np.median(quarters) <= 2  # its row's quarter, not one of the 40 years'
+    path = tmp_path / "periods.parquet"
+    holes.to_parquet(path)
+    streamed = aekit.Imputer(n_models=1, random_state=0).fit(TableFile(path, 40))
+    assert (streamed.transform(holes).dtypes == df.dtypes).all()
+    with pytest.raises(AekitError, match="column 'q' holds float64 values where fit saw periods"):
+        imputer.transform(holes.assign(q=5.0))
+    assert imputer.transform(holes.assign(q=np.nan))["q"].dtype == df["q"].dtype
+    hidden = HeldOutCells(0.5, 0).of(0, df[["q"]])  # every period distinct: held out as numbers
+    assert 40 < hidden.sum() < 120
+
+
 def test_times_or_durations_of_fit_given_as_numbers_later_are_refused():
     n = 60
     rng = np.random.default_rng(0)

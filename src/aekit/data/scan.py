@@ -21,7 +21,7 @@ from .cells import refuse_stray_text
 from .schema import Column, infer_column
 from .summary import HUGE
 from .tabular import TabularEncoder
-from .times import DATETIME, DURATION, joint_format, to_days
+from .times import DATETIME, DURATION, PERIOD, joint_format, to_days
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
     if not len(observed):
         return
     col = infer_column(name, s, None, whole=False)  # stray text: once, for the whole column
-    text_times = col.time not in ("", DATETIME, DURATION)  # text whose chunk is all ISO times
+    text_times = col.time not in ("", DATETIME, DURATION, PERIOD)  # text: a chunk of ISO times
     numeric = col.kind in ("continuous", "binary") and col.dtype not in ("bool", "boolean")
     numeric &= not text_times
     kind = ("time " + col.time if col.time else "number") if numeric else col.kind
@@ -183,7 +183,7 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
         acc.dtype = {"number": "float64", "binary": "boolean"}.get(kind, "object")
     if kind == "categorical":  # a pandas category is never times
         acc.note_times("" if isinstance(s.dtype, pd.CategoricalDtype) else col.time, s)
-    if col.time in (DATETIME, DURATION):
+    if col.time in (DATETIME, DURATION, PERIOD):
         acc.time = col.time
         acc.add(to_days(s, col.time))
     elif numeric:

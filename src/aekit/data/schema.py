@@ -30,7 +30,7 @@ import pandas as pd
 from ..errors import AekitError
 from ..indexing import blocks
 from .cells import check_cells, entirely_missing, refuse_stray_text
-from .times import DATETIME, DURATION, check_datetime, text_format, to_days
+from .times import DATETIME, DURATION, LIMIT, PERIOD, check_datetime, text_format, to_days
 
 KINDS = ("continuous", "binary", "categorical", "unit")
 
@@ -235,7 +235,11 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array=False, wh
         days = to_days(observed, time)
         whole = bool(np.all(days == np.rint(days)))  # midnights (dates), or whole days
         return Column(name, "continuous", str(dtype), whole=whole, time=time)
-    if isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)):
+    if isinstance(dtype, pd.PeriodDtype):
+        if np.abs(to_days(observed, PERIOD)).max() > LIMIT:
+            raise AekitError(f"{label} holds periods before 1680 or after 2260; convert them")
+        return Column(name, "continuous", str(dtype), time=PERIOD)
+    if isinstance(dtype, pd.IntervalDtype):
         raise AekitError(f"{label} has dtype {dtype}, which aekit cannot model; convert it")
     if pd.api.types.is_complex_dtype(dtype):
         raise AekitError(f"Complex data not supported: {label} holds complex numbers")
@@ -324,6 +328,8 @@ def is_discrete(s: pd.Series) -> bool:
         return True
     types = pd.api.types
     if types.is_numeric_dtype(s.dtype) or types.is_datetime64_any_dtype(s.dtype):
+        return False
+    if isinstance(s.dtype, pd.PeriodDtype):
         return False
     return not (types.is_timedelta64_dtype(s.dtype) or text_format(s.dropna()))
 

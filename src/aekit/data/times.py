@@ -21,7 +21,10 @@ delay) is a continuous column of days, written back as durations of its dtype
 (rounded to seconds, or to days when every observed one is a whole day); so
 is a text column of durations as pandas writes them to a CSV file (``3 days``,
 ``-1 days +20:00:00``, ``0 days 00:00:01.500000``), written back in that form
-(whole days, or to the second or the digits of its fractions).
+(whole days, or to the second or the digits of its fractions). A period column
+(months, quarters, years: pandas' ``period`` dtype) is a column of times at
+each period's start, written back as periods of its dtype, each imputed one
+the period whose start is nearest.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ EPOCH = pd.Timestamp("1970-01-01")
 DAY = pd.Timedelta(days=1)
 DATETIME = "datetime64"  # the time format of a datetime64 column; text columns hold theirs
 DURATION = "timedelta64"  # the "time format" of a column of durations, in days (not since 1970)
+PERIOD = "period"  # the "time format" of a period column: the days of each period's start
 LIMIT = 106_000  # days either side of 1970 that a nanosecond timestamp holds (years 1680-2260)
 # the text formats recognised, each with the pattern its values match
 FORMATS = [
@@ -171,6 +175,8 @@ def check_datetime(label: str, s: pd.Series) -> None:
 def to_days(s: pd.Series, time: str) -> np.ndarray:
     """Days since 1970-01-01 of a column of times (``time``: its format, or
     :data:`DATETIME`), float64, NaN where missing."""
+    if time == PERIOD:
+        return _period_days(s)
     duration, numeric = is_duration(time), pd.api.types.is_numeric_dtype(s.dtype)
     if (time == DATETIME or duration) and numeric and s.notna().any():
         # read as times, numbers would be nanoseconds: a column of numbers is not the one fit saw
@@ -197,6 +203,8 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
         return pd.Series(pd.to_timedelta(days, unit="D").round("D" if whole else "s")).astype(dtype)
     if is_duration(time):
         return _duration_text(days, time).astype(dtype)
+    if time == PERIOD:
+        return _nearest_periods(days, dtype)
     if time == DATETIME:
         unit, (base, digits, offset) = "D" if whole else "s", (time, 0, "")
     else:
@@ -240,3 +248,24 @@ def _duration_text(days: np.ndarray, time: str) -> pd.Series:
             ns = ((spans - spans.floor("s")).asi8).astype(str)
             text = text + "." + pd.Series(ns).str.zfill(9).str[:digits].to_numpy()
     return pd.Series(text.to_numpy(), dtype=object)
+
+
+def _period_days(s: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 of the start of each period of ``s``, NaN where missing."""
+    if not isinstance(s.dtype, pd.PeriodDtype):
+        if s.notna().any():  # numbers or text where fit saw periods: not the column fit saw
+            raise AekitError(
+                f"column {s.name!r} holds {s.dtype} values where fit saw periods: "
+                "give it its dtype of fit"
+            )
+        return np.full(len(s), np.nan)
+    since = s.dt.start_time - EPOCH
+    return (since / DAY).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _nearest_periods(days: np.ndarray, dtype: pd.PeriodDtype) -> pd.Series:
+    """The periods of ``dtype`` whose starts lie nearest ``days`` since 1970-01-01."""
+    stamps = pd.DatetimeIndex(EPOCH + pd.to_timedelta(days, unit="D"))
+    first = stamps.to_period(dtype.freq)  # the period holding each time
+    later = (first + 1).start_time - stamps < stamps - first.start_time
+    return pd.Series(pd.arrays.PeriodArray(first.asi8 + later, dtype=dtype))

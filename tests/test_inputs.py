@@ -452,6 +452,19 @@ def test_periods_are_imputed_as_periods_in_memory_and_streamed(tmp_path):
     assert imputer.transform(holes.assign(q=np.nan))["q"].dtype == df["q"].dtype
     hidden = HeldOutCells(0.5, 0).of(0, df[["q"]])  # every period distinct: held out as numbers
     assert 40 < hidden.sum() < 120
+    # in a CSV file pandas writes them as text, "1990Q1" and "2001-01": times again
+    holes.to_csv(tmp_path / "periods.csv", index=False)
+    text = pd.read_csv(tmp_path / "periods.csv")
+    assert [c.time for c in infer_schema(text)][:2] == ["%YQ%q", "%Y-%m"]
+    streamed = as_table(TableFile(tmp_path / "periods.csv", 40)).fit_encoder("unit")
+    assert [c.time for c in streamed.schema][:2] == ["%YQ%q", "%Y-%m"]
+    assert main(["impute", str(tmp_path / "periods.csv"), "-o", str(tmp_path / "o.csv"), "-q"]) == 0
+    written = pd.read_csv(tmp_path / "o.csv")
+    assert written["q"].str.fullmatch(r"\d{4}Q[1-4]").all()
+    quarters = pd.PeriodIndex(written.loc[::5, "q"], freq="Q") - df.loc[::5, "q"].array
+    assert np.median([abs(g.n) for g in quarters]) <= 2
+    odd = pd.DataFrame({"s": ["2024Q5", "2024Q1"] * 5, "x": range(10)})
+    assert {c.name: c.kind for c in infer_schema(odd)}["s"] == "categorical"
 
 
 def test_times_or_durations_of_fit_given_as_numbers_later_are_refused():

@@ -24,7 +24,8 @@ is a text column of durations as pandas writes them to a CSV file (``3 days``,
 (whole days, or to the second or the digits of its fractions). A period column
 (months, quarters, years: pandas' ``period`` dtype) is a column of times at
 each period's start, written back as periods of its dtype, each imputed one
-the period whose start is nearest.
+the period whose start is nearest; so is text of quarters as pandas writes such
+a column to a CSV file (``2024Q1``), written back as quarters.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ FORMATS = [
 # text durations, as pandas writes them: whole days, or days and a time of day
 DAYS, DAYS_TIME = "%d days", "%d days %H:%M:%S"
 _DAYS, _TIME = r"-?\d+ days?", r" \+?\d{2}:\d{2}:\d{2}"
+QUARTERS, _QUARTER = "%YQ%q", r"\d{4}Q[1-4]"  # text quarters, as pandas writes them
 OFFSET = r"Z|[+-]\d{2}:?\d{2}"  # a UTC offset at the end of a date-time
 FRACTION = r"\.\d{1,9}"  # a fraction of a second, up to nanoseconds
 # a text format: one of FORMATS, ".%<digits>f" after the seconds, a UTC offset written out
@@ -90,6 +92,8 @@ def text_format(observed: pd.Series) -> str:
             time = _format(fmt, 0 if np.isnan(digits) else int(digits), "")
             days = _parse(text, time) / DAY
             return time if days.notna().all() and days.abs().max() <= LIMIT else ""
+    if head.str.fullmatch(_QUARTER).all() and text.str.fullmatch(_QUARTER).all():
+        return QUARTERS if _in_range(_parse(text, QUARTERS)) else ""
     return ""
 
 
@@ -116,6 +120,11 @@ def _parse(s: pd.Series, time: str) -> pd.Series:
         return pd.to_timedelta(s, errors="coerce")
     if time == DATETIME:
         return pd.to_datetime(s, errors="coerce")
+    if time == QUARTERS:  # each quarter's first day
+        quarter = s.notna() & s.astype(str).str.fullmatch(_QUARTER)
+        stamps = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+        stamps[quarter] = pd.PeriodIndex(s[quarter].astype(str), freq="Q").start_time
+        return stamps
     base, digits, offset = _parts(time)
     fmt = "ISO8601" if digits else base + "%z" * bool(offset)  # fractions: any digits
     return pd.to_datetime(s, format=fmt, utc=bool(offset), errors="coerce")
@@ -205,6 +214,9 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
         return _duration_text(days, time).astype(dtype)
     if time == PERIOD:
         return _nearest_periods(days, dtype)
+    if time == QUARTERS:
+        quarters = _nearest_periods(days, pd.PeriodDtype("Q"))
+        return quarters.dt.strftime(QUARTERS).astype(object).astype(dtype)
     if time == DATETIME:
         unit, (base, digits, offset) = "D" if whole else "s", (time, 0, "")
     else:

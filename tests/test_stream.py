@@ -12,6 +12,7 @@ from aekit.data.scan import scan
 from aekit.data.schema import infer_schema
 from aekit.data.table import as_table
 from aekit.data.tabular import TabularEncoder
+from aekit.estimators import linear
 
 
 def mixed(n, seed=0):
@@ -146,6 +147,32 @@ def test_a_streamed_fit_is_as_good_as_one_in_memory(table):
         str(path)  # a path works as well, in the default chunks
     )
     assert np.isfinite(vae.score_samples(df)).all()
+
+
+def test_a_streamed_imputer_of_a_sorted_file_imputes_as_one_in_memory(tmp_path, monkeypatch):
+    """A file sorted by time, as many are: the imputer's linear part is fitted on
+    rows drawn across the file, not on its first chunk (the earliest rows, whose
+    normal misplaced the later rows' hidden values); so is that of a table in
+    memory longer than the rows it is fitted on."""
+    n = 400
+    rng = np.random.default_rng(0)
+    t = np.arange(n, dtype=float)
+    df = pd.DataFrame({"t": t, "x": t + rng.normal(scale=5, size=n)})
+    df["y"] = 0.5 * t + rng.normal(scale=5, size=n)
+    holes = df.copy()
+    holes.loc[::5, "y"] = np.nan
+    path = tmp_path / "sorted.parquet"
+    holes.to_parquet(path)
+
+    def error(imputer):
+        out = imputer.transform(holes)
+        return float(np.sqrt(np.mean((out.loc[::5, "y"] - df.loc[::5, "y"]) ** 2)))
+
+    memory = aekit.Imputer(n_models=1, random_state=0).fit(holes)
+    streamed = aekit.Imputer(n_models=1, random_state=0).fit(TableFile(path, 50))
+    assert error(streamed) < 1.5 * error(memory)
+    monkeypatch.setattr(linear, "MAX_ROWS", 80)  # a fifth of the rows
+    assert error(aekit.Imputer(n_models=1, random_state=0).fit(holes)) < 1.5 * error(memory)
 
 
 @pytest.mark.slow

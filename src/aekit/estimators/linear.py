@@ -28,11 +28,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.stream import draws
 from ..models.gaussian import conditional_mean, fit_normal
 
 SHARES = np.linspace(0.0, 1.0, 11)  # the networks' share of a blended cell
 MAX_WIDTH = 128  # encoded widths beyond which there is no linear part (width² a row)
-MAX_ROWS = 20_000  # rows the normal is fitted on (the first ones: d + d² numbers)
+MAX_ROWS = 20_000  # rows the normal is fitted on (drawn uniformly beyond: d + d² numbers)
+LINEAR_TAG = 0x6C696E65  # seeds the draw of a file's rows it is fitted on, apart from others
 
 
 @dataclass
@@ -98,20 +100,33 @@ def seen_dims(encoder, mask: np.ndarray) -> np.ndarray:
 
 
 def linear_part(table, cells, encoder, network_fill: Callable) -> LinearPart | None:
-    """The linear part of an imputer of ``table`` (in memory, or a file's first
-    chunk) whose networks, trained without the held-out ``cells``, give
-    ``network_fill(frame)[2]``; None for images or without held-out cells."""
+    """The linear part of an imputer of ``table`` whose networks, trained without
+    the held-out ``cells``, give ``network_fill(frame)[2]``; None for images or
+    without held-out cells. Fitted on every row of a table of at most
+    :data:`MAX_ROWS`, else on that many drawn uniformly (in memory or from a
+    file's chunks, whose rows may be sorted: the first ones, the earliest dates
+    say, would not be the table's)."""
     if table.image_shape is not None or not cells.share:
         return None
-    chunk = next(iter(table.chunks()))
-    return fit_linear(encoder, chunk, cells.of(0, chunk), network_fill)
+    frame, hidden, keys = None, None, None
+    for i, chunk in enumerate(table.chunks()):
+        part, key = cells.of(i, chunk), draws(cells.seed, LINEAR_TAG, i, len(chunk))
+        if frame is None:  # hidden as training hid them
+            frame, hidden, keys = chunk, part, key
+        else:
+            frame = pd.concat([frame, chunk], ignore_index=True)
+            hidden, keys = np.concatenate([hidden, part]), np.concatenate([keys, key])
+        if len(frame) > MAX_ROWS:  # the rows of the smallest draws, in the table's order
+            rows = np.sort(np.argpartition(keys, MAX_ROWS)[:MAX_ROWS])
+            frame, hidden, keys = frame.iloc[rows], hidden[rows], keys[rows]
+    return fit_linear(encoder, frame, hidden, network_fill)
 
 
 def fit_linear(
     encoder, frame: pd.DataFrame, hidden: np.ndarray, network_fill: Callable
 ) -> LinearPart | None:
     """The linear part of an imputer whose networks impute ``network_fill(frame)[2]``
-    (encoded rows), fitted on ``frame`` (its first :data:`MAX_ROWS` rows) with the
+    (encoded rows), fitted on ``frame`` (at most :data:`MAX_ROWS` rows) with the
     cells ``hidden`` from training held out to choose the shares; None for a
     table with no held-out cell in a continuous, binary or categorical column,
     or too wide."""

@@ -34,7 +34,7 @@ from ..models.gaussian import conditional_mean, fit_normal
 SHARES = np.linspace(0.0, 1.0, 11)  # the networks' share of a blended cell
 MAX_WIDTH = 128  # encoded widths beyond which there is no linear part (width² a row)
 MAX_ROWS = 20_000  # rows the normal is fitted on (drawn uniformly beyond: d + d² numbers)
-LINEAR_TAG = 0x6C696E65  # seeds the draw of a file's rows it is fitted on, apart from others
+LINEAR_TAG = 0x6C696E65  # seeds the draw of the rows it is fitted on, apart from other draws
 
 
 @dataclass

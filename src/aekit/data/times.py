@@ -56,6 +56,7 @@ FORMATS = [
 DAYS, DAYS_TIME = "%d days", "%d days %H:%M:%S"
 _DAYS, _TIME = r"-?\d+ days?", r" \+?\d{2}:\d{2}:\d{2}"
 QUARTERS, _QUARTER = "%YQ%q", r"\d{4}Q[1-4]"  # text quarters, as pandas writes them
+PERIOD_TEXT = {"%Y-%m": "M", QUARTERS: "Q"}  # text formats of periods: imputed to the nearest
 OFFSET = r"Z|[+-]\d{2}:?\d{2}"  # a UTC offset at the end of a date-time
 FRACTION = r"\.\d{1,9}"  # a fraction of a second, up to nanoseconds
 # a text format: one of FORMATS, ".%<digits>f" after the seconds, a UTC offset written out
@@ -214,9 +215,9 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
         return _duration_text(days, time).astype(dtype)
     if time == PERIOD:
         return _nearest_periods(days, dtype)
-    if time == QUARTERS:
-        quarters = _nearest_periods(days, pd.PeriodDtype("Q"))
-        return quarters.dt.strftime(QUARTERS).astype(object).astype(dtype)
+    if time in PERIOD_TEXT:  # months and quarters written as text
+        periods = _nearest_periods(days, pd.PeriodDtype(PERIOD_TEXT[time]))
+        return periods.dt.strftime(time).astype(object).astype(dtype)
     if time == DATETIME:
         unit, (base, digits, offset) = "D" if whole else "s", (time, 0, "")
     else:
@@ -225,12 +226,7 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
         unit = f"{10 ** (9 - digits)}ns" if digits else unit
     days = days + _minutes(offset) / 1440  # local times at the offset
     stamps = EPOCH + pd.to_timedelta(days, unit="D")
-    if base == "%Y-%m":  # to the nearest first of a month
-        first = stamps.to_period("M").to_timestamp()
-        after = first + pd.offsets.MonthBegin(1)
-        stamps = first.where(stamps - first < after - stamps, after)
-    else:
-        stamps = stamps.round(unit)
+    stamps = stamps.round(unit)
     if time == DATETIME:
         zone = getattr(dtype, "tz", None)
         if zone is not None:  # the days are UTC's
@@ -276,8 +272,9 @@ def _period_days(s: pd.Series) -> np.ndarray:
 
 
 def _nearest_periods(days: np.ndarray, dtype: pd.PeriodDtype) -> pd.Series:
-    """The periods of ``dtype`` whose starts lie nearest ``days`` since 1970-01-01."""
+    """The periods of ``dtype`` whose starts lie nearest ``days`` since 1970-01-01
+    (halfway between two, the later)."""
     stamps = pd.DatetimeIndex(EPOCH + pd.to_timedelta(days, unit="D"))
     first = stamps.to_period(dtype.freq)  # the period holding each time
-    later = (first + 1).start_time - stamps < stamps - first.start_time
+    later = (first + 1).start_time - stamps <= stamps - first.start_time
     return pd.Series(pd.arrays.PeriodArray(first.asi8 + later, dtype=dtype))

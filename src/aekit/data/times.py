@@ -67,14 +67,14 @@ def text_format(observed: pd.Series) -> str:
     """The format of a text column whose observed values are all ISO dates or
     date-times of one format (see :data:`FORMATS`; date-times with or all without
     a UTC offset, seconds with or without fractions), else ""."""
-    head = observed.head(20)
+    head = observed.head(20).tolist()
     if not len(head) or not all(isinstance(v, str) for v in head):
         return ""
     text = observed.astype(str)
     for fmt, pattern in FORMATS:  # the first values first: most text is not times
         if "%H" in fmt:  # date-times: a fraction of a second, an offset
             pattern += f"(?:{FRACTION})?" * fmt.endswith("%S") + f"(?:{OFFSET})?"
-        if not (head.str.fullmatch(pattern).all() and text.str.fullmatch(pattern).all()):
+        if not (_heads(pattern, head) and text.str.fullmatch(pattern).all()):
             continue
         offsets = text.str.extract(rf"({OFFSET})$", expand=False)
         if "%H" not in fmt or offsets.isna().all():
@@ -88,14 +88,21 @@ def text_format(observed: pd.Series) -> str:
         parsed = _parse(text, time)
         return time if parsed.notna().all() and _in_range(parsed) else ""
     for fmt, pattern in ((DAYS, _DAYS), (DAYS_TIME, _DAYS + _TIME + f"(?:{FRACTION})?")):
-        if head.str.fullmatch(pattern).all() and text.str.fullmatch(pattern).all():
+        if _heads(pattern, head) and text.str.fullmatch(pattern).all():
             digits = text.str.extract(rf"({FRACTION})$", expand=False).str.len().max() - 1
             time = _format(fmt, 0 if np.isnan(digits) else int(digits), "")
             days = _parse(text, time) / DAY
             return time if days.notna().all() and days.abs().max() <= LIMIT else ""
-    if head.str.fullmatch(_QUARTER).all() and text.str.fullmatch(_QUARTER).all():
+    if _heads(_QUARTER, head) and text.str.fullmatch(_QUARTER).all():
         return QUARTERS if _in_range(_parse(text, QUARTERS)) else ""
     return ""
+
+
+def _heads(pattern: str, head: list) -> bool:
+    """Whether every text of ``head`` (the first values) matches ``pattern`` whole:
+    a cheap first look (Python's ``re``, whose patterns are cached) before the
+    whole column is matched, which decides."""
+    return all(re.fullmatch(pattern, v) for v in head)
 
 
 def is_duration(time: str) -> bool:

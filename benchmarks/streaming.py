@@ -10,7 +10,7 @@ and as Parquet, then fitted
 - streamed: ``fit(TableFile(path, n_rows // 10))`` (ten chunks), with the
   encoded chunks cached on disk after the first epoch (``cached``: aekit's
   default) and, for reference, read and encoded from the file on every epoch
-  (``uncached``: ``aekit.data.table.CACHE = False``);
+  (``uncached``: ``aekit.data.rows.CACHE = False``);
 
 for ``Autoencoder(max_epochs=E, patience=E + 1, validation_fraction=0.1,
 random_state=0)`` and for ``Imputer`` with its default model at ``E`` fixed
@@ -44,7 +44,7 @@ import pandas as pd
 import torch
 
 import aekit
-from aekit.data import table
+from aekit.data import rows
 from aekit.estimators.presets import default_model
 
 FORMATS = ("csv", "parquet")
@@ -81,7 +81,7 @@ def estimator(model: str, epochs: int):
 
 def run_one(model: str, mode: str, path: Path, epochs: int, chunk_rows: int, cache: bool) -> dict:
     """In this process: one fit, timed, and the rise of the peak memory over it."""
-    table.CACHE = cache
+    rows.CACHE = cache
     estimator(model, 1).fit(synthetic(200, seed=1))  # one-time costs, not timed
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from aekit import Autoencoder
-from aekit.data.table import TensorRows
+from aekit.data.rows import TensorRows
 from aekit.models import AEModule, Likelihood
 from aekit.models.corruption import Corruption
 from aekit.models.nll import nll_with_gradient

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.distributions import Independent, Normal, StudentT, kl_divergence
 
-from aekit.data.table import TensorRows
+from aekit.data.rows import TensorRows
 from aekit.models import AEModule, Corruption, Likelihood, StudentTVAEModule, VAEModule
 from aekit.models.networks import member_state, select_members
 from aekit.models.shared_draws import shared_sample

@@ -4,6 +4,7 @@ back from a temporary cache, the same tensors in the same order."""
 import gc
 import os
 import tempfile
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,10 @@ from sklearn.base import clone
 
 import aekit
 from aekit import AekitWarning, TableFile
+from aekit.data import rows as encoded_rows
 from aekit.data import stream, table
-from aekit.data.table import StreamedRows, TensorRows, as_table, shard
+from aekit.data.rows import StreamedRows, TensorRows, shard
+from aekit.data.table import as_table
 
 CPU = torch.device("cpu")
 
@@ -156,7 +159,7 @@ def test_a_disk_that_refuses_the_cache_warns_once_and_streams(path, monkeypatch)
 
 
 def test_caching_off_reads_the_file_every_pass(path, monkeypatch):
-    monkeypatch.setattr(table, "CACHE", False)
+    monkeypatch.setattr(encoded_rows, "CACHE", False)
     rows, encoder, source = rows_of(path)
     same(list(rows.chunks()), fresh(source, encoder))
     assert rows.directory is None
@@ -188,7 +191,7 @@ def test_rows_in_memory_close_as_streamed_ones_do():
 def fitted(model, path, monkeypatch, cache):
     """``model`` fitted on the file at ``path`` (cached or not), and the number of
     times the file was read."""
-    monkeypatch.setattr(table, "CACHE", cache)
+    monkeypatch.setattr(encoded_rows, "CACHE", cache)
     reads, read = [], stream.TableFile.chunks
 
     def counted(self, **kwargs):
@@ -233,3 +236,28 @@ def test_a_streamed_imputer_fits_what_it_fitted_before_the_cache(path, monkeypat
     pd.testing.assert_frame_equal(on.transform(df), off.transform(df))
     for m, n in zip(on.models_, off.models_, strict=True):
         pd.testing.assert_frame_equal(m.history_, n.history_)
+
+
+@pytest.mark.parametrize("path", ["csv"], indirect=True)
+def test_the_candidates_of_a_streamed_fit_share_its_passes(path, monkeypatch):
+    """Choosing the sizes fits two candidates on the same held-out rows: the
+    file is read to settle its types, to scan it, to draw those rows and to
+    encode the others once (4 reads, not 7), with what unshared passes gave."""
+    model = aekit.Autoencoder(max_epochs=3, random_state=0)
+    shared, reads = fitted(clone(model), path, monkeypatch, cache=True)
+    assert len(shared.capacity_scores_) == 2 and reads == 4
+
+    def unshared(self):
+        self.kept = None  # every fit draws its split and encodes its rows itself
+        yield
+
+    monkeypatch.setattr(table.FileTable, "sharing", contextmanager(unshared))
+    alone, reads = fitted(clone(model), path, monkeypatch, cache=True)
+    assert reads == 7
+    pd.testing.assert_frame_equal(
+        shared.capacity_scores_.drop(columns="seconds"),
+        alone.capacity_scores_.drop(columns="seconds"),
+    )
+    pd.testing.assert_frame_equal(shared.history_, alone.history_)
+    for k, v in shared.module_.state_dict().items():
+        assert torch.equal(v, alone.module_.state_dict()[k]), k

@@ -16,7 +16,7 @@ path; see :mod:`aekit.data.table`) takes
 3. the first epoch's pass, each chunk encoded, its rows shuffled and cut into
    batches (rows are shuffled within a chunk: shuffle a file sorted by some
    column once before streaming it); the encoded chunks are cached on disk and
-   later epochs read them by memory map (:class:`aekit.data.table.StreamedRows`).
+   later epochs read them by memory map (:class:`aekit.data.rows.StreamedRows`).
 
 Which rows are held out, and any other per-row draw, comes from
 :func:`draws`: a generator seeded by (seed, purpose, chunk number), so every

@@ -13,12 +13,14 @@ offer what a fit needs, and the fit never asks which it has:
   for a file;
 - ``rows(encoder, device)``: the encoded rows for training, whose
   ``chunks(rank, size)`` yields ``(x, mask)`` tensors, sharded across
-  processes by :func:`shard`, and ``close()`` (they are a context manager):
-  tensors held in memory; a file's chunks read and encoded on the first pass,
-  kept on disk as they go and read back by memory map on every later pass
-  (:class:`StreamedRows`);
+  processes, and ``close()`` (they are a context manager): tensors held in
+  memory; a file's chunks read and encoded on the first pass, kept on disk as
+  they go and read back by memory map on every later pass (see
+  :mod:`aekit.data.rows`);
 - ``map(fn)``: the table seen through ``fn(chunk_number, chunk)`` (for
   instance, cells hidden for over-imputation);
+- ``sharing()``: a block whose fits of the table (a model's candidates) share
+  its passes: a file's split drawn once, its parts' rows encoded once;
 - ``chunks()``: its rows as DataFrames, and ``fingerprint()``, what identifies
   its contents for a checkpoint.
 """
@@ -26,27 +28,24 @@ offer what a fit needs, and the fit never asks which it has:
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-import weakref
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from ..errors import AekitError, warn
+from ..errors import AekitError
 from .cells import entirely_missing, name_of
 from .files import FORMATS, PLAIN
+from .rows import StreamedRows, TensorRows, encoded
 from .scan import Summary, scan, warn_one_value
 from .schema import as_frame, image_schema, image_shape_of, infer_schema
 from .stream import DEFAULT_CHUNK_ROWS, Mapped, TableFile, draws
 from .tabular import TabularEncoder
 
 VALIDATION = 0x76616C  # the purpose of the draws that pick a model's validation rows
-CACHE = True  # whether StreamedRows keeps its first pass on disk (False: read the file every pass)
 
 
 def as_table(X, *, chunk_rows: int | None = None) -> FrameTable | FileTable:
@@ -62,169 +61,6 @@ def as_table(X, *, chunk_rows: int | None = None) -> FrameTable | FileTable:
     frame, is_frame = as_frame(X)
     floats = not is_frame and all(d.kind == "f" for d in frame.dtypes)
     return FrameTable(frame, is_frame=is_frame, image_shape=image_shape_of(X), float_array=floats)
-
-
-def shard(rows, rank: int, size: int):
-    """Rows ``rank::size`` of a chunk (a DataFrame or a tensor), cut to
-    ``len(rows) // size`` so that every process gets as many (and takes as many
-    steps): under torchrun each process trains on its own shard."""
-    if size == 1:
-        return rows
-    if isinstance(rows, pd.DataFrame):
-        return rows.iloc[rank::size].iloc[: len(rows) // size]
-    return rows[rank::size][: len(rows) // size]
-
-
-class TensorRows:
-    """Encoded rows held in memory, on the training device: one chunk.
-
-    x : Tensor of shape (n, width); mask : Tensor of shape (n, n_columns), bool.
-    """
-
-    def __init__(self, x: torch.Tensor, mask: torch.Tensor):
-        self.x, self.mask = x, mask
-
-    @property
-    def device(self) -> torch.device:
-        return self.x.device
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def chunks(self, rank: int = 0, size: int = 1) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        yield shard(self.x, rank, size), shard(self.mask, rank, size)
-
-    def close(self) -> None:
-        """Nothing to release (as :meth:`StreamedRows.close`, for callers of both)."""
-
-    def __enter__(self) -> TensorRows:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def encoded(encoder: TabularEncoder, frame: pd.DataFrame, device, name: str = "X") -> TensorRows:
-    """``frame`` encoded, as tensors on ``device``."""
-    x, mask = encoder.encode(frame, name=name)
-    return TensorRows(torch.from_numpy(x).to(device), torch.from_numpy(mask).to(device))
-
-
-class StreamedRows:
-    """The rows of a file, read and encoded chunk by chunk on the first pass and
-    read back from disk on every later one; each process encodes only its own
-    shard of a chunk.
-
-    The first pass writes each encoded chunk (x float32 of shape (n, width),
-    mask bool of shape (n, n_columns)) to a pair of ``.npy`` files in a private
-    temporary directory; once a pass has ended, every later pass over the same
-    shard yields the same chunks, in the same order, as memory maps of those
-    files (zero copy on the CPU), and never touches the file. Memory holds one
-    chunk at a time, as when reading the file.
-
-    Parameters
-    ----------
-    source : TableFile or Mapped
-        The file, perhaps seen through functions (hidden cells), read on the
-        first pass.
-    encoder : TabularEncoder
-    device : torch.device
-    cache : bool, optional
-        Whether to keep the first pass on disk; by default the module's
-        :data:`CACHE`. Only the shard of the first pass is kept: a pass over
-        another ``(rank, size)`` reads the file. A pass that stops midway leaves
-        no cache (the next pass reads the file again), and a cache that cannot
-        be written (a full disk) is dropped with a warning: the rows are then
-        read from the file on every pass.
-
-    The cache is removed by :meth:`close` (or at the end of a ``with`` block),
-    else when the object is garbage collected or the interpreter exits.
-    """
-
-    def __init__(self, source, encoder: TabularEncoder, device, *, cache: bool | None = None):
-        self.source, self.encoder, self.device = source, encoder, device
-        self.caching = CACHE if cache is None else cache
-        self.key = None  # the (rank, size) whose pass the cache holds
-        self.cached = None  # the files of a whole pass, [(x path, mask path)], once one ended
-        self.directory, self.passes = None, 0
-        self.remove = None  # removes the directory: on close, collection or exit
-
-    def chunks(self, rank: int = 0, size: int = 1) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The ``(x, mask)`` tensors of each chunk's shard ``rank`` of ``size``:
-        from the cache once a pass over that shard has ended, else from the file."""
-        if self.key is None:
-            self.key = (rank, size)
-        if self.cached is not None and self.key == (rank, size):
-            for x_path, mask_path in self.cached:
-                yield self._load(x_path), self._load(mask_path)
-            return
-        writing = self.caching and self.key == (rank, size)
-        number, written, ended = self.passes, [], False  # each pass writes files of its own
-        self.passes += 1
-        try:
-            for chunk in self.source.chunks():
-                chunk = shard(chunk, rank, size)
-                if not len(chunk):
-                    continue
-                x, mask = self.encoder.encode(chunk, name=str(self.source.path))
-                if writing:
-                    writing = self._write(x, mask, f"{number}-{len(written)}", written)
-                yield torch.from_numpy(x).to(self.device), torch.from_numpy(mask).to(self.device)
-            ended = True
-        finally:
-            if writing and ended and self.cached is None:
-                self.cached = written  # a whole pass: later passes read these
-            else:
-                _unlink(written)  # a pass stopped midway, or not written: never trusted
-
-    def _write(self, x: np.ndarray, mask: np.ndarray, name: str, written: list) -> bool:
-        """Add one chunk to this pass's files (``written``); False (after a
-        warning, once) when the disk refuses it, and caching stops."""
-        if not self.caching:  # closed during the pass
-            return False
-        try:
-            if self.directory is None:
-                self.directory = tempfile.mkdtemp(prefix="aekit-rows-")
-                self.remove = weakref.finalize(
-                    self, shutil.rmtree, self.directory, ignore_errors=True
-                )
-            stem = os.path.join(self.directory, name)
-            written.append((f"{stem}-x.npy", f"{stem}-mask.npy"))
-            np.save(written[-1][0], x)
-            np.save(written[-1][1], mask)
-            return True
-        except OSError as exc:
-            warn(
-                f"cannot keep the encoded rows of {self.source.path} on disk ({exc}); "
-                "reading the file on every pass instead"
-            )
-            self.caching = False
-            return False
-
-    def _load(self, path: str) -> torch.Tensor:
-        # copy-on-write: a writable view of the file, so torch.from_numpy takes it as it is
-        return torch.from_numpy(np.load(path, mmap_mode="c")).to(self.device)
-
-    def close(self) -> None:
-        """Remove the cache; later passes read the file."""
-        self.caching, self.cached = False, None
-        if self.remove is not None:
-            self.remove()
-
-    def __enter__(self) -> StreamedRows:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def _unlink(paths: list) -> None:
-    for pair in paths:
-        for path in pair:
-            try:
-                os.remove(path)
-            except OSError:
-                pass
 
 
 class FrameTable:
@@ -317,6 +153,11 @@ class FrameTable:
     def rows(self, encoder: TabularEncoder, device) -> TensorRows:
         return encoded(encoder, self.frame, device)
 
+    @contextmanager
+    def sharing(self):
+        """Nothing to share in memory (as :meth:`FileTable.sharing`, for callers of both)."""
+        yield
+
     def fingerprint(self) -> list:
         frame = self.frame
         hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
@@ -335,6 +176,7 @@ class FileTable:
 
     def __init__(self, source: TableFile | Mapped, n_rows: int | None = None):
         self.source, self._n_rows = source, n_rows
+        self.kept: dict | None = None  # in a sharing() block: its splits and rows
 
     @property
     def name(self) -> str:
@@ -384,6 +226,9 @@ class FileTable:
         keep this file's schema and statistics (no pass of their own)."""
         if share <= 0:
             return pd.DataFrame(columns=self.columns), self
+        key = ("split", share, seed, purpose)
+        if self.kept is not None and key in self.kept:  # drawn before in this block
+            return self.kept[key]
         sample = _Sample(share, self.file.chunk_rows, seed, purpose)
         n_rows = 0
         for i, chunk in enumerate(self.file.chunks()):
@@ -394,10 +239,42 @@ class FileTable:
         held, threshold = sample.result()
         rest = FileTable(self.file.map(_rows_above(seed, purpose, threshold)), n_rows - len(held))
         rest.summary = self.summary  # the whole file's schema and statistics: every level
+        if self.kept is not None:
+            rest.kept = self.kept  # its rows are shared too, till the block ends
+            self.kept[key] = held, rest
         return held, rest
 
     def rows(self, encoder: TabularEncoder, device) -> StreamedRows:
-        return StreamedRows(self.file, encoder, device)
+        """The file's rows encoded by ``encoder``; in a :meth:`sharing` block, the
+        same rows (and cache) for every fit that asks with the same encoder."""
+        if self.kept is None:
+            return StreamedRows(self.file, encoder, device)
+        key = ("rows", id(self), id(encoder), str(device))
+        if key not in self.kept:  # the table and encoder kept alive with it: ids stay unique
+            rows = StreamedRows(self.file, encoder, device, shared=True)
+            self.kept[key] = (self, encoder, rows)
+        return self.kept[key][2]
+
+    @contextmanager
+    def sharing(self):
+        """A block in which fits of this table (a model's candidates) share its
+        passes: a split asked again gives the rows it drew (no pass), and a part's
+        training rows, read and encoded by the first fit, are read back from its
+        cache by the others (the same values); the caches are removed when the
+        block ends. Blocks nest: the outermost one ends the sharing."""
+        outer = self.kept is None
+        if outer:
+            self.kept = {}
+        try:
+            yield
+        finally:
+            if outer:
+                kept, self.kept = self.kept, None
+                for key, value in kept.items():
+                    if key[0] == "rows":
+                        value[2].close()
+                    else:  # a split's part: it shares no more
+                        value[1].kept = None
 
     def fingerprint(self) -> list:
         return self.file.fingerprint()

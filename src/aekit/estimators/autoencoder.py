@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ..data.table import TensorRows, encoded
+from ..data.rows import TensorRows, encoded
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError
 from ..models import AEModule, Corruption

@@ -7,10 +7,9 @@ DataFrames, images and files streamed in chunks (see :mod:`aekit.data.table`)::
     encoder  = table.fit_encoder()   held_out, rest = table.split()
     module   = build(encoder)        history = train(module, rest.rows(), held_out, settings)
 
-A subclass supplies ``_build_module(encoder, members)`` (the torch module) and
-``_row_log_prob(x, mask)``, and may check more parameters (``_check_params``),
-refuse a table (``_check_width``), train in stages (``_train``) or compute
-fitted state from the training rows (``_after_fit``).
+A subclass supplies ``_build_module(encoder, members)`` (the torch module) and ``_row_log_prob(x,
+mask)``, and may check more parameters (``_check_params``), refuse a table (``_check_width``),
+train in stages (``_train``) or compute fitted state from the training rows (``_after_fit``).
 """
 
 from __future__ import annotations
@@ -25,8 +24,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..data.cells import codes_as_text, warn_index_column
+from ..data.rows import encoded
 from ..data.schema import as_frame, image_shape_of
-from ..data.table import as_table, encoded
+from ..data.table import as_table
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError
 from ..models import Likelihood

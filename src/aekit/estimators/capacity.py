@@ -225,6 +225,11 @@ class CapacitySelection:
         # one seed for every candidate (the same held-out rows), rank 0's under torchrun
         seed = fit_seed(self.random_state, self.device)
         share = self.validation_fraction or SELECT_FRACTION
+        with table.sharing():  # a file's: its split drawn and its rows encoded once for all
+            return self._fit_candidates(table, encoder, seed, share, checkpoint, context, plain)
+
+    def _fit_candidates(self, table, encoder, seed, share, checkpoint, context, plain: bool):
+        """:meth:`_select_capacity` once the seed and validation share are set."""
         held, rest = table.split(share, fit_seed(seed, self.device))
         candidates = self._candidates(rest, encoder, seed)  # chosen on the training rows
         if len(held) < 2:  # too few rows to compare models: the simplest, the linear one

@@ -135,7 +135,7 @@ def train(
         ``aekit.models.networks``): each member sees its own shuffle of the rows,
         its loss terms have shape (members,), and it stops on its own (see
         :class:`~aekit.training.stopping.EarlyStopping`).
-    data : training rows, e.g. :class:`aekit.data.table.TensorRows`
+    data : training rows, e.g. :class:`aekit.data.rows.TensorRows`
         An object with a ``device`` and ``chunks(rank, size)``, which yields
         ``(x, mask)`` pairs of shapes (n, width) and (n, n_columns), asked for
         anew every epoch (process ``rank`` of ``size`` gets its own shard of each);

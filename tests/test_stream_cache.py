@@ -238,6 +238,30 @@ def test_a_streamed_imputer_fits_what_it_fitted_before_the_cache(path, monkeypat
         pd.testing.assert_frame_equal(m.history_, n.history_)
 
 
+@pytest.mark.parametrize("copies", [1, 2], ids=["one network", "a batched ensemble"])
+def test_a_streamed_epoch_takes_the_steps_of_its_rows_in_memory(path, monkeypatch, copies):
+    """Chunks of 70 rows in batches of 16: the rows left at a chunk's end open the
+    next chunk's first batch, so the 250 rows take ceil(250 / 16) = 16 steps an
+    epoch, every batch full but the last, as in memory (not 5 + 5 + 5 + 4 = 19)."""
+    sizes, batches = [], aekit.training.loop._Steps._batches
+
+    def seen(self, data):
+        for xb, mb in batches(self, data):
+            assert xb.shape[:-1] == mb.shape[:-1]
+            sizes.append(xb.shape[-2])
+            yield xb, mb
+
+    monkeypatch.setattr(aekit.training.loop._Steps, "_batches", seen)
+    model = aekit.Autoencoder(
+        hidden_dims=(8,), latent_dim=2, batch_size=16, max_epochs=2, validation_fraction=0
+    )
+    whole = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    for source in (whole, TableFile(path, 70)):
+        sizes.clear()
+        clone(model).fit_copies(source, copies, random_state=0)
+        assert sizes == 2 * ([16] * 15 + [10]), str(sizes)  # two epochs
+
+
 @pytest.mark.parametrize("path", ["csv"], indirect=True)
 def test_the_candidates_of_a_streamed_fit_share_its_passes(path, monkeypatch):
     """Choosing the sizes fits two candidates on the same held-out rows: the

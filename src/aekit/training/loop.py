@@ -272,11 +272,38 @@ class _Steps:
         order = torch.rand(resample.shape, device=self.device).argsort(dim=-1)
         return resample.gather(-1, order)
 
+    def _batches(self, data):
+        """The epoch's batches ``(x, mask)``, of shape (b, ...) or (members, b, ...):
+        ``batch_size`` rows each, in each chunk's own shuffled order. The rows left
+        at a chunk's end open the next chunk's first batch, so that only the last
+        batch may be short, as in memory (and a file takes the steps of its rows
+        in memory, not a short batch a chunk)."""
+        bs, left = self.batch_size, None
+        for x, mask in data.chunks(self.rank, self.size):
+            perm, start = self._order(len(x)), 0
+            if left is not None:  # the last chunk's rows first, then enough of this one's
+                start = bs - left[0].shape[-2]
+                idx = perm[..., :start]
+                xb = torch.cat([left[0], _rows(x, idx)], dim=-2)
+                left = (xb, torch.cat([left[1], _rows(mask, idx)], dim=-2))
+                if xb.shape[-2] == bs:
+                    yield left
+                    left = None
+            for s in range(start, len(x), bs):
+                idx = perm[..., s : s + bs]
+                batch = _rows(x, idx), _rows(mask, idx)
+                if idx.shape[-1] == bs:
+                    yield batch
+                else:
+                    left = batch
+        if left is not None:
+            yield left
+
     def epoch(self, data, lr: float) -> dict[str, np.ndarray]:
         """One pass over the rows at step size ``lr``; the mean training loss
         terms, one per member."""
         self.module.train()
-        cast, members, bs = self.settings.autocast, self.members, self.batch_size
+        cast, members = self.settings.autocast, self.members
         steps: list[tuple[dict[str, Tensor], int]] = []  # each step's terms and rows
         n = 0
         plain = nullcontext()  # without autocast, no context to enter a step
@@ -285,30 +312,26 @@ class _Steps:
         # at the epoch's first batch
         written = hasattr(self.module, "loss_and_gradients") and cast is None and not self.shared
         hand = None if written else False
-        for x, mask in data.chunks(self.rank, self.size):
-            perm = self._order(len(x))
-            for s in range(0, len(x), bs):
-                idx = perm[..., s : s + bs]
-                xb, mb = _rows(x, idx), _rows(mask, idx)
-                if hand is None:
-                    hand = self.module.gradients_by_hand(xb)
-                # gradients written out need no autograd: in inference mode its
-                # dispatch and version counts are skipped too (the same values)
-                with torch.inference_mode() if hand else plain:
-                    if hand:
-                        terms = self.module.loss_and_gradients(xb, mb)  # and every .grad
-                    else:
-                        with torch.autocast(self.device.type, cast) if cast is not None else plain:
-                            terms = self.loss_of(xb, mb)
-                        for p in self.params:  # zero_grad(set_to_none=True) without its hook
-                            p.grad = None
-                        loss = terms["loss"]  # members are independent: the sum of their losses
-                        (loss.sum() if loss.dim() else loss).backward()
-                    if self.settings.max_grad_norm is not None:
-                        clip_gradients(self.params, self.settings.max_grad_norm, members)
-                    self.optimiser.step([p.grad for p in self.params], lr)
-                steps.append(({k: v.detach() for k, v in terms.items()}, idx.shape[-1]))
-            n += len(x)
+        for xb, mb in self._batches(data):
+            if hand is None:
+                hand = self.module.gradients_by_hand(xb)
+            # gradients written out need no autograd: in inference mode its
+            # dispatch and version counts are skipped too (the same values)
+            with torch.inference_mode() if hand else plain:
+                if hand:
+                    terms = self.module.loss_and_gradients(xb, mb)  # and every .grad
+                else:
+                    with torch.autocast(self.device.type, cast) if cast is not None else plain:
+                        terms = self.loss_of(xb, mb)
+                    for p in self.params:  # zero_grad(set_to_none=True) without its hook
+                        p.grad = None
+                    loss = terms["loss"]  # members are independent: the sum of their losses
+                    (loss.sum() if loss.dim() else loss).backward()
+                if self.settings.max_grad_norm is not None:
+                    clip_gradients(self.params, self.settings.max_grad_norm, members)
+                self.optimiser.step([p.grad for p in self.params], lr)
+            steps.append(({k: v.detach() for k, v in terms.items()}, xb.shape[-2]))
+            n += xb.shape[-2]
         if n == 0:
             raise AekitError(f"{self.description}: no training rows")
         # the row-weighted mean of each term, in a few kernels once an epoch rather

@@ -546,6 +546,34 @@ def test_a_file_imputed_in_chunks_warns_once_for_the_file_not_once_a_chunk(tmp_p
     pd.testing.assert_frame_equal(in_memory, out, check_dtype=False)
 
 
+def test_values_fit_never_saw_in_several_chunks_are_named_once_for_the_file(tmp_path):
+    """New levels and a far-out number in three chunks of ten rows: one warning at
+    the end names them all (the first five of a column over the file), and every
+    one of them is written as given."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "b"])
+    df["town"] = rng.choice(["lund", "oslo"], 60)
+    df.loc[::4, "a"] = np.nan
+    model = aekit.Autoencoder(noise="masking", hidden_dims=(8,), latent_dim=1, max_epochs=2)
+    imputer = aekit.Imputer(model, random_state=0).fit(df)
+    later = df.copy()
+    towns = ["rome", "kyiv", "rome", "pisa", "bern", "riga", "graz"]
+    later.loc[[1, 12, 14, 25, 26, 27, 28], "town"] = towns  # chunks 0, 1 and 2
+    later.loc[35, "b"] = 1e9
+    later.to_csv(tmp_path / "new.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        imputer.transform_file(aekit.TableFile(tmp_path / "new.csv", 10), tmp_path / "out.csv")
+    said = [str(w.message) for w in caught if issubclass(w.category, AekitWarning)]
+    assert len(said) == 1, said
+    assert "new.csv holds values not seen in fit" in said[0]
+    assert "'town': ['rome', 'kyiv', 'pisa', 'bern', 'riga']" in said[0], said[0]
+    assert "'b': [1000000000.0]" in said[0]
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out.loc[[1, 12, 14, 25, 26, 27, 28], "town"].tolist() == towns
+    assert out.loc[35, "b"] == 1e9 and out["a"].notna().all()
+
+
 # ------------------------------------------------------------ columns that repeat others
 def test_a_column_that_is_a_linear_function_of_another_is_modelled():
     rng = np.random.default_rng(0)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import AekitError, ModelFileError, warn
 from .cells import name_of, unnamed_position
+from .merge import SHOWN, warn_unseen
 from .schema import as_frame
 
 
@@ -198,10 +199,18 @@ class EmptyColumns:
 class ChunkWarnings:
     """The warnings about a file imputed chunk by chunk, each said once for the file
     ``name``: the empty columns of fit that hold values (when a chunk first shows
-    them) and the rows without an observed cell (counted over the file, at its end)."""
+    them), and at its end the values fit never saw (the first few of each
+    column, over the file) and the rows without an observed cell."""
 
     def __init__(self, empty: EmptyColumns, name: str):
         self.empty, self.name, self.held, self.rows = empty, name, set(), []
+        self.values: dict = {}  # column -> the values fit never saw, the first SHOWN
+
+    def unseen(self, columns: dict) -> None:
+        """Note a chunk's values that fit never saw (column -> values)."""
+        for name, values in columns.items():
+            kept = self.values.setdefault(name, [])
+            kept += [v for v in values if v not in kept][: SHOWN - len(kept)]
 
     def chunk(self, chunk: pd.DataFrame, df: pd.DataFrame) -> None:
         """Note a chunk as read and ``df``, the models' frame of it."""
@@ -211,6 +220,8 @@ class ChunkWarnings:
         self.rows.append(empty_rows(df))
 
     def close(self) -> None:
+        if self.values:
+            warn_unseen(self.values, self.name)
         warn_empty_rows(pd.Index([]).append(self.rows), self.name)
 
 

@@ -12,6 +12,8 @@ import pandas as pd
 from ..errors import AekitError, warn
 from .bounds import FAR
 
+SHOWN = 5  # the values a warning names, at most, a column
+
 
 def merge_observed(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
     """df with its missing cells taken from imputed; observed cells untouched."""
@@ -30,22 +32,29 @@ def merge_observed(df: pd.DataFrame, imputed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index, columns=df.columns)
 
 
-def unknown_as_missing(df: pd.DataFrame, unseen: np.ndarray) -> pd.DataFrame:
+def unknown_as_missing(df: pd.DataFrame, unseen: np.ndarray, notes=None) -> pd.DataFrame:
     """``df`` with its cells ``unseen`` (bool, of its shape: values a model never
     saw in fit) missing, so that they impute none of their rows' other cells, and
-    a warning naming them; :func:`merge_observed` gives them back as they were."""
+    a warning naming them (:func:`warn_unseen`), or with ``notes`` (a file's
+    :class:`~aekit.data.empty.ChunkWarnings`) their values noted for one warning
+    at the file's end; :func:`merge_observed` gives them back as they were."""
     if not unseen.any():
         return df
     columns = {
-        df.columns[j]: pd.unique(df.iloc[unseen[:, j], j])[:5].tolist()
+        df.columns[j]: pd.unique(df.iloc[unseen[:, j], j])[:SHOWN].tolist()
         for j in np.flatnonzero(unseen.any(axis=0))
     }
+    warn_unseen(columns) if notes is None else notes.unseen(columns)
+    return df.mask(unseen)
+
+
+def warn_unseen(columns: dict, name: str = "X") -> None:
+    """Say which values of ``name`` fit never saw (``columns``: column -> values)."""
     warn(
-        f"X holds values not seen in fit, or numbers further than {FAR} times their "
+        f"{name} holds values not seen in fit, or numbers further than {FAR} times their "
         f"column's range from the values it saw ({columns}); they are kept as given "
         "and read as missing to impute the other cells of their rows"
     )
-    return df.mask(unseen)
 
 
 def _with_levels(s: pd.Series, imputed: pd.Series) -> pd.Series:

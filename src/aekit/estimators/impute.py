@@ -186,24 +186,25 @@ class Imputer(TransformerMixin, ModelWrapper):
         return 0.0 if getattr(model, "missingness", None) == "self-masking" else 0.1
 
     # ------------------------------------------------------------ transform
-    def _fill(self, df: pd.DataFrame) -> pd.DataFrame:
-        """``df`` (X as the models' ``frame_of`` gives it) completed, with its index.
+    def _fill(self, df: pd.DataFrame, notes=None) -> pd.DataFrame:
+        """``df`` (X as the models' ``frame_of`` gives it) completed, with its index;
+        ``notes``: a file's :class:`~aekit.data.empty.ChunkWarnings` (see :meth:`_known`).
 
         With several models, their imputations are averaged in encoded space
         (means, probabilities, level probabilities) before decoding: the mean
         of the ensemble's conditional distributions; then the linear part, if
         any, is blended in (:mod:`.linear`).
         """
-        x, mask, filled = self._network_fill(df)
+        x, mask, filled = self._network_fill(df, notes)
         if self.linear_ is not None:
             filled = self.linear_.blend(x, seen_dims(self.model_.encoder_, mask), filled)
         return merge_observed(df, self.model_.encoder_.decode(filled, index=df.index))
 
-    def _network_fill(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _network_fill(self, df: pd.DataFrame, notes=None) -> tuple[np.ndarray, ...]:
         """(encoded rows of ``df``, their observed columns, the networks' encoded
         imputation of them)."""
         first = self.models_[0]  # the models share one schema and scaling: same data
-        x, mask = first.encode_rows(self._known(df))
+        x, mask = first.encode_rows(self._known(df, notes))
         iters = self.n_iter_ or (None,) * len(self.models_)
         filled = np.mean(
             [
@@ -221,11 +222,12 @@ class Imputer(TransformerMixin, ModelWrapper):
         )
         return x.cpu().numpy(), mask.cpu().numpy(), filled
 
-    def _known(self, df: pd.DataFrame) -> pd.DataFrame:
-        """``df`` with the values fit never saw missing, and a warning naming them:
-        levels, and numbers :data:`~aekit.data.bounds.FAR` ranges beyond fit's
-        (kept as given in the output, :func:`~aekit.data.merge.merge_observed`)."""
-        return unknown_as_missing(df, self.model_.encoder_.unseen(df, numbers=True))
+    def _known(self, df: pd.DataFrame, notes=None) -> pd.DataFrame:
+        """``df`` with the values fit never saw missing, and a warning naming them
+        (noted in ``notes`` for one warning a file): levels, and numbers
+        :data:`~aekit.data.bounds.FAR` ranges beyond fit's (kept as given in the
+        output, :func:`~aekit.data.merge.merge_observed`)."""
+        return unknown_as_missing(df, self.model_.encoder_.unseen(df, numbers=True), notes)
 
     def _as_user(self, frame: pd.DataFrame, X, model):
         """A completed frame in the format of the user's X, as ``model`` (a model
@@ -262,9 +264,11 @@ class Imputer(TransformerMixin, ModelWrapper):
         warn_empty_rows(empty_rows(df), table.name)
         return self._completed(df, kept, X)
 
-    def _completed(self, df: pd.DataFrame, kept, X):
-        """X completed, like X, from ``df``: the models' frame of X less its empty columns."""
-        return self.empty_columns_.restore(self._as_user(self._fill(df), kept, self.model_), X)
+    def _completed(self, df: pd.DataFrame, kept, X, notes=None):
+        """X completed, like X, from ``df``: the models' frame of X less its empty
+        columns (``notes``: a file's warnings, see :meth:`_known`)."""
+        filled = self._fill(df, notes)
+        return self.empty_columns_.restore(self._as_user(filled, kept, self.model_), X)
 
     def get_feature_names_out(self, input_features=None):
         """The completed table's columns: the input's (``x0``, ``x1``, ... for an
@@ -308,7 +312,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             filled += int(kept.isna().to_numpy().sum())
             df = self.models_[0].frame_of(kept)
             notes.chunk(chunk, df)
-            return as_read(self._completed(df, kept, chunk), integers)
+            return as_read(self._completed(df, kept, chunk, notes), integers)
 
         inputs = [] if table.path is None else [table.path]
         chunks = table.chunks(stored_index=True)  # a Parquet file's ids kept

@@ -14,8 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import aekit
-from aekit import AekitError, AekitWarning
+from aekit import AekitError, AekitWarning, TableFile
 from aekit.cli import main
+from aekit.data.cells import identifiers
 from aekit.data.files import read_table
 from aekit.data.schema import infer_schema
 from aekit.data.times import DATETIME, from_days, joint_format, to_days
@@ -82,18 +83,65 @@ def test_a_censored_value_in_a_column_of_numbers_is_named():
     assert imputer.model_.encoder_.schema[0].kind == "categorical"  # as documented
 
 
-def test_a_column_of_identifiers_is_named():
-    """A name or id column was modelled as categories without a word, and its
-    missing cells filled with other rows' ids (duplicate keys)."""
+def test_a_column_of_identifiers_is_left_out_of_an_imputers_and_a_detectors_models(tmp_path):
+    """A key column (a value of its own in every row) teaches a model nothing, had
+    its missing cells filled with other rows' keys (duplicates), and made every
+    new row an anomaly (a key fit never saw). An imputer and a detector leave it
+    out and pass it through as given, in memory, streamed and from a model file;
+    a plain model still takes it as categories, with a warning."""
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"id": [f"ID{i}" for i in range(60)], "x": rng.normal(size=60)})
+    x = rng.normal(size=60)
+    df = pd.DataFrame({"id": [f"ID{i}" for i in range(60)], "x": x, "y": 2 * x})
     df.loc[::10, "id"] = None
-    with pytest.warns(AekitWarning, match=r"column 'id' holds \d+ values, each once"):
-        aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df)
+    df.loc[3::7, "y"] = np.nan
+    said = r"column 'id' of X has a value of its own in every observed cell \(identifiers\?\)"
+    with pytest.warns(AekitWarning, match=said + ": left out of the models; returned as given"):
+        imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df)
+    assert imputer.model_.feature_names_in_.tolist() == ["x", "y"]
+    out = imputer.transform(df)
+    pd.testing.assert_series_equal(out["id"], df["id"])  # as given: no other row's key
+    assert out["y"].notna().all()
+    df.to_csv(tmp_path / "keys.csv", index=False)
+    with pytest.warns(AekitWarning, match=r"column 'id' of \S*keys\.csv has a value of its own"):
+        streamed = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(
+            TableFile(tmp_path / "keys.csv", 25)
+        )
+    assert streamed.model_.feature_names_in_.tolist() == ["x", "y"]
+    aekit.save(imputer, tmp_path / "m")
+    new = df.assign(id=[f"NEW{i}" for i in range(60)])  # keys fit never saw: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AekitWarning)
+        assert aekit.load(tmp_path / "m").transform(new)["id"].tolist() == new["id"].tolist()
+    with pytest.warns(AekitWarning, match=said + ": left out of the models; rows are scored"):
+        model = aekit.Autoencoder(latent_dim=1, **QUICK)
+        detector = aekit.AnomalyDetector(model, random_state=0).fit(df)
+    np.testing.assert_array_equal(detector.score_samples(new), detector.score_samples(df))
+    with pytest.warns(AekitWarning, match=r"column 'id' holds 54 values, each once"):
+        aekit.Autoencoder(**QUICK).fit(df)  # a plain model: categories, named
     repeated = df.assign(id=[f"ID{i % 25}" for i in range(60)])  # a key seen twice: quiet
     with warnings.catch_warnings():
         warnings.simplefilter("error", AekitWarning)
-        aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(repeated)
+        imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(repeated)
+    assert imputer.model_.feature_names_in_.tolist() == ["id", "x", "y"]
+
+
+def test_text_that_reads_as_numbers_or_dates_is_never_identifiers():
+    """Distinct values that aekit reads as something else are not keys: ISO dates
+    are times, thousands and units are refused or named as before."""
+    days = pd.date_range("2020-01-01", periods=40).strftime("%Y-%m-%d")
+    df = pd.DataFrame({"day": days, "x": np.arange(40.0)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AekitWarning)
+        imputer = aekit.Imputer(preset("dae", **QUICK), random_state=0).fit(df)
+    assert imputer.model_.encoder_.schema[0].time == "%Y-%m-%d"
+    for texts in (
+        [f"{1000 + 7 * i:,}" for i in range(40)],  # thousands: refused by the model
+        [f"${1000 + 7 * i}" for i in range(40)],  # a unit: named by the model
+        [f"{1 + i % 28:02d}/{1 + i // 28:02d}/2021" for i in range(40)],  # other dates
+    ):
+        assert not identifiers(pd.Series(texts).value_counts()), texts[0]
+    assert identifiers(pd.Series([f"K-{i}" for i in range(40)]).value_counts())
+    assert not identifiers(pd.Series([f"K-{i}" for i in range(19)]).value_counts())
 
 
 def test_markers_alone_are_text_not_numbers():

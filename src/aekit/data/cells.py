@@ -63,6 +63,8 @@ MISSING_MARKERS = re.compile(
     + COMMA_NUMBERS,
     re.IGNORECASE,
 )
+# text that is no identifier: numbers, dates or markers written in other ways
+_NOT_KEYS = (MISSING_MARKERS, re.compile(UNIT_NUMBERS), re.compile(OTHER_DATES), CENSORED)
 
 
 # the key of DataFrame.attrs that marks a frame read by aekit (aekit.data.files)
@@ -92,29 +94,60 @@ def entirely_missing(name, where: str = "") -> AekitError:
     )
 
 
-def refuse_stray_text(label: str, counts: pd.Series, hint: str) -> None:
+def many_levels(counts: pd.Series) -> tuple[int, int, int] | None:
+    """(values, cells, values held by one cell) of a text column of identifiers,
+    names or free text (``counts``: the cells of each value): at least
+    :data:`IDENTIFIERS` values, half of its cells or more a value of their own,
+    none a number; else None. Every cell a value of its own: identifiers."""
+    distinct, cells, once = len(counts), int(counts.sum()), int((counts == 1).sum())
+    if distinct < IDENTIFIERS or 2 * once < cells:
+        return None
+    values = counts.index.to_series(index=range(len(counts)))
+    if pd.to_numeric(values.astype(object), errors="coerce").notna().any():
+        return None
+    return distinct, cells, once
+
+
+def identifiers(counts: pd.Series) -> bool:
+    """Whether a text column (``counts``: the cells of each value) holds identifiers:
+    :func:`many_levels` with every cell a value of its own, none of them text
+    that aekit reads as a number, a date or a missing value in another way
+    (``12,5``, ``$1,200``, ``<0.5``, ``05/03/2021``, ``n/a``: such a column is
+    refused or named by :func:`refuse_stray_text`)."""
+    levels = many_levels(counts)
+    if levels is None or levels[2] < levels[1]:
+        return False
+    return not any(p.fullmatch(str(v)) for v in counts.index for p in _NOT_KEYS)
+
+
+def warn_many_levels(label: str, levels: tuple[int, int, int]) -> None:
+    """Warn that a model takes a column of :func:`many_levels` as categories."""
+    distinct, cells, once = levels
+    how = ", each once (identifiers?)"
+    if once < cells:
+        how = f" in {cells} cells, {once} of them once (names, free text?)"
+    warn(
+        f"{label} holds {distinct} values{how}: it is modelled as {distinct} "
+        "categories, a missing cell gets another row's value, and a row whose value "
+        "the model did not train on scores as unlikely; drop it or make it the index to "
+        "keep it out of the model (an imputer or a detector leaves a column of "
+        "identifiers out of its models)"
+    )
+
+
+def refuse_stray_text(label: str, counts: pd.Series, hint: str, *, levels: bool = True) -> None:
     """A text column whose cells are numbers but for missing-value markers
     ("n/a", "?", "") or numbers written with a comma ("12,5") is a numeric column
     read as text: modelling it as categories would be silent garbage, so say
     which cells are at fault (``counts``: the cells of each value; ``hint``: how
     to mend it). Other text ("K", "02134-1234") is left alone: the column is
-    then categorical, as any text column; a warning names a column of
-    identifiers, names or free text (half of its cells or more a value of their
-    own), whose missing cells would be filled with other rows' values."""
+    then categorical, as any text column; with ``levels``, a warning names a
+    column of identifiers, names or free text (:func:`many_levels`), whose
+    missing cells would be filled with other rows' values."""
     values = counts.index.to_series(index=range(len(counts)))
     numeric = pd.to_numeric(values.astype(object), errors="coerce").notna().to_numpy()
-    distinct, cells, once = len(counts), int(counts.sum()), int((counts == 1).sum())
-    if distinct >= IDENTIFIERS and 2 * once >= cells and not numeric.any():
-        how = ", each once (identifiers?)"
-        if once < cells:
-            how = f" in {cells} cells, {once} of them once (names, free text?)"
-        warn(
-            f"{label} holds {distinct} values{how}: it is modelled as {distinct} "
-            "categories, a missing cell gets another row's value, and a row whose value "
-            "the model did not train on scores as unlikely (a detector's threshold, set on "
-            "held-out rows, may then flag none); drop it or make it the index to keep it "
-            "out of the model"
-        )
+    if levels and (many := many_levels(counts)) is not None:
+        warn_many_levels(label, many)
     if numeric.all() and values.astype(str).str.contains(r"[.eE]").any():
         warn(
             f"{label} holds numbers written as text (e.g. {values.iloc[0]!r}): it is "

@@ -3,7 +3,13 @@ unused field, a survey question nobody answered. A model has nothing to learn
 them from, so it refuses them (:func:`~aekit.data.cells.entirely_missing`); an
 imputer, which must return every column it was given, leaves them out of its
 models and passes them through as they came; a detector leaves them out and
-scores rows by their other cells."""
+scores rows by their other cells. Both do the same with a text column of
+identifiers (a patient's or an order's key: at least
+:data:`~aekit.data.cells.IDENTIFIERS` values, each in one cell): a level seen
+once teaches a model nothing about other rows, an imputed key would be
+another row's, and a new row's key, never seen in fit, would make it an
+anomaly (a plain model still takes such a column as categories, with a
+warning)."""
 
 from __future__ import annotations
 
@@ -14,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError, ModelFileError, warn
-from .cells import name_of, unnamed_position
+from .cells import IDENTIFIERS, identifiers, is_text, name_of, unnamed_position
 from .merge import SHOWN, warn_unseen
 from .schema import as_frame
+from .times import text_format
 
 
 @dataclass(frozen=True)
@@ -24,17 +31,19 @@ class EmptyColumns:
     """The positions of a table's empty columns, their names when the table's
     columns are all named by strings, and the table's width."""
 
-    positions: tuple[int, ...] = ()
+    positions: tuple[int, ...] = ()  # the columns left out: empty ones and identifiers
     names: tuple[str, ...] | None = None
     n_features: int = 0
+    identifiers: tuple[int, ...] = ()  # those of ``positions`` that hold identifiers
 
     def __bool__(self) -> bool:
         return bool(self.positions)
 
     @classmethod
     def of(cls, table) -> EmptyColumns:
-        """The empty columns of a table in memory or a file (none for images or a
-        table without rows); an error when every column is empty."""
+        """The empty columns and the columns of identifiers of a table in memory or
+        a file (none for images or a table without rows); an error when every
+        column is one or the other."""
         if table.image_shape is not None:
             return cls()
         columns = list(table.columns)
@@ -43,37 +52,60 @@ class EmptyColumns:
             if len(frame) == 0:
                 return cls()
             empty = np.flatnonzero(frame.isna().all().to_numpy()).tolist()
+            ids = _identifiers(frame) if table.is_frame else []  # an array's: numbers
         else:  # the file's first pass (made once; fit needs it anyway)
             empty = [columns.index(name) for name in table.summary.empty]
-        if not empty:
+            ids = [columns.index(name) for name in table.summary.identifiers]
+        left = sorted(empty + ids)
+        if not left:
             return cls()
         if len(empty) == len(columns):
             raise AekitError(
                 f"{table.name} has no observed value: each of its {len(columns)} column(s) "
                 "is entirely missing"
             )
+        if len(left) == len(columns):
+            raise AekitError(
+                f"{table.name} has nothing to model: its columns are identifiers (a value "
+                f"of their own in every cell: {[columns[p] for p in ids][:5]}) or entirely "
+                "missing"
+            )
         named = all(isinstance(c, str) for c in columns)
-        names = tuple(columns[p] for p in empty) if named else None
-        return cls(tuple(int(p) for p in empty), names, len(columns))
+        names = tuple(columns[p] for p in left) if named else None
+        return cls(tuple(int(p) for p in left), names, len(columns), tuple(int(p) for p in ids))
 
-    def warn(self, table, fate: str) -> None:
-        """Name the columns of ``table`` left out of the models, and what becomes of them."""
-        labels = [
-            f"{p} (no name in its header)" if (p := unnamed_position(c)) is not None else _label(c)
-            for c in (table.columns[p] for p in self.positions)
-        ]
-        many = len(labels) > 1
-        warn(
-            f"column{'s' if many else ''} {', '.join(labels)} of {table.name} "
-            f"{'have' if many else 'has'} no observed value: left out of the models; {fate}"
-        )
+    @property
+    def empty(self) -> list[int]:
+        """The positions of the empty columns (not the identifiers)."""
+        return [p for p in self.positions if p not in self.identifiers]
+
+    def warn(self, table, fate: str, keys: str | None = None) -> None:
+        """Name the columns of ``table`` left out of the models, and what becomes of
+        them: ``fate`` (of the identifiers: ``keys``, by default the same)."""
+        for group, what in ((self.empty, "no observed value"), (self.identifiers, "")):
+            labels = [
+                f"{p} (no name in its header)"
+                if (p := unnamed_position(c)) is not None
+                else _label(c)
+                for c in (table.columns[p] for p in group)
+            ]
+            many = len(labels) > 1
+            what = what or (
+                f"a value of {'their' if many else 'its'} own in every observed cell (identifiers?)"
+            )
+            if labels:
+                warn(
+                    f"column{'s' if many else ''} {', '.join(labels)} of {table.name} "
+                    f"{'have' if many else 'has'} {what}: left out of the models; "
+                    f"{fate if group is self.empty or keys is None else keys}"
+                )
 
     def held(self, X) -> list[str]:
         """The empty columns of fit that hold values in ``X``, as messages name them."""
         if not self:
             return []
         frame, _ = as_frame(X)
-        return [_label(frame.columns[p]) for p in self.positions if frame.iloc[:, p].notna().any()]
+        return [_label(frame.columns[p]) for p in self.empty if frame.iloc[:, p].notna().any()]
 
     def warn_values(
         self,
@@ -109,8 +141,9 @@ class EmptyColumns:
         if table.in_memory and not table.is_frame:  # an array's: numbered as drop numbers them
             return table.with_frame(table.frame.iloc[:, keep].set_axis(range(len(keep)), axis=1))
         smaller = table.map(lambda i, chunk: chunk.iloc[:, keep])
-        if not table.in_memory and "summary" in vars(table):  # a file scanned already: its
-            # statistics, which leave them out, without a second pass
+        if not table.in_memory and "summary" in vars(table) and not self.identifiers:
+            # a file scanned already: its statistics, which leave the empty columns
+            # out, without a second pass (its identifiers are in them: a pass)
             kept = [table.summary.columns[k] for k in keep]
             smaller.summary = dataclasses.replace(table.summary, columns=kept, empty=())
         return smaller
@@ -177,13 +210,23 @@ class EmptyColumns:
         if not self:
             return None
         names = None if self.names is None else list(self.names)
-        return {"positions": list(self.positions), "names": names, "n_features": self.n_features}
+        state = {"positions": list(self.positions), "names": names, "n_features": self.n_features}
+        return {**state, "identifiers": list(self.identifiers)} if self.identifiers else state
 
     @classmethod
     def from_state(cls, state: dict | None) -> EmptyColumns:
         if not state:
             return cls()
         names, positions, width = state["names"], state["positions"], int(state["n_features"])
+        ids = state.get("identifiers", [])  # none in a file written before them
+        if (
+            type(ids) is not list
+            or not all(type(p) is int for p in ids)
+            or not set(ids) <= set(positions)
+        ):
+            raise ModelFileError(
+                f"the model file's identifiers {ids!r} are not its left-out columns"
+            )
         if (
             not positions
             or not all(type(p) is int for p in positions)
@@ -193,7 +236,26 @@ class EmptyColumns:
             or not all(isinstance(n, str) for n in names or ())
         ):
             raise ModelFileError(f"the model file's empty columns {state!r} do not fit its table")
-        return cls(tuple(int(p) for p in positions), None if names is None else tuple(names), width)
+        names = None if names is None else tuple(names)
+        return cls(tuple(int(p) for p in positions), names, width, tuple(sorted(ids)))
+
+
+def _identifiers(frame: pd.DataFrame) -> list[int]:
+    """The positions of ``frame``'s text columns of identifiers
+    (:func:`~aekit.data.cells.identifiers`) that are not times (ISO dates, one a row)."""
+    out = []
+    for j in range(frame.shape[1]):
+        s = frame.iloc[:, j]
+        if not is_text(s):
+            continue
+        observed = s.dropna()
+        if len(observed) < IDENTIFIERS or not observed.is_unique:
+            continue
+        if pd.api.types.infer_dtype(observed, skipna=True) not in ("string", "unicode"):
+            continue  # dates, numbers, flags stored as objects
+        if identifiers(observed.value_counts(sort=False)) and not text_format(observed):
+            out.append(j)
+    return out
 
 
 class ChunkWarnings:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import AekitError, warn
 from .bounds import level_bounds
-from .cells import refuse_stray_text
+from .cells import identifiers, many_levels, refuse_stray_text
 from .schema import Column, infer_column
 from .summary import HUGE
 from .tabular import TabularEncoder
@@ -28,12 +28,16 @@ from .times import DATETIME, DURATION, PERIOD, joint_format, to_days
 class Summary:
     """What the first pass over a file found: the encoder of every row (its
     ``low`` and ``high`` bounds included) but for its empty columns, the number of
-    rows, the columns and the empty ones."""
+    rows, the columns, the empty ones, and the text columns of identifiers, names
+    or free text (their warning is the fit's to give: an imputer or a detector
+    leaves a column of identifiers out of its models)."""
 
     encoder: TabularEncoder
     n_rows: int
     columns: list
     empty: tuple = ()  # the columns without an observed value (not in the encoder)
+    many: tuple = ()  # (name, (values, cells, values of one cell)): see cells.many_levels
+    identifiers: tuple = ()  # those of them that hold identifiers (cells.identifiers)
 
 
 def scan(source) -> Summary:
@@ -64,12 +68,17 @@ def scan(source) -> Summary:
             "entirely missing"
         )
     encoder = _encoder(stats, seen, source.path)
+    text = [c.name for c in encoder.schema if c.kind == "categorical"]
+    text = [name for name in text if stats[name][1].categories is None]  # not pandas categories
+    many = [(name, many_levels(pd.Series(stats[name][1].counts))) for name in text]
+    ids = tuple(name for name, m in many if m and identifiers(pd.Series(stats[name][1].counts)))
     if n_rows > 1:
         flags = np.zeros(len(seen), dtype=bool)
         flags[encoder.continuous] = encoder.constant
         discrete = [c.kind == "categorical" and len(c.categories) < 2 for c in encoder.schema]
         warn_one_value([n for n, a, b in zip(seen, flags, discrete, strict=True) if a or b])
-    return Summary(encoder, n_rows, names, tuple(n for n in names if n not in stats))
+    empty = tuple(n for n in names if n not in stats)
+    return Summary(encoder, n_rows, names, empty, tuple((n, m) for n, m in many if m), ids)
 
 
 def warn_one_value(names: list) -> None:
@@ -261,7 +270,7 @@ def _categorical(name, acc: _Levels, path) -> Column:
             "...), or write the column as a category in a Parquet file to model it as "
             "categories"
         )
-        refuse_stray_text(f"column {name!r} of {path}", pd.Series(acc.counts), hint)
+        refuse_stray_text(f"column {name!r} of {path}", pd.Series(acc.counts), hint, levels=False)
         levels = list(acc.counts)
         try:
             levels = sorted(levels)

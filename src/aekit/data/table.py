@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError
-from .cells import entirely_missing, name_of
+from .cells import entirely_missing, name_of, warn_many_levels
 from .files import FORMATS, PLAIN
 from .rows import StreamedRows, TensorRows, encoded
 from .scan import Summary, scan, warn_one_value
@@ -177,6 +177,7 @@ class FileTable:
     def __init__(self, source: TableFile | Mapped, n_rows: int | None = None):
         self.source, self._n_rows = source, n_rows
         self.kept: dict | None = None  # in a sharing() block: its splits and rows
+        self.said = False  # whether fit_encoder has warned about its columns' levels
 
     @property
     def name(self) -> str:
@@ -215,8 +216,14 @@ class FileTable:
         return FileTable(self.file.map(fn))
 
     def fit_encoder(self, pixel_kind: str) -> TabularEncoder:
+        """The file's encoder, and (once) the warnings that name its columns of
+        identifiers, names or free text, which it models as categories."""
         if self.summary.empty:  # nothing to model it from (an imputer drops it first)
             raise entirely_missing(self.summary.empty[0], f" of {self.path}")
+        if not self.said:
+            self.said = True
+            for name, levels in self.summary.many:
+                warn_many_levels(f"column {name!r} of {self.path}", levels)
         return self.summary.encoder
 
     def split(self, share: float, seed: int, purpose: int = VALIDATION):

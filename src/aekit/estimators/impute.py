@@ -47,6 +47,9 @@ from .params import check_float, check_int, draw_seed, fit_seed
 from .vae import VAE
 from .wrapper import ModelWrapper
 
+# what becomes of the columns left out of the models: empty ones, identifiers
+AS_GIVEN = ("returned as given (missing)", "returned as given, missing cells missing")
+
 
 @dataclass(kw_only=True, repr=False, eq=False)  # writes __init__ from the parameters
 class Imputer(TransformerMixin, ModelWrapper):
@@ -155,7 +158,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         hidden = table.map(cells.hide)  # which keeps observed cells in every column
         empty = EmptyColumns.of(hidden)  # a file's: from the pass fit makes anyway
         if empty:  # left out of the models, passed through as given
-            empty.warn(hidden, "returned as given (missing)")
+            empty.warn(hidden, *AS_GIVEN)
             cells = cells.narrowed(empty.positions)  # the same held-out cells
             table, hidden = (empty.drop_from(t) for t in (table, hidden))
         params = self.get_params(deep=False)
@@ -393,7 +396,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             table = as_table(X)
             empty = EmptyColumns.of(table) if table.in_memory else EmptyColumns()
             if empty:
-                empty.warn(table, "returned as given (missing)")
+                empty.warn(table, *AS_GIVEN)
         given, X = X, empty.drop(X)  # X's columns checked first
         if fitted:
             empty.warn_values(given)

@@ -156,8 +156,8 @@ class EmptyColumns:
         frame, is_frame = as_frame(X)
         if frame.shape[1] != self.n_features:
             raise AekitError(
-                f"X has {frame.shape[1]} columns; fit saw {self.n_features} (the empty ones, "
-                "left out of the models, included)"
+                f"X has {frame.shape[1]} columns; fit saw {self.n_features} (those left out "
+                "of the models, empty or identifiers, included)"
             )
         at = [frame.columns[p] for p in self.positions]
         if self.names is not None and not all(isinstance(c, str) for c in frame.columns):

@@ -96,9 +96,9 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
     reconstruction_variance_ : float or None
         σ² of the reconstruction scoring (None for the likelihood).
     empty_columns_ : EmptyColumns
-        The columns of X in fit without one observed value: left out of the
-        model, with a warning (rows are scored by their other cells; their
-        ``feature_scores`` are NaN).
+        The columns of X in fit without one observed value, or of identifiers:
+        left out of the model, with a warning (rows are scored by their other
+        cells; their ``feature_scores`` are NaN).
     n_features_in_, feature_names_in_
 
     Examples

@@ -99,9 +99,9 @@ class Imputer(TransformerMixin, ModelWrapper):
         Per column: ``metric`` ("rmse" in the column's units, or "error_rate"),
         ``value`` and ``n_cells``, measured on the held-out cells.
     empty_columns_ : EmptyColumns
-        The columns of X in fit without one observed value (their positions,
-        and names): left out of the models, with a warning, and returned by
-        ``transform`` as X holds them.
+        The columns of X in fit without one observed value, or of identifiers
+        (their positions, and names): left out of the models, with a warning,
+        and returned by ``transform`` as X holds them.
     linear_ : LinearPart or None
         For a (D)AE imputer of a table with held-out cells: a normal fitted by EM
         to the encoded rows, blended into the imputed numbers and level

@@ -8,6 +8,7 @@ import torch
 
 import aekit
 from aekit import AekitError, Autoencoder, TableFile
+from aekit.data.table import BINS, sample_rows
 from aekit.estimators.autoencoder import AUTO_BINS, BINNED_COLUMNS
 from aekit.estimators.presets import default_model, preset
 from aekit.models import AEModule, Likelihood
@@ -87,15 +88,19 @@ def test_an_autoencoder_cuts_its_bins_on_the_training_rows_and_keeps_them(mixed_
     np.testing.assert_array_equal(back.transform(mixed_frame), est.transform(mixed_frame))
 
 
-def test_a_streamed_fit_cuts_its_bins_on_the_first_chunk(tmp_path):
+def test_a_streamed_fit_cuts_its_bins_on_a_chunks_worth_of_rows_drawn_across_the_file(tmp_path):
+    """Not on the first chunk: a file sorted by a column would give one end of it."""
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.exponential(size=200)})
     df.loc[::9, "a"] = np.nan
+    df = df.sort_values("b", ignore_index=True)
     path = tmp_path / "t.csv"
     df.to_csv(path, index=False)
     est = Autoencoder(numeric_bins=3, noise="masking", validation_fraction=0.0, **SMALL)
     est.fit(TableFile(path, 50))
-    x, mask = est.encoder_.encode(df.iloc[:50])
+    sample = sample_rows(TableFile(path, 50), 50, 0, BINS)
+    assert len(sample) == 50 and sample["b"].max() > df["b"].iloc[150]  # not the first 50
+    x, mask = est.encoder_.encode(sample)
     for c in range(2):
         values = torch.from_numpy(x[mask[:, c], c]).double()
         q = torch.quantile(values, torch.linspace(0, 1, 4, dtype=torch.float64))

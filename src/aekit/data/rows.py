@@ -18,9 +18,11 @@ import pandas as pd
 import torch
 
 from ..errors import warn
+from .stream import draws
 from .tabular import TabularEncoder
 
 CACHE = True  # whether StreamedRows keeps its first pass on disk (False: read the file every pass)
+DEAL = 0x6465616C  # the purpose of the draws that deal a cached pass's rows out into parts
 
 
 def shard(rows, rank: int, size: int):
@@ -76,10 +78,14 @@ class StreamedRows:
 
     The first pass writes each encoded chunk (x float32 of shape (n, width),
     mask bool of shape (n, n_columns)) to a pair of ``.npy`` files in a private
-    temporary directory; once a pass has ended, every later pass over the same
-    shard yields the same chunks, in the same order, as memory maps of those
-    files (zero copy on the CPU), and never touches the file. Memory holds one
-    chunk at a time, as when reading the file.
+    temporary directory. Once it has ended, its rows are dealt out at random
+    (:func:`~aekit.data.stream.draws`) into as many parts as it had chunks, each
+    a pair of ``.npy`` files holding about a chunk's rows drawn from the whole
+    file, and every later pass over the same shard yields those parts, the same
+    in the same order, as memory maps (zero copy on the CPU), and never touches
+    the file: a file sorted by some column gives batches of rows from across
+    its range, not from one end of it at a time. Memory holds one chunk at a
+    time, as when reading the file.
 
     Parameters
     ----------
@@ -138,9 +144,56 @@ class StreamedRows:
             ended = True
         finally:
             if writing and ended and self.cached is None:
-                self.cached = written  # a whole pass: later passes read these
+                self.cached = self._deal(written, f"{number}-part")  # later passes read these
             else:
                 _unlink(written)  # a pass stopped midway, or not written: never trusted
+
+    def _deal(self, written: list, name: str) -> list:
+        """The rows of a whole pass's chunk files dealt out at random into as many
+        parts, written as ``.npy`` files (each row to the part its draw names, in
+        the order read), the chunk files removed; the chunk files as they are when
+        the disk refuses the parts (with a warning)."""
+        k = len(written)
+        if k < 2:
+            return written
+
+        sizes = [len(np.load(x_path, mmap_mode="r")) for x_path, _ in written]
+
+        def part(i: int) -> np.ndarray:  # the part of each row of chunk i (drawn again: no list)
+            return (draws(0, DEAL, i, sizes[i]) * k).astype(np.int64)
+
+        counts = sum(np.bincount(part(i), minlength=k) for i in range(k))
+        stems = [os.path.join(self.directory, f"{name}{j}") for j in range(k)]
+        dealt = {j: (f"{s}-x.npy", f"{s}-mask.npy") for j, s in enumerate(stems) if counts[j]}
+        try:
+            first_x, first_mask = (np.load(path, mmap_mode="r") for path in written[0])
+            for j, (x_path, mask_path) in dealt.items():  # headers: each part's shape
+                for path, like in ((x_path, first_x), (mask_path, first_mask)):
+                    with open(path, "wb") as f:
+                        header = {
+                            "descr": np.lib.format.dtype_to_descr(like.dtype),
+                            "fortran_order": False,
+                            "shape": (int(counts[j]), like.shape[1]),
+                        }
+                        np.lib.format.write_array_header_1_0(f, header)
+            for i, (x_path, mask_path) in enumerate(written):
+                x, mask = np.load(x_path, mmap_mode="r"), np.load(mask_path, mmap_mode="r")
+                drawn = part(i)
+                for j in np.unique(drawn):
+                    rows = drawn == j
+                    for path, values in ((dealt[j][0], x), (dealt[j][1], mask)):
+                        with open(path, "ab") as f:
+                            f.write(np.ascontiguousarray(values[rows]).tobytes())
+                del x, mask
+        except OSError as exc:
+            _unlink(dealt.values())
+            warn(
+                f"cannot deal the encoded rows of {self.source.path} out on disk ({exc}); "
+                "every pass reads them in the file's order"
+            )
+            return written
+        _unlink(written)
+        return list(dealt.values())  # no empty part
 
     def _write(self, x: np.ndarray, mask: np.ndarray, name: str, written: list) -> bool:
         """Add one chunk to this pass's files (``written``); False (after a

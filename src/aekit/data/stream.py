@@ -14,9 +14,10 @@ path; see :mod:`aekit.data.table`) takes
 2. a pass that draws the held-out rows (a uniform sample of at most one chunk,
    kept in memory), when some are held out;
 3. the first epoch's pass, each chunk encoded, its rows shuffled and cut into
-   batches (rows are shuffled within a chunk: shuffle a file sorted by some
-   column once before streaming it); the encoded chunks are cached on disk and
-   later epochs read them by memory map (:class:`aekit.data.rows.StreamedRows`).
+   batches; the encoded chunks are cached on disk, their rows then dealt out at
+   random into parts drawn from across the file, which later epochs read by
+   memory map (:class:`aekit.data.rows.StreamedRows`): a file sorted by some
+   column trains as a shuffled one from the second epoch on.
 
 Which rows are held out, and any other per-row draw, comes from
 :func:`draws`: a generator seeded by (seed, purpose, chunk number), so every

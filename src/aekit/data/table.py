@@ -46,6 +46,7 @@ from .stream import DEFAULT_CHUNK_ROWS, Mapped, TableFile, draws
 from .tabular import TabularEncoder
 
 VALIDATION = 0x76616C  # the purpose of the draws that pick a model's validation rows
+BINS = 0x62696E  # the purpose of the draws that pick the rows a file's bins are fitted on
 
 
 def as_table(X, *, chunk_rows: int | None = None) -> FrameTable | FileTable:
@@ -285,6 +286,18 @@ class FileTable:
 
     def fingerprint(self) -> list:
         return self.file.fingerprint()
+
+
+def sample_rows(source, cap: int, seed: int, purpose: int) -> pd.DataFrame:
+    """A uniform sample of at most ``cap`` rows of ``source`` (an object whose
+    ``chunks()`` yields DataFrames: a file), in its order: those with the
+    smallest draws (:func:`~aekit.data.stream.draws`), one pass, memory for at
+    most twice ``cap`` rows. A file sorted by some column is sampled across
+    its whole range, where its first rows would cover one end of it."""
+    sample = _Sample(1.0, cap, seed, purpose)
+    for i, chunk in enumerate(source.chunks()):
+        sample.add(i, chunk)
+    return sample.result()[0]
 
 
 class _Sample:

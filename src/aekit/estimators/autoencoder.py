@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 
 from ..data.rows import TensorRows, encoded
+from ..data.table import BINS, sample_rows
 from ..data.tabular import TabularEncoder
 from ..errors import AekitError
 from ..models import AEModule, Corruption
@@ -279,18 +280,17 @@ class Autoencoder(BaseAutoencoderEstimator):
 
 
 def first_rows(rows) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(x, mask)`` of training rows held in memory, or of the first chunk that
-    holds rows of a streamed file's (read again: the training passes keep their
-    cache)."""
+    """``(x, mask)`` of training rows held in memory, or of a uniform sample of a
+    streamed file's, a chunk's worth drawn across the whole file (one pass of its
+    own: the training passes keep their cache), the same in every process under
+    torchrun. A file sorted by a column would give its first chunk's quantiles,
+    one end of the column's range."""
     if isinstance(rows, TensorRows):
         return rows.x, rows.mask
-    chunks = rows.source.chunks()
-    try:
-        for chunk in chunks:
-            if len(chunk):
-                found = encoded(rows.encoder, chunk, rows.device, str(rows.source.path))
-                return found.x, found.mask
-    finally:
-        chunks.close()
+    source = rows.source
+    sample = sample_rows(source, source.chunk_rows, 0, BINS)
+    if len(sample):
+        found = encoded(rows.encoder, sample, rows.device, str(source.path))
+        return found.x, found.mask
     width, n_columns = rows.encoder.width, len(rows.encoder.schema)
     return torch.zeros(0, width), torch.zeros(0, n_columns, dtype=torch.bool)

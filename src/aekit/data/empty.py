@@ -82,7 +82,7 @@ class EmptyColumns:
     def warn(self, table, fate: str, keys: str | None = None) -> None:
         """Name the columns of ``table`` left out of the models, and what becomes of
         them: ``fate`` (of the identifiers: ``keys``, by default the same)."""
-        for group, what in ((self.empty, "no observed value"), (self.identifiers, "")):
+        for group, end in ((self.empty, fate), (self.identifiers, keys or fate)):
             labels = [
                 f"{p} (no name in its header)"
                 if (p := unnamed_position(c)) is not None
@@ -90,14 +90,12 @@ class EmptyColumns:
                 for c in (table.columns[p] for p in group)
             ]
             many = len(labels) > 1
-            what = what or (
-                f"a value of {'their' if many else 'its'} own in every observed cell (identifiers?)"
-            )
+            own = f"a value of {'their' if many else 'its'} own in every observed cell"
+            what = f"{own} (identifiers?)" if group is self.identifiers else "no observed value"
             if labels:
                 warn(
                     f"column{'s' if many else ''} {', '.join(labels)} of {table.name} "
-                    f"{'have' if many else 'has'} {what}: left out of the models; "
-                    f"{fate if group is self.empty or keys is None else keys}"
+                    f"{'have' if many else 'has'} {what}: left out of the models; {end}"
                 )
 
     def held(self, X) -> list[str]:

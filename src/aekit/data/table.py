@@ -268,8 +268,9 @@ class FileTable:
         """A block in which fits of this table (a model's candidates) share its
         passes: a split asked again gives the rows it drew (no pass), and a part's
         training rows, read and encoded by the first fit, are read back from its
-        cache by the others (the same values); the caches are removed when the
-        block ends. Blocks nest: the outermost one ends the sharing."""
+        cache by the others (dealt across the file from their first epoch on);
+        the caches are removed when the block ends. Blocks nest: the outermost
+        one ends the sharing."""
         outer = self.kept is None
         if outer:
             self.kept = {}

@@ -69,9 +69,11 @@ def scan(source) -> Summary:
         )
     encoder = _encoder(stats, seen, source.path)
     text = [c.name for c in encoder.schema if c.kind == "categorical"]
-    text = [name for name in text if stats[name][1].categories is None]  # not pandas categories
-    many = [(name, many_levels(pd.Series(stats[name][1].counts))) for name in text]
-    ids = tuple(name for name, m in many if m and identifiers(pd.Series(stats[name][1].counts)))
+    counts = {  # of the text columns' values (not pandas categories)
+        name: pd.Series(stats[name][1].counts) for name in text if stats[name][1].categories is None
+    }
+    many = [(name, many_levels(c)) for name, c in counts.items()]
+    ids = tuple(name for name, c in counts.items() if identifiers(c))
     if n_rows > 1:
         flags = np.zeros(len(seen), dtype=bool)
         flags[encoder.continuous] = encoder.constant

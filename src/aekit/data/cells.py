@@ -108,16 +108,23 @@ def many_levels(counts: pd.Series) -> tuple[int, int, int] | None:
     return distinct, cells, once
 
 
-def identifiers(counts: pd.Series) -> bool:
-    """Whether a text column (``counts``: the cells of each value) holds identifiers:
-    :func:`many_levels` with every cell a value of its own, none of them text
-    that aekit reads as a number, a date or a missing value in another way
-    (``12,5``, ``$1,200``, ``<0.5``, ``05/03/2021``, ``n/a``: such a column is
-    refused or named by :func:`refuse_stray_text`)."""
-    levels = many_levels(counts)
-    if levels is None or levels[2] < levels[1]:
+def keys_or_text(counts: pd.Series) -> bool:
+    """Whether a text column (``counts``: the cells of each value) holds
+    identifiers, names or free text: :func:`many_levels` (half of its cells or
+    more a value no other cell holds), none of them text that aekit reads as a
+    number, a date or a missing value in another way (``12,5``, ``$1,200``,
+    ``<0.5``, ``05/03/2021``, ``n/a``: such a column is refused or named by
+    :func:`refuse_stray_text`). A detector leaves such a column out of its model."""
+    if many_levels(counts) is None:
         return False
     return not any(p.fullmatch(str(v)) for v in counts.index for p in _NOT_KEYS)
+
+
+def identifiers(counts: pd.Series) -> bool:
+    """Whether a text column (``counts``: the cells of each value) holds identifiers:
+    :func:`keys_or_text` with every cell a value of its own. An imputer leaves such
+    a column out of its models."""
+    return bool((counts == 1).all()) and keys_or_text(counts)
 
 
 def warn_many_levels(label: str, levels: tuple[int, int, int]) -> None:
@@ -130,8 +137,8 @@ def warn_many_levels(label: str, levels: tuple[int, int, int]) -> None:
         f"{label} holds {distinct} values{how}: it is modelled as {distinct} "
         "categories, a missing cell gets another row's value, and a row whose value "
         "the model did not train on scores as unlikely; drop it or make it the index to "
-        "keep it out of the model (an imputer or a detector leaves a column of "
-        "identifiers out of its models)"
+        "keep it out of the model (a detector leaves such a column out of its model, an "
+        "imputer one of identifiers)"
     )
 
 

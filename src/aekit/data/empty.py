@@ -8,8 +8,12 @@ identifiers (a patient's or an order's key: at least
 :data:`~aekit.data.cells.IDENTIFIERS` values, each in one cell): a level seen
 once teaches a model nothing about other rows, an imputed key would be
 another row's, and a new row's key, never seen in fit, would make it an
-anomaly (a plain model still takes such a column as categories, with a
-warning)."""
+anomaly. A detector leaves out names and free text as well (half of the
+column's cells or more a value no other cell holds:
+:func:`~aekit.data.cells.keys_or_text`), whose new values would make every new
+row an anomaly too. An imputer models them: left out, they did not help it
+fill the other columns on the whole (README, "When things go wrong"; a plain
+model takes either as categories, with a warning)."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError, ModelFileError, warn
-from .cells import IDENTIFIERS, identifiers, is_text, name_of, unnamed_position
+from .cells import IDENTIFIERS, identifiers, is_text, keys_or_text, name_of, unnamed_position
 from .merge import SHOWN, warn_unseen
 from .schema import as_frame
 from .times import text_format
@@ -34,16 +38,18 @@ class EmptyColumns:
     positions: tuple[int, ...] = ()  # the columns left out: empty ones and identifiers
     names: tuple[str, ...] | None = None
     n_features: int = 0
-    identifiers: tuple[int, ...] = ()  # those of ``positions`` that hold identifiers
+    # those of ``positions`` that hold identifiers (for a detector, names or free text too)
+    identifiers: tuple[int, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.positions)
 
     @classmethod
-    def of(cls, table) -> EmptyColumns:
-        """The empty columns and the columns of identifiers of a table in memory or
-        a file (none for images or a table without rows); an error when every
-        column is one or the other."""
+    def of(cls, table, text: bool = False) -> EmptyColumns:
+        """The empty columns and the columns of identifiers (with ``text``, of
+        names or free text too: a value of their own in half of their cells or
+        more) of a table in memory or a file (none for images or a table without
+        rows); an error when every column is one or the other."""
         if table.image_shape is not None:
             return cls()
         columns = list(table.columns)
@@ -52,10 +58,11 @@ class EmptyColumns:
             if len(frame) == 0:
                 return cls()
             empty = np.flatnonzero(frame.isna().all().to_numpy()).tolist()
-            ids = _identifiers(frame) if table.is_frame else []  # an array's: numbers
+            ids = _identifiers(frame, text) if table.is_frame else []  # an array's: numbers
         else:  # the file's first pass (made once; fit needs it anyway)
             empty = [columns.index(name) for name in table.summary.empty]
-            ids = [columns.index(name) for name in table.summary.identifiers]
+            summary = table.summary
+            ids = [columns.index(name) for name in (summary.text if text else summary.identifiers)]
         left = sorted(empty + ids)
         if not left:
             return cls()
@@ -65,10 +72,12 @@ class EmptyColumns:
                 "is entirely missing"
             )
         if len(left) == len(columns):
+            kinds, share = "identifiers", "every cell"
+            if text:
+                kinds, share = "identifiers, names or free text", "half of their cells or more"
             raise AekitError(
-                f"{table.name} has nothing to model: its columns are identifiers (a value "
-                f"of their own in every cell: {[columns[p] for p in ids][:5]}) or entirely "
-                "missing"
+                f"{table.name} has nothing to model: its columns are {kinds} (a value of "
+                f"their own in {share}: {[columns[p] for p in ids][:5]}) or entirely missing"
             )
         named = all(isinstance(c, str) for c in columns)
         names = tuple(columns[p] for p in left) if named else None
@@ -79,9 +88,10 @@ class EmptyColumns:
         """The positions of the empty columns (not the identifiers)."""
         return [p for p in self.positions if p not in self.identifiers]
 
-    def warn(self, table, fate: str, keys: str | None = None) -> None:
+    def warn(self, table, fate: str, keys: str | None = None, text: bool = False) -> None:
         """Name the columns of ``table`` left out of the models, and what becomes of
-        them: ``fate`` (of the identifiers: ``keys``, by default the same)."""
+        them: ``fate`` (of the identifiers: ``keys``, by default the same); ``text``:
+        as :meth:`of` found them."""
         for group, end in ((self.empty, fate), (self.identifiers, keys or fate)):
             labels = [
                 f"{p} (no name in its header)"
@@ -90,8 +100,12 @@ class EmptyColumns:
                 for c in (table.columns[p] for p in group)
             ]
             many = len(labels) > 1
-            own = f"a value of {'their' if many else 'its'} own in every observed cell"
-            what = f"{own} (identifiers?)" if group is self.identifiers else "no observed value"
+            its = "their" if many else "its"
+            own = f"a value of {its} own in every observed cell (identifiers?)"
+            if text:
+                own = f"a value of {its} own in half of {its} observed cells or more"
+                own += " (keys, names, free text?)"
+            what = own if group is self.identifiers else "no observed value"
             if labels:
                 warn(
                     f"column{'s' if many else ''} {', '.join(labels)} of {table.name} "
@@ -238,20 +252,22 @@ class EmptyColumns:
         return cls(tuple(int(p) for p in positions), names, width, tuple(sorted(ids)))
 
 
-def _identifiers(frame: pd.DataFrame) -> list[int]:
+def _identifiers(frame: pd.DataFrame, text: bool = False) -> list[int]:
     """The positions of ``frame``'s text columns of identifiers
-    (:func:`~aekit.data.cells.identifiers`) that are not times (ISO dates, one a row)."""
+    (:func:`~aekit.data.cells.identifiers`; with ``text``, of names or free text
+    too: :func:`~aekit.data.cells.keys_or_text`) that are not times (ISO dates)."""
+    test = keys_or_text if text else identifiers
     out = []
     for j in range(frame.shape[1]):
         s = frame.iloc[:, j]
         if not is_text(s):
             continue
         observed = s.dropna()
-        if len(observed) < IDENTIFIERS or not observed.is_unique:
+        if len(observed) < IDENTIFIERS or not (text or observed.is_unique):
             continue
         if pd.api.types.infer_dtype(observed, skipna=True) not in ("string", "unicode"):
             continue  # dates, numbers, flags stored as objects
-        if identifiers(observed.value_counts(sort=False)) and not text_format(observed):
+        if test(observed.value_counts(sort=False)) and not text_format(observed):
             out.append(j)
     return out
 

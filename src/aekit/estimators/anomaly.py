@@ -96,9 +96,11 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
     reconstruction_variance_ : float or None
         σ² of the reconstruction scoring (None for the likelihood).
     empty_columns_ : EmptyColumns
-        The columns of X in fit without one observed value, or of identifiers:
-        left out of the model, with a warning (rows are scored by their other
-        cells; their ``feature_scores`` are NaN).
+        The columns of X in fit without one observed value, or of identifiers,
+        names or free text (text columns of 20 values or more, half of their
+        cells or more a value no other cell holds): left out of the model, with
+        a warning (rows are scored by their other cells; their
+        ``feature_scores`` are NaN).
     n_features_in_, feature_names_in_
 
     Examples
@@ -144,9 +146,10 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         warn_index_column(X)
         table = as_table(X)
         model = self._make_model(table.image_shape)  # images: tables of pixels
-        empty = EmptyColumns.of(table)  # a file's: from the pass split makes anyway
+        # names and free text too: a new row's title would make it an anomaly
+        empty = EmptyColumns.of(table, text=True)  # a file's: from the pass split makes
         if empty:  # nothing to score a row by: left out of the model
-            empty.warn(table, "rows are scored by their other cells")
+            empty.warn(table, "rows are scored by their other cells", text=True)
             table = empty.drop_from(table)
         plan = CheckpointPlan.from_args(
             checkpoint_dir, resume, checkpoint_every, model.random_state

@@ -167,6 +167,9 @@ def test_free_text_is_left_out_of_a_detectors_model_and_modelled_by_an_imputer(t
     assert detector.model_.feature_names_in_.tolist() == ["x", "y"]
     new = df.assign(title=[f"Unseen {i}" for i in range(60)])
     np.testing.assert_array_equal(detector.score_samples(new), detector.score_samples(df))
+    aekit.save(detector, tmp_path / "d")  # the model file keeps the column left out
+    loaded = aekit.load(tmp_path / "d")
+    np.testing.assert_array_equal(loaded.score_samples(new), detector.score_samples(df))
     df.to_csv(tmp_path / "titles.csv", index=False)
     with pytest.warns(AekitWarning, match=said):
         streamed = aekit.AnomalyDetector(model, random_state=0).fit(

@@ -40,6 +40,7 @@ class EmptyColumns:
     n_features: int = 0
     # those of ``positions`` that hold identifiers (for a detector, names or free text too)
     identifiers: tuple[int, ...] = ()
+    text: bool = False  # whether ``of`` looked for names and free text (not in the state)
 
     def __bool__(self) -> bool:
         return bool(self.positions)
@@ -81,17 +82,17 @@ class EmptyColumns:
             )
         named = all(isinstance(c, str) for c in columns)
         names = tuple(columns[p] for p in left) if named else None
-        return cls(tuple(int(p) for p in left), names, len(columns), tuple(int(p) for p in ids))
+        positions, ids = tuple(int(p) for p in left), tuple(int(p) for p in ids)
+        return cls(positions, names, len(columns), ids, text)
 
     @property
     def empty(self) -> list[int]:
         """The positions of the empty columns (not the identifiers)."""
         return [p for p in self.positions if p not in self.identifiers]
 
-    def warn(self, table, fate: str, keys: str | None = None, text: bool = False) -> None:
+    def warn(self, table, fate: str, keys: str | None = None) -> None:
         """Name the columns of ``table`` left out of the models, and what becomes of
-        them: ``fate`` (of the identifiers: ``keys``, by default the same); ``text``:
-        as :meth:`of` found them."""
+        them: ``fate`` (of the identifiers: ``keys``, by default the same)."""
         for group, end in ((self.empty, fate), (self.identifiers, keys or fate)):
             labels = [
                 f"{p} (no name in its header)"
@@ -102,7 +103,7 @@ class EmptyColumns:
             many = len(labels) > 1
             its = "their" if many else "its"
             own = f"a value of {its} own in every observed cell (identifiers?)"
-            if text:
+            if self.text:
                 own = f"a value of {its} own in half of {its} observed cells or more"
                 own += " (keys, names, free text?)"
             what = own if group is self.identifiers else "no observed value"

@@ -149,7 +149,7 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         # names and free text too: a new row's title would make it an anomaly
         empty = EmptyColumns.of(table, text=True)  # a file's: from the pass split makes
         if empty:  # nothing to score a row by: left out of the model
-            empty.warn(table, "rows are scored by their other cells", text=True)
+            empty.warn(table, "rows are scored by their other cells")
             table = empty.drop_from(table)
         plan = CheckpointPlan.from_args(
             checkpoint_dir, resume, checkpoint_every, model.random_state

@@ -106,9 +106,9 @@ def fit(
         sizes = {"latent_dim": latent_dim or 16}
     elif model in ("vae", "tvae"):
         sizes = {}  # chosen on held-out rows, as VAE()'s
-    else:  # half the columns the model gets: not those the detector leaves out
+    else:  # half the columns the model gets: not those without a value (left out)
         table = as_table(rows)
-        width = len(table.columns) - len(EmptyColumns.of(table, text=True).positions)
+        width = len(table.columns) - len(EmptyColumns.of(table).positions)
         sizes = {"latent_dim": max(1, min(8, width // 2))}
     shape = rows.shape[1:] if images else None
     chosen = preset(model, shape, task="model", argument="--model", **sizes)

@@ -114,17 +114,11 @@ def keys_or_text(counts: pd.Series) -> bool:
     more a value no other cell holds), none of them text that aekit reads as a
     number, a date or a missing value in another way (``12,5``, ``$1,200``,
     ``<0.5``, ``05/03/2021``, ``n/a``: such a column is refused or named by
-    :func:`refuse_stray_text`). A detector leaves such a column out of its model."""
+    :func:`refuse_stray_text`). An imputer or a detector leaves such a column out
+    of its models."""
     if many_levels(counts) is None:
         return False
     return not any(p.fullmatch(str(v)) for v in counts.index for p in _NOT_KEYS)
-
-
-def identifiers(counts: pd.Series) -> bool:
-    """Whether a text column (``counts``: the cells of each value) holds identifiers:
-    :func:`keys_or_text` with every cell a value of its own. An imputer leaves such
-    a column out of its models."""
-    return bool((counts == 1).all()) and keys_or_text(counts)
 
 
 def warn_many_levels(label: str, levels: tuple[int, int, int]) -> None:
@@ -137,8 +131,8 @@ def warn_many_levels(label: str, levels: tuple[int, int, int]) -> None:
         f"{label} holds {distinct} values{how}: it is modelled as {distinct} "
         "categories, a missing cell gets another row's value, and a row whose value "
         "the model did not train on scores as unlikely; drop it or make it the index to "
-        "keep it out of the model (a detector leaves such a column out of its model, an "
-        "imputer one of identifiers)"
+        "keep it out of the model (an imputer or a detector leaves such a column out of "
+        "its models)"
     )
 
 

@@ -4,16 +4,14 @@ them from, so it refuses them (:func:`~aekit.data.cells.entirely_missing`); an
 imputer, which must return every column it was given, leaves them out of its
 models and passes them through as they came; a detector leaves them out and
 scores rows by their other cells. Both do the same with a text column of
-identifiers (a patient's or an order's key: at least
-:data:`~aekit.data.cells.IDENTIFIERS` values, each in one cell): a level seen
-once teaches a model nothing about other rows, an imputed key would be
-another row's, and a new row's key, never seen in fit, would make it an
-anomaly. A detector leaves out names and free text as well (half of the
-column's cells or more a value no other cell holds:
-:func:`~aekit.data.cells.keys_or_text`), whose new values would make every new
-row an anomaly too. An imputer models them: left out, they did not help it
-fill the other columns on the whole (README, "When things go wrong"; a plain
-model takes either as categories, with a warning)."""
+identifiers, names or free text (a patient's key, an author, a title: at least
+:data:`~aekit.data.cells.IDENTIFIERS` values, half of its cells or more a value
+no other cell holds; :func:`~aekit.data.cells.keys_or_text`): a level seen once
+teaches a model nothing about other rows (as categories such a column made the
+imputer fill the other columns worse: README, "When things go wrong"), an
+imputed key or title would be another row's, and a new row's, never seen in
+fit, would make it an anomaly (a plain model still takes such a column as
+categories, with a warning)."""
 
 from __future__ import annotations
 
@@ -24,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AekitError, ModelFileError, warn
-from .cells import IDENTIFIERS, identifiers, is_text, keys_or_text, name_of, unnamed_position
+from .cells import IDENTIFIERS, is_text, keys_or_text, name_of, unnamed_position
 from .merge import SHOWN, warn_unseen
 from .schema import as_frame
 from .times import text_format
@@ -38,19 +36,18 @@ class EmptyColumns:
     positions: tuple[int, ...] = ()  # the columns left out: empty ones and identifiers
     names: tuple[str, ...] | None = None
     n_features: int = 0
-    # those of ``positions`` that hold identifiers (for a detector, names or free text too)
+    # those of ``positions`` that hold identifiers, names or free text (keys_or_text)
     identifiers: tuple[int, ...] = ()
-    text: bool = False  # whether ``of`` looked for names and free text (not in the state)
 
     def __bool__(self) -> bool:
         return bool(self.positions)
 
     @classmethod
-    def of(cls, table, text: bool = False) -> EmptyColumns:
-        """The empty columns and the columns of identifiers (with ``text``, of
-        names or free text too: a value of their own in half of their cells or
-        more) of a table in memory or a file (none for images or a table without
-        rows); an error when every column is one or the other."""
+    def of(cls, table) -> EmptyColumns:
+        """The empty columns and the columns of identifiers, names or free text (a
+        value of their own in half of their cells or more) of a table in memory
+        or a file (none for images or a table without rows); an error when every
+        column is one or the other."""
         if table.image_shape is not None:
             return cls()
         columns = list(table.columns)
@@ -59,11 +56,10 @@ class EmptyColumns:
             if len(frame) == 0:
                 return cls()
             empty = np.flatnonzero(frame.isna().all().to_numpy()).tolist()
-            ids = _identifiers(frame, text) if table.is_frame else []  # an array's: numbers
+            ids = _identifiers(frame) if table.is_frame else []  # an array's: numbers
         else:  # the file's first pass (made once; fit needs it anyway)
             empty = [columns.index(name) for name in table.summary.empty]
-            summary = table.summary
-            ids = [columns.index(name) for name in (summary.text if text else summary.identifiers)]
+            ids = [columns.index(name) for name in table.summary.identifiers]
         left = sorted(empty + ids)
         if not left:
             return cls()
@@ -73,17 +69,14 @@ class EmptyColumns:
                 "is entirely missing"
             )
         if len(left) == len(columns):
-            kinds, share = "identifiers", "every cell"
-            if text:
-                kinds, share = "identifiers, names or free text", "half of their cells or more"
             raise AekitError(
-                f"{table.name} has nothing to model: its columns are {kinds} (a value of "
-                f"their own in {share}: {[columns[p] for p in ids][:5]}) or entirely missing"
+                f"{table.name} has nothing to model: its columns are identifiers, names or "
+                "free text (a value of their own in half of their cells or more: "
+                f"{[columns[p] for p in ids][:5]}) or entirely missing"
             )
         named = all(isinstance(c, str) for c in columns)
         names = tuple(columns[p] for p in left) if named else None
-        positions, ids = tuple(int(p) for p in left), tuple(int(p) for p in ids)
-        return cls(positions, names, len(columns), ids, text)
+        return cls(tuple(int(p) for p in left), names, len(columns), tuple(int(p) for p in ids))
 
     @property
     def empty(self) -> list[int]:
@@ -102,11 +95,9 @@ class EmptyColumns:
             ]
             many = len(labels) > 1
             its = "their" if many else "its"
-            own = f"a value of {its} own in every observed cell (identifiers?)"
-            if self.text:
-                own = f"a value of {its} own in half of {its} observed cells or more"
-                own += " (keys, names, free text?)"
-            what = own if group is self.identifiers else "no observed value"
+            own = f"a value of {its} own in half of {its} observed cells or more"
+            what = f"{own} (keys, names, free text?)"
+            what = what if group is self.identifiers else "no observed value"
             if labels:
                 warn(
                     f"column{'s' if many else ''} {', '.join(labels)} of {table.name} "
@@ -253,22 +244,20 @@ class EmptyColumns:
         return cls(tuple(int(p) for p in positions), names, width, tuple(sorted(ids)))
 
 
-def _identifiers(frame: pd.DataFrame, text: bool = False) -> list[int]:
-    """The positions of ``frame``'s text columns of identifiers
-    (:func:`~aekit.data.cells.identifiers`; with ``text``, of names or free text
-    too: :func:`~aekit.data.cells.keys_or_text`) that are not times (ISO dates)."""
-    test = keys_or_text if text else identifiers
+def _identifiers(frame: pd.DataFrame) -> list[int]:
+    """The positions of ``frame``'s text columns of identifiers, names or free text
+    (:func:`~aekit.data.cells.keys_or_text`) that are not times (ISO dates)."""
     out = []
     for j in range(frame.shape[1]):
         s = frame.iloc[:, j]
         if not is_text(s):
             continue
         observed = s.dropna()
-        if len(observed) < IDENTIFIERS or not (text or observed.is_unique):
+        if len(observed) < IDENTIFIERS:
             continue
         if pd.api.types.infer_dtype(observed, skipna=True) not in ("string", "unicode"):
             continue  # dates, numbers, flags stored as objects
-        if test(observed.value_counts(sort=False)) and not text_format(observed):
+        if keys_or_text(observed.value_counts(sort=False)) and not text_format(observed):
             out.append(j)
     return out
 

@@ -29,16 +29,15 @@ class Summary:
     """What the first pass over a file found: the encoder of every row (its
     ``low`` and ``high`` bounds included) but for its empty columns, the number of
     rows, the columns, the empty ones, and the text columns of identifiers, names
-    or free text (their warning is the fit's to give: a detector leaves such a
-    column out of its model, an imputer one of identifiers)."""
+    or free text (their warning is the fit's to give: an imputer or a detector
+    leaves such a column out of its models)."""
 
     encoder: TabularEncoder
     n_rows: int
     columns: list
     empty: tuple = ()  # the columns without an observed value (not in the encoder)
     many: tuple = ()  # (name, (values, cells, values of one cell)): see cells.many_levels
-    identifiers: tuple = ()  # those that hold identifiers (cells.identifiers)
-    text: tuple = ()  # those that hold identifiers, names or free text (cells.keys_or_text)
+    identifiers: tuple = ()  # those of identifiers, names or free text (cells.keys_or_text)
 
 
 def scan(source) -> Summary:
@@ -74,16 +73,14 @@ def scan(source) -> Summary:
         name: pd.Series(stats[name][1].counts) for name in text if stats[name][1].categories is None
     }
     many = [(name, many_levels(c)) for name, c in counts.items()]
-    text = tuple(name for name, c in counts.items() if keys_or_text(c))
-    ids = tuple(name for name in text if (counts[name] == 1).all())  # cells.identifiers
+    ids = tuple(name for name, c in counts.items() if keys_or_text(c))
     if n_rows > 1:
         flags = np.zeros(len(seen), dtype=bool)
         flags[encoder.continuous] = encoder.constant
         discrete = [c.kind == "categorical" and len(c.categories) < 2 for c in encoder.schema]
         warn_one_value([n for n, a, b in zip(seen, flags, discrete, strict=True) if a or b])
     empty = tuple(n for n in names if n not in stats)
-    many = tuple((n, m) for n, m in many if m)
-    return Summary(encoder, n_rows, names, empty, many, ids, text)
+    return Summary(encoder, n_rows, names, empty, tuple((n, m) for n, m in many if m), ids)
 
 
 def warn_one_value(names: list) -> None:

@@ -146,8 +146,7 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         warn_index_column(X)
         table = as_table(X)
         model = self._make_model(table.image_shape)  # images: tables of pixels
-        # names and free text too: a new row's title would make it an anomaly
-        empty = EmptyColumns.of(table, text=True)  # a file's: from the pass split makes
+        empty = EmptyColumns.of(table)  # a file's: from the pass split makes anyway
         if empty:  # nothing to score a row by: left out of the model
             empty.warn(table, "rows are scored by their other cells")
             table = empty.drop_from(table)

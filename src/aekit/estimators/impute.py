@@ -47,7 +47,7 @@ from .params import check_float, check_int, draw_seed, fit_seed
 from .vae import VAE
 from .wrapper import ModelWrapper
 
-# what becomes of the columns left out of the models: empty ones, identifiers
+# what becomes of the columns left out of the models: empty ones, identifiers, free text
 AS_GIVEN = ("returned as given (missing)", "returned as given, missing cells missing")
 
 
@@ -99,9 +99,11 @@ class Imputer(TransformerMixin, ModelWrapper):
         Per column: ``metric`` ("rmse" in the column's units, or "error_rate"),
         ``value`` and ``n_cells``, measured on the held-out cells.
     empty_columns_ : EmptyColumns
-        The columns of X in fit without one observed value, or of identifiers
-        (their positions, and names): left out of the models, with a warning,
-        and returned by ``transform`` as X holds them.
+        The columns of X in fit without one observed value, or of identifiers,
+        names or free text (text columns of 20 values or more, half of their
+        cells or more a value no other cell holds; their positions, and names):
+        left out of the models, with a warning, and returned by ``transform`` as
+        X holds them.
     linear_ : LinearPart or None
         For a (D)AE imputer of a table with held-out cells: a normal fitted by EM
         to the encoded rows, blended into the imputed numbers and level

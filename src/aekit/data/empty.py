@@ -96,8 +96,8 @@ class EmptyColumns:
             many = len(labels) > 1
             its = "their" if many else "its"
             own = f"a value of {its} own in half of {its} observed cells or more"
-            what = f"{own} (keys, names, free text?)"
-            what = what if group is self.identifiers else "no observed value"
+            keys = group is self.identifiers
+            what = f"{own} (keys, names, free text?)" if keys else "no observed value"
             if labels:
                 warn(
                     f"column{'s' if many else ''} {', '.join(labels)} of {table.name} "

@@ -48,8 +48,9 @@ COMMA_NUMBERS = THOUSANDS.pattern + r"|^\s*[-+]?\d+,\d+\s*$"
 # a number with a currency sign before or after it, or a percent sign after it:
 # "$1,200", "-€5", "12.5%", "30 £"
 UNIT_NUMBERS = r"\s*[-+]?\s*[$€£¥]\s*[-+]?\d[\d,.]*\s*|\s*[-+]?\d[\d,.]*\s*[%$€£¥]\s*"
-# dates aekit does not read as times: day and month with slashes or dots ("05/03/2021",
-# "5.3.21"; which comes first, the file does not say) or slashed ISO ("2021/03/05")
+# dates aekit may not read as times: day and month with slashes or dots ("05/03/2021",
+# "5.3.21") or slashed ISO ("2021/03/05"); aekit.data.times reads those with a
+# four-digit year whose column says whether the day or the month comes first
 OTHER_DATES = r"\d{1,2}([/.])\d{1,2}\1\d{2}(\d{2})?|\d{4}/\d{1,2}/\d{1,2}"
 # a value beyond a limit of detection ("<0.5", "> 100"), in a column of numbers
 # (at least this share of its cells): a numeric column read as text
@@ -121,8 +122,9 @@ def keys_or_text(counts: pd.Series) -> bool:
     return not any(p.fullmatch(str(v)) for v in counts.index for p in _NOT_KEYS)
 
 
-def warn_many_levels(label: str, levels: tuple[int, int, int]) -> None:
-    """Warn that a model takes a column of :func:`many_levels` as categories."""
+def warn_many_levels(label: str, levels: tuple[int, int, int], left_out: bool = True) -> None:
+    """Warn that a model takes a column of :func:`many_levels` as categories;
+    ``left_out``: one an imputer or a detector would leave out (:func:`keys_or_text`)."""
     distinct, cells, once = levels
     how = ", each once (identifiers?)"
     if once < cells:
@@ -131,8 +133,9 @@ def warn_many_levels(label: str, levels: tuple[int, int, int]) -> None:
         f"{label} holds {distinct} values{how}: it is modelled as {distinct} "
         "categories, a missing cell gets another row's value, and a row whose value "
         "the model did not train on scores as unlikely; drop it or make it the index to "
-        "keep it out of the model (an imputer or a detector leaves such a column out of "
-        "its models)"
+        "keep it out of the model"
+        + " (an imputer or a detector leaves such a column out of its models)"
+        * left_out
     )
 
 
@@ -148,7 +151,7 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str, *, levels: bool 
     values = counts.index.to_series(index=range(len(counts)))
     numeric = pd.to_numeric(values.astype(object), errors="coerce").notna().to_numpy()
     if levels and (many := many_levels(counts)) is not None:
-        warn_many_levels(label, many)
+        warn_many_levels(label, many, keys_or_text(counts))
     if numeric.all() and values.astype(str).str.contains(r"[.eE]").any():
         warn(
             f"{label} holds numbers written as text (e.g. {values.iloc[0]!r}): it is "
@@ -163,13 +166,14 @@ def refuse_stray_text(label: str, counts: pd.Series, hint: str, *, levels: bool 
             "to model them as numbers (a pandas category keeps it categories without this "
             "warning)"
         )
-    if texts.str.fullmatch(OTHER_DATES + r"(\s+\d{1,2}:\d{2}(:\d{2})?)?").all():
+    if texts.str.fullmatch(f"(?:{OTHER_DATES})" + r"(\s+\d{1,2}:\d{2}(:\d{2})?)?").all():
         warn(
             f"{label} holds dates in a format aekit does not read as times (e.g. "
-            f"{values.iloc[0]!r}): it is modelled as {len(values)} categories; "
-            "pd.to_datetime(df[name], format=...) with the format that says whether the day "
-            "or the month comes first makes it a column of times (a pandas category keeps "
-            "it categories without this warning)"
+            f"{values.iloc[0]!r}: a two-digit year, or no day after the 12th to say whether "
+            f"the day or the month comes first): it is modelled as {len(values)} "
+            "categories; pd.to_datetime(df[name], format=...) with the format that says "
+            "which comes first makes it a column of times (a pandas category keeps it "
+            "categories without this warning)"
         )
     # numbers written with a decimal comma or thousands separators are numbers too
     written = numeric | values.astype(str).str.match(COMMA_NUMBERS).to_numpy()

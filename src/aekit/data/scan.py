@@ -21,7 +21,7 @@ from .cells import keys_or_text, many_levels, refuse_stray_text
 from .schema import Column, infer_column
 from .summary import HUGE
 from .tabular import TabularEncoder
-from .times import DATETIME, DURATION, PERIOD, joint_format, to_days
+from .times import DATETIME, DURATION, PERIOD, joint_format, to_days, undecided
 
 
 @dataclass(frozen=True)
@@ -149,26 +149,38 @@ class _Levels:
     counts: dict = field(default_factory=dict)
     categories: tuple | None = None  # a pandas category's own levels
     ordered: bool = False
-    # text that is ISO times in every chunk so far: their format and statistics in days
+    # text that is times in every chunk so far: their format and statistics in days
     # (None once a chunk holds other text: the column is categorical, as in memory)
     time: str | None = ""
     days: _Numbers | None = None
+    gaps: bool = False  # whether chunks whose days wait (see note_times) had missing cells
 
     def add(self, s: pd.Series) -> None:
         for level, k in s.value_counts(dropna=True, sort=False).items():
             self.counts[level] = self.counts.get(level, 0) + int(k)
 
     def note_times(self, time: str, s: pd.Series) -> None:
-        """Keep the days of a chunk of ISO times of format ``time`` ("": not times)."""
+        """Keep the days of a chunk of times of format ``time`` ("": not times).
+        While every chunk so far leaves the order of day and month open
+        (:func:`~aekit.data.times.undecided`), their days wait: the chunk that
+        decides it reads them from the levels counted so far."""
         if self.time is None:
             return
         joint = joint_format(self.time, time) if self.time else time
         if not joint:
             self.time, self.days = None, None
             return
-        self.time, self.days = joint, self.days or _Numbers(self.dtype)
+        waiting, self.time = undecided(self.time), joint
+        if undecided(joint):
+            self.gaps |= bool(s.isna().any())
+            return
+        self.days = self.days or _Numbers(self.dtype)
         self.days.time = joint  # chunks at different UTC offsets: written in UTC
-        self.days.add(to_days(s, time))
+        if waiting:  # the chunks before, in one order now
+            days = to_days(pd.Series(list(self.counts), dtype=object), joint)
+            self.days.add(np.repeat(days, list(self.counts.values())))
+            self.days.missing |= self.gaps
+        self.days.add(to_days(s, joint if undecided(time) else time))
 
 
 def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
@@ -176,7 +188,7 @@ def _add(stats: dict, name, s: pd.Series, path, first_row: int) -> None:
     if not len(observed):
         return
     col = infer_column(name, s, None, whole=False)  # stray text: once, for the whole column
-    text_times = col.time not in ("", DATETIME, DURATION, PERIOD)  # text: a chunk of ISO times
+    text_times = col.time not in ("", DATETIME, DURATION, PERIOD)  # text: a chunk of times
     numeric = col.kind in ("continuous", "binary") and col.dtype not in ("bool", "boolean")
     numeric &= not text_times
     kind = ("time " + col.time if col.time else "number") if numeric else col.kind
@@ -226,7 +238,7 @@ def _encoder(stats: dict, names: list, path) -> TabularEncoder:
     schema, center, scale, fill, low, high = [], [], [], [], [], []
     for name in names:
         kind, acc = stats[name]
-        if kind == "categorical" and acc.time:  # every chunk held ISO times of one format
+        if kind == "categorical" and acc.time and not undecided(acc.time):  # times throughout
             kind, acc = "time " + acc.time, dataclasses.replace(acc.days, dtype=acc.dtype)
         numbers = kind == "number" or kind.startswith("time ")
         if numbers and not (kind == "number" and acc.only01 and acc.zeros and acc.ones):

@@ -280,7 +280,7 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array=False, wh
         )
     if inferred == "boolean":
         return Column(name, "binary", "boolean", (False, True))
-    time = text_format(observed) if column_type is None and inferred == "string" else ""
+    time = text_format(observed, whole) if column_type is None and inferred == "string" else ""
     if time:
         return Column(name, "continuous", str(dtype), time=time)
     if inferred in ("string", "unicode", "bytes", "categorical"):

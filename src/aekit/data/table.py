@@ -224,7 +224,8 @@ class FileTable:
         if not self.said:
             self.said = True
             for name, levels in self.summary.many:
-                warn_many_levels(f"column {name!r} of {self.path}", levels)
+                left_out = name in self.summary.identifiers
+                warn_many_levels(f"column {name!r} of {self.path}", levels, left_out)
         return self.summary.encoder
 
     def split(self, share: float, seed: int, purpose: int = VALIDATION):

@@ -26,6 +26,17 @@ is a text column of durations as pandas writes them to a CSV file (``3 days``,
 each period's start, written back as periods of its dtype, each imputed one
 the period whose start is nearest; so is text of quarters as pandas writes such
 a column to a CSV file (``2024Q1``), written back as quarters.
+
+Dates as spreadsheets and local settings write them are times too, written back
+as they came: day and month with a four-digit year (``3/25/2021``,
+``25.03.2021``, ``25-03-2021``) or slashed ISO (``2021/3/25``), each perhaps
+followed by a time of day (``14:30`` or ``14:30:05``), all in one such format.
+Which of day and month comes first, the column says: a first number above 12
+somewhere makes it the day, a second number above 12 the month. Where no
+number says it (every day of the column at most the 12th), or both do, the
+column stays text (:func:`aekit.data.cells.refuse_stray_text` names it). Day
+and month are written without a leading zero when some observed one has a
+single digit.
 """
 
 from __future__ import annotations
@@ -57,16 +68,27 @@ DAYS, DAYS_TIME = "%d days", "%d days %H:%M:%S"
 _DAYS, _TIME = r"-?\d+ days?", r" \+?\d{2}:\d{2}:\d{2}"
 QUARTERS, _QUARTER = "%YQ%q", r"\d{4}Q[1-4]"  # text quarters, as pandas writes them
 PERIOD_TEXT = {"%Y-%m": "M", QUARTERS: "Q"}  # text formats of periods: imputed to the nearest
+# day and month in either order with a four-digit year ("3/25/2021", "25.03.2021",
+# "25-03-2021"), or slashed ISO ("2021/3/25"); a time of day may follow
+_LOCAL_DATE = re.compile(
+    r"(?:(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)\d{4}|\d{4}/(?P<m>\d{1,2})/(?P<d>\d{1,2}))"
+    r"(?P<clock> \d{2}:\d{2}(?::\d{2})?)?"
+)
+_LOCAL_FORMAT = re.compile(r"%-?[md][/.-]|%Y/")  # the formats of such dates
 OFFSET = r"Z|[+-]\d{2}:?\d{2}"  # a UTC offset at the end of a date-time
 FRACTION = r"\.\d{1,9}"  # a fraction of a second, up to nanoseconds
 # a text format: one of FORMATS, ".%<digits>f" after the seconds, a UTC offset written out
 _PARTS = re.compile(rf"(?P<base>.*?)(?:\.%(?P<digits>\d)f)?(?P<offset>{OFFSET})?")
 
 
-def text_format(observed: pd.Series) -> str:
+def text_format(observed: pd.Series, whole: bool = True) -> str:
     """The format of a text column whose observed values are all ISO dates or
     date-times of one format (see :data:`FORMATS`; date-times with or all without
-    a UTC offset, seconds with or without fractions), else ""."""
+    a UTC offset, seconds with or without fractions), or all dates of one of the
+    other formats of the module's docstring, else "". ``whole=False``: one chunk
+    of a column, whose dates may leave the order of day and month to the other
+    chunks (their format is then both orders, ``"%m/%d/%Y|%d/%m/%Y"``:
+    :func:`undecided`)."""
     head = observed.head(20).tolist()
     if not len(head) or not all(isinstance(v, str) for v in head):
         return ""
@@ -95,7 +117,55 @@ def text_format(observed: pd.Series) -> str:
             return time if days.notna().all() and days.abs().max() <= LIMIT else ""
     if _heads(_QUARTER, head) and text.str.fullmatch(_QUARTER).all():
         return QUARTERS if _in_range(_parse(text, QUARTERS)) else ""
+    if all(_LOCAL_DATE.fullmatch(v) for v in head):
+        return _local_format(text, whole)
     return ""
+
+
+def _local_format(text: pd.Series, whole: bool) -> str:
+    """The format of text whose first values are dates of :data:`_LOCAL_DATE`:
+    one of its formats, where every value is such a date of it; the order of day
+    and month from the numbers above 12; "" where the text does not say it (for
+    a chunk, ``whole=False``, both orders) or is no dates of one format."""
+    parts = text.str.extract(f"^(?:{_LOCAL_DATE.pattern})$")
+    clocks = parts["clock"].str.len().fillna(0)
+    if (parts["a"].isna() & parts["m"].isna()).any() or clocks.nunique() != 1:
+        return ""  # not every value such a date; or a time of day in some, or of two lengths
+    clock = {0: "", 6: " %H:%M", 9: " %H:%M:%S"}[int(clocks.iloc[0])]
+    if parts["sep"].isna().all():  # slashed ISO: year, month, day
+        first, second, order = parts["m"], parts["d"], ["%Y/{m}/{d}"]
+    elif parts["sep"].nunique(dropna=False) == 1:
+        first, second, sep = parts["a"], parts["b"], parts["sep"].iloc[0]
+        day_first, month_first = (first.astype(int) > 12).any(), (second.astype(int) > 12).any()
+        if day_first and month_first:
+            return ""
+        order = [f"{{d}}{sep}{{m}}{sep}%Y"] if day_first else [f"{{m}}{sep}{{d}}{sep}%Y"]
+        if not (day_first or month_first):
+            if whole:
+                return ""  # which comes first, the column does not say
+            order.append(f"{{d}}{sep}{{m}}{sep}%Y")
+    else:
+        return ""
+    pad = "-" if (first.str.len() == 1).any() or (second.str.len() == 1).any() else ""
+    found = [f.format(m=f"%{pad}m", d=f"%{pad}d") + clock for f in order]
+    if not all(_parse(text, fmt).notna().all() for fmt in found):
+        return ""  # a day the calendar does not have ("2/30/2021")
+    return "|".join(found) if _in_range(_parse(text, found[0])) else ""
+
+
+def undecided(time: str) -> bool:
+    """Whether a chunk's format ``time`` leaves the order of day and month open."""
+    return "|" in time
+
+
+def _joint_local(a: str, b: str) -> str:
+    """:func:`joint_format` of dates of :data:`_LOCAL_FORMAT`: the orders both
+    allow, without leading zeros where either part has none."""
+    common = [f for f in a.replace("%-", "%").split("|") if f in b.replace("%-", "%").split("|")]
+    joint = "|".join(common)
+    if "%-" in a + b:
+        joint = joint.replace("%m", "%-m").replace("%d", "%-d")
+    return joint
 
 
 def _heads(pattern: str, head: list) -> bool:
@@ -134,6 +204,7 @@ def _parse(s: pd.Series, time: str) -> pd.Series:
         stamps[quarter] = pd.PeriodIndex(s[quarter].astype(str), freq="Q").start_time
         return stamps
     base, digits, offset = _parts(time)
+    base = base.replace("%-", "%")  # pandas reads a day or month without its leading zero
     fmt = "ISO8601" if digits else base + "%z" * bool(offset)  # fractions: any digits
     return pd.to_datetime(s, format=fmt, utc=bool(offset), errors="coerce")
 
@@ -150,6 +221,8 @@ def joint_format(a: str, b: str) -> str:
     column of times)."""
     if a == b:
         return a
+    if _LOCAL_FORMAT.match(a) and _LOCAL_FORMAT.match(b):
+        return _joint_local(a, b)
     if {a, b} == {DAYS, DAYS_TIME}:  # whole days in one part, times in the other
         return DAYS_TIME
     (base_a, digits_a, offset_a), (base_b, digits_b, offset_b) = _parts(a), _parts(b)
@@ -239,11 +312,27 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
         if zone is not None:  # the days are UTC's
             return pd.Series(stamps).dt.tz_localize("UTC").dt.tz_convert(zone).astype(dtype)
         return pd.Series(stamps).astype(dtype)
-    text = pd.Series(stamps.strftime(base), dtype=object)
+    text = _strftime(stamps, base)
     if digits:  # nanoseconds past the second, as many digits as the column's
         fraction = pd.Series((stamps - stamps.floor("s")).asi8).astype(str).str.zfill(9)
         text = text + "." + fraction.str[:digits]
     return (text + offset).astype(dtype)
+
+
+def _strftime(stamps: pd.DatetimeIndex, base: str) -> pd.Series:
+    """``stamps.strftime(base)`` as text, ``%-m`` and ``%-d`` (month and day
+    without a leading zero, which strftime does not write everywhere) included."""
+    if "%-" not in base:
+        return pd.Series(stamps.strftime(base), dtype=object)
+    text = np.full(len(stamps), "", dtype=object)
+    for token in re.findall(r"%-?.|[^%]+", base):
+        if token in ("%-m", "%-d"):
+            part = (stamps.month if token == "%-m" else stamps.day).astype(str)
+        else:
+            part = stamps.strftime(token) if token.startswith("%") else token
+        text = text + np.asarray(part, dtype=object)
+    text[np.asarray(stamps.isna())] = np.nan
+    return pd.Series(text, dtype=object)
 
 
 def _duration_text(days: np.ndarray, time: str) -> pd.Series:

@@ -15,7 +15,10 @@ from aekit.data.table import as_table
 from aekit.data.times import from_days, text_format, to_days
 
 N = 240
-DAYS = pd.date_range("2021-01-01", periods=N, freq="D")
+# a day each, at an hour that moves (a time of day for the styles that write one)
+DAYS = pd.date_range("2021-01-01", periods=N, freq="D") + pd.to_timedelta(
+    np.arange(N) * 7 % 24, unit="h"
+)
 
 # (how a day is written, the format aekit reads it in, the pattern of its text)
 STYLES = [
@@ -25,9 +28,22 @@ STYLES = [
     (lambda t: f"{t.month:02d}-{t.day:02d}-{t.year}", "%m-%d-%Y", r"\d{2}-\d{2}-\d{4}"),
     (lambda t: f"{t.year}/{t.month}/{t.day}", "%Y/%-m/%-d", r"\d{4}/\d{1,2}/\d{1,2}"),
     (
-        lambda t: f"{t.month}/{t.day}/{t.year} {t.hour:02d}:{t.minute:02d}",
-        "%-m/%-d/%Y %H:%M",
-        r"\d{1,2}/\d{1,2}/\d{4} \d{2}:\d{2}",
+        lambda t: f"{t.month}/{t.day}/{t.year} {t.hour}:{t.minute:02d}",
+        "%-m/%-d/%Y %-H:%M",
+        r"\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}",
+    ),
+    (  # as US open-data portals export them
+        lambda t: t.strftime("%m/%d/%Y %I:%M:%S ") + ("AM" if t.hour < 12 else "PM"),
+        "%m/%d/%Y %I:%M:%S %p",
+        r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} [AP]M",
+    ),
+    (  # as a US spreadsheet writes them
+        lambda t: (
+            f"{t.month}/{t.day}/{t.year} {(t.hour + 11) % 12 + 1}:{t.minute:02d} "
+            + ("AM" if t.hour < 12 else "PM")
+        ),
+        "%-m/%-d/%Y %-I:%M %p",
+        r"\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2} [AP]M",
     ),
 ]
 
@@ -57,13 +73,16 @@ def test_dates_in_local_formats_are_times_imputed_in_their_own_format(
     with warnings.catch_warnings():
         warnings.simplefilter("error", AekitWarning)  # no warning: a column of times
         out = aekit.Imputer(n_models=1, random_state=0).fit_transform(holes)
-    iso, _ = dated(lambda t: t.strftime("%Y-%m-%d %H:%M" if "%H" in time else "%Y-%m-%d"))
+    clock = "%H:%M:%S" if "%S" in time else "%H:%M" if "%M" in time else ""
+    iso, _ = dated(lambda t: t.strftime(f"%Y-%m-%d {clock}".strip()))
     iso.loc[::6, "day"], iso.loc[3::7, "t"] = None, np.nan
     reference = aekit.Imputer(n_models=1, random_state=0).fit_transform(iso)
     pd.testing.assert_frame_equal(out[["t", "u"]], reference[["t", "u"]])
     assert out["day"].str.fullmatch(pattern).all()
     seen = holes["day"].notna()
     assert out["day"][seen].tolist() == df["day"][seen].tolist()
+    again = to_days(out["day"], time)  # the imputed ones as the column writes them
+    np.testing.assert_array_equal(from_days(again, time, object, False), out["day"])
     filled = pd.to_datetime(out["day"][~seen], format=time.replace("%-", "%")).to_numpy()
     gap = (filled - DAYS[~seen.to_numpy()].to_numpy()) / np.timedelta64(1, "D")
     assert np.median(np.abs(gap)) < 20  # near its row's day, not some other row's
@@ -131,6 +150,8 @@ def test_dates_whose_order_the_column_does_not_say_stay_text_and_are_named(tmp_p
         ["2/30/2021", "2/13/2021"],  # a day the calendar does not have
         ["1/2/2021", "2021-01-03"],  # two formats
         ["1/2/2021 10:30", "1/13/2021"],  # a time of day in some values only
+        ["1/2/2021 10:30 PM", "1/13/2021 10:30"],  # a 12-hour clock in some only
+        ["1/2/2021 13:30 PM", "1/13/2021 1:30 PM"],  # no such hour
         ["1/2/21", "1/13/21"],  # a two-digit year
         ["1/2/2021", "1.13.2021"],  # two separators
     ],

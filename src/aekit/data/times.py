@@ -30,13 +30,14 @@ a column to a CSV file (``2024Q1``), written back as quarters.
 Dates as spreadsheets and local settings write them are times too, written back
 as they came: day and month with a four-digit year (``3/25/2021``,
 ``25.03.2021``, ``25-03-2021``) or slashed ISO (``2021/3/25``), each perhaps
-followed by a time of day (``14:30`` or ``14:30:05``), all in one such format.
+followed by a time of day (``14:30``, ``14:30:05``, ``2:30 PM``), all in one
+such format.
 Which of day and month comes first, the column says: a first number above 12
 somewhere makes it the day, a second number above 12 the month. Where no
 number says it (every day of the column at most the 12th), or both do, the
 column stays text (:func:`aekit.data.cells.refuse_stray_text` names it). Day
-and month are written without a leading zero when some observed one has a
-single digit.
+and month, and the hour, are written without a leading zero when some observed
+one has a single digit.
 """
 
 from __future__ import annotations
@@ -69,10 +70,12 @@ _DAYS, _TIME = r"-?\d+ days?", r" \+?\d{2}:\d{2}:\d{2}"
 QUARTERS, _QUARTER = "%YQ%q", r"\d{4}Q[1-4]"  # text quarters, as pandas writes them
 PERIOD_TEXT = {"%Y-%m": "M", QUARTERS: "Q"}  # text formats of periods: imputed to the nearest
 # day and month in either order with a four-digit year ("3/25/2021", "25.03.2021",
-# "25-03-2021"), or slashed ISO ("2021/3/25"); a time of day may follow
+# "25-03-2021"), or slashed ISO ("2021/3/25"); a time of day may follow, on a 24-hour
+# clock or a 12-hour one ("14:30", "2:30:05 PM", as US spreadsheets and open-data
+# portals write them)
 _LOCAL_DATE = re.compile(
     r"(?:(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)\d{4}|\d{4}/(?P<m>\d{1,2})/(?P<d>\d{1,2}))"
-    r"(?P<clock> \d{2}:\d{2}(?::\d{2})?)?"
+    r"(?: (?P<h>\d{1,2})(?P<clock>:\d{2}(?::\d{2})?)(?P<half> [AP]M)?)?"
 )
 _LOCAL_FORMAT = re.compile(r"%-?[md][/.-]|%Y/")  # the formats of such dates
 OFFSET = r"Z|[+-]\d{2}:?\d{2}"  # a UTC offset at the end of a date-time
@@ -128,10 +131,15 @@ def _local_format(text: pd.Series, whole: bool) -> str:
     and month from the numbers above 12; "" where the text does not say it (for
     a chunk, ``whole=False``, both orders) or is no dates of one format."""
     parts = text.str.extract(f"^(?:{_LOCAL_DATE.pattern})$")
-    clocks = parts["clock"].str.len().fillna(0)
+    clocks, halves = parts["clock"].str.len().fillna(0), parts["half"].isna()
     if (parts["a"].isna() & parts["m"].isna()).any() or clocks.nunique() != 1:
         return ""  # not every value such a date; or a time of day in some, or of two lengths
-    clock = {0: "", 6: " %H:%M", 9: " %H:%M:%S"}[int(clocks.iloc[0])]
+    if halves.nunique() != 1:
+        return ""  # a 12-hour clock in some values only
+    clock, twelve = "", not bool(halves.iloc[0])
+    if clocks.iloc[0]:  # the hour with or without a leading zero, as the column has it
+        hour = ("%-" if (parts["h"].str.len() == 1).any() else "%") + "HI"[twelve]
+        clock = f" {hour}:%M" + ":%S" * bool(clocks.iloc[0] == 6) + " %p" * twelve
     if parts["sep"].isna().all():  # slashed ISO: year, month, day
         first, second, order = parts["m"], parts["d"], ["%Y/{m}/{d}"]
     elif parts["sep"].nunique(dropna=False) == 1:
@@ -163,8 +171,9 @@ def _joint_local(a: str, b: str) -> str:
     allow, without leading zeros where either part has none."""
     common = [f for f in a.replace("%-", "%").split("|") if f in b.replace("%-", "%").split("|")]
     joint = "|".join(common)
-    if "%-" in a + b:
-        joint = joint.replace("%m", "%-m").replace("%d", "%-d")
+    for part in "mdHI":  # day, month, hour: without a leading zero where either has none
+        if f"%-{part}" in a + b:
+            joint = joint.replace(f"%{part}", f"%-{part}")
     return joint
 
 
@@ -320,14 +329,24 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
 
 
 def _strftime(stamps: pd.DatetimeIndex, base: str) -> pd.Series:
-    """``stamps.strftime(base)`` as text, ``%-m`` and ``%-d`` (month and day
-    without a leading zero, which strftime does not write everywhere) included."""
-    if "%-" not in base:
+    """``stamps.strftime(base)`` as text, with month, day and hour without a
+    leading zero (``%-m``, ``%-d``, ``%-H``, ``%-I``), which strftime does not
+    write everywhere, and ``%I``/``%p``'s 12-hour clock in English whatever
+    the locale."""
+    if "%-" not in base and "%p" not in base:
         return pd.Series(stamps.strftime(base), dtype=object)
     text = np.full(len(stamps), "", dtype=object)
+    hours = np.asarray(stamps.hour)
+    by_hand = {
+        "%-m": stamps.month,
+        "%-d": stamps.day,
+        "%-H": hours,
+        "%-I": (hours + 11) % 12 + 1,
+        "%p": np.where(hours < 12, "AM", "PM"),
+    }
     for token in re.findall(r"%-?.|[^%]+", base):
-        if token in ("%-m", "%-d"):
-            part = (stamps.month if token == "%-m" else stamps.day).astype(str)
+        if token in by_hand:
+            part = np.asarray(by_hand[token]).astype(str)
         else:
             part = stamps.strftime(token) if token.startswith("%") else token
         text = text + np.asarray(part, dtype=object)

@@ -367,6 +367,26 @@ def _noise_and_a_spike(n=300, seed=0):
     return df.mask(rng.random((n, 3)) < 0.1).assign(c=df["c"])
 
 
+@pytest.mark.parametrize("model", [FAST_DAE, FAST_VAE], ids=["dae", "vae"])
+def test_new_rows_numbered_beyond_fit_are_imputed_as_the_last_ones_fit_saw(model):
+    """A record number (or a date) of later rows lies beyond every value fit saw:
+    a network's input past a quarter of the range beyond is held at it, so that
+    the other cells are imputed as for rows numbered at the range's end, not
+    by a perceptron running off linearly; the numbers are returned as given."""
+    X = low_rank(500)
+    table = pd.DataFrame(X[:400]).add_prefix("x").assign(id=np.arange(400.0))
+    imputer = Imputer(model, random_state=0).fit(aekit.ampute(table, "mcar", 0.2, random_state=0))
+    later = aekit.ampute(pd.DataFrame(X[400:]).add_prefix("x"), "mcar", 0.2, random_state=1)
+    holes = later.isna().to_numpy()
+    errors = {}
+    for start in (300.0, 500.0, 5e4, 3e5):  # within the range, a quarter past it, far past
+        given = later.assign(id=start + np.arange(100.0))
+        out = imputer.transform(given)
+        assert out["id"].equals(given["id"])
+        errors[start] = nrmse(X[400:], out.drop(columns="id").to_numpy(), holes)
+    assert errors[5e4] == errors[3e5] and errors[5e4] < 1.2 * errors[300.0]
+
+
 def test_a_value_far_beyond_its_columns_kept_ones_is_not_held_out():
     df = _noise_and_a_spike()
     for seed in range(10):  # at share 0.9 the spike would be held out in most draws

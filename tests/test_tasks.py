@@ -2,6 +2,7 @@
 generation and clustering, on small data built here."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,29 @@ def test_units_do_not_decide_scores_or_attributions(normal_and_odd):
         holed[:, j] = np.nan
         shift = np.median(detector.score_samples(holed)) - np.median(full)
         assert abs(shift) < 0.5 * np.std(full) + 0.5, (j, shift)
+
+
+def test_a_column_that_grows_beyond_fit_is_named_when_rows_are_scored(normal_and_odd):
+    """A row number or a date grows with every new row: scored later, each row
+    lies beyond what fit saw in that column and is flagged for it alone. The
+    detector says so, naming the column; rows within fit's range, and odd
+    rows whose odd cells fall on both sides, are scored without a word."""
+    X, fresh, odd = normal_and_odd
+    days = pd.date_range("2020-01-01", periods=len(X) + len(fresh)).strftime("%Y-%m-%d")
+    table = pd.DataFrame(X).add_prefix("x").assign(id=np.arange(len(X)), day=days[: len(X)])
+    detector = AnomalyDetector(Autoencoder(latent_dim=2, **QUICK), random_state=0).fit(table)
+    later = pd.DataFrame(fresh).add_prefix("x").assign(id=np.arange(1000, 1200), day=days[len(X) :])
+    with pytest.warns(AekitWarning) as said:
+        flagged = detector.predict(later) == -1
+    assert "'id', all 200 above the largest; 'day', all 200 above the largest" in str(
+        said[0].message
+    )
+    assert flagged.mean() > 0.9  # what the warning explains
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AekitWarning)
+        within = later.assign(id=np.arange(200), day=days[:200])
+        assert (detector.predict(within) == -1).mean() < 0.2
+        detector.predict(pd.DataFrame(odd).add_prefix("x").assign(id=np.arange(40), day=days[:40]))
 
 
 def test_rows_with_missing_cells_are_scored_on_the_observed_ones(normal_and_odd):

@@ -65,9 +65,10 @@ class TensorRows:
         self.close()
 
 
-def encoded(encoder: TabularEncoder, frame: pd.DataFrame, device, name: str = "X") -> TensorRows:
-    """``frame`` encoded, as tensors on ``device``."""
-    x, mask = encoder.encode(frame, name=name)
+def encoded(encoder: TabularEncoder, frame: pd.DataFrame, device, name="X", **how) -> TensorRows:
+    """``frame`` encoded (``how``: as :meth:`TabularEncoder.encode` takes it), as
+    tensors on ``device``."""
+    x, mask = encoder.encode(frame, name=name, **how)
     return TensorRows(torch.from_numpy(x).to(device), torch.from_numpy(mask).to(device))
 
 

@@ -30,6 +30,9 @@ from .summary import column_summary
 from .times import from_days, to_days
 
 MAX_Z = 1e6  # standardised values beyond ±MAX_Z (new rows only) are clipped: scores stay finite
+# how far past the range of fit's values, in ranges, a new row's number reaches an
+# imputer's networks (chosen on new rows of the development half: benchmarks/README.md)
+BEYOND_FIT = 0.25
 
 
 class TabularEncoder:
@@ -115,8 +118,14 @@ class TabularEncoder:
         return cls(schema, center, scale, *map(np.concatenate, (fill, low, high)))
 
     # ------------------------------------------------------------ encode
-    def encode(self, df: pd.DataFrame, *, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
-        """Encode a table.
+    def encode(
+        self, df: pd.DataFrame, *, name: str = "X", within_fit: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Encode a table; ``within_fit``: each number beyond the range of the
+        values fit saw at that range's end (a network's input for new rows:
+        beyond its training rows a perceptron's output runs off linearly, and a
+        record number or a date of later rows made an imputer fill their other
+        cells with numbers several standard deviations out).
 
         Returns
         -------
@@ -145,6 +154,9 @@ class TabularEncoder:
                 z -= self.center
                 z /= self.scale
                 np.clip(z, -MAX_Z, MAX_Z, out=z)
+                if within_fit and self.low is not None:
+                    reach = BEYOND_FIT * (self.high[dims] - self.low[dims])
+                    np.clip(z, self.low[dims] - reach, self.high[dims] + reach, out=z)
                 missing = np.isnan(z)
                 if missing.any():  # a complete block skips the fill
                     np.copyto(z, 0.0, where=missing)
@@ -179,6 +191,20 @@ class TabularEncoder:
                 group[np.flatnonzero(observed), codes[observed]] = 1.0
                 x[:, lo : lo + k] = group
         return x, mask
+
+    def outside(self, df: pd.DataFrame, *, name: str = "X") -> list[tuple[str, int, int, int]]:
+        """For each continuous column (numbers, times) of ``df``, columns in the
+        fitted order: its name, how many of its observed cells lie below and
+        above the range of the values fit saw, and how many are observed."""
+        if not self.continuous or self.low is None:
+            return []
+        df = check_columns(df, self.schema, name=name)
+        names = [self.schema[i].name for i in self.continuous]
+        z = (_numeric(_as_numbers(df, self.schema), names, name=name) - self.center) / self.scale
+        dims = self.start[self.continuous]
+        seen = np.isfinite(z)
+        below, above = (seen & (z < self.low[dims])).sum(0), (seen & (z > self.high[dims])).sum(0)
+        return list(zip(names, below.tolist(), above.tolist(), seen.sum(0).tolist(), strict=True))
 
     def unseen(self, df: pd.DataFrame, *, name: str = "X", numbers: bool = False) -> np.ndarray:
         """The cells of ``df`` (columns in the fitted order) whose values this

@@ -50,6 +50,7 @@ UNSEEN = math.log(1e-6)  # the log-likelihood of a cell whose value fit never sa
 THRESHOLD_ROWS = 0x616E6F6D  # seeds the draws of the rows that set the threshold
 SCORINGS = ("auto", "likelihood", "reconstruction")
 MIN_VARIANCE = 1e-6  # floor on the reconstruction's σ² (standardised units, pixels)
+BEYOND_CELLS = 10  # scored values of a column, all beyond fit's range, for a warning
 
 
 @dataclass(kw_only=True, repr=False, eq=False)  # writes __init__ from the parameters
@@ -206,6 +207,7 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
         check_is_fitted(self, "model_")
         df = self.model_.frame_of(self.empty_columns_.drop(X))
         self.empty_columns_.warn_values(X, "not scored")
+        _warn_beyond(self.model_.encoder_.outside(df), name_of(X))
         empty = df.isna().all(axis=1).to_numpy()
         if len(df) == 0:
             return np.zeros(0)
@@ -334,6 +336,27 @@ class AnomalyDetector(OutlierMixin, ModelWrapper):
                 f"{variance!r}: expected 'likelihood' with none, or 'reconstruction' with "
                 "a positive number"
             )
+
+
+def _warn_beyond(outside: list[tuple[str, int, int, int]], name: str) -> None:
+    """Warn of the columns whose every scored value (at least
+    :data:`BEYOND_CELLS` of them) lies above the largest value fit saw, or
+    below the smallest: rows the model scores as unlikely for that column
+    alone, as every new row of a column that grows with time or the row number."""
+    named = [
+        (c, "above the largest" if above else "below the smallest", seen)
+        for c, below, above, seen in outside
+        if seen >= BEYOND_CELLS and seen in (below, above)
+    ]
+    if named:
+        said = "; ".join(f"{c!r}, all {seen} {where}" for c, where, seen in named[:5])
+        warn(
+            f"column(s) of {name} beyond the values fit saw: {said}. The further beyond, "
+            "the more unlikely the model scores a row, whatever its other cells, until it "
+            "is flagged for that column alone; if a column grows with time or with the row "
+            "number (a date, an identifier, a counter), it marks no anomaly: leave it out "
+            "of the detector's data"
+        )
 
 
 def _variance(errors: np.ndarray, gaussian: np.ndarray) -> float:

@@ -413,9 +413,9 @@ class BaseAutoencoderEstimator(CapacitySelection, FittedModel, TransformerMixin,
             df = df.set_axis([c.name for c in self.encoder_.schema], axis=1)
         return codes_as_text(df, self.encoder_.schema)
 
-    def encode_rows(self, frame: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(x, mask)``: a frame of :meth:`frame_of` encoded, on the model's device."""
-        rows = encoded(self.encoder_, frame, self._device())
+    def encode_rows(self, frame: pd.DataFrame, **how) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x, mask)``: a frame of :meth:`frame_of` encoded (``how``: see ``encode``)."""
+        rows = encoded(self.encoder_, frame, self._device(), **how)
         return rows.x, rows.mask
 
     def map_chunks(self, fn, *tensors, seed: int | None = None, chunk: int | None = None):

@@ -209,7 +209,7 @@ class Imputer(TransformerMixin, ModelWrapper):
         """(encoded rows of ``df``, their observed columns, the networks' encoded
         imputation of them)."""
         first = self.models_[0]  # the models share one schema and scaling: same data
-        x, mask = first.encode_rows(self._known(df, notes))
+        x, mask = first.encode_rows(self._known(df, notes), within_fit=True)
         iters = self.n_iter_ or (None,) * len(self.models_)
         filled = np.mean(
             [
@@ -410,7 +410,7 @@ class Imputer(TransformerMixin, ModelWrapper):
             model, df, known = None, None, None
             seed = draw_seed(self.random_state if random_state is None else random_state)
         if isinstance(model, VAE):
-            x, mask = model.encode_rows(known)
+            x, mask = model.encode_rows(known, within_fit=True)
             drawn = copies.resampled(self.models_, x, mask, m, seed, self.n_importance, donors)
         else:  # unseen values (now missing) are kept as given in the copies: merge_observed
             source = X if known is df else known

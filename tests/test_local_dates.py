@@ -169,3 +169,49 @@ def test_a_day_or_month_is_written_with_a_leading_zero_as_the_column_writes_it()
         s = pd.Series(values)
         assert text_format(s) == time
         assert from_days(to_days(s, time) + 0.3, time, object, True).tolist() == written
+
+
+@pytest.mark.parametrize("write", [lambda t: t.strftime("%Y-%m-%d"), STYLES[0][0]])
+def test_a_file_whose_last_chunk_reads_a_text_column_as_dates_is_imputed(write, tmp_path):
+    """Text ("pending", "unknown") in the first chunks, dates only in the last:
+    the column is text, but that chunk read it as times and hid some of its
+    dates from training, levels no kept cell holds. With a column left out (a
+    key), the fit's encoder came from a pass over the hidden cells and the
+    held-out cells' monitor stopped on them ("values not seen in fit"); now
+    they are not watched, and imputing the file keeps them as given."""
+    rng = np.random.default_rng(0)
+    n = 400
+    when = [["unknown", "pending"][i % 2] for i in range(300)] + [write(t) for t in DAYS[:100]]
+    df = pd.DataFrame({"when": when, "key": [f"K{i}" for i in range(n)]})
+    df["x"] = rng.normal(size=n)
+    df["y"] = df["x"] + 0.1 * rng.normal(size=n)
+    df.loc[::9, "x"] = np.nan
+    path, out = tmp_path / "late-dates.csv", tmp_path / "out.csv"
+    df.to_csv(path, index=False)
+    model = aekit.Autoencoder(noise="masking", latent_dim=1, hidden_dims=(8,), max_epochs=3)
+    with pytest.warns(AekitWarning, match="left out of the models"):
+        imputer = aekit.Imputer(model, n_models=1, random_state=0).fit(TableFile(path, 100))
+    kinds = [c.kind for c in imputer.model_.encoder_.schema]
+    assert kinds == ["categorical", "continuous", "continuous"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AekitWarning)  # the dates held out: not seen in fit
+        imputer.transform_file(TableFile(path, 100), out)
+    back = pd.read_csv(out)
+    assert back["when"].tolist() == df["when"].tolist() and back["x"].notna().all()
+
+
+@pytest.mark.parametrize("time", ["%Y-%m-%d %H:%M:%S", "%-m/%-d/%Y %-H:%M:%S"])
+def test_date_times_that_are_all_midnights_are_imputed_as_midnights(time, tmp_path):
+    """A column of dates written with a time of day that is always 0:00:00 (as
+    R and spreadsheets export dates) gets imputed days, not times of day."""
+    write = STYLES[0][0] if "%-m" in time else (lambda t: t.strftime("%Y-%m-%d"))
+    _, holes = dated(
+        lambda t: write(t.normalize()) + (" 0:00:00" if "%-m" in time else " 00:00:00")
+    )
+    column = {c.name: c for c in infer_schema(holes)}["day"]
+    assert (column.time, column.whole) == (time, True)
+    out = aekit.Imputer(n_models=1, random_state=0).fit_transform(holes)
+    assert out["day"].str.endswith(" 0:00:00").all() or out["day"].str.endswith(" 00:00:00").all()
+    path = tmp_path / "midnights.csv"
+    holes.to_csv(path, index=False)
+    assert as_table(TableFile(path, 50)).fit_encoder("unit").schema[0] == column

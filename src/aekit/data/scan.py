@@ -243,7 +243,7 @@ def _encoder(stats: dict, names: list, path) -> TabularEncoder:
         numbers = kind == "number" or kind.startswith("time ")
         if numbers and not (kind == "number" and acc.only01 and acc.zeros and acc.ones):
             floats = pd.api.types.is_float_dtype(pd.api.types.pandas_dtype(acc.dtype))
-            whole = acc.whole and (acc.time in (DATETIME, DURATION) or (floats and not acc.time))
+            whole = acc.whole and (acc.time not in ("", PERIOD) or floats)  # times: midnights
             schema.append(Column(name, "continuous", acc.dtype, whole=whole, time=acc.time))
             std = float(np.sqrt(acc.m2 / acc.count)) * acc.unit
             # one value: the centre is that value itself, which a mean may miss slightly

@@ -30,7 +30,16 @@ import pandas as pd
 from ..errors import AekitError
 from ..indexing import blocks
 from .cells import check_cells, entirely_missing, refuse_stray_text
-from .times import DATETIME, DURATION, LIMIT, PERIOD, check_datetime, text_format, to_days
+from .times import (
+    DATETIME,
+    DURATION,
+    LIMIT,
+    PERIOD,
+    check_datetime,
+    text_format,
+    to_days,
+    undecided,
+)
 
 KINDS = ("continuous", "binary", "categorical", "unit")
 
@@ -281,8 +290,10 @@ def infer_column(name, s: pd.Series, column_type: str | None, *, array=False, wh
     if inferred == "boolean":
         return Column(name, "binary", "boolean", (False, True))
     time = text_format(observed, whole) if column_type is None and inferred == "string" else ""
-    if time:
-        return Column(name, "continuous", str(dtype), time=time)
+    if time:  # whole: every time a midnight (imputed ones are then days too)
+        days = None if undecided(time) else to_days(observed, time)
+        midnights = days is not None and bool(np.all(days == np.rint(days)))
+        return Column(name, "continuous", str(dtype), whole=midnights, time=time)
     if inferred in ("string", "unicode", "bytes", "categorical"):
         if whole and column_type is None and not isinstance(dtype, pd.CategoricalDtype):
             hint = (

@@ -9,7 +9,8 @@ day of the calendar between the years 1680 and 2260 (what a nanosecond
 timestamp holds; other dates stay text); imputed and sampled times are
 rounded to the format's unit (months, to the nearest first of a month; days,
 minutes or seconds, or the digits of a
-fraction of a second, ``14:30:05.250``, the longest observed). Date-times may end
+fraction of a second, ``14:30:05.250``, the longest observed; days where every
+observed time is a midnight, ``2024-03-01 00:00:00``). Date-times may end
 with a UTC offset (``+01:00``, ``-0530`` or ``Z``, as pandas, databases and
 JSON exports write times with a zone): they are modelled in UTC, and imputed
 ones are written at the column's offset when every observed value has the
@@ -294,9 +295,10 @@ def to_days(s: pd.Series, time: str) -> np.ndarray:
 
 
 def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
-    """Times from days since 1970-01-01, rounded to the format's unit: text in
-    the format ``time`` (at its offset, for days counted in UTC), or datetime64
-    of ``dtype``; for :data:`DURATION`, durations of ``dtype`` of that many days."""
+    """Times from days since 1970-01-01, rounded to the format's unit (to days
+    where ``whole``: every observed time a midnight): text in the format
+    ``time`` (at its offset, for days counted in UTC), or datetime64 of
+    ``dtype``; for :data:`DURATION`, durations of ``dtype`` of that many days."""
     days = np.clip(np.asarray(days, dtype=np.float64), -LIMIT, LIMIT)
     if time == DURATION:
         return pd.Series(pd.to_timedelta(days, unit="D").round("D" if whole else "s")).astype(dtype)
@@ -312,7 +314,7 @@ def from_days(days: np.ndarray, time: str, dtype, whole: bool) -> pd.Series:
     else:
         base, digits, offset = _parts(time)
         unit = "s" if "%S" in base else "min" if "%M" in base else "D"
-        unit = f"{10 ** (9 - digits)}ns" if digits else unit
+        unit = "D" if whole else f"{10 ** (9 - digits)}ns" if digits else unit
     days = days + _minutes(offset) / 1440  # local times at the offset
     stamps = EPOCH + pd.to_timedelta(days, unit="D")
     stamps = stamps.round(unit)

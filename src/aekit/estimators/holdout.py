@@ -158,6 +158,17 @@ class HeldOutCells:
         return pd.DataFrame(out, columns=["column", "metric", "value", "n_cells"])
 
 
+def known_cells(encoder, frame: pd.DataFrame, hidden: np.ndarray):
+    """``(frame, hidden)`` less the held-out cells whose values ``encoder``, fitted
+    without them, does not know: a level that only held-out cells hold, which
+    :meth:`HeldOutCells.of` keeps from happening in a column it reads as levels,
+    but a chunk of a file may read as times a column that is text in another."""
+    unseen = encoder.unseen(frame) & hidden
+    if not unseen.any():
+        return frame, hidden
+    return frame.mask(unseen), hidden & ~unseen
+
+
 def impute_tensors(module, x, mask, *, n_iter: int | None, n_importance: int):
     """A module's imputation of encoded rows: the (D)AE's ``n_iter`` refinement
     rounds, or the VAE's importance-weighted conditional mean."""
@@ -182,6 +193,7 @@ def _watch(encoder, module, frame, hidden, n_iter: int, n_importance: int):
     For a (D)AE the error is taken after each refinement round and the best
     round count is reported too (``rounds``, recorded as ``val_rounds``).
     """
+    frame, hidden = known_cells(encoder, frame, hidden)
     x_true, _ = encoder.encode(frame)
     x_fit, mask_fit = encoder.encode(frame.mask(hidden))
     device = next(module.parameters()).device

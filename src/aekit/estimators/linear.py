@@ -30,6 +30,7 @@ import torch
 
 from ..data.stream import draws
 from ..models.gaussian import conditional_mean, fit_normal
+from .holdout import known_cells
 
 SHARES = np.linspace(0.0, 1.0, 11)  # the networks' share of a blended cell
 MAX_WIDTH = 128  # encoded widths beyond which there is no linear part (width² a row)
@@ -137,6 +138,7 @@ def fit_linear(
         return None
     dims = encoder.start[cont]
     level_dims = np.flatnonzero(np.isin(encoder.column_of_dim, levels))
+    frame, hidden = known_cells(encoder, frame, hidden)
     truth, observed = encoder.encode(frame)
     masked = frame.mask(hidden)
     x, mask = encoder.encode(masked)

@@ -198,13 +198,19 @@ class TabularEncoder:
         above the range of the values fit saw, and how many are observed."""
         if not self.continuous or self.low is None:
             return []
-        df = check_columns(df, self.schema, name=name)
+        z, low, high = self._against_fit(check_columns(df, self.schema, name=name), name)
+        seen = np.isfinite(z)
+        below, above = (seen & (z < low)).sum(0), (seen & (z > high)).sum(0)
+        names = [self.schema[i].name for i in self.continuous]
+        return list(zip(names, below.tolist(), above.tolist(), seen.sum(0).tolist(), strict=True))
+
+    def _against_fit(self, df: pd.DataFrame, name: str) -> tuple[np.ndarray, ...]:
+        """``(z, low, high)``: the continuous columns of ``df`` standardised, NaN
+        where missing, and the ends of the values fit saw in the same units."""
         names = [self.schema[i].name for i in self.continuous]
         z = (_numeric(_as_numbers(df, self.schema), names, name=name) - self.center) / self.scale
         dims = self.start[self.continuous]
-        seen = np.isfinite(z)
-        below, above = (seen & (z < self.low[dims])).sum(0), (seen & (z > self.high[dims])).sum(0)
-        return list(zip(names, below.tolist(), above.tolist(), seen.sum(0).tolist(), strict=True))
+        return z, self.low[dims], self.high[dims]
 
     def unseen(self, df: pd.DataFrame, *, name: str = "X", numbers: bool = False) -> np.ndarray:
         """The cells of ``df`` (columns in the fitted order) whose values this
@@ -217,11 +223,7 @@ class TabularEncoder:
         out = np.zeros(df.shape, dtype=bool)
         if numbers and self.continuous and self.low is not None:
             _check_numbers(df, self.schema, name)  # a column of another type: refused first
-            names = [self.schema[i].name for i in self.continuous]
-            z = _numeric(_as_numbers(df, self.schema), names, name=name)
-            dims = self.start[self.continuous]
-            z = (z - self.center) / self.scale
-            out[:, self.continuous] = beyond(z, self.low[dims], self.high[dims])
+            out[:, self.continuous] = beyond(*self._against_fit(df, name))
         for i, col in enumerate(self.schema):
             if col.kind in ("binary", "categorical"):
                 s = flags_as_levels(df[col.name], col)

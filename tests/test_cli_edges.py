@@ -50,6 +50,34 @@ def test_text_pandas_reads_as_missing_is_named_and_kept_with_na(tmp_path, quick_
 
 
 @pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])
+def test_the_files_own_marker_of_missing_numbers_is_not_named_in_text(
+    tmp_path, quick_cli, capsys, extra
+):
+    """Found from outside: R's write.csv writes NA in every column; a warning on each
+    text column with holes advised --na '', which would leave the numbers unreadable.
+    Codes of a marker's form (NA beside US and DE) are still named."""
+    cars = ["fiat uno", "audi a4", "opel corsa"]
+    rows = [
+        f"{'NA' if i % 4 == 1 else cars[i % 3]},{'NA' if i % 5 == 2 else i * 0.5},"
+        f"{'NA' if i % 6 == 3 else 'TRUE' if i % 2 else 'FALSE'},{'NA' if i % 9 == 4 else 'US'}"
+        for i in range(60)
+    ]
+    source = write_csv(tmp_path / "in.csv", ["name,x,flag,code", *rows])
+    assert main(["impute", str(source), "-o", str(tmp_path / "out.csv"), "-q", *extra]) == 0
+    said = capsys.readouterr().err
+    assert "column 'name'" not in said and "column 'flag'" not in said
+    assert said.count("column 'code'") == 1 and "7 cell(s) written ['NA']" in said
+    text = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert set(text["name"]) == set(cars) and set(text["flag"]) == {"TRUE", "FALSE"}
+    # without missing numbers written NA, NA in a text column may be a value: named
+    plain = write_csv(tmp_path / "plain.csv", ["name,x", *(r.rsplit(",", 2)[0] for r in rows)])
+    lines = plain.read_text().replace(",NA\n", ",\n")
+    plain.write_text(lines)
+    assert main(["impute", str(plain), "-o", str(tmp_path / "p.csv"), "-q", *extra]) == 0
+    assert capsys.readouterr().err.count("column 'name'") == 1
+
+
+@pytest.mark.parametrize("extra", [[], ["--chunk-rows", "7"]])
 def test_a_marker_given_adds_to_empty_cells(tmp_path, quick_cli, extra):
     """--na -9: -9 is missing, and an empty cell still is (it had become a
     number column's error and a text column's level '')."""

@@ -4,6 +4,7 @@ readers and loaders fail only with aekit's own errors."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -112,9 +113,12 @@ def test_a_streamed_table_warns_of_its_columns_of_one_value_as_one_in_memory_doe
     df = table(60).assign(site=7.0, unit=["kg"] * 60)
     df.loc[[3, 9], ["site", "unit"]] = np.nan  # missing cells do not make a second value
     df.to_csv(tmp_path / "t.csv", index=False)
-    expected = r"column\(s\) \['site', 'unit'\] of X hold one value only.*filled with that"
-    for X in (df, aekit.TableFile(tmp_path / "t.csv", 20)):
-        with pytest.warns(AekitWarning, match=expected) as caught:
+    path = tmp_path / "t.csv"
+    expected = r"column\(s\) \['site', 'unit'\] of {} hold one value only.*filled with that"
+    # the message names the file the table came from, read whole or streamed
+    cases = [(df, "X"), (read_table(path), str(path)), (aekit.TableFile(path, 20), str(path))]
+    for X, label in cases:
+        with pytest.warns(AekitWarning, match=expected.format(re.escape(label))) as caught:
             Imputer(Autoencoder(**FAST), random_state=0).fit(X)
         # once: the file is not scanned a second time for its held-out cells' monitor
         assert sum("one value only" in str(w.message) for w in caught) == 1

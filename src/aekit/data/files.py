@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import AekitError, warn
+from ..errors import AekitError
 from ..io import atomic_write
 from .cells import (
     READ_BY_AEKIT,
@@ -21,13 +21,13 @@ from .cells import (
     codes,
     dates_as_times,
     holed_integers,
-    is_text,
     warn_codes,
     warn_row_numbers,
     whole_number_columns,
 )
 from .dialect import PLAIN, Dialect, inspect_csv, reading
 from .images import load_images, png_files, save_png_folder, write_idx
+from .markers import warn_text_markers
 from .spelling import Spelling
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -99,7 +99,7 @@ def read_table(path, dialect: Dialect | None = None) -> pd.DataFrame:
             warn_row_numbers(path, header, df.iloc[:, 0])
             df = _codes_as_text(path, df, args)
             if dialect.na is None:
-                _warn_text_markers(path, df, args)
+                warn_text_markers(path, df, args)
         else:
             types = pq.read_schema(path)
             check_header(path, types.names)  # before pyarrow's own error on a name twice
@@ -138,34 +138,6 @@ def check_fields(path, df: pd.DataFrame) -> pd.DataFrame:
             )
         )
     return df
-
-
-def _warn_text_markers(path: Path, df: pd.DataFrame, args: dict) -> None:
-    """Warn where a text column has cells that pandas' markers ("NA", "None",
-    "null", ...) made missing: a country code NA or an answer None would be
-    imputed over. Say how to keep them (``--na ''``)."""
-    text = [c for c in df.columns if is_text(df[c]) and df[c].isna().any()]
-    if not text:
-        return
-    written = pd.read_csv(path, **args, usecols=text, dtype=str, keep_default_na=False)
-    for c in text:
-        if markers := read_as_missing(df[c], written[c]):
-            warn_markers(f"column {c!r} of {path}", len(markers), markers)
-
-
-def read_as_missing(typed: pd.Series, written: pd.Series) -> list:
-    """The texts of the cells that are missing in ``typed`` (a text column as read)
-    but not empty in ``written`` (the same cells as the file writes them)."""
-    return written[typed.isna().to_numpy() & (written.str.strip() != "").to_numpy()].tolist()
-
-
-def warn_markers(label: str, count: int, texts) -> None:
-    """Say that ``count`` cells of ``label`` written as ``texts`` are read as missing."""
-    warn(
-        f"{label}: {count} cell(s) written {sorted(set(texts))[:3]} are read as missing "
-        "(pandas' markers); if they are values, pass --na '' on the command line "
-        "(read_csv(keep_default_na=False, na_values=['']) in Python)"
-    )
 
 
 def _exact_integers(path: Path, df: pd.DataFrame, args: dict) -> pd.DataFrame:

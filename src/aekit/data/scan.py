@@ -78,16 +78,18 @@ def scan(source) -> Summary:
         flags = np.zeros(len(seen), dtype=bool)
         flags[encoder.continuous] = encoder.constant
         discrete = [c.kind == "categorical" and len(c.categories) < 2 for c in encoder.schema]
-        warn_one_value([n for n, a, b in zip(seen, flags, discrete, strict=True) if a or b])
+        one = [n for n, a, b in zip(seen, flags, discrete, strict=True) if a or b]
+        warn_one_value(one, str(source.path))
     empty = tuple(n for n in names if n not in stats)
     return Summary(encoder, n_rows, names, empty, tuple((n, m) for n, m in many if m), ids)
 
 
-def warn_one_value(names: list) -> None:
-    """Warn about columns whose observed cells hold one value only."""
+def warn_one_value(names: list, label: str = "X") -> None:
+    """Warn about columns of ``label`` (a file, or "X") whose observed cells hold
+    one value only."""
     if names:
         warn(
-            f"column(s) {names[:10]} of X hold one value only: they carry no information "
+            f"column(s) {names[:10]} of {label} hold one value only: they carry no information "
             "(their missing cells are filled with that value); consider dropping them"
         )
 

@@ -43,7 +43,6 @@ from .cells import (
     as_input_types,
     codes,
     dates_as_times,
-    is_text,
     warn_codes,
     warn_row_numbers,
     whole_number_columns,
@@ -61,10 +60,9 @@ from .files import (
     inspect_csv,
     keeps_index,
     parquet_types,
-    read_as_missing,
     reading,
-    warn_markers,
 )
+from .markers import Markers
 from .spelling import Spelling
 
 DEFAULT_CHUNK_ROWS = 65536
@@ -214,7 +212,7 @@ class TableFile:
             return self._settled_as
         text, numbers, flags, big, ints, floats = set(), set(), set(), set(), set(), set()
         coded: dict[str, str] = {}  # whole numbers written with leading zeros: codes
-        marked: dict[str, tuple] = {}  # text cells pandas' markers made missing: (count, texts)
+        marked = Markers()  # text cells pandas' markers made missing
         with cell_text(self.path, self.dialect, self.chunk_rows) as texts:
             for i, (chunk, written) in enumerate(zip(self.chunks(), texts, strict=True)):
                 if i == 0:  # row numbers as a first column: told by the first chunk
@@ -222,16 +220,12 @@ class TableFile:
                 for name in whole_number_columns(chunk):
                     if name not in coded and (example := codes(written[name])) is not None:
                         coded[name] = example
-                for name in chunk.columns if self.dialect.na is None else ():
-                    typed = chunk[name]
-                    if is_text(typed) and (found := read_as_missing(typed, written[name])):
-                        count, seen = marked.get(name, (0, set()))
-                        marked[name] = (count + len(found), seen | set(found[:3]))
+                if self.dialect.na is None:
+                    marked.add(chunk, written)
                 self._types(chunk, text, numbers, flags, big, ints, floats)
         for name, example in coded.items():
             warn_codes(f"column {name!r} of {self.path}", example)
-        for name, (count, seen) in marked.items():  # as reading the whole file warns
-            warn_markers(f"column {name!r} of {self.path}", count, seen)
+        marked.warn(self.path)  # as reading the whole file warns
         text |= set(coded)
         both = [name for name in text if name in numbers or name in flags]
         whole = [name for name in big if name not in text]

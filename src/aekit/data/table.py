@@ -137,7 +137,8 @@ class FrameTable:
         encoder = TabularEncoder.fit(frame, schema)
         if len(whole) > 1 and self.is_frame:  # arrays (pixels always 0, ...): quietly
             counts = whole.nunique(dropna=True).to_numpy()  # a part's rows: the table's
-            warn_one_value([c.name for c, k in zip(schema, counts, strict=True) if k < 2])
+            one = [c.name for c, k in zip(schema, counts, strict=True) if k < 2]
+            warn_one_value(one, self.name)
         return encoder
 
     def split(self, share: float, seed: int, purpose: int = VALIDATION):

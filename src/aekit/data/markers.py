@@ -23,16 +23,13 @@ def read_as_missing(typed: pd.Series, written: pd.Series) -> list:
 
 
 def forms(typed: pd.Series) -> set:
-    """The forms of a text column's observed values: (length, letters only,
-    upper case), as :func:`maybe_values` compares them with a marker's."""
-    values = pd.Series(typed.dropna().unique(), dtype=object).astype(str)
-    shapes = pd.DataFrame(
-        {"length": values.str.len(), "letters": values.str.isalpha(), "upper": values.str.isupper()}
-    )
-    return set(shapes.drop_duplicates().itertuples(index=False, name=None))
+    """The forms of a text column's observed values, as :func:`maybe_values`
+    compares them with a marker's (:func:`_form`)."""
+    return {_form(str(v)) for v in typed.dropna().unique()}
 
 
 def _form(text: str) -> tuple:
+    """(length, letters only, upper case)."""
     return len(text), text.isalpha(), text.isupper()
 
 
